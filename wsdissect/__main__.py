@@ -1,0 +1,4 @@
+"""``python -m wsdissect``."""
+from .cli import main
+
+main()

@@ -1,0 +1,202 @@
+"""Link, IP and TCP headers parsed by offset from raw packet bytes (no scapy ``Packet`` on the hot path).
+
+Contract: ``parse_tcp(linktype, data)`` returns ``None`` for packets that are not TCP over IP (ARP, UDP...),
+a :class:`Malformed` for a header that cannot be read, or a tuple::
+
+    (ip_version, src_addr_bytes, dst_addr_bytes, sport, dport, seq, ack, flags, window,
+     payload_start, payload_len, l3_offset, tcp_offset)
+
+``payload_len`` comes from the IP header, so it may exceed what was captured (snaplen); Ethernet padding is
+excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP parsing.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Optional, Union
+
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_LINUX_SLL2 = 276
+
+LINKTYPE_NAMES = {
+    0: "BSD loopback", 1: "Ethernet", 12: "Raw IP", 14: "Raw IP", 101: "Raw IP", 108: "OpenBSD loopback",
+    113: "Linux cooked-mode capture v1", 228: "Raw IPv4", 229: "Raw IPv6", 276: "Linux cooked-mode capture v2",
+}
+SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
+
+ETH_VLAN = frozenset({0x8100, 0x88A8, 0x9100})
+ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
+IPV6_EXT = frozenset({0, 43, 60, 135, 139, 140})  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
+IPV6_FRAGMENT, IPV6_AH = 44, 51
+BSD_AF_INET6 = frozenset({24, 28, 30})
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR = 1, 2, 4, 8, 16, 32, 64, 128
+
+_tcp = struct.Struct("!HHIIBBH")
+_ip4 = struct.Struct("!BxHHHBB")
+
+
+class Malformed(str):
+    """A reason why a packet's headers could not be read (a ``str`` so it is cheap to test and show)."""
+
+
+def l3_offset(linktype: int, data: bytes) -> Union[int, None, Malformed]:
+    """Offset of the IP header, None if the packet is not IP, Malformed if the link header is cut."""
+    if linktype == LINKTYPE_ETHERNET:
+        off = 12
+        n = len(data)
+        while True:
+            if n < off + 2:
+                return Malformed("Ethernet header cut short")
+            etype = (data[off] << 8) | data[off + 1]
+            if etype in ETH_VLAN:
+                off += 4
+                continue
+            return off + 2 if etype in (ETH_IPV4, ETH_IPV6) else None
+    if linktype == LINKTYPE_LINUX_SLL:
+        if len(data) < 16:
+            return Malformed("Linux cooked header cut short")
+        etype = (data[14] << 8) | data[15]
+        return 16 if etype in (ETH_IPV4, ETH_IPV6) else None
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if len(data) < 20:
+            return Malformed("Linux cooked v2 header cut short")
+        etype = (data[0] << 8) | data[1]
+        return 20 if etype in (ETH_IPV4, ETH_IPV6) else None
+    if linktype in (LINKTYPE_RAW, 12, 14, LINKTYPE_IPV4, LINKTYPE_IPV6):
+        return 0
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if len(data) < 4:
+            return Malformed("loopback header cut short")
+        fam_le = int.from_bytes(data[:4], "little")
+        fam_be = int.from_bytes(data[:4], "big")
+        if 2 in (fam_le, fam_be) or fam_le in BSD_AF_INET6 or fam_be in BSD_AF_INET6:
+            return 4
+        return None
+    return None
+
+
+def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
+    """Parse IP and TCP headers; see the module docstring for the result."""
+    if l3 is None:
+        l3 = l3_offset(linktype, data)
+        if l3 is None or l3.__class__ is Malformed:
+            return l3
+    n = len(data)
+    if n <= l3:
+        return Malformed("no IP header")
+    ver = data[l3] >> 4
+    if ver == 4:
+        if n < l3 + 20:
+            return Malformed("IPv4 header cut short")
+        vihl, total, _ident, frag, _ttl, proto = _ip4.unpack_from(data, l3)
+        ihl = (vihl & 0x0F) * 4
+        if ihl < 20 or total < ihl:
+            return Malformed("bad IPv4 header length")
+        if proto != 6:
+            return None
+        if frag & 0x3FFF:
+            return Malformed("IPv4 fragment")  # callers reassemble first (IpDefragmenter)
+        src, dst = data[l3 + 12:l3 + 16], data[l3 + 16:l3 + 20]
+        t = l3 + ihl
+        ip_end = l3 + total
+    elif ver == 6:
+        if n < l3 + 40:
+            return Malformed("IPv6 header cut short")
+        plen = (data[l3 + 4] << 8) | data[l3 + 5]
+        nh = data[l3 + 6]
+        src, dst = data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
+        t = l3 + 40
+        ip_end = t + plen
+        while nh != 6:
+            if nh in IPV6_EXT:
+                if n < t + 2:
+                    return Malformed("IPv6 extension header cut short")
+                nh, t = data[t], t + (data[t + 1] + 1) * 8
+            elif nh == IPV6_AH:
+                if n < t + 2:
+                    return Malformed("IPv6 AH header cut short")
+                nh, t = data[t], t + (data[t + 1] + 2) * 4
+            elif nh == IPV6_FRAGMENT:
+                if n < t + 8:
+                    return Malformed("IPv6 fragment header cut short")
+                if ((data[t + 2] << 8) | data[t + 3]) & 0xFFF9:
+                    return Malformed("IPv6 fragment")
+                nh, t = data[t], t + 8
+            else:
+                return None
+    else:
+        return Malformed(f"IP version {ver}")
+    if n < t + 20:
+        return Malformed("TCP header cut short")
+    sport, dport, seq, ack, doff, flags, win = _tcp.unpack_from(data, t)
+    hl = (doff >> 4) * 4
+    if hl < 20:
+        return Malformed("bad TCP header length")
+    start = t + hl
+    plen = ip_end - start
+    if plen < 0:
+        return Malformed("TCP header longer than the IP payload")
+    return (ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, t)
+
+
+def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
+    """Printable IPv4/IPv6 address."""
+    s = _cache.get(addr)
+    if s is None:
+        s = socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+        if len(_cache) < 65536:
+            _cache[addr] = s
+    return s
+
+
+class IpDefragmenter:
+    """Reassemble IPv4 fragments of TCP packets into whole packets (bounded: ``max_pending`` datagrams).
+
+    ``add(linktype, data, l3)`` returns the reassembled raw packet (link header kept, IP header rewritten
+    as unfragmented) once all fragments are in, else None.
+    """
+
+    def __init__(self, max_pending: int = 1024):
+        self.max_pending = max_pending
+        self.pending: dict[tuple, dict] = {}
+
+    def add(self, data: bytes, l3: int) -> Optional[bytes]:
+        ihl = (data[l3] & 0x0F) * 4
+        total = (data[l3 + 2] << 8) | data[l3 + 3]
+        ident = data[l3 + 4:l3 + 6]
+        frag = (data[l3 + 6] << 8) | data[l3 + 7]
+        more, offset = bool(frag & 0x2000), (frag & 0x1FFF) * 8
+        key = (data[l3 + 12:l3 + 20], ident, data[l3 + 9])
+        entry = self.pending.get(key)
+        if entry is None:
+            if len(self.pending) >= self.max_pending:
+                self.pending.pop(next(iter(self.pending)))
+            entry = self.pending[key] = {"parts": {}, "end": None, "head": None}
+        entry["parts"][offset] = data[l3 + ihl:l3 + total]
+        if offset == 0:
+            entry["head"] = data[:l3 + ihl]
+        if not more:
+            entry["end"] = offset + total - ihl
+        if entry["end"] is None or entry["head"] is None:
+            return None
+        payload = bytearray()
+        for off in sorted(entry["parts"]):
+            part = entry["parts"][off]
+            if off > len(payload):
+                return None  # still a hole
+            payload[off:off + len(part)] = part
+        if len(payload) < entry["end"]:
+            return None
+        del self.pending[key]
+        head = bytearray(entry["head"])
+        new_total = len(head) - l3 + entry["end"]
+        head[l3 + 2:l3 + 4] = new_total.to_bytes(2, "big")
+        head[l3 + 6:l3 + 8] = b"\x00\x00"
+        return bytes(head) + bytes(payload[:entry["end"]])

@@ -1,0 +1,353 @@
+"""One TCP connection: wires reassembly -> HTTP upgrade -> frames -> messages for both directions,
+and keeps its lifecycle (handshake, closes, pings, how it ended).
+
+Contract: ``segment(...)`` and ``finish(...)`` append events to the ``out`` list they are given.  Protocol
+problems become :class:`~wsdissect.events.Finding` events; nothing here raises on traffic content.
+"""
+from __future__ import annotations
+
+from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, WsFrame
+from .findings import KINDS
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from .http.checks import check_handshake
+from .http.exchange import HttpExchange, is_websocket_upgrade
+from .http.negotiation import negotiated
+from .http.stream import looks_like_request, looks_like_response
+from .rfc6455 import opcode_name
+from .tcp.reassembly import StreamReassembler
+from .ws.deflate import Inflater
+from .ws.frames import LOST, FrameParser, check_frame
+from .ws.messages import MessageAssembler
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 1, 2, 4, 16
+MAX_PENDING_PINGS = 64
+MAX_KEPT_HEADS = 16
+
+UNKNOWN, HTTP, WEBSOCKET, OTHER = "unknown", "http", "websocket", "other"
+
+
+class Direction:
+    """Per-direction state of a connection."""
+
+    __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
+                 "stats")
+
+    def __init__(self, name: str, from_client: bool, max_buffer: int):
+        self.name = name
+        self.from_client = from_client
+        self.reasm = StreamReassembler(max_buffer)
+        self.parser: FrameParser | None = None
+        self.asm: MessageAssembler | None = None
+        self.fast_b0: frozenset[int] = frozenset()
+        self.mask_bit = 0x80 if from_client else 0
+        self.rsv_allowed = 0
+        self.fin = False
+        self.stats = {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
+
+
+class Connection:
+    def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
+        self.conn = conn
+        self.opts = options
+        self.keys = keys  # (client->server key, server->client key) in the flow table
+        self.c2s = Direction(CLIENT_TO_SERVER, True, options.max_tcp_buffer)
+        self.s2c = Direction(SERVER_TO_CLIENT, False, options.max_tcp_buffer)
+        self.mode = UNKNOWN
+        self.http: HttpExchange | None = None
+        self.upgrade: Upgrade | None = None
+        self.refused: list[tuple[HttpRequest, HttpResponse]] = []
+        self.requests: list[HttpRequest] = []
+        self.responses: list[HttpResponse] = []
+        self._req_events: dict[int, HttpRequest] = {}
+        self.first_frame = self.last_frame = frame
+        self.start_ts = self.last_ts = ts
+        self.syn_seen = False
+        self.rst = False
+        self.finished = False
+        self.roles_known = False
+        self.midstream = False
+        self.first_close: str | None = None
+        self.close_codes: dict[str, tuple] = {}
+        self.pings: dict[tuple[str, bytes], float] = {}
+        self.rtts: list[float] = []
+        self.handshake_ms: float | None = None
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    def _finding(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None):
+        out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
+
+    def _drain(self, out: list, items: list, direction: str | None) -> None:
+        for code, message, frame, ts in items:
+            self._finding(out, code, message, frame, ts or self.last_ts, direction)
+        items.clear()
+
+    def swap_roles(self) -> None:
+        """The first guess of who is the client was wrong."""
+        self.conn = self.conn.swapped()
+        self.c2s, self.s2c = self.s2c, self.c2s
+        for d, name, from_client in ((self.c2s, CLIENT_TO_SERVER, True), (self.s2c, SERVER_TO_CLIENT, False)):
+            d.name, d.from_client, d.mask_bit = name, from_client, 0x80 if from_client else 0
+        self.keys = (self.keys[1], self.keys[0])
+
+    # -- packets --------------------------------------------------------------------------------------------
+    def segment(self, from_client: bool, seq: int, ack: int, flags: int, data: bytes, wire_len: int, frame: int,
+                ts: float, out: list) -> None:
+        self.last_frame = frame
+        self.last_ts = ts
+        d, other = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
+        if self.mode == OTHER:  # not HTTP nor WebSocket: only the lifecycle matters
+            if flags & TCP_FIN:
+                d.fin = True
+            if flags & TCP_RST or self.c2s.fin and self.s2c.fin:
+                self.finish(frame, ts, out, "rst" if flags & TCP_RST else "fin")
+            return
+        d.reasm.tick()
+        other.reasm.tick()
+        if flags & TCP_SYN:
+            self.syn_seen = True
+        pieces = d.reasm.segment(seq, data, wire_len, bool(flags & TCP_SYN), bool(flags & TCP_FIN), frame, ts)
+        if pieces:
+            self._pieces(d, pieces, out)
+        if flags & TCP_ACK and other.reasm.base is not None and (other.reasm.heap or other.reasm.fin_off is None
+                                                                 or other.reasm.next < other.reasm.fin_off):
+            late = other.reasm.peer_ack(ack, frame, ts)
+            if late:
+                self._pieces(other, late, out)
+        if d.reasm.findings:
+            self._drain(out, d.reasm.findings, d.name)
+        if other.reasm.findings:
+            self._drain(out, other.reasm.findings, other.name)
+        if flags & TCP_FIN and not d.fin:
+            d.fin = True
+        if flags & TCP_RST:
+            self.rst = True
+            self._finding(out, "tcp.rst", "connection reset", frame, ts, d.name)
+            self.finish(frame, ts, out, "rst")
+        elif self.c2s.fin and self.s2c.fin and self._drained():
+            self.finish(frame, ts, out, None)
+
+    def _drained(self) -> bool:
+        for d in (self.c2s, self.s2c):
+            r = d.reasm
+            if r.heap or r.fin_off is None or r.next < r.fin_off:
+                return False
+        return True
+
+    def _pieces(self, d: Direction, pieces: list, out: list) -> None:
+        for piece in pieces:
+            if piece[1] is None:
+                self._gap(d, piece[2], piece[3], piece[4], out)
+            else:
+                self._data(d, piece[0], piece[1], piece[2], piece[3], out)
+
+    def _data(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
+        mode = self.mode
+        if mode == WEBSOCKET:
+            self._ws(d, data, off, frame, ts, out)
+        elif mode == HTTP:
+            self._http(d, data, frame, ts, out)
+        elif mode == UNKNOWN:
+            self._classify(d, data, frame, ts, out)
+            if self.mode != UNKNOWN:
+                self._data(self.c2s if d.from_client else self.s2c, off, data, frame, ts, out)
+
+    def _gap(self, d: Direction, n: int, frame: int, ts: float, out: list) -> None:
+        if self.mode == WEBSOCKET and d.parser is not None:
+            self._ws_items(d, d.parser.gap(n, frame, ts), frame, ts, out)
+        elif self.mode == HTTP and self.http is not None:
+            for r in self.http.gap(d.from_client, n):
+                self._http_result(r, frame, ts, out)
+
+    # -- deciding what the connection carries ---------------------------------------------------------------
+    def _classify(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
+        decode_as = self.opts.decode_as
+        if decode_as and (self.conn.server_port in decode_as or self.conn.client_port in decode_as):
+            if self.conn.client_port in decode_as and self.conn.server_port not in decode_as:
+                self.swap_roles()
+            self._start_websocket(None, out, frame, ts, synced=False)
+            self._finding(out, "ws.handshake.missing",
+                          f"decoding port {self.conn.server_port} as WebSocket without a handshake", frame, ts)
+            return
+        if d.from_client and looks_like_request(data) or not d.from_client and looks_like_response(data):
+            self.mode = HTTP
+        elif not d.from_client and looks_like_request(data) and not self.roles_known:
+            self.swap_roles()
+            self.mode = HTTP
+        else:
+            self.mode = OTHER
+            return
+        self.roles_known = True
+        self.http = HttpExchange(self.opts.max_http_head)
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+    def _http(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
+        http = self.http
+        results = http.client(data, frame, ts) if d.from_client else http.server(data, frame, ts)
+        for r in results:
+            self._http_result(r, frame, ts, out)
+
+    def _http_result(self, r: tuple, frame: int, ts: float, out: list) -> None:
+        kind = r[0]
+        if kind == "request":
+            head, number = r[1], r[2]
+            ev = HttpRequest(self.conn, head.frame, head.first_frame, head.ts, head.start[0], head.start[1],
+                             head.start[2], head.headers, head.raw, number, is_websocket_upgrade(head))
+            self._req_events[id(head)] = ev
+            if len(self.requests) < MAX_KEPT_HEADS or ev.is_upgrade:
+                self.requests.append(ev)
+            out.append(ev)
+        elif kind == "response":
+            head, number, req = r[1], r[2], r[3]
+            req_ev = self._req_events.get(id(req)) if req is not None else None
+            ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
+                              head.start[2], head.headers, head.raw, number, req_ev)
+            if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
+                self.responses.append(ev)
+            out.append(ev)
+        elif kind == "upgrade":
+            req, resp, crest, srest = r[1], r[2], r[3], r[4]
+            req_ev = self._req_events[id(req)]
+            resp_ev = self.responses[-1]
+            sub, exts, deflate = negotiated(req, resp)
+            up = Upgrade(self.conn, req_ev, resp_ev, sub, exts, deflate)
+            out.append(up)
+            self.handshake_ms = (resp.ts - req.ts) * 1000.0
+            for code, message in check_handshake(req, resp):
+                self._finding(out, code, message, resp.frame, resp.ts, SERVER_TO_CLIENT)
+            self._start_websocket(up, out, frame, ts, synced=True)
+            for d, rest in ((self.c2s, crest), (self.s2c, srest)):
+                total = sum(len(p[0]) for p in rest)
+                off = d.reasm.next - total
+                for data, f, t in rest:
+                    self._ws(d, data, off, f or frame, t or ts, out)
+                    off += len(data)
+        elif kind == "refused":
+            req, resp = r[1], r[2]
+            self.refused.append((self._req_events.get(id(req)), self.responses[-1]))
+            self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
+                          resp.frame, resp.ts, SERVER_TO_CLIENT)
+        elif kind == "other":
+            self.mode = OTHER
+            reason = r[1]
+            if not reason.startswith("switched to"):
+                code = "http.header_too_large" if "larger than" in reason else "http.malformed"
+                self._finding(out, code, reason, frame, ts)
+
+    # -- WebSocket ------------------------------------------------------------------------------------------
+    def _start_websocket(self, up: Upgrade | None, out: list, frame: int, ts: float, synced: bool) -> None:
+        self.mode = WEBSOCKET
+        self.upgrade = up
+        self.midstream = not synced
+        opts = self.opts
+        deflate = up.deflate if up is not None else None
+        negotiated_deflate = None if up is None else deflate is not None
+        for d in (self.c2s, self.s2c):
+            side = "client" if d.from_client else "server"
+            d.rsv_allowed = 4 if deflate is not None or up is None else 0
+            d.parser = FrameParser(opts.max_message, client=d.from_client, rsv_allowed=d.rsv_allowed, synced=synced)
+            inflater = None
+            if deflate is not None or up is None:
+                inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), opts.max_inflated,
+                                    opts.max_ratio, history_known=synced)
+            d.asm = MessageAssembler(self.conn, d.name, inflater, negotiated_deflate, opts.max_message)
+            fast = {0, 1, 2}
+            if d.rsv_allowed:
+                fast |= {0x41, 0x42}
+            d.fast_b0 = frozenset(fast)
+
+    def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        items = d.parser.feed(data, off, frame, ts)
+        if items:
+            self._ws_items(d, items, frame, ts, out)
+        elif d.parser.findings:
+            self._drain(out, d.parser.findings, d.name)
+
+    def _ws_items(self, d: Direction, items: list, frame: int, ts: float, out: list) -> None:
+        asm = d.asm
+        start = len(out)
+        want_frames = self.opts.frames
+        for f in items:
+            if f is LOST:
+                asm.lost(frame, ts, out)
+                continue
+            b0, b1 = f[3], f[4]
+            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or (b1 & 0x7F) >= 126:
+                for code, message in check_frame(b0, b1, f[6], d.from_client, d.rsv_allowed):
+                    self._finding(out, code, message, f[1], f[2], d.name)
+            if not f[8]:
+                self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f[1], f[2],
+                              d.name)
+            if want_frames:
+                out.append(WsFrame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
+                                   f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
+            asm.add(f, out)
+        if d.parser.findings:
+            self._drain(out, d.parser.findings, d.name)
+        if asm.findings:
+            self._drain(out, asm.findings, d.name)
+        for i in range(start, len(out)):
+            m = out[i]
+            if m.__class__ is Message:
+                self._account(d, m, out)
+
+    def _account(self, d: Direction, m: Message, out: list) -> None:
+        st = d.stats
+        n = len(m.payload)
+        st["messages"] += 1
+        st["bytes"] += n
+        st["wire_bytes"] += m.wire_length
+        if n > st["largest"]:
+            st["largest"] = n
+        name = opcode_name(m.opcode)
+        per = st["opcodes"].get(name)
+        if per is None:
+            per = st["opcodes"][name] = [0, 0]
+        per[0] += 1
+        per[1] += n
+        op = m.opcode
+        if op == 8:
+            if self.first_close is None:
+                self.first_close = d.name
+            self.close_codes[d.name] = (m.close_code, m.close_reason)
+        elif op == 9:
+            if len(self.pings) < MAX_PENDING_PINGS:
+                self.pings[(d.name, m.payload)] = m.last_ts
+        elif op == 10:
+            other = SERVER_TO_CLIENT if d.from_client else CLIENT_TO_SERVER
+            sent = self.pings.pop((other, m.payload), None)
+            if sent is not None:
+                self.rtts.append(m.last_ts - sent)
+            elif m.complete:
+                self._finding(out, "ws.pong.unsolicited", "pong payload matches no outstanding ping",
+                              m.last_frame, m.last_ts, d.name)
+
+    # -- the end ----------------------------------------------------------------------------------------------
+    def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
+        """Flush both directions and emit the lifecycle summary."""
+        if self.finished:
+            return
+        self.finished = True
+        for d in (self.c2s, self.s2c):
+            pieces = d.reasm.flush(frame, ts)
+            if pieces:
+                self._pieces(d, pieces, out)
+            if d.reasm.findings:
+                self._drain(out, d.reasm.findings, d.name)
+            if d.asm is not None:
+                d.asm.finish(frame, ts, out)
+                if d.asm.findings:
+                    self._drain(out, d.asm.findings, d.name)
+        if reason is None:
+            both_closed = len(self.close_codes) == 2
+            reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
+        out.append(ConnectionEnd(
+            self.conn, self.mode == WEBSOCKET, self.upgrade, tuple(self.requests), tuple(self.responses),
+            self.first_frame, self.last_frame, self.start_ts, self.last_ts, reason, self.first_close,
+            dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats, self.s2c.name: self.s2c.stats},
+            tuple(self.rtts), self.handshake_ms))
+        # drop the heavy state; the tombstone stays in the flow table until evicted
+        for d in (self.c2s, self.s2c):
+            d.parser = None
+            d.asm = None
+        self.http = None
+        self._req_events = {}

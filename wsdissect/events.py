@@ -1,0 +1,176 @@
+"""Events: what the protocol stages report.  Frozen, slotted, and free of presentation logic.
+
+Every event names its connection (``conn``) where it has one, and the capture frame number(s) it comes from.
+Renderers and exporters consume these; they never re-parse bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .findings import Severity
+from .flow import Conn
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One captured packet (emitted only when a consumer asks for packets: views, not export)."""
+
+    frame: int
+    ts: float
+    wire_len: int
+    cap_len: int
+    linktype: int
+    data: bytes  # the raw captured bytes, for detail views
+    l3_offset: int  # where the IP header starts in ``data``
+    ip_version: int
+    src: str
+    dst: str
+    sport: int
+    dport: int
+    seq: int
+    ack: int
+    flags: int
+    window: int
+    tcp_offset: int  # where the TCP header starts in ``data``
+    payload_len: int  # TCP payload length from the IP header (may exceed what was captured)
+    conn: Optional[Conn] = None
+    direction: Optional[str] = None
+    rel_seq: Optional[int] = None  # sequence number relative to the stream's start, like Wireshark
+    rel_ack: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Expert info: something wrong or noteworthy, at a frame."""
+
+    frame: int
+    ts: float
+    code: str
+    severity: Severity
+    message: str
+    conn: Optional[Conn] = None
+    direction: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request head on a connection (the WebSocket upgrade or a plain request before it)."""
+
+    conn: Conn
+    frame: int  # frame where the header block ended
+    first_frame: int
+    ts: float
+    method: str
+    uri: str
+    version: str
+    headers: tuple[tuple[str, str], ...]
+    raw: bytes  # the header block as sent, for detail views
+    number: int  # 1-based index of this request on the connection
+    is_upgrade: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """An HTTP response head, paired with its request."""
+
+    conn: Conn
+    frame: int
+    first_frame: int
+    ts: float
+    version: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    raw: bytes
+    number: int
+    request: Optional[HttpRequest]
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """A completed WebSocket handshake: from here on both directions carry frames."""
+
+    conn: Conn
+    request: HttpRequest
+    response: HttpResponse
+    subprotocol: Optional[str]
+    extensions: tuple[str, ...]  # as the server accepted them, one string each
+    deflate: Optional[dict]  # negotiated permessage-deflate parameters, or None
+
+
+@dataclass(frozen=True, slots=True)
+class WsFrame:
+    """One RFC 6455 frame, decoded.  ``payload`` is unmasked (and truncated to the buffering limit)."""
+
+    conn: Conn
+    direction: str
+    first_frame: int
+    frame: int  # capture frame in which the WebSocket frame completed
+    ts: float
+    fin: bool
+    rsv: int  # RSV1..3 as a 3-bit number (RSV1 = 4)
+    opcode: int
+    masked: bool
+    mask_key: Optional[bytes]
+    length_code: int  # the 7-bit length field as sent (0-127)
+    payload_len: int  # the declared payload length
+    header: bytes
+    payload: bytes
+    complete: bool  # False when bytes are missing (gap) or the payload was truncated by a limit
+    stream_offset: int  # offset of the header's first byte in this direction's byte stream
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One WebSocket message: a data message reassembled from its fragments, or one control frame."""
+
+    conn: Conn
+    direction: str
+    opcode: int  # of the first frame
+    payload: bytes  # unmasked, reassembled, decompressed
+    complete: bool
+    first_frame: int
+    last_frame: int
+    first_ts: float
+    last_ts: float
+    fragments: int
+    compressed: bool
+    wire_length: int  # payload bytes on the wire (compressed size, all fragments)
+    frames: tuple[int, ...] = field(default=())  # capture frames where each fragment completed
+    close_code: Optional[int] = None
+    close_reason: Optional[str] = None
+    text: Optional[str] = None  # decoded text for valid UTF-8 text messages
+    truncated: bool = False  # payload cut by a size limit
+    note: Optional[str] = None  # why it is incomplete, when it is
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEnd:
+    """A connection's lifecycle summary, emitted when it ends (or at the end of the capture)."""
+
+    conn: Conn
+    websocket: bool
+    upgrade: Optional[Upgrade]
+    requests: tuple[HttpRequest, ...]
+    responses: tuple[HttpResponse, ...]
+    first_frame: int
+    last_frame: int
+    start_ts: float
+    end_ts: float
+    ended_by: str  # "close+fin", "rst", "fin without close", "capture ended", "evicted"
+    first_close: Optional[str]  # direction of the first Close frame
+    close_codes: dict  # direction -> (code, reason)
+    midstream: bool
+    stats: dict  # per direction counters: messages, bytes, per opcode
+    ping_rtts: tuple[float, ...]
+    handshake_ms: Optional[float] = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureEnd:
+    """The end of one capture source."""
+
+    source: str
+    packets: int
+    truncated: bool

@@ -1,0 +1,1 @@
+"""Exporters: events in, records out to an injected binary file object."""

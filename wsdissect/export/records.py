@@ -1,0 +1,119 @@
+"""Event -> JSON-ready record (a dict), following shared/corpus/FORMAT.md and docs/export.md.
+
+One function per record type; every exporter (JSON, JSONL, live) uses these, so the field names live in one place.
+"""
+from __future__ import annotations
+
+from binascii import b2a_base64
+
+from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
+from ..findings import Severity
+from ..rfc6455 import OPCODE_NAMES, opcode_name
+
+
+def message_record(m: Message) -> dict:
+    conn = m.conn
+    rec = {
+        "type": "message",
+        "stream": conn.index,
+        "client": conn.client,
+        "server": conn.server,
+        "direction": m.direction,
+        "opcode": OPCODE_NAMES.get(m.opcode) or opcode_name(m.opcode),
+        "payload_b64": b2a_base64(m.payload, newline=False).decode("ascii"),
+        "complete": m.complete,
+        "close_code": m.close_code,
+        "close_reason": m.close_reason,
+        "first_frame": m.first_frame,
+        "last_frame": m.last_frame,
+        "first_time": m.first_ts,
+        "last_time": m.last_ts,
+        "fragments": m.fragments,
+        "compressed": m.compressed,
+        "wire_length": m.wire_length,
+        "payload_length": len(m.payload),
+    }
+    if m.text is not None:
+        rec["text"] = m.text
+    if m.truncated:
+        rec["truncated"] = True
+    if m.note:
+        rec["note"] = m.note
+    return rec
+
+
+def _request(r: HttpRequest | None) -> dict | None:
+    if r is None:
+        return None
+    return {"method": r.method, "uri": r.uri, "version": r.version, "headers": [list(h) for h in r.headers],
+            "frame": r.frame, "time": r.ts}
+
+
+def _response(r: HttpResponse | None) -> dict | None:
+    if r is None:
+        return None
+    return {"version": r.version, "status": r.status, "reason": r.reason, "headers": [list(h) for h in r.headers],
+            "frame": r.frame, "time": r.ts}
+
+
+def is_exported_connection(e: ConnectionEnd) -> bool:
+    """WebSocket connections and refused upgrade attempts get a connection record."""
+    return e.websocket or any(r.is_upgrade for r in e.requests)
+
+
+def connection_record(e: ConnectionEnd) -> dict:
+    conn = e.conn
+    up = e.upgrade
+    upgrade_req = up.request if up else next((r for r in e.requests if r.is_upgrade), None)
+    upgrade_resp = up.response if up else next(
+        (r for r in e.responses if r.request is not None and r.request is upgrade_req), None)
+    if up is not None:
+        status = "upgraded"
+    elif e.websocket:
+        status = "no handshake in capture"
+    elif upgrade_resp is not None:
+        status = "refused"
+    else:
+        status = "no response"
+    rtts = e.ping_rtts
+    return {
+        "type": "connection",
+        "stream": conn.index,
+        "client": conn.client,
+        "server": conn.server,
+        "status": status,
+        "request": _request(upgrade_req),
+        "response": _response(upgrade_resp),
+        "subprotocol": up.subprotocol if up else None,
+        "extensions": list(up.extensions) if up else [],
+        "permessage_deflate": up.deflate if up else None,
+        "first_frame": e.first_frame,
+        "last_frame": e.last_frame,
+        "start_time": e.start_ts,
+        "end_time": e.end_ts,
+        "duration": e.end_ts - e.start_ts,
+        "handshake_ms": e.handshake_ms,
+        "ended_by": e.ended_by,
+        "first_close": e.first_close,
+        "close": {d: {"code": c, "reason": r} for d, (c, r) in e.close_codes.items()},
+        "midstream": e.midstream,
+        "stats": e.stats,
+        "ping_rtt": ({"count": len(rtts), "min": min(rtts), "avg": sum(rtts) / len(rtts), "max": max(rtts)}
+                     if rtts else None),
+    }
+
+
+def expert_record(f: Finding) -> dict:
+    conn = f.conn
+    return {
+        "type": "expert",
+        "frame": f.frame,
+        "time": f.ts,
+        "severity": Severity(f.severity).label,
+        "code": f.code,
+        "message": f.message,
+        "stream": conn.index if conn else None,
+        "client": conn.client if conn else None,
+        "server": conn.server if conn else None,
+        "direction": f.direction,
+    }

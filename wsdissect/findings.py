@@ -1,0 +1,115 @@
+"""Expert-info registry: every finding code with its severity, RFC reference and one-line summary.
+
+A finding is data, never an exception: stages record them and decoding goes on.  Codes are stable, dotted and
+short (``ws.frame.unmasked_client``), like Wireshark's ``ei`` fields and Zeek's named weirds.  Groups:
+``capture.*`` and ``tcp.*`` describe the capture itself; ``http.*``, ``ws.*`` describe what the peers did.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.IntEnum):
+    """Wireshark's expert severities, ordered."""
+
+    CHAT = 1
+    NOTE = 2
+    WARNING = 3
+    ERROR = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class FindingKind:
+    code: str
+    severity: Severity
+    summary: str
+    reference: str = ""
+
+
+_C, _N, _W, _E = Severity.CHAT, Severity.NOTE, Severity.WARNING, Severity.ERROR
+
+_KINDS = [
+    # The capture file and the link/IP layers.
+    FindingKind("capture.truncated", _W, "capture file ends in the middle of a record"),
+    FindingKind("internal", _E, "internal error in wsdissect while decoding a connection (please report)"),
+    FindingKind("capture.corrupt", _E, "capture file is damaged; reading stopped here"),
+    FindingKind("capture.linktype", _N, "packet of an unsupported link type skipped"),
+    FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
+    FindingKind("ip.fragment", _N, "fragmented IP packet"),
+    FindingKind("ip.malformed", _W, "malformed IP or TCP header"),
+    # TCP reassembly.
+    FindingKind("tcp.midstream", _N, "connection started before the capture (no SYN seen)"),
+    FindingKind("tcp.retransmission", _C, "retransmitted TCP data (already seen)"),
+    FindingKind("tcp.overlap", _C, "overlapping TCP retransmission"),
+    FindingKind("tcp.overlap_conflict", _W, "overlapping TCP data differs from what was seen first"),
+    FindingKind("tcp.out_of_order", _C, "TCP segment arrived out of order"),
+    FindingKind("tcp.gap", _W, "bytes missing from the capture (lost segment)"),
+    FindingKind("tcp.buffer_limit", _W, "out-of-order buffer limit reached; missing bytes declared lost"),
+    FindingKind("tcp.data_after_fin", _W, "data sent after FIN"),
+    FindingKind("tcp.rst", _N, "connection reset (RST)"),
+    FindingKind("tcp.evicted", _N, "idle or excess connection evicted from tracking"),
+    # HTTP and the upgrade handshake.
+    FindingKind("http.header_too_large", _W, "HTTP header block exceeds the size limit; connection not decoded"),
+    FindingKind("http.malformed", _W, "malformed HTTP message"),
+    FindingKind("ws.handshake.refused", _N, "WebSocket upgrade refused by the server", "RFC 6455 4.2.2"),
+    FindingKind("ws.handshake.key", _W, "Sec-WebSocket-Key is not base64 of 16 bytes", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.accept", _E, "Sec-WebSocket-Accept does not match the key", "RFC 6455 4.2.2"),
+    FindingKind("ws.handshake.version", _W, "Sec-WebSocket-Version is not 13", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.upgrade", _W, "Upgrade/Connection headers do not request websocket", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.method", _W, "WebSocket upgrade request is not GET HTTP/1.1", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.host", _W, "WebSocket upgrade request has no Host header", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.subprotocol", _W, "server chose a subprotocol the client did not offer",
+                "RFC 6455 4.1"),
+    FindingKind("ws.handshake.extension", _W, "server accepted an extension the client did not offer, or with "
+                "invalid parameters", "RFC 6455 9.1, RFC 7692 7"),
+    FindingKind("ws.handshake.no_101", _W, "WebSocket frames without a 101 Switching Protocols", "RFC 6455 4.1"),
+    FindingKind("ws.handshake.missing", _N, "WebSocket traffic decoded without its handshake "
+                "(extensions and subprotocol unknown)"),
+    # Frames.
+    FindingKind("ws.frame.unmasked_client", _E, "client frame is not masked", "RFC 6455 5.1"),
+    FindingKind("ws.frame.masked_server", _E, "server frame is masked", "RFC 6455 5.1"),
+    FindingKind("ws.frame.rsv", _E, "RSV bit set without an extension that defines it", "RFC 6455 5.2"),
+    FindingKind("ws.frame.rsv1_continuation", _E, "RSV1 set on a continuation or control frame",
+                "RFC 7692 6"),
+    FindingKind("ws.frame.reserved_opcode", _E, "reserved opcode", "RFC 6455 5.2"),
+    FindingKind("ws.frame.control_length", _E, "control frame payload longer than 125 bytes", "RFC 6455 5.5"),
+    FindingKind("ws.frame.control_fragmented", _E, "control frame with FIN=0", "RFC 6455 5.5"),
+    FindingKind("ws.frame.length_encoding", _W, "payload length not in its minimal encoding", "RFC 6455 5.2"),
+    FindingKind("ws.frame.length_msb", _E, "64-bit payload length with the most significant bit set",
+                "RFC 6455 5.2"),
+    FindingKind("ws.frame.after_close", _W, "frame sent after a Close frame in the same direction",
+                "RFC 6455 5.5.1"),
+    FindingKind("ws.frame.incomplete", _W, "frame incomplete: bytes missing from the capture"),
+    FindingKind("ws.resync", _N, "frame decoder resynchronised after undecodable bytes"),
+    # Messages.
+    FindingKind("ws.message.continuation", _E, "continuation frame without a message in progress",
+                "RFC 6455 5.4"),
+    FindingKind("ws.message.interleaved", _E, "new data frame while a fragmented message is unfinished",
+                "RFC 6455 5.4"),
+    FindingKind("ws.message.utf8", _E, "text message is not valid UTF-8", "RFC 6455 8.1"),
+    FindingKind("ws.message.too_large", _W, "message larger than the buffering limit; payload truncated"),
+    FindingKind("ws.message.incomplete", _W, "message incomplete: bytes missing from the capture"),
+    FindingKind("ws.deflate.error", _E, "permessage-deflate decompression failed", "RFC 7692 7.2.2"),
+    FindingKind("ws.deflate.limit", _W, "decompressed size or ratio limit reached (possible deflate bomb)"),
+    FindingKind("ws.deflate.no_context", _N, "compressed message references data sent before the capture "
+                "(context takeover); cannot be inflated", "RFC 7692 7.2.3"),
+    FindingKind("ws.deflate.unnegotiated", _W, "compressed frame (RSV1) although permessage-deflate was not "
+                "negotiated", "RFC 7692 6"),
+    # Control frames.
+    FindingKind("ws.close.length", _E, "close payload of length 1", "RFC 6455 5.5.1"),
+    FindingKind("ws.close.code", _E, "close code that must not be sent", "RFC 6455 7.4"),
+    FindingKind("ws.close.reason_utf8", _E, "close reason is not valid UTF-8", "RFC 6455 5.5.1"),
+    FindingKind("ws.pong.unsolicited", _N, "pong whose payload matches no ping", "RFC 6455 5.5.3"),
+]
+
+KINDS: dict[str, FindingKind] = {k.code: k for k in _KINDS}
+
+
+def kind(code: str) -> FindingKind:
+    """The registered kind of *code* (KeyError for an unknown code: a programming error)."""
+    return KINDS[code]

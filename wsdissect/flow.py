@@ -1,0 +1,36 @@
+"""Connection identity: endpoints, directions and the shared, immutable ``Conn`` every event names."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLIENT_TO_SERVER = "client_to_server"
+SERVER_TO_CLIENT = "server_to_client"
+DIRECTIONS = (CLIENT_TO_SERVER, SERVER_TO_CLIENT)
+
+
+def endpoint(ip: str, port: int) -> str:
+    """``127.0.0.1:8765`` or ``[::1]:8765`` (the export contract's spelling)."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Conn:
+    """One TCP connection, oriented client -> server.  ``index`` counts connections like tcp.stream."""
+
+    index: int
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+
+    @property
+    def client(self) -> str:
+        return endpoint(self.client_ip, self.client_port)
+
+    @property
+    def server(self) -> str:
+        return endpoint(self.server_ip, self.server_port)
+
+    def swapped(self) -> "Conn":
+        """The same connection with client and server exchanged (when the first guess was wrong)."""
+        return Conn(self.index, self.server_ip, self.server_port, self.client_ip, self.client_port)

@@ -1,0 +1,33 @@
+"""Parsing of user-facing option values shared by the CLI commands (no click here)."""
+from __future__ import annotations
+
+import re
+
+from .errors import UsageError
+
+_DECODE_AS = re.compile(r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*(?:,\s*websocket)?\s*$", re.I)
+
+
+def parse_decode_as(values: tuple[str, ...] | list[str]) -> frozenset[int]:
+    """``tcp.port==8765`` (tshark's spelling) or plain ``8765``; commas separate several ports."""
+    ports = set()
+    for value in values:
+        for part in value.split(",") if "==" not in value or value.count("==") > 1 else [value]:
+            m = _DECODE_AS.match(part)
+            if not m or not 0 < int(m.group(1)) < 65536:
+                raise UsageError(f"--decode-as {value!r}: expected tcp.port==PORT or PORT")
+            ports.add(int(m.group(1)))
+    return frozenset(ports)
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)
+
+
+def parse_size(value: str) -> int:
+    """``64M``, ``512k``, ``1G`` or a plain byte count."""
+    m = _SIZE.match(value)
+    if not m:
+        raise UsageError(f"bad size {value!r}: expected a number with an optional k/M/G suffix")
+    n = int(m.group(1))
+    unit = (m.group(2) or "b")[0].lower()
+    return n << {"b": 0, "k": 10, "m": 20, "g": 30}[unit]

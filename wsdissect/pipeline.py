@@ -1,0 +1,210 @@
+"""The pipeline: raw packet records in, events out.  Tracks connections and dispatches segments to them.
+
+``Dissector.packet(frame, ts, linktype, data, wire_len)`` returns the events that packet produced (a
+:class:`~wsdissect.events.Packet` first when ``options.packets``); ``finish()`` flushes every connection at the end.
+:func:`dissect_files` runs it over capture files.  This module is the one place that contains an unexpected stage
+error: a bug in a stage becomes an ``internal`` finding on that connection and decoding goes on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp)
+from .connection import TCP_ACK, TCP_SYN, Connection
+from .events import CaptureEnd, Finding, Packet
+from .findings import KINDS
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+
+
+@dataclass
+class Options:
+    """What to decode and emit, and the resource bounds (each reported as a finding when hit)."""
+
+    decode_as: frozenset = frozenset()  # server TCP ports to decode as WebSocket without a handshake
+    packets: bool = False  # emit a Packet event per TCP packet (views)
+    frames: bool = False  # emit a WsFrame event per WebSocket frame (views)
+    max_message: int = 64 << 20  # bytes of one message kept; beyond it the payload is truncated
+    max_inflated: int = 64 << 20  # decompressed bytes per message
+    max_ratio: int = 1000  # decompressed/compressed ratio per message
+    max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
+    max_connections: int = 100_000  # connections tracked at once (oldest evicted)
+    max_http_head: int = 64 << 10  # bytes of one HTTP header block
+    extra: dict = field(default_factory=dict)
+
+
+class Dissector:
+    def __init__(self, options: Options | None = None):
+        self.opts = options or Options()
+        self.flows: dict[tuple, tuple[Connection, bool]] = {}
+        self.connections = 0
+        self.defrag = IpDefragmenter()
+        self.reported_linktypes: set[int] = set()
+        self.last_frame = 0
+        self.last_ts = 0.0
+
+    def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
+        out.append(Finding(frame, ts, code, KINDS[code].severity, message))
+
+    def packet(self, frame: int, ts: float, linktype: int, data: bytes, wire_len: int) -> list:
+        out: list = []
+        self.last_frame, self.last_ts = frame, ts
+        r = parse_tcp(linktype, data)
+        if r is None or r.__class__ is Malformed:
+            r = self._odd_packet(r, frame, ts, linktype, data, wire_len, out)
+            if r is None:
+                return out
+            data = r[-1]
+            r = r[0]
+        ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, toff = r
+        payload = data[start:start + plen]
+        key = (src, sport, dst, dport)
+        entry = self.flows.get(key)
+        if entry is None or (flags & TCP_SYN and entry[0].finished):
+            entry = self._new_connection(key, flags, sport, dport, frame, ts, out)
+        conn_state, from_client = entry
+        if conn_state.finished:
+            if self.opts.packets:
+                out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport,
+                                              seq, ack, flags, win, toff, plen, conn_state, from_client))
+            return out
+        if len(payload) < plen:
+            self._finding(out, "capture.snaplen", f"{plen - len(payload)} of {plen} TCP payload bytes not captured",
+                          frame, ts)
+        if self.opts.packets:
+            out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq,
+                                          ack, flags, win, toff, plen, conn_state, from_client))
+        try:
+            conn_state.segment(from_client, seq, ack, flags, payload, plen, frame, ts, out)
+        except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
+            out.append(Finding(frame, ts, "internal", KINDS["internal"].severity,
+                               f"internal error while decoding this connection ({type(e).__name__}: {e}); "
+                               "connection dropped", conn_state.conn))
+            conn_state.finished = True
+        return out
+
+    def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out):
+        """Non-TCP, malformed or fragmented packets: findings, and reassembly of IPv4 fragments."""
+        if r is None:
+            if linktype not in SUPPORTED_LINKTYPES and linktype not in self.reported_linktypes:
+                self.reported_linktypes.add(linktype)
+                self._finding(out, "capture.linktype", f"link type {linktype} is not supported; packets skipped",
+                              frame, ts)
+            return None
+        if r == "IPv4 fragment":
+            l3 = l3_offset(linktype, data)
+            whole = self.defrag.add(data, l3)
+            if whole is None:
+                return None
+            self._finding(out, "ip.fragment", "TCP segment reassembled from IPv4 fragments", frame, ts)
+            r2 = parse_tcp(linktype, whole)
+            if r2 is None or r2.__class__ is Malformed:
+                return None
+            return (r2, whole)
+        if r == "IPv6 fragment":
+            self._finding(out, "ip.fragment", "fragmented IPv6 packet not reassembled", frame, ts)
+            return None
+        if len(data) < wire_len:
+            self._finding(out, "capture.snaplen", f"headers cut by the snapshot length ({r})", frame, ts)
+        else:
+            self._finding(out, "ip.malformed", str(r), frame, ts)
+        return None
+
+    def _new_connection(self, key, flags, sport, dport, frame, ts, out):
+        src, _sport, dst, _dport = key
+        old = self.flows.get(key)
+        if old is not None:
+            self._forget(old[0])
+        if flags & TCP_SYN:
+            sender_is_client = not flags & TCP_ACK
+            known = True
+        else:
+            da = self.opts.decode_as
+            if dport in da and sport not in da:
+                sender_is_client = True
+            elif sport in da and dport not in da:
+                sender_is_client = False
+            else:
+                sender_is_client = sport > dport or (sport == dport and src > dst)
+            known = False
+        if sender_is_client:
+            conn = Conn(self.connections, ip_str(src), sport, ip_str(dst), dport)
+            keys = (key, (dst, dport, src, sport))
+        else:
+            conn = Conn(self.connections, ip_str(dst), dport, ip_str(src), sport)
+            keys = ((dst, dport, src, sport), key)
+        self.connections += 1
+        c = Connection(conn, self.opts, frame, ts, keys)
+        c.roles_known = known
+        if not flags & TCP_SYN:
+            c._finding(out, "tcp.midstream", "connection already open when the capture started", frame, ts)
+        if len(self.flows) >= 2 * self.opts.max_connections:
+            self._evict(frame, ts, out)
+        self.flows[keys[0]] = (c, True)
+        self.flows[keys[1]] = (c, False)
+        return self.flows[key]
+
+    def _forget(self, c: Connection) -> None:
+        for k in c.keys:
+            e = self.flows.get(k)
+            if e is not None and e[0] is c:
+                del self.flows[k]
+
+    def _evict(self, frame: int, ts: float, out: list) -> None:
+        """Drop the oldest tracked connection (finished ones go first, silently)."""
+        for k, (c, _) in self.flows.items():
+            if c.finished:
+                self._forget(c)
+                return
+        k = next(iter(self.flows))
+        c = self.flows[k][0]
+        c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked", frame, ts)
+        c.finish(frame, ts, out, "evicted")
+        self._forget(c)
+
+    def _packet_event(self, frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq, ack, flags,
+                      win, toff, plen, c: Connection, from_client: bool) -> Packet:
+        d, other = (c.c2s, c.s2c) if from_client else (c.s2c, c.c2s)
+        rel_seq = rel_ack = None
+        if d.reasm.base is not None:
+            rel_seq = (seq - d.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
+        if other.reasm.base is not None and flags & TCP_ACK:
+            rel_ack = (ack - other.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
+        return Packet(frame, ts, wire_len, len(data), linktype, data, l3, ver, ip_str(src), ip_str(dst), sport,
+                      dport, seq, ack, flags, win, toff, plen, c.conn,
+                      CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
+
+    def finish(self) -> list:
+        """End of capture: flush every connection still open."""
+        out: list = []
+        seen = set()
+        for c, _ in list(self.flows.values()):
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if not c.finished:
+                c.finish(self.last_frame, self.last_ts, out, "capture ended")
+        return out
+
+
+def dissect_records(records: Iterable, options: Options | None = None) -> Iterator:
+    """Events for an iterable of ``(frame, ts, linktype, data, wire_len)`` records."""
+    d = Dissector(options)
+    packet = d.packet
+    for rec in records:
+        events = packet(*rec)
+        if events:
+            yield from events
+    yield from d.finish()
+
+
+def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:
+    """Events for each capture file in turn; file problems become findings, then a CaptureEnd."""
+    from .capture.files import CaptureFile
+
+    for path in paths:
+        with CaptureFile(path) as cf:
+            yield from dissect_records(cf, options)
+            for code, message, frame in cf.problems:
+                yield Finding(frame, 0.0, code, KINDS[code].severity, message)
+            yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))

@@ -1,0 +1,195 @@
+"""Per-direction TCP stream reassembly.
+
+Contract (sans-IO): ``segment(seq, data, wire_len, syn, fin, frame, ts)`` returns a list of pieces in stream
+order, each ``(offset, data, frame, ts)`` for bytes or ``(offset, None, n_missing, frame, ts)`` for a gap the
+capture lost; findings go to ``self.findings`` as ``(code, message, frame, ts)`` for the caller to drain.
+
+Policy:
+- Bytes are delivered once, in order.  Where segments overlap, the bytes seen first win (a retransmission never
+  rewrites delivered data); an overlap whose bytes differ from what was seen is reported (``tcp.overlap_conflict``).
+- Out-of-order segments wait in a buffer.  A hole is declared lost (a gap: ``tcp.gap``) only with evidence:
+  the peer acknowledged bytes beyond it and ``patience`` more packets of the connection went by without the hole
+  being filled, or the buffer exceeds ``max_buffer`` bytes, or the stream is flushed (FIN/RST, end of capture).
+  Bytes are never invented: a gap is passed on as a gap.
+- A packet cut by the snapshot length delivers what was captured, then a gap for the rest.
+- Without a SYN (capture started mid-connection) the first segment seen sets the stream's origin.
+"""
+from __future__ import annotations
+
+import heapq
+
+SEQ_MOD = 1 << 32
+HALF = 1 << 31
+
+
+class StreamReassembler:
+    __slots__ = ("base", "next", "fin_off", "ooo", "heap", "buffered", "findings", "max_buffer", "patience",
+                 "hole_seen_at", "packets", "recent", "midstream", "closed", "delivered", "lost")
+
+    def __init__(self, max_buffer: int = 8 << 20, patience: int = 16):
+        self.base: int | None = None  # absolute sequence number of stream offset 0
+        self.next = 0  # next expected stream offset
+        self.fin_off: int | None = None
+        self.ooo: dict[int, tuple] = {}  # offset -> (data, wire_len, frame, ts)
+        self.heap: list[int] = []
+        self.buffered = 0
+        self.findings: list[tuple] = []
+        self.max_buffer = max_buffer
+        self.patience = patience
+        self.hole_seen_at: int | None = None
+        self.packets = 0  # packets of this connection seen (advanced by ``tick``)
+        self.recent: list[tuple[int, bytes]] = []  # last delivered pieces, to check overlapping bytes
+        self.midstream = False
+        self.closed = False
+        self.delivered = 0
+        self.lost = 0
+
+    def offset(self, seq: int) -> int:
+        """Stream offset of absolute sequence number *seq* (32-bit wrap handled around ``next``)."""
+        diff = (seq - self.base - self.next) % SEQ_MOD
+        if diff >= HALF:
+            diff -= SEQ_MOD
+        return self.next + diff
+
+    def tick(self) -> None:
+        self.packets += 1
+
+    def segment(self, seq: int, data: bytes, wire_len: int, syn: bool, fin: bool, frame: int, ts: float) -> list:
+        out: list = []
+        if syn:
+            if self.base is None:
+                self.base = (seq + 1) % SEQ_MOD
+            seq = (seq + 1) % SEQ_MOD
+        if self.base is None:
+            if not wire_len and not fin:
+                return out
+            self.base = seq
+            self.midstream = True
+        off = self.offset(seq)
+        if fin:
+            end = off + wire_len
+            if self.fin_off is None:
+                self.fin_off = end
+        elif self.fin_off is not None and wire_len and off + wire_len > self.fin_off:
+            self.findings.append(("tcp.data_after_fin", "data beyond the FIN's sequence number", frame, ts))
+        if not wire_len:
+            return out
+        nxt = self.next
+        end = off + wire_len
+        if end <= nxt:
+            self._check_overlap(off, data, frame, ts)
+            self.findings.append(("tcp.retransmission", f"retransmission of {wire_len} bytes at offset {off}",
+                                  frame, ts))
+            return out
+        if off > nxt:
+            self._buffer(off, data, wire_len, frame, ts, out)
+            return out
+        if off < nxt:
+            self._check_overlap(off, data, frame, ts)
+            self.findings.append(("tcp.overlap", f"segment overlaps {nxt - off} already delivered bytes",
+                                  frame, ts))
+            cut = nxt - off
+            data, wire_len, off = data[cut:], wire_len - cut, nxt
+        self._deliver(off, data, wire_len, frame, ts, out)
+        if self.ooo:
+            self._drain(out)
+        return out
+
+    def _deliver(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
+        n = len(data)
+        if n:
+            out.append((off, data, frame, ts))
+            recent = self.recent
+            recent.append((off, data))
+            if len(recent) > 8:
+                del recent[0]
+        if n < wire_len:
+            out.append((off + n, None, wire_len - n, frame, ts))
+            self.lost += wire_len - n
+        self.next = off + wire_len
+        self.delivered += n
+        self.hole_seen_at = None
+
+    def _buffer(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
+        old = self.ooo.get(off)
+        if old is not None:
+            if old[1] >= wire_len:
+                self.findings.append(("tcp.retransmission", f"retransmission of {wire_len} bytes at offset {off}",
+                                      frame, ts))
+                return
+            self.buffered -= len(old[0])
+        else:
+            heapq.heappush(self.heap, off)
+            self.findings.append(("tcp.out_of_order", f"segment at offset {off} arrived before offset {self.next}",
+                                  frame, ts))
+        self.ooo[off] = (data, wire_len, frame, ts)
+        self.buffered += len(data)
+        if self.buffered > self.max_buffer:
+            self.findings.append(("tcp.buffer_limit", f"{self.buffered} bytes waiting behind a hole", frame, ts))
+            self._skip_hole(frame, ts, self.heap[0], out)
+
+    def _drain(self, out: list) -> None:
+        heap, ooo = self.heap, self.ooo
+        while heap and heap[0] <= self.next:
+            off = heapq.heappop(heap)
+            data, wire_len, frame, ts = ooo.pop(off)
+            self.buffered -= len(data)
+            end = off + wire_len
+            if end <= self.next:
+                self._check_overlap(off, data, frame, ts)
+                continue
+            if off < self.next:
+                self._check_overlap(off, data, frame, ts)
+                cut = self.next - off
+                data, wire_len, off = data[cut:], wire_len - cut, self.next
+            self._deliver(off, data, wire_len, frame, ts, out)
+
+    def _skip_hole(self, frame: int, ts: float, upto: int, out: list | None) -> list:
+        """Declare the bytes from ``next`` to *upto* lost and deliver what follows."""
+        out = [] if out is None else out
+        n = upto - self.next
+        if n > 0:
+            out.append((self.next, None, n, frame, ts))
+            self.findings.append(("tcp.gap", f"{n} bytes missing from the capture at stream offset {self.next}",
+                                  frame, ts))
+            self.lost += n
+            self.next = upto
+        self._drain(out)
+        return out
+
+    def peer_ack(self, ack: int, frame: int, ts: float) -> list:
+        """The other direction acknowledged *ack*: evidence for declaring a hole lost.  Returns pieces."""
+        if self.base is None:
+            return []
+        ack_off = self.offset(ack)
+        if self.fin_off is not None and ack_off > self.fin_off:
+            ack_off = self.fin_off  # the FIN's own sequence number
+        if ack_off <= self.next:
+            self.hole_seen_at = None
+            return []
+        if self.hole_seen_at is None:
+            self.hole_seen_at = self.packets
+            return []
+        if self.packets - self.hole_seen_at < self.patience:
+            return []
+        upto = self.heap[0] if self.heap else ack_off
+        return self._skip_hole(frame, ts, min(upto, ack_off) if self.heap else ack_off, None)
+
+    def flush(self, frame: int, ts: float) -> list:
+        """End of stream (FIN/RST or end of capture): deliver all buffered data, declaring holes lost."""
+        out: list = []
+        while self.heap:
+            self._skip_hole(frame, ts, self.heap[0], out)
+        return out
+
+    def _check_overlap(self, off: int, data: bytes, frame: int, ts: float) -> None:
+        """Compare re-sent bytes with the recently delivered ones they cover."""
+        end = off + len(data)
+        for r_off, r_data in self.recent:
+            r_end = r_off + len(r_data)
+            lo, hi = max(off, r_off), min(end, r_end)
+            if lo < hi and data[lo - off:hi - off] != r_data[lo - r_off:hi - r_off]:
+                self.findings.append(("tcp.overlap_conflict",
+                                      f"re-sent bytes at offset {lo} differ from those seen first; first kept",
+                                      frame, ts))
+                return

@@ -1,0 +1,312 @@
+"""RFC 6455 frame decoding for one direction of a connection.
+
+Contract (sans-IO): ``feed(data, offset, frame, ts)`` and ``gap(n, frame, ts)`` return a list whose items are
+frame tuples (layout below) or ``LOST`` (sync was lost here: what was in progress is gone).  The parser never
+raises on protocol content; ``check_frame`` (separate from parsing, as in websockets' ``Frame.parse``/``check``)
+says what is wrong with a frame.
+
+Frame tuple (plain tuples keep the hot path allocation-light; :class:`wsdissect.events.WsFrame` is built from them
+only for consumers that want frames)::
+
+    (first_frame, frame, ts, b0, b1, mask_key|None, payload_len, payload, complete, stream_offset, header)
+
+After a gap the parser resynchronises only on a position it can prove: a chain of plausible frame headers (opcode
+known, RSV bits allowed, mask bit as this direction must send it, control-frame rules, minimal length encoding)
+that ends exactly where the captured bytes end, or runs for several frames.
+"""
+from __future__ import annotations
+
+from .mask import unmask
+
+LOST = None
+F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER = range(11)
+
+KNOWN_OPCODES = frozenset({0, 1, 2, 8, 9, 10})
+RESYNC_MAX = 1 << 20
+UNDECIDED, INVALID, PROVEN = 0, 1, 2
+
+
+def header_length(b1: int) -> int:
+    lc = b1 & 0x7F
+    return 2 + (2 if lc == 126 else 8 if lc == 127 else 0) + (4 if b1 & 0x80 else 0)
+
+
+class FrameParser:
+    def __init__(self, max_payload: int = 64 << 20, client: bool | None = None, rsv_allowed: int = 0,
+                 synced: bool = True):
+        self.max_payload = max_payload
+        self.client = client  # True: frames must be masked; False: must not; None: unknown
+        self.rsv_allowed = rsv_allowed  # RSV bits an extension defines (0b100 for permessage-deflate)
+        self.synced = synced
+        # a partial header carried over from the previous chunk
+        self.stash = b""
+        self.stash_frame = 0
+        self.stash_off = 0
+        # a payload being collected across chunks
+        self.hdr: tuple | None = None
+        self.left = 0
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.keeping = True
+        self.damaged = False
+        # resynchronisation
+        self.rbuf = bytearray()
+        self.rmarks: list[tuple[int, int, float]] = []
+        self.roff = 0
+        self.scan_from = 0
+        self.findings: list[tuple] = []
+
+    # -- the normal path ------------------------------------------------------------------------------------
+    def feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
+        if not self.synced:
+            return self._resync_feed(data, offset, frame, ts)
+        out: list = []
+        pos = 0
+        n = len(data)
+        if self.left:
+            take = self.left if self.left < n else n
+            self._collect(data if take == n else data[:take])
+            pos = take
+            if not self.left:
+                out.append(self._finish(frame, ts))
+            if pos == n:
+                return out
+        if self.stash:
+            data = self.stash + data[pos:]
+            offset = self.stash_off
+            first = self.stash_frame
+            self.stash = b""
+            pos = 0
+            n = len(data)
+        else:
+            first = frame
+        max_payload = self.max_payload
+        while pos < n:
+            if n - pos < 2:
+                self._stash(data, pos, offset, first)
+                break
+            b0 = data[pos]
+            b1 = data[pos + 1]
+            lc = b1 & 0x7F
+            if lc < 126:
+                plen = lc
+                p = pos + 2
+            elif lc == 126:
+                if n - pos < 4:
+                    self._stash(data, pos, offset, first)
+                    break
+                plen = (data[pos + 2] << 8) | data[pos + 3]
+                p = pos + 4
+            else:
+                if n - pos < 10:
+                    self._stash(data, pos, offset, first)
+                    break
+                plen = int.from_bytes(data[pos + 2:pos + 10], "big")
+                p = pos + 10
+            if b1 & 0x80:
+                if n - p < 4:
+                    self._stash(data, pos, offset, first)
+                    break
+                key = data[p:p + 4]
+                p += 4
+            else:
+                key = None
+            end = p + plen
+            if end <= n and plen <= max_payload:
+                payload = data[p:end]
+                if key is not None and plen:
+                    payload = unmask(payload, key)
+                out.append((first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p]))
+                pos = end
+                first = frame
+                continue
+            self.hdr = (first, b0, b1, key, plen, offset + pos, data[pos:p])
+            self.left = plen
+            self.chunks = []
+            self.kept = 0
+            self.keeping = True
+            self.damaged = False
+            rest = data[p:end] if end < n else data[p:]
+            self._collect(rest)
+            pos = p + len(rest)
+            if not self.left:
+                out.append(self._finish(frame, ts))
+                first = frame
+        return out
+
+    def _stash(self, data: bytes, pos: int, offset: int, first: int) -> None:
+        self.stash = bytes(data[pos:])
+        self.stash_off = offset + pos
+        self.stash_frame = first
+
+    def _collect(self, chunk: bytes) -> None:
+        self.left -= len(chunk)
+        if self.keeping:
+            room = self.max_payload - self.kept
+            if len(chunk) > room:
+                chunk = chunk[:room]
+                self.keeping = False
+            if chunk:
+                self.chunks.append(chunk)
+                self.kept += len(chunk)
+
+    def _finish(self, frame: int, ts: float) -> tuple:
+        first, b0, b1, key, plen, off, header = self.hdr  # type: ignore[misc]
+        payload = b"".join(self.chunks)
+        if key is not None and payload:
+            payload = unmask(payload, key)
+        complete = not self.damaged and self.kept == plen
+        self.hdr = None
+        self.chunks = []
+        return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header)
+
+    def gap(self, n: int, frame: int, ts: float) -> list:
+        """*n* bytes of this direction are missing from the capture."""
+        if not self.synced:
+            self._resync_reset(frame)
+            return []
+        out: list = []
+        if self.left and not self.stash:
+            if n <= self.left:
+                self.damaged = True
+                self.keeping = False
+                self.left -= n
+                if not self.left:
+                    out.append(self._finish(frame, ts))
+                return out
+            self.damaged = True
+            self.left = 0
+            out.append(self._finish(frame, ts))
+        self.stash = b""
+        self.hdr = None
+        self.left = 0
+        self.synced = False
+        self._resync_reset(frame)
+        out.append(LOST)
+        return out
+
+    def start_unsynced(self) -> None:
+        """Begin without knowing where frames start (capture started mid-connection)."""
+        self.synced = False
+        self._resync_reset(0)
+
+    # -- resynchronisation ----------------------------------------------------------------------------------
+    def _resync_reset(self, frame: int) -> None:
+        if self.rbuf:
+            self.findings.append(("ws.resync", f"{len(self.rbuf)} bytes could not be decoded before a gap",
+                                  frame, 0.0))
+        self.rbuf = bytearray()
+        self.rmarks = []
+        self.scan_from = 0
+
+    def _resync_feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
+        if not self.rbuf:
+            self.roff = offset
+        self.rmarks.append((len(self.rbuf), frame, ts))
+        self.rbuf += data
+        start = self._find_start()
+        if start is None:
+            if len(self.rbuf) > RESYNC_MAX:
+                self.findings.append(("ws.resync", f"no frame boundary found in {len(self.rbuf)} bytes; "
+                                      "discarded", frame, ts))
+                self.rbuf = bytearray()
+                self.rmarks = []
+                self.scan_from = 0
+            return []
+        if start:
+            self.findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
+                                  frame, ts))
+        buf, marks, roff = bytes(self.rbuf), self.rmarks, self.roff
+        self.rbuf = bytearray()
+        self.rmarks = []
+        self.scan_from = 0
+        self.synced = True
+        out: list = []
+        for i, (o, f, t) in enumerate(marks):
+            end = marks[i + 1][0] if i + 1 < len(marks) else len(buf)
+            lo = max(o, start)
+            if end > lo:
+                out.extend(self.feed(buf[lo:end], roff + lo, f, t))
+        return out
+
+    def _find_start(self) -> int | None:
+        buf = self.rbuf
+        n = len(buf)
+        undecided_before = False
+        p = self.scan_from
+        while p < n:
+            verdict, count = self._chain(buf, p, n)
+            if verdict == PROVEN and (not undecided_before or count >= 3):
+                return p
+            if verdict == INVALID:
+                if not undecided_before:
+                    self.scan_from = p + 1
+            else:
+                undecided_before = True
+            p += 1
+        return None
+
+    def _chain(self, buf: bytearray, p: int, n: int) -> tuple[int, int]:
+        """Is *p* the start of a chain of plausible frames?"""
+        count = 0
+        while True:
+            if p == n:
+                return (PROVEN if count >= 2 else UNDECIDED), count
+            if n - p < 2:
+                return UNDECIDED, count
+            b0, b1 = buf[p], buf[p + 1]
+            hl = header_length(b1)
+            if n - p < hl:
+                return UNDECIDED, count
+            lc = b1 & 0x7F
+            plen = lc if lc < 126 else int.from_bytes(buf[p + 2:p + (4 if lc == 126 else 10)], "big")
+            if not self._plausible(b0, b1, lc, plen):
+                return INVALID, count
+            p += hl + plen
+            if p > n:
+                return (PROVEN if count >= 3 else UNDECIDED), count
+            count += 1
+
+    def _plausible(self, b0: int, b1: int, lc: int, plen: int) -> bool:
+        opcode = b0 & 0x0F
+        if opcode not in KNOWN_OPCODES:
+            return False
+        if (b0 >> 4) & 7 & ~self.rsv_allowed:
+            return False
+        if self.client is not None and bool(b1 & 0x80) != self.client:
+            return False
+        if opcode >= 8 and (not b0 & 0x80 or plen > 125):
+            return False
+        if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
+            return False
+        return True
+
+
+def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allowed: int) -> list[tuple[str, str]]:
+    """What is wrong with a frame header: ``[(finding code, message)]`` (empty for a good frame)."""
+    problems = []
+    opcode = b0 & 0x0F
+    rsv = (b0 >> 4) & 7
+    masked = bool(b1 & 0x80)
+    if from_client is True and not masked:
+        problems.append(("ws.frame.unmasked_client", "client frame is not masked"))
+    elif from_client is False and masked:
+        problems.append(("ws.frame.masked_server", "server frame is masked"))
+    if rsv & ~rsv_allowed:
+        problems.append(("ws.frame.rsv", f"RSV bits 0x{rsv:x} set; negotiated extensions allow 0x{rsv_allowed:x}"))
+    elif rsv & 4 and (opcode == 0 or opcode >= 8):
+        problems.append(("ws.frame.rsv1_continuation", "RSV1 set on a continuation or control frame"))
+    if opcode not in KNOWN_OPCODES:
+        problems.append(("ws.frame.reserved_opcode", f"reserved opcode 0x{opcode:x}"))
+    if opcode >= 8:
+        if plen > 125:
+            problems.append(("ws.frame.control_length", f"control frame payload of {plen} bytes"))
+        if not b0 & 0x80:
+            problems.append(("ws.frame.control_fragmented", "control frame with FIN=0"))
+    lc = b1 & 0x7F
+    if lc == 127 and plen >> 63:
+        problems.append(("ws.frame.length_msb", "64-bit length with its most significant bit set"))
+    elif (lc == 126 and plen < 126) or (lc == 127 and plen < 65536):
+        problems.append(("ws.frame.length_encoding", f"length {plen} sent in the {16 if lc == 126 else 64}-bit "
+                         "form"))
+    return problems

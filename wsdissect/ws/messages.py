@@ -1,0 +1,155 @@
+"""Message assembly for one direction: fragments joined, control frames passed through, deflate undone.
+
+Contract (sans-IO): ``add(frame_tuple, out)`` appends finished :class:`~wsdissect.events.Message` events to *out*;
+``lost(frame, ts, out)`` says sync was lost (the message in progress is emitted incomplete, deflate history is
+forgotten).  Findings go to ``self.findings`` as ``(code, message, frame, ts)``.
+
+Theory of operation (the fragmentation state, RFC 6455 5.4):
+
+=================  ==========================  =====================================================
+state              frame                        result
+=================  ==========================  =====================================================
+idle               text/binary, FIN=1           one message
+idle               text/binary, FIN=0           start a fragmented message
+idle               continuation                 ``ws.message.continuation``; frame dropped
+fragmenting        continuation, FIN=0/1        append; FIN=1 finishes the message
+fragmenting        text/binary                  ``ws.message.interleaved``; the unfinished message is
+                                                emitted incomplete and a new one starts
+any                control (FIN=1)              one control message, state unchanged
+=================  ==========================  =====================================================
+"""
+from __future__ import annotations
+
+from ..events import Message
+from ..flow import Conn
+from .close import parse_close
+from .deflate import Inflater
+
+
+class MessageAssembler:
+    __slots__ = ("conn", "direction", "inflater", "deflate_negotiated", "max_message", "findings", "cur",
+                 "closed")
+
+    def __init__(self, conn: Conn, direction: str, inflater: Inflater | None, deflate_negotiated: bool | None,
+                 max_message: int = 64 << 20):
+        self.conn = conn
+        self.direction = direction
+        self.inflater = inflater  # None when RSV1 frames cannot be inflated
+        self.deflate_negotiated = deflate_negotiated  # None: unknown (no handshake seen)
+        self.max_message = max_message
+        self.findings: list[tuple] = []
+        self.cur: list | None = None  # [opcode, first, first_ts, compressed, chunks, size, wire, frames, ok, trunc]
+        self.closed = False
+
+    def add(self, f: tuple, out: list) -> None:
+        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr = f
+        opcode = b0 & 0x0F
+        if self.closed:
+            self.findings.append(("ws.frame.after_close", "frame sent after this side's Close frame", frame, ts))
+        if opcode >= 8:
+            self._control(f, opcode, out)
+            return
+        cur = self.cur
+        if opcode == 0:
+            if cur is None:
+                self.findings.append(("ws.message.continuation", "continuation frame with no message in progress",
+                                      frame, ts))
+                return
+            cur[4].append(payload)
+            cur[5] += len(payload)
+            cur[6] += plen
+            cur[7].append(frame)
+            if not complete:
+                cur[8] = False
+        else:
+            if cur is not None:
+                self.findings.append(("ws.message.interleaved",
+                                      "new data frame while a fragmented message is unfinished", frame, ts))
+                self._emit(cur, frame, ts, out, incomplete_note="interrupted by a new message")
+            compressed = bool(b0 & 0x40)
+            if compressed and self.deflate_negotiated is False:
+                self.findings.append(("ws.deflate.unnegotiated",
+                                      "RSV1 (compressed) set but permessage-deflate was not negotiated", frame, ts))
+            if b0 & 0x80 and complete and not compressed and len(payload) <= self.max_message:
+                self._finish_simple(f, opcode, out)  # the common case: one unfragmented, uncompressed frame
+                return
+            cur = self.cur = [opcode, first, ts, compressed, [payload], len(payload), plen, [frame], complete, False]
+        if cur[5] > self.max_message and not cur[9]:
+            cur[9] = True
+            self.findings.append(("ws.message.too_large",
+                                  f"message exceeds {self.max_message} bytes; payload truncated", frame, ts))
+        if cur[9]:
+            joined = b"".join(cur[4])[: self.max_message]
+            cur[4] = [joined]
+            cur[5] = len(joined)
+        if b0 & 0x80:
+            self._emit(cur, frame, ts, out)
+
+    def _finish_simple(self, f: tuple, opcode: int, out: list) -> None:
+        first, frame, ts, _b0, _b1, _key, plen, payload, _c, _o, _h = f
+        text = None
+        if opcode == 1:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
+        out.append(Message(self.conn, self.direction, opcode, payload, True, first, frame, ts, ts, 1, False, plen,
+                           (frame,), None, None, text))
+
+    def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
+        self.cur = None
+        opcode, first, first_ts, compressed, chunks, _size, wire, frames, ok, truncated = cur
+        payload = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+        note = incomplete_note
+        if note is None and not ok:
+            note = "bytes missing from the capture"
+        complete = note is None and not truncated
+        if compressed and self.deflate_negotiated is not False and self.inflater is not None:
+            if complete:
+                payload, problem = self.inflater.inflate(payload)
+                if problem:
+                    code, _, detail = problem.partition(":")
+                    self.findings.append((code, detail, frame, ts))
+                    complete = False
+                    note = {"ws.deflate.limit": "decompressed size limit reached",
+                            "ws.deflate.no_context": "compressed with history not in the capture"}.get(
+                        code, "decompression failed")
+                    truncated = code == "ws.deflate.limit"
+            else:
+                self.inflater.lose_history()
+                payload = b""
+                note = note or "compressed and incomplete"
+        text = None
+        if opcode == 1 and complete:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
+        out.append(Message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
+                           len(frames), compressed, wire, tuple(frames), None, None, text, truncated,
+                           None if complete else note))
+
+    def _control(self, f: tuple, opcode: int, out: list) -> None:
+        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr = f
+        code = reason = None
+        if opcode == 8:
+            self.closed = True
+            if complete:
+                code, reason, problems = parse_close(payload)
+                for c, m in problems:
+                    self.findings.append((c, m, frame, ts))
+        out.append(Message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
+                           bool(b0 & 0x40), plen, (frame,), code, reason, None, False,
+                           None if complete else "bytes missing from the capture"))
+
+    def lost(self, frame: int, ts: float, out: list) -> None:
+        """Sync was lost: flush what was in progress as incomplete and forget deflate history."""
+        if self.cur is not None:
+            self._emit(self.cur, frame, ts, out, incomplete_note="bytes missing from the capture")
+        if self.inflater is not None:
+            self.inflater.lose_history()
+
+    def finish(self, frame: int, ts: float, out: list) -> None:
+        """End of stream: a fragmented message still open is emitted incomplete."""
+        if self.cur is not None:
+            self._emit(self.cur, frame, ts, out, incomplete_note="connection ended before the final fragment")
