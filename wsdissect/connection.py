@@ -230,7 +230,8 @@ class Connection:
             self.mode = OTHER
             reason = r[1]
             if not reason.startswith("switched to"):
-                code = "http.header_too_large" if "larger than" in reason else "http.malformed"
+                code = ("http.header_too_large" if "larger than" in reason else
+                        "http.gap" if "missing" in reason else "http.malformed")
                 self._finding(out, code, reason, frame, ts)
 
     # -- WebSocket ------------------------------------------------------------------------------------------

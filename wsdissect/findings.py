@@ -56,6 +56,7 @@ _KINDS = [
     # HTTP and the upgrade handshake.
     FindingKind("http.header_too_large", _W, "HTTP header block exceeds the size limit; connection not decoded"),
     FindingKind("http.malformed", _W, "malformed HTTP message"),
+    FindingKind("http.gap", _N, "HTTP stream has bytes missing from the capture; the rest is not decoded"),
     FindingKind("ws.handshake.refused", _N, "WebSocket upgrade refused by the server", "RFC 6455 4.2.2"),
     FindingKind("ws.handshake.key", _W, "Sec-WebSocket-Key is not base64 of 16 bytes", "RFC 6455 4.1"),
     FindingKind("ws.handshake.accept", _E, "Sec-WebSocket-Accept does not match the key", "RFC 6455 4.2.2"),

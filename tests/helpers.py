@@ -1,0 +1,151 @@
+"""Test helpers: WebSocket frame and handshake builders, TCP conversations written with scapy, feeders that split
+byte streams every way (whole, byte by byte, random splits), and a runner that collects events by type."""
+from __future__ import annotations
+
+import base64
+import os
+import random
+import struct
+from typing import Iterable, Iterator
+
+from wsdissect.rfc6455 import accept_key
+
+
+# -- byte-stream feeders ---------------------------------------------------------------------------------------
+def splits(data: bytes, seed: int = 0, pieces: int | None = None) -> list[bytes]:
+    """*data* cut at random places (deterministic for a seed)."""
+    rnd = random.Random(seed)
+    if len(data) < 2:
+        return [data]
+    k = pieces if pieces is not None else rnd.randint(1, min(len(data) - 1, 50))
+    cuts = sorted(rnd.sample(range(1, len(data)), min(k, len(data) - 1)))
+    return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+
+
+def feedings(data: bytes, seeds: Iterable[int] = range(5)) -> Iterator[tuple[str, list[bytes]]]:
+    """The three ways every parser is fed: whole, one byte at a time, and random splits."""
+    yield "whole", [data]
+    yield "bytewise", [data[i:i + 1] for i in range(len(data))]
+    for s in seeds:
+        yield f"split{s}", splits(data, s)
+
+
+# -- WebSocket bytes -------------------------------------------------------------------------------------------
+def ws_frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bytes | None = None,
+             length_form: int | None = None) -> bytes:
+    """One RFC 6455 frame.  *mask*: 4-byte key (client frames) or None.  *length_form*: force 7, 16 or 64."""
+    n = len(payload)
+    form = length_form or (7 if n < 126 else 16 if n < 65536 else 64)
+    b0 = (0x80 if fin else 0) | (rsv & 7) << 4 | (opcode & 0x0F)
+    mbit = 0x80 if mask is not None else 0
+    if form == 7:
+        head = bytes([b0, mbit | n])
+    elif form == 16:
+        head = bytes([b0, mbit | 126]) + struct.pack("!H", n)
+    else:
+        head = bytes([b0, mbit | 127]) + struct.pack("!Q", n)
+    if mask is not None:
+        head += mask
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + payload
+
+
+def upgrade_request(path: str = "/chat", host: str = "example.test", key: str | None = None,
+                    extra: list[tuple[str, str]] = ()) -> bytes:
+    key = key or base64.b64encode(os.urandom(16)).decode()
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    lines += [f"{k}: {v}" for k, v in extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def upgrade_response(key_or_request: str | bytes, extra: list[tuple[str, str]] = (), status: str = "101 Switching "
+                     "Protocols", accept: str | None = None) -> bytes:
+    if isinstance(key_or_request, bytes):
+        key = next(line.split(b":", 1)[1].strip().decode() for line in key_or_request.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:"))
+    else:
+        key = key_or_request
+    lines = [f"HTTP/1.1 {status}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Accept: {accept if accept is not None else accept_key(key)}"]
+    lines += [f"{k}: {v}" for k, v in extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+# -- TCP conversations, written with scapy -----------------------------------------------------------------------
+class Conversation:
+    """A TCP conversation between a client and a server, as packets with timestamps.
+
+    ``send(from_client, data)`` adds data segments (split at *mss*) and the peer's ACK; ``close()`` adds the FIN
+    handshake.  ``packets`` holds scapy packets; ``write(path)`` writes them as a pcap.
+    """
+
+    def __init__(self, client: tuple[str, int] = ("10.0.0.1", 50000), server: tuple[str, int] = ("10.0.0.2", 8080),
+                 t0: float = 1_700_000_000.0, mss: int = 1400, handshake: bool = True):
+        from scapy.layers.inet import IP, TCP  # noqa: F401 - imported for the side effect of loading layers
+
+        self.client, self.server = client, server
+        self.t = t0
+        self.mss = mss
+        self.seq = {True: 1000, False: 5000}
+        self.packets: list = []
+        if handshake:
+            self._pkt(True, "S", b"", syn=True)
+            self._pkt(False, "SA", b"", syn=True)
+            self._pkt(True, "A", b"")
+
+    def _ip(self, from_client: bool):
+        from scapy.layers.inet import IP
+        from scapy.layers.inet6 import IPv6
+
+        src, dst = (self.client, self.server) if from_client else (self.server, self.client)
+        return (IPv6 if ":" in src[0] else IP)(src=src[0], dst=dst[0]), src[1], dst[1]
+
+    def _pkt(self, from_client: bool, flags: str, data: bytes, syn: bool = False, seq: int | None = None):
+        from scapy.layers.inet import TCP
+        from scapy.layers.l2 import Ether
+
+        ip, sport, dport = self._ip(from_client)
+        s = self.seq[from_client] if seq is None else seq
+        ack = self.seq[not from_client]
+        tcp = TCP(sport=sport, dport=dport, flags=flags, seq=s, ack=ack if "A" in flags else 0, window=65535)
+        p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / ip / tcp
+        if data:
+            p = p / data
+        self.t += 0.0001
+        p.time = self.t
+        self.packets.append(p)
+        if seq is None:
+            self.seq[from_client] = s + len(data) + (1 if syn or "F" in flags else 0)
+        return p
+
+    def send(self, from_client: bool, data: bytes, ack: bool = True) -> list:
+        """Data segments of at most *mss* bytes, then the peer's ACK; returns the data packets."""
+        sent = []
+        for i in range(0, len(data), self.mss):
+            sent.append(self._pkt(from_client, "PA", data[i:i + self.mss]))
+        if ack and data:
+            self._pkt(not from_client, "A", b"")
+        return sent
+
+    def close(self, first_client: bool = True) -> None:
+        self._pkt(first_client, "FA", b"")
+        self._pkt(not first_client, "FA", b"")
+        self._pkt(first_client, "A", b"")
+
+    def write(self, path: str) -> str:
+        from scapy.utils import wrpcap
+
+        wrpcap(path, self.packets)
+        return path
+
+
+# -- running the pipeline ----------------------------------------------------------------------------------------
+def run_pipeline(path: str, **options) -> dict[str, list]:
+    """Events for a capture, grouped by class name (``Message``, ``Finding``, ``ConnectionEnd``...)."""
+    from wsdissect.pipeline import Options, dissect_files
+
+    groups: dict[str, list] = {}
+    for ev in dissect_files([path], Options(**options)):
+        groups.setdefault(type(ev).__name__, []).append(ev)
+    return groups
