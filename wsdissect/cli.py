@@ -5,6 +5,7 @@ the damage was decoded and written); 4 the output cannot be written; 130 interru
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -12,7 +13,7 @@ import click
 EXIT_OK, EXIT_INPUT, EXIT_DAMAGED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
 
-def _fail(message: str, status: int) -> "NoReturn":  # noqa: F821
+def _fail(message: str, status: int):
     click.echo(f"wsdissect: error: {message}", err=True)
     sys.exit(status)
 
@@ -21,14 +22,38 @@ def _warn(message: str) -> None:
     click.echo(f"wsdissect: warning: {message}", err=True)
 
 
-def _common(f):
-    """Options shared by every command that decodes captures."""
+# -- shared options -------------------------------------------------------------------------------------------
+def _decode_options(f):
     f = click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
-                     help="Decode this TCP port as WebSocket even without a handshake (repeatable).")(f)
+                     help="Decode this TCP port as WebSocket even without a handshake (repeatable; PORT alone "
+                          "works too).")(f)
     f = click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged.")(f)
     f = click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
                      help="Largest decompressed message (deflate bomb guard).")(f)
+    return f
+
+
+def _filter_options(f):
+    f = click.option("--stream", "streams", multiple=True, type=int, metavar="N",
+                     help="Only connection N (tcp.stream numbering; repeatable).")(f)
+    f = click.option("--client", metavar="IP[:PORT]", help="Only connections from this client endpoint.")(f)
+    f = click.option("--server", metavar="IP[:PORT]", help="Only connections to this server endpoint.")(f)
+    f = click.option("--direction", type=click.Choice(["c2s", "s2c"]), help="Only one direction.")(f)
+    f = click.option("--opcode", "opcodes", multiple=True, metavar="NAME",
+                     help="Only messages/frames with this opcode: text, binary, close, ping, pong, continuation.")(f)
+    f = click.option("--match", metavar="TEXT", help="Only messages whose payload contains TEXT.")(f)
+    f = click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression.")(f)
+    f = click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet.")(f)
+    f = click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet.")(f)
+    return f
+
+
+def _terminal_options(f):
+    f = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Colour output (NO_COLOR in the environment also turns it off).")(f)
+    f = click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's).")(f)
+    f = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")(f)
     return f
 
 
@@ -40,25 +65,82 @@ def _options(decode_as, max_message, max_inflated, **kw):
                    max_inflated=parse_size(max_inflated), **kw)
 
 
-class _Run:
-    """Runs the pipeline over capture files, reporting file problems as warnings."""
+def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
+    from .filters import EventFilter
 
-    def __init__(self, paths, options):
+    return EventFilter(frozenset(streams) if streams else None, client, server, direction,
+                       frozenset(opcodes) if opcodes else None, match, regex, time_from, time_to)
+
+
+def _split(kw: dict, names: tuple[str, ...]) -> dict:
+    return {n: kw.pop(n) for n in names}
+
+
+DECODE = ("decode_as", "max_message", "max_inflated")
+FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
+TERMINAL = ("color", "width", "quiet")
+
+
+def _console(color: str, width: int | None, stderr: bool = False):
+    from rich.console import Console
+
+    kw: dict = {"highlight": False, "markup": False, "emoji": False, "stderr": stderr}
+    if color == "always":
+        kw["force_terminal"] = True
+    elif color == "never":
+        kw["color_system"] = None
+        kw["no_color"] = True
+    stream = sys.stderr if stderr else sys.stdout
+    if width:
+        kw["width"] = width
+    elif not stream.isatty() and not os.environ.get("COLUMNS"):
+        kw["width"] = 160
+    return Console(**kw)
+
+
+class _Run:
+    """Runs the pipeline over capture files: progress on stderr, file problems as warnings."""
+
+    def __init__(self, paths, options, event_filter=None, progress: bool = False):
         self.paths = paths
         self.options = options
+        self.filter = event_filter if event_filter is not None and event_filter.active else None
+        self.progress = progress and sys.stderr.isatty()
         self.damaged = False
 
     def events(self):
+        from .capture.files import CaptureFile
         from .events import CaptureEnd, Finding
-        from .pipeline import dissect_files
+        from .findings import KINDS
+        from .pipeline import dissect_records
 
-        for ev in dissect_files(self.paths, self.options):
-            if ev.__class__ is Finding and ev.code.startswith("capture.") and ev.code in (
-                    "capture.truncated", "capture.corrupt"):
-                _warn(ev.message)
-                self.damaged = True
-            if ev.__class__ is not CaptureEnd:
-                yield ev
+        files = [CaptureFile(p) for p in self.paths]  # open them all first: a bad one fails before any output
+        accepts = self.filter.accepts if self.filter is not None else None
+        for cf in files:
+            with cf:
+                records = self._with_progress(cf) if self.progress and cf.size else cf
+                for ev in dissect_records(records, self.options, cf.name):
+                    if accepts is None or accepts(ev):
+                        yield ev
+                for code, message, frame in cf.problems:
+                    _warn(message)
+                    self.damaged = True
+                    yield Finding(frame, 0.0, code, KINDS[code].severity, message)
+                yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))
+
+    @staticmethod
+    def _with_progress(cf):
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+                      console=_console("auto", None, stderr=True)) as bar:
+            task = bar.add_task(os.path.basename(cf.name)[:30], total=cf.size)
+            for i, rec in enumerate(cf):
+                if not i & 0x3FF:
+                    bar.update(task, completed=cf.bytes_read)
+                yield rec
 
 
 def _guard(run):
@@ -70,11 +152,10 @@ def _guard(run):
     except WsdissectError as e:
         _fail(str(e), e.exit_status)
     except BrokenPipeError:
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            import os
-            os._exit(EXIT_OK)
+        # the reader went away (``| head``): not an error; silence the interpreter's flush at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         click.echo("wsdissect: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -92,25 +173,147 @@ def main():
     """
 
 
+def _view_run(captures, kw, *, packets=False, frames=False):
+    decode = _split(kw, DECODE)
+    flt = _filter(**_split(kw, FILTER))
+    term = _split(kw, TERMINAL)
+    run = _Run(captures, _options(**decode, packets=packets, frames=frames), flt, progress=not term["quiet"])
+    return run, _console(term["color"], term["width"])
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-V", "--detail", is_flag=True, help="Print a detail tree per packet (Frame/Ethernet/IP/TCP/HTTP/"
+                                                     "WebSocket) instead of the packet list.")
+@click.option("--frame", "frames_", multiple=True, type=int, metavar="N", help="Detail tree of frame N only.")
+@click.option("-w", "--websocket", "websocket_only", is_flag=True,
+              help="Only packets carrying WebSocket frames or the HTTP handshake.")
+@_decode_options
+@_filter_options
+@_terminal_options
+def show(captures, detail, frames_, websocket_only, **kw):
+    """Wireshark-style packet list, or detail trees with -V."""
+
+    def run():
+        from .render.packets import PacketListView, group_by_packet
+        from .render.tree import DetailView
+
+        r, console = _view_run(captures, kw, packets=True, frames=True)
+        if detail or frames_:
+            view = DetailView(console, set(frames_) if frames_ else None, websocket_only)
+        else:
+            view = PacketListView(console, websocket_only)
+        for pkt, events in group_by_packet(r.events()):
+            view.group(pkt, events)
+        view.end()
+        if r.damaged:
+            sys.exit(EXIT_DAMAGED)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@_decode_options
+@_filter_options
+@_terminal_options
+def follow(captures, hex_limit, **kw):
+    """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
+
+    def run():
+        from .render.follow import FollowView
+
+        r, console = _view_run(captures, kw)
+        view = FollowView(console, hex_limit)
+        for ev in r.events():
+            view.event(ev)
+        view.end()
+        if r.damaged:
+            sys.exit(EXIT_DAMAGED)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_decode_options
+@_filter_options
+@_terminal_options
+def stats(captures, fmt, **kw):
+    """Per-connection statistics: messages and bytes per direction and opcode, closes, ping RTT, totals."""
+
+    def run():
+        from .render.stats import StatsCollector, render_stats
+
+        r, console = _view_run(captures, kw)
+        st = StatsCollector()
+        for ev in r.events():
+            st.event(ev)
+        if fmt == "json":
+            import json
+            click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2, ensure_ascii=False))
+        else:
+            render_stats(console, st)
+        if r.damaged:
+            sys.exit(EXIT_DAMAGED)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-s", "--severity", type=click.Choice(["chat", "note", "warning", "error"]), default="chat",
+              show_default=True, help="Lowest severity shown.")
+@click.option("-v", "--verbose", is_flag=True, help="List every finding under its group.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_decode_options
+@_filter_options
+@_terminal_options
+def expert(captures, severity, verbose, fmt, **kw):
+    """Expert information: findings grouped by severity and code, with counts."""
+
+    def run():
+        from .findings import Severity
+        from .render.expert import ExpertCollector, render_expert
+
+        r, console = _view_run(captures, kw)
+        ex = ExpertCollector(Severity[severity.upper()])
+        for ev in r.events():
+            ex.event(ev)
+        if fmt == "json":
+            import json
+            click.echo(json.dumps(ex.as_json(), indent=2))
+        else:
+            render_expert(console, ex, verbose)
+        if r.damaged:
+            sys.exit(EXIT_DAMAGED)
+
+    _guard(run)
+
+
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
               default="note", show_default=True, help="Lowest severity of expert records exported.")
-@_common
+@_decode_options
+@_filter_options
 def export(captures, fmt, output, expert_level, **kw):
-    """Export decoded messages, connections and expert info as JSON or JSONL."""
+    """Export decoded messages, connections and expert info as JSON or JSONL (see docs/export.md)."""
 
     def run():
         from .export.writer import RecordWriter
         from .findings import Severity
 
-        options = _options(**kw)
-        run_ = _Run(captures, options)
+        options = _options(**_split(kw, DECODE))
+        flt = _filter(**_split(kw, FILTER))
+        run_ = _Run(captures, options, flt)
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
         events = run_.events()
-        first = next(events, None)  # open and check the inputs before creating the output
+        first = next(events, None)  # opens and checks every input before the output is created
         out = _open_output(output)
         try:
             writer = RecordWriter(out, fmt, min_sev)

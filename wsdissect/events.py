@@ -168,6 +168,14 @@ class ConnectionEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureStart:
+    """The first packet of one capture source: its time is the origin of relative times."""
+
+    source: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureEnd:
     """The end of one capture source."""
 

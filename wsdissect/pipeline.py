@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp)
 from .connection import TCP_ACK, TCP_SYN, Connection
-from .events import CaptureEnd, Finding, Packet
+from .events import CaptureEnd, CaptureStart, Finding, Packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 
@@ -166,7 +166,9 @@ class Dissector:
                       win, toff, plen, c: Connection, from_client: bool) -> Packet:
         d, other = (c.c2s, c.s2c) if from_client else (c.s2c, c.c2s)
         rel_seq = rel_ack = None
-        if d.reasm.base is not None:
+        if flags & TCP_SYN:
+            rel_seq = 0
+        elif d.reasm.base is not None:
             rel_seq = (seq - d.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
         if other.reasm.base is not None and flags & TCP_ACK:
             rel_ack = (ack - other.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
@@ -187,11 +189,16 @@ class Dissector:
         return out
 
 
-def dissect_records(records: Iterable, options: Options | None = None) -> Iterator:
+def dissect_records(records: Iterable, options: Options | None = None, source: str = "") -> Iterator:
     """Events for an iterable of ``(frame, ts, linktype, data, wire_len)`` records."""
     d = Dissector(options)
     packet = d.packet
-    for rec in records:
+    it = iter(records)
+    for rec in it:
+        yield CaptureStart(source, rec[1])
+        yield from packet(*rec)
+        break
+    for rec in it:
         events = packet(*rec)
         if events:
             yield from events
@@ -204,7 +211,7 @@ def dissect_files(paths: Iterable[str], options: Options | None = None) -> Itera
 
     for path in paths:
         with CaptureFile(path) as cf:
-            yield from dissect_records(cf, options)
+            yield from dissect_records(cf, options, cf.name)
             for code, message, frame in cf.problems:
                 yield Finding(frame, 0.0, code, KINDS[code].severity, message)
             yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))

@@ -200,3 +200,27 @@ class IpDefragmenter:
         head[l3 + 2:l3 + 4] = new_total.to_bytes(2, "big")
         head[l3 + 6:l3 + 8] = b"\x00\x00"
         return bytes(head) + bytes(payload[:entry["end"]])
+
+
+def tcp_window_scale(data: bytes, tcp_offset: int) -> int | None:
+    """The window-scale shift from a SYN's TCP options, or None."""
+    if len(data) < tcp_offset + 20:
+        return None
+    end = min(len(data), tcp_offset + (data[tcp_offset + 12] >> 4) * 4)
+    i = tcp_offset + 20
+    while i < end:
+        kind = data[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= end:
+            break
+        length = data[i + 1]
+        if length < 2:
+            break
+        if kind == 3 and length == 3 and i + 2 < end:
+            return min(data[i + 2], 14)
+        i += length
+    return None

@@ -90,9 +90,12 @@ class StreamReassembler:
                                   frame, ts))
             cut = nxt - off
             data, wire_len, off = data[cut:], wire_len - cut, nxt
-        self._deliver(off, data, wire_len, frame, ts, out)
         if self.ooo:
+            self.findings.append(("tcp.out_of_order", f"segment at offset {off} arrived after later data", frame, ts))
+            self._deliver(off, data, wire_len, frame, ts, out)
             self._drain(out)
+        else:
+            self._deliver(off, data, wire_len, frame, ts, out)
         return out
 
     def _deliver(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
@@ -120,8 +123,6 @@ class StreamReassembler:
             self.buffered -= len(old[0])
         else:
             heapq.heappush(self.heap, off)
-            self.findings.append(("tcp.out_of_order", f"segment at offset {off} arrived before offset {self.next}",
-                                  frame, ts))
         self.ooo[off] = (data, wire_len, frame, ts)
         self.buffered += len(data)
         if self.buffered > self.max_buffer:
@@ -148,6 +149,9 @@ class StreamReassembler:
         """Declare the bytes from ``next`` to *upto* lost and deliver what follows."""
         out = [] if out is None else out
         n = upto - self.next
+        later = self.ooo.get(upto)
+        if later is not None:  # report the gap where Wireshark does: at the first segment after it
+            frame, ts = later[2], later[3]
         if n > 0:
             out.append((self.next, None, n, frame, ts))
             self.findings.append(("tcp.gap", f"{n} bytes missing from the capture at stream offset {self.next}",

@@ -1,0 +1,130 @@
+"""Filters shared by every view and the exporter: connection, endpoints, direction, opcode, payload match, time.
+
+An :class:`EventFilter` decides per event; events without the attribute a criterion needs pass that criterion
+(a connection filter does not hide capture-level findings unless ``strict``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import UsageError
+from .events import CaptureStart, ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
+from .rfc6455 import OPCODE_NAMES
+
+_OPCODES = {v: k for k, v in OPCODE_NAMES.items()}
+_DIRECTIONS = {"c2s": CLIENT_TO_SERVER, "client_to_server": CLIENT_TO_SERVER, "client": CLIENT_TO_SERVER,
+               "s2c": SERVER_TO_CLIENT, "server_to_client": SERVER_TO_CLIENT, "server": SERVER_TO_CLIENT}
+
+
+def _endpoint_matcher(spec: str):
+    """``1.2.3.4``, ``:8765``, ``1.2.3.4:8765`` or ``[::1]:8765`` -> predicate over (ip, port)."""
+    spec = spec.strip()
+    ip, port = spec, None
+    m = re.match(r"^\[(.+)\](?::(\d+))?$", spec) or re.match(r"^([^:]*):(\d+)$", spec)
+    if m:
+        ip, port = m.group(1), m.group(2)
+    if port is not None and not port.isdigit():
+        raise UsageError(f"bad endpoint {spec!r}")
+    p = int(port) if port else None
+    return lambda i, pt: (not ip or i == ip) and (p is None or pt == p)
+
+
+@dataclass
+class EventFilter:
+    streams: frozenset | None = None
+    client: str | None = None
+    server: str | None = None
+    direction: str | None = None
+    opcodes: frozenset | None = None
+    match: str | None = None
+    regex: str | None = None
+    time_from: float | None = None  # seconds relative to the capture's first packet
+    time_to: float | None = None
+
+    def __post_init__(self):
+        if self.direction is not None:
+            d = _DIRECTIONS.get(self.direction.lower())
+            if d is None:
+                raise UsageError(f"--direction {self.direction!r}: use c2s or s2c")
+            self.direction = d
+        if self.opcodes is not None:
+            ops = set()
+            for name in self.opcodes:
+                name = str(name).lower()
+                if name in _OPCODES:
+                    ops.add(_OPCODES[name])
+                elif name.isdigit() or name.startswith("0x"):
+                    ops.add(int(name, 0))
+                else:
+                    raise UsageError(f"--opcode {name!r}: use text, binary, continuation, close, ping, pong")
+            self.opcodes = frozenset(ops)
+        self._client = _endpoint_matcher(self.client) if self.client else None
+        self._server = _endpoint_matcher(self.server) if self.server else None
+        try:
+            self._regex = re.compile(self.regex) if self.regex else None
+        except re.error as e:
+            raise UsageError(f"--regex {self.regex!r}: {e}") from None
+        self._match_b = self.match.encode("utf-8") if self.match else None
+        self.t0: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.streams, self.client, self.server, self.direction, self.opcodes,
+                                           self.match, self.regex, self.time_from, self.time_to))
+
+    def conn_ok(self, conn) -> bool:
+        if conn is None:
+            return True
+        if self.streams is not None and conn.index not in self.streams:
+            return False
+        if self._client and not self._client(conn.client_ip, conn.client_port):
+            return False
+        if self._server and not self._server(conn.server_ip, conn.server_port):
+            return False
+        return True
+
+    def _payload_ok(self, payload: bytes, text: str | None) -> bool:
+        if self._match_b is not None and self._match_b not in payload:
+            return False
+        if self._regex is not None:
+            s = text if text is not None else payload.decode("utf-8", "replace")
+            if not self._regex.search(s):
+                return False
+        return True
+
+    def accepts(self, ev) -> bool:
+        cls = ev.__class__
+        if cls is CaptureStart:
+            self.t0 = ev.ts
+            return True
+        if cls in (ConnectionEnd, Upgrade, HttpRequest, HttpResponse):
+            return self.conn_ok(ev.conn)
+        if cls is Packet or cls is Finding:
+            if not self.conn_ok(ev.conn) or (self.direction and ev.direction and ev.direction != self.direction):
+                return False
+            return self._time_ok(ev.ts)
+        if cls is Message or cls is WsFrame:
+            if not self.conn_ok(ev.conn):
+                return False
+            if self.direction and ev.direction != self.direction:
+                return False
+            if self.opcodes is not None and ev.opcode not in self.opcodes:
+                return False
+            if not self._time_ok(ev.ts if cls is WsFrame else ev.last_ts):
+                return False
+            if cls is Message and (self._match_b is not None or self._regex is not None):
+                return self._payload_ok(ev.payload, ev.text)
+            return True
+        return True
+
+    def _time_ok(self, ts: float) -> bool:
+        if self.time_from is None and self.time_to is None:
+            return True
+        rel = ts - (self.t0 if self.t0 is not None else ts)
+        if self.time_from is not None and rel < self.time_from:
+            return False
+        if self.time_to is not None and rel > self.time_to:
+            return False
+        return True

@@ -1,0 +1,138 @@
+"""Grouping events by packet, and the Wireshark-style packet list (``wsdissect show``)."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from rich.console import Console
+from rich.text import Text
+
+from ..capture.layers import tcp_window_scale
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, WsFrame
+from ..findings import Severity
+from ..rfc6455 import opcode_label
+from .text import safe
+
+TCP_FLAG_NAMES = ((1, "FIN"), (2, "SYN"), (4, "RST"), (8, "PSH"), (16, "ACK"), (32, "URG"), (64, "ECE"),
+                  (128, "CWR"))
+TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
+                   "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",
+                  Severity.CHAT: "dim"}
+PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": ""}
+
+
+def group_by_packet(events: Iterable) -> Iterator[tuple[Packet | None, list]]:
+    """``(packet, events it produced)``; events before the first packet come with ``None``."""
+    pkt = None
+    cur: list = []
+    for ev in events:
+        if ev.__class__ is Packet:
+            if pkt is not None or cur:
+                yield pkt, cur
+            pkt, cur = ev, []
+        else:
+            cur.append(ev)
+    if pkt is not None or cur:
+        yield pkt, cur
+
+
+def tcp_flags(flags: int) -> str:
+    return ", ".join(name for bit, name in TCP_FLAG_NAMES if flags & bit)
+
+
+def ws_frame_info(f: WsFrame) -> str:
+    """Wireshark's Info text for a WebSocket frame."""
+    parts = [f"WebSocket {opcode_label(f.opcode)}", "[FIN]" if f.fin else "[FRAGMENT]"]
+    if f.masked:
+        parts.append("[MASKED]")
+    return " ".join(parts)
+
+
+def http_info(ev) -> str:
+    if ev.__class__ is HttpRequest:
+        return f"{ev.method} {ev.uri} {ev.version}"
+    line = f"{ev.version} {ev.status} {ev.reason}".rstrip()
+    ctype = next((v for k, v in ev.headers if k.lower() == "content-type"), None)
+    if ctype and ev.status != 101:
+        line += f"  ({ctype.split(';')[0].strip()})"
+    return line
+
+
+class WindowScales:
+    """Per-connection TCP window scaling learnt from SYN options, to print Win= as Wireshark does."""
+
+    def __init__(self) -> None:
+        self.shifts: dict[tuple[int, str], int | None] = {}
+
+    def window(self, p: Packet) -> int:
+        if p.conn is None:
+            return p.window
+        key = (p.conn.index, p.direction)
+        if p.flags & 2:
+            self.shifts[key] = tcp_window_scale(p.data, p.tcp_offset)
+            return p.window  # never scaled in a SYN
+        other = (p.conn.index, "server_to_client" if p.direction == "client_to_server" else "client_to_server")
+        mine, theirs = self.shifts.get(key), self.shifts.get(other)
+        if mine is not None and theirs is not None:
+            return p.window << mine
+        return p.window
+
+
+class PacketListView:
+    """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
+
+    def __init__(self, console: Console, websocket_only: bool = False):
+        self.console = console
+        self.websocket_only = websocket_only
+        self.t0: float | None = None
+        self.scales = WindowScales()
+        self.addr_width = 15
+        self.rows = 0
+
+    def header(self) -> None:
+        w = self.addr_width
+        self.console.print(Text(f"{'No.':>6} {'Time':>10} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} "
+                                f"{'Length':>6} Info", style="bold"), soft_wrap=True)
+
+    def group(self, pkt: Packet | None, events: list) -> None:
+        for ev in events:
+            if ev.__class__ is CaptureStart and self.t0 is None:
+                self.t0 = ev.ts
+        if pkt is None:
+            return
+        if self.t0 is None:
+            self.t0 = pkt.ts
+        protocol, info, worst, codes = self.describe(pkt, events)
+        if self.websocket_only and protocol == "TCP":
+            return
+        if not self.rows:
+            self.header()
+        self.rows += 1
+        w = max(self.addr_width, len(pkt.src), len(pkt.dst))
+        line = Text(f"{pkt.frame:>6} {pkt.ts - self.t0:>10.6f} {pkt.src:<{w}} {pkt.dst:<{w}} {protocol:<9} "
+                    f"{pkt.wire_len:>6} ", style=PROTOCOL_STYLE.get(protocol, ""))
+        line.append(safe(info, 400), style=PROTOCOL_STYLE.get(protocol, ""))
+        if worst is not None and worst >= Severity.WARNING:
+            line.append("  " + " ".join(f"[{c}]" for c in codes), style=SEVERITY_STYLE[worst])
+        self.console.print(line, soft_wrap=True, no_wrap=True, overflow="ellipsis")
+
+    def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
+        http = [ev for ev in events if ev.__class__ in (HttpRequest, HttpResponse) and ev.frame == p.frame]
+        frames = [ev for ev in events if ev.__class__ is WsFrame]
+        findings = [ev for ev in events if ev.__class__ is Finding]
+        worst = max((f.severity for f in findings), default=None)
+        codes = sorted({f.code for f in findings if f.severity >= Severity.WARNING})
+        prefix = "".join(dict.fromkeys(TCP_INFO_PREFIX[f.code] for f in findings if f.code in TCP_INFO_PREFIX))
+        if frames or http:
+            info = ", ".join([http_info(h) for h in http] + [ws_frame_info(f) for f in frames])
+            return ("WebSocket" if frames else "HTTP"), prefix + info, worst, codes
+        seq = p.rel_seq if p.rel_seq is not None else p.seq
+        info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
+        if p.flags & 16:
+            info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
+        info += f" Win={self.scales.window(p)} Len={p.payload_len}"
+        return "TCP", prefix + info, worst, codes
+
+    def end(self) -> None:
+        if not self.rows:
+            self.console.print(Text("(no packets matched)", style="dim"))
