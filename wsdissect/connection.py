@@ -212,8 +212,9 @@ class Connection:
             up = Upgrade(self.conn, req_ev, resp_ev, sub, exts, deflate)
             out.append(up)
             self.handshake_ms = (resp.ts - req.ts) * 1000.0
-            for code, message in check_handshake(req, resp):
-                self._finding(out, code, message, resp.frame, resp.ts, SERVER_TO_CLIENT)
+            for code, message, head in check_handshake(req, resp):
+                self._finding(out, code, message, head.frame, head.ts,
+                              CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
             self._start_websocket(up, out, frame, ts, synced=True)
             for d, rest in ((self.c2s, crest), (self.s2c, srest)):
                 total = sum(len(p[0]) for p in rest)
@@ -278,6 +279,9 @@ class Connection:
             if not f[8]:
                 self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f[1], f[2],
                               d.name)
+            elif f[11]:
+                self._finding(out, "ws.message.too_large", f"frame payload of {f[6]} bytes exceeds the "
+                              f"{self.opts.max_message}-byte limit; payload truncated", f[1], f[2], d.name)
             if want_frames:
                 out.append(WsFrame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
                                    f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
@@ -334,6 +338,8 @@ class Connection:
                 self._pieces(d, pieces, out)
             if d.reasm.findings:
                 self._drain(out, d.reasm.findings, d.name)
+            if d.parser is not None and self.mode == WEBSOCKET:
+                self._ws_items(d, d.parser.end(), frame, ts, out)
             if d.asm is not None:
                 d.asm.finish(frame, ts, out)
                 if d.asm.findings:

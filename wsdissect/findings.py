@@ -99,8 +99,6 @@ _KINDS = [
     FindingKind("ws.deflate.limit", _W, "decompressed size or ratio limit reached (possible deflate bomb)"),
     FindingKind("ws.deflate.no_context", _N, "compressed message references data sent before the capture "
                 "(context takeover); cannot be inflated", "RFC 7692 7.2.3"),
-    FindingKind("ws.deflate.unnegotiated", _W, "compressed frame (RSV1) although permessage-deflate was not "
-                "negotiated", "RFC 7692 6"),
     # Control frames.
     FindingKind("ws.close.length", _E, "close payload of length 1", "RFC 6455 5.5.1"),
     FindingKind("ws.close.code", _E, "close code that must not be sent", "RFC 6455 7.4"),

@@ -1,6 +1,7 @@
 """Handshake validation (RFC 6455 section 4, RFC 7692 section 7): what a completed upgrade got wrong.
 
-Contract: ``check_handshake(request, response) -> [(finding code, message)]``; empty for a correct handshake.
+Contract: ``check_handshake(request, response) -> [(finding code, message, head)]`` where *head* is the request or
+the response the problem is in; empty for a correct handshake.
 """
 from __future__ import annotations
 
@@ -42,51 +43,51 @@ def check_deflate_response(params: list, offered: list[list]) -> str | None:
     return None
 
 
-def check_handshake(req: Head, resp: Head) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+def check_handshake(req: Head, resp: Head) -> list[tuple[str, str, Head]]:
+    problems: list[tuple[str, str, Head]] = []
     method, _uri, version = req.start
     if method != "GET" or version not in ("HTTP/1.1",) and not version.startswith("HTTP/1."):
-        problems.append(("ws.handshake.method", f"upgrade request is {method} {version}"))
+        problems.append(("ws.handshake.method", f"upgrade request is {method} {version}", req))
     elif version == "HTTP/1.0":
-        problems.append(("ws.handshake.method", "upgrade request uses HTTP/1.0 (1.1 or later required)"))
+        problems.append(("ws.handshake.method", "upgrade request uses HTTP/1.0 (1.1 or later required)", req))
     if req.get("host") is None:
-        problems.append(("ws.handshake.host", "upgrade request has no Host header"))
+        problems.append(("ws.handshake.host", "upgrade request has no Host header", req))
     if "websocket" not in req.tokens("upgrade") or "upgrade" not in req.tokens("connection"):
         problems.append(("ws.handshake.upgrade",
-                         f"request has Upgrade: {req.get('upgrade')!r}, Connection: {req.get('connection')!r}"))
+                         f"request has Upgrade: {req.get('upgrade')!r}, Connection: {req.get('connection')!r}", req))
     if "websocket" not in resp.tokens("upgrade") or "upgrade" not in resp.tokens("connection"):
         problems.append(("ws.handshake.upgrade",
-                         f"101 response has Upgrade: {resp.get('upgrade')!r}, Connection: {resp.get('connection')!r}"))
+                         f"101 response has Upgrade: {resp.get('upgrade')!r}, Connection: {resp.get('connection')!r}", resp))
     key = req.get("sec-websocket-key")
     if key is None:
-        problems.append(("ws.handshake.key", "no Sec-WebSocket-Key"))
+        problems.append(("ws.handshake.key", "no Sec-WebSocket-Key", req))
     elif not _key_ok(key):
         problems.append(("ws.handshake.key", f"Sec-WebSocket-Key {key!r} ({len(key.strip())} characters) is not "
-                                             "base64 of 16 bytes"))
+                                             "base64 of 16 bytes", req))
     accept = resp.get("sec-websocket-accept")
     if key is not None:
         expected = accept_key(key)
         if accept is None:
-            problems.append(("ws.handshake.accept", "101 response has no Sec-WebSocket-Accept"))
+            problems.append(("ws.handshake.accept", "101 response has no Sec-WebSocket-Accept", resp))
         elif accept.strip() != expected:
-            problems.append(("ws.handshake.accept", f"Sec-WebSocket-Accept {accept.strip()!r}, expected {expected!r}"))
+            problems.append(("ws.handshake.accept", f"Sec-WebSocket-Accept {accept.strip()!r}, expected {expected!r}", resp))
     ver = req.get("sec-websocket-version")
     if ver is None or ver.strip() != "13":
-        problems.append(("ws.handshake.version", f"Sec-WebSocket-Version {ver!r} (13 required)"))
+        problems.append(("ws.handshake.version", f"Sec-WebSocket-Version {ver!r} (13 required)", req))
     offered_protocols = req.tokens("sec-websocket-protocol")
     chosen = resp.get("sec-websocket-protocol")
     if chosen is not None:
         c = chosen.strip()
         if "," in c or c.lower() not in offered_protocols:
             problems.append(("ws.handshake.subprotocol", f"server chose {c!r}; client offered "
-                                                         f"{', '.join(offered_protocols) or 'none'}"))
+                                                         f"{', '.join(offered_protocols) or 'none'}", resp))
     offered = parse_extensions(req.get("sec-websocket-extensions"))
     offered_names = {name for name, _ in offered}
     for name, params in parse_extensions(resp.get("sec-websocket-extensions")):
         if name not in offered_names:
-            problems.append(("ws.handshake.extension", f"server accepted {name!r}, which the client did not offer"))
+            problems.append(("ws.handshake.extension", f"server accepted {name!r}, which the client did not offer", resp))
         elif name == "permessage-deflate":
             why = check_deflate_response(params, [p for n, p in offered if n == name])
             if why:
-                problems.append(("ws.handshake.extension", why))
+                problems.append(("ws.handshake.extension", why, resp))
     return problems

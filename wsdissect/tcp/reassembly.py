@@ -66,6 +66,8 @@ class StreamReassembler:
             self.base = seq
             self.midstream = True
         off = self.offset(seq)
+        if self.fin_off is not None and off > self.fin_off:
+            off -= 1  # the FIN used one sequence number; data sent after it follows the FIN's data directly
         if fin:
             end = off + wire_len
             if self.fin_off is None:

@@ -8,7 +8,11 @@ says what is wrong with a frame.
 Frame tuple (plain tuples keep the hot path allocation-light; :class:`wsdissect.events.WsFrame` is built from them
 only for consumers that want frames)::
 
-    (first_frame, frame, ts, b0, b1, mask_key|None, payload_len, payload, complete, stream_offset, header)
+    (first_frame, frame, ts, b0, b1, mask_key|None, payload_len, payload, complete, stream_offset, header,
+     truncated)
+
+``complete`` is False when bytes of the frame are missing from the capture; ``truncated`` is True when the payload
+was cut at ``max_payload`` (nothing was lost, it was just not kept).
 
 After a gap the parser resynchronises only on a position it can prove: a chain of plausible frame headers (opcode
 known, RSV bits allowed, mask bit as this direction must send it, control-frame rules, minimal length encoding)
@@ -19,7 +23,7 @@ from __future__ import annotations
 from .mask import unmask
 
 LOST = None
-F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER = range(11)
+F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER, F_TRUNCATED = range(12)
 
 KNOWN_OPCODES = frozenset({0, 1, 2, 8, 9, 10})
 RESYNC_MAX = 1 << 20
@@ -116,10 +120,13 @@ class FrameParser:
                 payload = data[p:end]
                 if key is not None and plen:
                     payload = unmask(payload, key)
-                out.append((first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p]))
+                out.append((first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p], False))
                 pos = end
                 first = frame
                 continue
+            if lc == 127 and plen >> 63:
+                self.findings.append(("ws.frame.length_msb", "64-bit payload length with the most significant bit "
+                                      f"set ({plen})", frame, ts))
             self.hdr = (first, b0, b1, key, plen, offset + pos, data[pos:p])
             self.left = plen
             self.chunks = []
@@ -155,10 +162,19 @@ class FrameParser:
         payload = b"".join(self.chunks)
         if key is not None and payload:
             payload = unmask(payload, key)
-        complete = not self.damaged and self.kept == plen
+        complete = not self.damaged and not self.left
+        truncated = complete and self.kept < plen
         self.hdr = None
         self.chunks = []
-        return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header)
+        self.left = 0
+        return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
+
+    def end(self) -> list:
+        """End of the stream: a frame still being collected is returned incomplete."""
+        if self.hdr is None or not self.synced:
+            return []
+        self.damaged = True
+        return [self._finish(self.hdr[0], 0.0)]
 
     def gap(self, n: int, frame: int, ts: float) -> list:
         """*n* bytes of this direction are missing from the capture."""

@@ -42,7 +42,7 @@ class MessageAssembler:
         self.closed = False
 
     def add(self, f: tuple, out: list) -> None:
-        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr = f
+        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         opcode = b0 & 0x0F
         if self.closed:
             self.findings.append(("ws.frame.after_close", "frame sent after this side's Close frame", frame, ts))
@@ -61,24 +61,24 @@ class MessageAssembler:
             cur[7].append(frame)
             if not complete:
                 cur[8] = False
+            if truncated:
+                cur[9] = True
         else:
             if cur is not None:
                 self.findings.append(("ws.message.interleaved",
                                       "new data frame while a fragmented message is unfinished", frame, ts))
                 self._emit(cur, frame, ts, out, incomplete_note="interrupted by a new message")
-            compressed = bool(b0 & 0x40)
-            if compressed and self.deflate_negotiated is False:
-                self.findings.append(("ws.deflate.unnegotiated",
-                                      "RSV1 (compressed) set but permessage-deflate was not negotiated", frame, ts))
-            if b0 & 0x80 and complete and not compressed and len(payload) <= self.max_message:
+            compressed = bool(b0 & 0x40)  # RSV1 without negotiation is reported by check_frame (ws.frame.rsv)
+            if b0 & 0x80 and complete and not truncated and not compressed:
                 self._finish_simple(f, opcode, out)  # the common case: one unfragmented, uncompressed frame
                 return
-            cur = self.cur = [opcode, first, ts, compressed, [payload], len(payload), plen, [frame], complete, False]
+            cur = self.cur = [opcode, first, ts, compressed, [payload], len(payload), plen, [frame], complete,
+                              truncated]
         if cur[5] > self.max_message and not cur[9]:
             cur[9] = True
             self.findings.append(("ws.message.too_large",
                                   f"message exceeds {self.max_message} bytes; payload truncated", frame, ts))
-        if cur[9]:
+        if cur[9] and cur[5] > self.max_message:
             joined = b"".join(cur[4])[: self.max_message]
             cur[4] = [joined]
             cur[5] = len(joined)
@@ -86,7 +86,7 @@ class MessageAssembler:
             self._emit(cur, frame, ts, out)
 
     def _finish_simple(self, f: tuple, opcode: int, out: list) -> None:
-        first, frame, ts, _b0, _b1, _key, plen, payload, _c, _o, _h = f
+        first, frame, ts, _b0, _b1, _key, plen, payload, _c, _o, _h, _t = f
         text = None
         if opcode == 1:
             try:
@@ -130,7 +130,8 @@ class MessageAssembler:
                            None if complete else note))
 
     def _control(self, f: tuple, opcode: int, out: list) -> None:
-        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr = f
+        first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
+        complete = complete and not truncated
         code = reason = None
         if opcode == 8:
             self.closed = True
