@@ -119,9 +119,11 @@ class _Run:
         for cf in files:
             with cf:
                 records = self._with_progress(cf) if self.progress and cf.size else cf
-                for ev in dissect_records(records, self.options, cf.name):
-                    if accepts is None or accepts(ev):
-                        yield ev
+                events = dissect_records(records, self.options, cf.name)
+                if accepts is None:
+                    yield from events
+                else:
+                    yield from filter(accepts, events)
                 for code, message, frame in cf.problems:
                     _warn(message)
                     self.damaged = True

@@ -6,7 +6,7 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 """
 from __future__ import annotations
 
-from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, WsFrame
+from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, new_frame
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 from .http.checks import check_handshake
@@ -30,7 +30,7 @@ class Direction:
     """Per-direction state of a connection."""
 
     __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "stats")
+                 "count", "bytes", "wire_bytes", "largest")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
@@ -42,7 +42,16 @@ class Direction:
         self.mask_bit = 0x80 if from_client else 0
         self.rsv_allowed = 0
         self.fin = False
-        self.stats = {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
+        self.count = [0] * 16  # messages per opcode
+        self.bytes = [0] * 16  # payload bytes per opcode
+        self.wire_bytes = 0
+        self.largest = 0
+
+    def stats(self) -> dict:
+        """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
+        return {"messages": sum(self.count), "bytes": sum(self.bytes), "wire_bytes": self.wire_bytes,
+                "largest": self.largest,
+                "opcodes": {opcode_name(op): [n, self.bytes[op]] for op, n in enumerate(self.count) if n}}
 
 
 class Connection:
@@ -283,32 +292,29 @@ class Connection:
                 self._finding(out, "ws.message.too_large", f"frame payload of {f[6]} bytes exceeds the "
                               f"{self.opts.max_message}-byte limit; payload truncated", f[1], f[2], d.name)
             if want_frames:
-                out.append(WsFrame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
+                out.append(new_frame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
                                    f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
             asm.add(f, out)
         if d.parser.findings:
             self._drain(out, d.parser.findings, d.name)
         if asm.findings:
             self._drain(out, asm.findings, d.name)
+        count, nbytes = d.count, d.bytes
         for i in range(start, len(out)):
             m = out[i]
             if m.__class__ is Message:
-                self._account(d, m, out)
+                op = m.opcode
+                n = len(m.payload)
+                count[op] += 1
+                nbytes[op] += n
+                d.wire_bytes += m.wire_length
+                if n > d.largest:
+                    d.largest = n
+                if op >= 8:
+                    self._control(d, m, out)
 
-    def _account(self, d: Direction, m: Message, out: list) -> None:
-        st = d.stats
-        n = len(m.payload)
-        st["messages"] += 1
-        st["bytes"] += n
-        st["wire_bytes"] += m.wire_length
-        if n > st["largest"]:
-            st["largest"] = n
-        name = opcode_name(m.opcode)
-        per = st["opcodes"].get(name)
-        if per is None:
-            per = st["opcodes"][name] = [0, 0]
-        per[0] += 1
-        per[1] += n
+    def _control(self, d: Direction, m: Message, out: list) -> None:
+        """Lifecycle bookkeeping for control messages: closes, ping/pong pairing."""
         op = m.opcode
         if op == 8:
             if self.first_close is None:
@@ -350,7 +356,7 @@ class Connection:
         out.append(ConnectionEnd(
             self.conn, self.mode == WEBSOCKET, self.upgrade, tuple(self.requests), tuple(self.responses),
             self.first_frame, self.last_frame, self.start_ts, self.last_ts, reason, self.first_close,
-            dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats, self.s2c.name: self.s2c.stats},
+            dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
             tuple(self.rtts), self.handshake_ms))
         # drop the heavy state; the tombstone stays in the flow table until evicted
         for d in (self.c2s, self.s2c):

@@ -1,7 +1,7 @@
 """Connection identity: endpoints, directions and the shared, immutable ``Conn`` every event names."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CLIENT_TO_SERVER = "client_to_server"
 SERVER_TO_CLIENT = "server_to_client"
@@ -22,14 +22,12 @@ class Conn:
     client_port: int
     server_ip: str
     server_port: int
+    client: str = field(init=False, compare=False, repr=False)  # "ip:port", computed once
+    server: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def client(self) -> str:
-        return endpoint(self.client_ip, self.client_port)
-
-    @property
-    def server(self) -> str:
-        return endpoint(self.server_ip, self.server_port)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "client", endpoint(self.client_ip, self.client_port))
+        object.__setattr__(self, "server", endpoint(self.server_ip, self.server_port))
 
     def swapped(self) -> "Conn":
         """The same connection with client and server exchanged (when the first guess was wrong)."""

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp)
 from .connection import TCP_ACK, TCP_SYN, Connection
-from .events import CaptureEnd, CaptureStart, Finding, Packet
+from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 
@@ -163,7 +163,7 @@ class Dissector:
         self._forget(c)
 
     def _packet_event(self, frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq, ack, flags,
-                      win, toff, plen, c: Connection, from_client: bool) -> Packet:
+                      win, toff, plen, c: Connection, from_client: bool):
         d, other = (c.c2s, c.s2c) if from_client else (c.s2c, c.c2s)
         rel_seq = rel_ack = None
         if flags & TCP_SYN:
@@ -172,7 +172,7 @@ class Dissector:
             rel_seq = (seq - d.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
         if other.reasm.base is not None and flags & TCP_ACK:
             rel_ack = (ack - other.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
-        return Packet(frame, ts, wire_len, len(data), linktype, data, l3, ver, ip_str(src), ip_str(dst), sport,
+        return new_packet(frame, ts, wire_len, len(data), linktype, data, l3, ver, ip_str(src), ip_str(dst), sport,
                       dport, seq, ack, flags, win, toff, plen, c.conn,
                       CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
 

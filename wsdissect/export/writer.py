@@ -13,10 +13,7 @@ from ..findings import Severity
 from .records import connection_record, expert_record, is_exported_connection, message_record
 
 try:
-    import orjson
-
-    def _dumps(obj: dict) -> bytes:
-        return orjson.dumps(obj)
+    from orjson import dumps as _dumps
 except ImportError:  # pragma: no cover
     import json
 
@@ -45,10 +42,15 @@ class RecordWriter:
         self.count = 0
         self.counts = {"message": 0, "connection": 0, "expert": 0}
         if self.fmt is ExportFormat.JSON:
-            self.parts.append(b"[")
+            out.write(b"[")
 
     def event(self, ev) -> None:
         cls = ev.__class__
+        if cls is Message and self.record_filter is None:  # the hot path: one line per message
+            data = _dumps(message_record(ev))
+            self.counts["message"] += 1
+            self._append(data)
+            return
         if cls is Message:
             rec = message_record(ev)
         elif cls is ConnectionEnd:
@@ -66,13 +68,11 @@ class RecordWriter:
     def record(self, rec: dict) -> None:
         if self.record_filter is not None and not self.record_filter(rec):
             return
-        data = _dumps(rec)
-        if self.fmt is ExportFormat.JSON:
-            data = (b"\n" if not self.count else b",\n") + data
-        else:
-            data += b"\n"
-        self.count += 1
         self.counts[rec["type"]] = self.counts.get(rec["type"], 0) + 1
+        self._append(_dumps(rec))
+
+    def _append(self, data: bytes) -> None:
+        """Queue one serialized record; write a batch when it is large enough (or at once in live mode)."""
         self.parts.append(data)
         self.size += len(data)
         if self.flush_each or self.size >= BATCH:
@@ -80,12 +80,19 @@ class RecordWriter:
 
     def flush(self) -> None:
         if self.parts:
-            self.out.write(b"".join(self.parts))
+            if self.fmt is ExportFormat.JSON:
+                sep = b",\n" if self.count else b"\n"
+                batch = sep + b",\n".join(self.parts)
+            else:
+                batch = b"\n".join(self.parts) + b"\n"
+            self.count += len(self.parts)
+            self.out.write(batch)
             self.parts = []
             self.size = 0
         self.out.flush()
 
     def close(self) -> None:
-        if self.fmt is ExportFormat.JSON:
-            self.parts.append(b"\n]\n")
         self.flush()
+        if self.fmt is ExportFormat.JSON:
+            self.out.write(b"\n]\n")
+            self.out.flush()

@@ -20,7 +20,7 @@ any                control (FIN=1)              one control message, state uncha
 """
 from __future__ import annotations
 
-from ..events import Message
+from ..events import new_message
 from ..flow import Conn
 from .close import parse_close
 from .deflate import Inflater
@@ -42,6 +42,19 @@ class MessageAssembler:
         self.closed = False
 
     def add(self, f: tuple, out: list) -> None:
+        b0 = f[3]
+        if (b0 == 0x81 or b0 == 0x82) and self.cur is None and f[8] and not f[11] and not self.closed:
+            # the common case: one unfragmented, uncompressed, complete text or binary frame
+            first, frame, ts, payload = f[0], f[1], f[2], f[7]
+            text = None
+            if b0 == 0x81:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
+            out.append(new_message(self.conn, self.direction, b0 & 0x0F, payload, True, first, frame, ts, ts, 1,
+                                   False, f[6], (frame,), None, None, text))
+            return
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         opcode = b0 & 0x0F
         if self.closed:
@@ -69,9 +82,6 @@ class MessageAssembler:
                                       "new data frame while a fragmented message is unfinished", frame, ts))
                 self._emit(cur, frame, ts, out, incomplete_note="interrupted by a new message")
             compressed = bool(b0 & 0x40)  # RSV1 without negotiation is reported by check_frame (ws.frame.rsv)
-            if b0 & 0x80 and complete and not truncated and not compressed:
-                self._finish_simple(f, opcode, out)  # the common case: one unfragmented, uncompressed frame
-                return
             cur = self.cur = [opcode, first, ts, compressed, [payload], len(payload), plen, [frame], complete,
                               truncated]
         if cur[5] > self.max_message and not cur[9]:
@@ -84,17 +94,6 @@ class MessageAssembler:
             cur[5] = len(joined)
         if b0 & 0x80:
             self._emit(cur, frame, ts, out)
-
-    def _finish_simple(self, f: tuple, opcode: int, out: list) -> None:
-        first, frame, ts, _b0, _b1, _key, plen, payload, _c, _o, _h, _t = f
-        text = None
-        if opcode == 1:
-            try:
-                text = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
-        out.append(Message(self.conn, self.direction, opcode, payload, True, first, frame, ts, ts, 1, False, plen,
-                           (frame,), None, None, text))
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None
@@ -125,7 +124,7 @@ class MessageAssembler:
                 text = payload.decode("utf-8")
             except UnicodeDecodeError:
                 self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
-        out.append(Message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
+        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
                            len(frames), compressed, wire, tuple(frames), None, None, text, truncated,
                            None if complete else note))
 
@@ -139,7 +138,7 @@ class MessageAssembler:
                 code, reason, problems = parse_close(payload)
                 for c, m in problems:
                     self.findings.append((c, m, frame, ts))
-        out.append(Message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
+        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
                            bool(b0 & 0x40), plen, (frame,), code, reason, None, False,
                            None if complete else "bytes missing from the capture"))
 
