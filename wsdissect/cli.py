@@ -340,3 +340,50 @@ def _open_output(path: str):
         return open(path, "wb")
     except OSError as e:
         _fail(f"{path}: cannot write: {e.strerror}", EXIT_OUTPUT)
+
+
+@main.command()
+@click.option("-i", "--interface", "iface", required=True, metavar="IFACE", help="Interface to sniff ('any': all).")
+@click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter, e.g. 'tcp port 28002'.")
+@click.option("--messages", "mode", flag_value="messages", help="One line per message (like follow).")
+@click.option("-V", "--detail", "mode", flag_value="detail", help="A detail tree per packet.")
+@click.option("-w", "--write", "pcap_out", metavar="FILE", help="Also write the raw packets to a pcap file.")
+@click.option("-c", "--count", type=int, metavar="N", help="Stop after N packets.")
+@click.option("--duration", type=float, metavar="S", help="Stop after S seconds.")
+@click.option("--export", "export_path", metavar="FILE", help="Append message records to FILE as they happen.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
+              help="Format of --export.")
+@click.option("-s", "--snaplen", type=int, default=262144, show_default=True, help="Bytes captured per packet.")
+@click.option("--idle-timeout", type=float, default=300.0, show_default=True, metavar="S",
+              help="Finish connections idle this long (bounded memory on long runs).")
+@click.option("--no-promisc", is_flag=True, help="Do not put the interface in promiscuous mode.")
+@_decode_options
+@_filter_options
+@_terminal_options
+def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen, idle_timeout, no_promisc, **kw):
+    """Sniff an interface and decode WebSocket traffic as it happens (needs root or CAP_NET_RAW)."""
+
+    def run():
+        from .live import LiveSession
+
+        decode = _split(kw, DECODE)
+        flt = _filter(**_split(kw, FILTER))
+        term = _split(kw, TERMINAL)
+        session = LiveSession(iface, bpf, _options(**decode, packets=mode != "messages", frames=mode != "messages"),
+                              flt, _console(term["color"], term["width"]), mode or "list", snaplen=snaplen,
+                              promisc=not no_promisc, idle_timeout=idle_timeout)
+        session.open_outputs(pcap_out, export_path)
+        summary = session.run(count, duration, lambda: click.echo(
+            f"Capturing on '{iface}'" + (f" (filter: {bpf})" if bpf else ""), err=True))
+        click.echo(summary, err=True)
+
+    _guard(run)
+
+
+@main.command()
+def interfaces():
+    """List the interfaces live capture can use."""
+    from .capture.live import list_interfaces
+
+    for index, name in list_interfaces():
+        click.echo(f"{index}. {name}" if index else f"-. {name} (all interfaces)")

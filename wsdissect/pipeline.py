@@ -176,6 +176,16 @@ class Dissector:
                       dport, seq, ack, flags, win, toff, plen, c.conn,
                       CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
 
+    def evict_idle(self, now: float, idle: float) -> list:
+        """Finish connections with no packet for *idle* seconds and forget finished ones (long live runs)."""
+        out: list = []
+        for c in {id(e[0]): e[0] for e in self.flows.values()}.values():
+            if c.last_ts < now - idle:
+                if not c.finished:
+                    c.finish(self.last_frame, now, out, "idle timeout")
+                self._forget(c)
+        return out
+
     def finish(self) -> list:
         """End of capture: flush every connection still open."""
         out: list = []

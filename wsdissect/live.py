@@ -1,0 +1,135 @@
+"""A live capture session: the capture source, the pipeline, a view and the outputs, until stopped.
+
+Stops cleanly on Ctrl-C (SIGINT), SIGTERM, ``--count`` or ``--duration``: every output file is flushed and closed
+and a summary is returned.  Memory stays bounded: idle connections are finished and forgotten.
+"""
+from __future__ import annotations
+
+import signal
+import time
+
+from .capture.live import LiveCapture
+from .capture.pcapwriter import PcapWriter
+from .errors import UsageError
+from .events import Finding, Message
+from .filters import EventFilter
+from .findings import Severity
+from .pipeline import Dissector, Options
+
+
+class _Stop(Exception):
+    pass
+
+
+class LiveSession:
+    def __init__(self, iface: str, bpf: str | None, options: Options, event_filter: EventFilter, console, mode: str,
+                 snaplen: int = 262144, promisc: bool = True, idle_timeout: float = 300.0):
+        self.capture = LiveCapture(iface, bpf, snaplen, promisc)
+        self.dissector = Dissector(options)
+        self.filter = event_filter if event_filter.active else None
+        self.console = console
+        self.mode = mode
+        self.idle_timeout = idle_timeout
+        self.pcap: PcapWriter | None = None
+        self.export = None
+        self._export_file = None
+        self.packets = 0
+        self.messages = 0
+        self.findings = {s: 0 for s in Severity}
+        if mode == "messages":
+            from .render.follow import FollowView
+            self.view = FollowView(console)
+        elif mode == "detail":
+            from .render.tree import DetailView
+            self.view = DetailView(console)
+        else:
+            from .render.packets import PacketListView
+            self.view = PacketListView(console)
+
+    def open_outputs(self, pcap_path: str | None, export_path: str | None) -> None:
+        """Open the output files now, so an unwritable path fails before capturing starts."""
+        try:
+            if pcap_path:
+                self.pcap = PcapWriter(open(pcap_path, "wb"), self.capture.linktype, self.capture.snaplen)
+            if export_path:
+                from .export.writer import RecordWriter
+                self._export_file = open(export_path, "ab")
+                self.export = RecordWriter(self._export_file, "jsonl", Severity.NOTE, flush_each=True)
+        except OSError as e:
+            self.close()
+            raise UsageError(f"{e.filename}: cannot write: {e.strerror}") from None
+
+    def _handle(self, events: list) -> None:
+        if self.filter is not None:
+            events = [e for e in events if self.filter.accepts(e)]
+        for ev in events:
+            cls = ev.__class__
+            if cls is Message:
+                self.messages += 1
+            elif cls is Finding:
+                self.findings[Severity(ev.severity)] += 1
+            if self.export is not None:
+                self.export.event(ev)
+        if self.mode == "messages":
+            for ev in events:
+                self.view.event(ev)
+        else:
+            pkt = events[0] if events and events[0].__class__.__name__ == "Packet" else None
+            self.view.group(pkt, events[1:] if pkt is not None else events)
+
+    def run(self, count: int | None, duration: float | None, on_ready=None) -> str:
+        """Capture until stopped; *on_ready* is called once signals are handled and packets are being read."""
+
+        def on_term(signum, frame):
+            raise _Stop()
+
+        old = signal.signal(signal.SIGTERM, on_term)
+        start = time.monotonic()
+        last_evict = start
+        d = self.dissector
+        try:
+            if on_ready is not None:
+                on_ready()
+            while True:
+                if duration is not None and time.monotonic() - start >= duration:
+                    break
+                for rec in self.capture.read(0.2):
+                    self.packets += 1
+                    if self.pcap is not None:
+                        self.pcap.write(rec[1], rec[3], rec[4])
+                    self._handle(d.packet(*rec))
+                    if count is not None and self.packets >= count:
+                        raise _Stop()
+                if self.pcap is not None:
+                    self.pcap.flush()
+                now = time.monotonic()
+                if now - last_evict > min(10.0, self.idle_timeout):
+                    last_evict = now
+                    evicted = d.evict_idle(time.time(), self.idle_timeout)
+                    if evicted:
+                        self._handle(evicted)
+        except (KeyboardInterrupt, _Stop):
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, old)
+            try:
+                self._handle(d.finish())
+                self.view.end()
+            finally:
+                received, dropped = self.capture.stats()
+                self.close()
+        sev = ", ".join(f"{n} {s.label}" for s, n in sorted(self.findings.items(), reverse=True) if n)
+        return (f"{self.packets} packets captured, {dropped} dropped by the kernel, {d.connections} connections, "
+                f"{self.messages} messages" + (f", findings: {sev}" if sev else ""))
+
+    def close(self) -> None:
+        if self.export is not None:
+            self.export.close()
+            self.export = None
+        if self._export_file is not None:
+            self._export_file.close()
+            self._export_file = None
+        if self.pcap is not None:
+            self.pcap.close()
+            self.pcap = None
+        self.capture.close()
