@@ -16,21 +16,22 @@ from .http.stream import looks_like_request, looks_like_response
 from .rfc6455 import opcode_name
 from .tcp.reassembly import StreamReassembler
 from .ws.deflate import Inflater
-from .ws.frames import LOST, FrameParser, check_frame
+from .ws.frames import INVALID, LOST, PROVEN, FrameParser, check_frame, probe
 from .ws.messages import MessageAssembler
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 1, 2, 4, 16
 MAX_PENDING_PINGS = 64
 MAX_KEPT_HEADS = 16
 
-UNKNOWN, HTTP, WEBSOCKET, OTHER = "unknown", "http", "websocket", "other"
+UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
+PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
 
 
 class Direction:
     """Per-direction state of a connection."""
 
     __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "count", "bytes", "wire_bytes", "largest")
+                 "count", "bytes", "wire_bytes", "largest", "probe")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
@@ -46,6 +47,7 @@ class Direction:
         self.bytes = [0] * 16  # payload bytes per opcode
         self.wire_bytes = 0
         self.largest = 0
+        self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
         """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
@@ -155,6 +157,8 @@ class Connection:
             self._ws(d, data, off, frame, ts, out)
         elif mode == HTTP:
             self._http(d, data, frame, ts, out)
+        elif mode == PROBE:
+            self._probe(d, off, data, frame, ts, out)
         elif mode == UNKNOWN:
             self._classify(d, data, frame, ts, out)
             if self.mode != UNKNOWN:
@@ -183,10 +187,49 @@ class Connection:
             self.swap_roles()
             self.mode = HTTP
         else:
-            self.mode = OTHER
+            self.mode = PROBE if self.opts.detect else OTHER
             return
         self.roles_known = True
         self.http = HttpExchange(self.opts.max_http_head)
+
+    def _probe(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
+        """No HTTP and no --decode-as: is this WebSocket whose handshake is not in the capture?
+
+        Only on strong evidence (no false positives): each direction's bytes from its first captured byte must be
+        a chain of plausible frames ending exactly where the data ends, the two directions with opposite mask
+        bits (clients mask, servers do not) - or one direction alone with eight such frames.
+        """
+        d.probe.append((off, data, frame, ts))
+        verdicts = {}
+        for side in (self.c2s, self.s2c):
+            buf = b"".join(p[1] for p in side.probe)
+            if len(buf) > PROBE_LIMIT:
+                verdicts[side.name] = (INVALID, 0, None)
+            else:
+                verdicts[side.name] = probe(buf) if buf else None
+        vs = [v for v in verdicts.values() if v is not None]
+        if any(v[0] == INVALID for v in vs):
+            self.mode = OTHER
+            self.c2s.probe = self.s2c.probe = []
+            return
+        proven = [v for v in vs if v[0] == PROVEN]
+        both = len(proven) == 2 and proven[0][2] != proven[1][2]
+        alone = len(vs) == 1 and proven and proven[0][1] >= 8
+        if not (both or alone):
+            return
+        masked_side = next(name for name, v in verdicts.items() if v is not None and v[0] == PROVEN)
+        client_masked = verdicts[masked_side][2]
+        if (masked_side == CLIENT_TO_SERVER) != bool(client_masked):
+            self.swap_roles()
+        held = sorted([(p, self.c2s) for p in self.c2s.probe] + [(p, self.s2c) for p in self.s2c.probe],
+                      key=lambda item: item[0][2])  # replay both directions in capture order
+        self.c2s.probe = self.s2c.probe = []
+        self._start_websocket(None, out, frame, ts, synced=True)
+        self.midstream = True
+        self._finding(out, "ws.handshake.missing", "WebSocket frames recognised without a handshake in the capture "
+                      "(heuristic; use --decode-as to force)", frame, ts)
+        for (p_off, p_data, p_frame, p_ts), side in held:
+            self._ws(side, p_data, p_off, p_frame, p_ts, out)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
     def _http(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:

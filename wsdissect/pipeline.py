@@ -30,6 +30,7 @@ class Options:
     max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
     max_connections: int = 100_000  # connections tracked at once (oldest evicted)
     max_http_head: int = 64 << 10  # bytes of one HTTP header block
+    detect: bool = True  # recognise WebSocket without a handshake from the frames themselves (strict heuristic)
     extra: dict = field(default_factory=dict)
 
 

@@ -251,7 +251,7 @@ class FrameParser:
         undecided_before = False
         p = self.scan_from
         while p < n:
-            verdict, count = self._chain(buf, p, n)
+            verdict, count = chain(buf, p, n, self.client, self.rsv_allowed)
             if verdict == PROVEN and (not undecided_before or count >= 3):
                 return p
             if verdict == INVALID:
@@ -262,40 +262,55 @@ class FrameParser:
             p += 1
         return None
 
-    def _chain(self, buf: bytearray, p: int, n: int) -> tuple[int, int]:
-        """Is *p* the start of a chain of plausible frames?"""
-        count = 0
-        while True:
-            if p == n:
-                return (PROVEN if count >= 2 else UNDECIDED), count
-            if n - p < 2:
-                return UNDECIDED, count
-            b0, b1 = buf[p], buf[p + 1]
-            hl = header_length(b1)
-            if n - p < hl:
-                return UNDECIDED, count
-            lc = b1 & 0x7F
-            plen = lc if lc < 126 else int.from_bytes(buf[p + 2:p + (4 if lc == 126 else 10)], "big")
-            if not self._plausible(b0, b1, lc, plen):
-                return INVALID, count
-            p += hl + plen
-            if p > n:
-                return (PROVEN if count >= 3 else UNDECIDED), count
-            count += 1
 
-    def _plausible(self, b0: int, b1: int, lc: int, plen: int) -> bool:
-        opcode = b0 & 0x0F
-        if opcode not in KNOWN_OPCODES:
-            return False
-        if (b0 >> 4) & 7 & ~self.rsv_allowed:
-            return False
-        if self.client is not None and bool(b1 & 0x80) != self.client:
-            return False
-        if opcode >= 8 and (not b0 & 0x80 or plen > 125):
-            return False
-        if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
-            return False
-        return True
+def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_allowed: int) -> bool:
+    """Could this header start a frame a correct peer sends in this direction?"""
+    opcode = b0 & 0x0F
+    if opcode not in KNOWN_OPCODES:
+        return False
+    if (b0 >> 4) & 7 & ~rsv_allowed:
+        return False
+    if client is not None and bool(b1 & 0x80) != client:
+        return False
+    if opcode >= 8 and (not b0 & 0x80 or plen > 125):
+        return False
+    if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
+        return False
+    return True
+
+
+def chain(buf, p: int, n: int, client: bool | None, rsv_allowed: int) -> tuple[int, int]:
+    """Is *p* the start of a chain of plausible frames in ``buf[:n]``?  ``(verdict, complete frames)``:
+    PROVEN when at least two frames end exactly at *n* (or three run past it), INVALID when a header is
+    implausible, UNDECIDED otherwise."""
+    count = 0
+    while True:
+        if p == n:
+            return (PROVEN if count >= 2 else UNDECIDED), count
+        if n - p < 2:
+            return UNDECIDED, count
+        b0, b1 = buf[p], buf[p + 1]
+        hl = header_length(b1)
+        if n - p < hl:
+            return UNDECIDED, count
+        lc = b1 & 0x7F
+        plen = lc if lc < 126 else int.from_bytes(buf[p + 2:p + (4 if lc == 126 else 10)], "big")
+        if not plausible(b0, b1, lc, plen, client, rsv_allowed):
+            return INVALID, count
+        p += hl + plen
+        if p > n:
+            return (PROVEN if count >= 3 else UNDECIDED), count
+        count += 1
+
+
+def probe(buf: bytes) -> tuple[int, int, bool | None]:
+    """Does a direction's first data look like WebSocket frames?  ``(verdict, frames, masked)``: the chain must
+    start at the first byte and keep one mask bit throughout (clients mask every frame, servers none)."""
+    if len(buf) < 2:
+        return UNDECIDED, 0, None
+    masked = bool(buf[1] & 0x80)
+    verdict, count = chain(buf, 0, len(buf), masked, 4)
+    return verdict, count, masked
 
 
 def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allowed: int) -> list[tuple[str, str]]:
