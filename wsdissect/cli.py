@@ -301,9 +301,11 @@ def expert(captures, severity, verbose, fmt, **kw):
 @click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
               default="note", show_default=True, help="Lowest severity of expert records exported.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Decode several capture files in parallel processes (output stays in file order).")
 @_decode_options
 @_filter_options
-def export(captures, fmt, output, expert_level, **kw):
+def export(captures, fmt, output, expert_level, jobs, **kw):
     """Export decoded messages, connections and expert info as JSON or JSONL (see docs/export.md)."""
 
     def run():
@@ -312,8 +314,22 @@ def export(captures, fmt, output, expert_level, **kw):
 
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
-        run_ = _Run(captures, options, flt)
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
+        if jobs > 1 and len(captures) > 1:
+            from .export.parallel import export_parallel
+
+            out = _open_output(output)
+            try:
+                warnings, damaged = export_parallel(captures, options, flt, min_sev, fmt, out, jobs)
+            finally:
+                if out is not sys.stdout.buffer:
+                    out.close()
+            for w in warnings:
+                _warn(w)
+            if damaged:
+                sys.exit(EXIT_DAMAGED)
+            return
+        run_ = _Run(captures, options, flt)
         events = run_.events()
         first = next(events, None)  # opens and checks every input before the output is created
         out = _open_output(output)

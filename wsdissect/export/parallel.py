@@ -1,0 +1,66 @@
+"""``export -j N``: decode capture files in parallel processes, write their records in file order.
+
+Each worker exports one file as JSONL into a temporary file; the parent copies them to the output in the order
+the files were given (JSONL as is, JSON as one array).  Every input is opened and checked before any work starts.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from typing import BinaryIO
+
+from ..capture.files import CaptureFile
+from .writer import RecordWriter
+
+
+def _export_one(path: str, options, event_filter, min_severity: int, tmp: str) -> tuple[list[str], bool]:
+    from ..events import Finding
+    from ..findings import KINDS
+    from ..pipeline import dissect_records
+
+    warnings: list[str] = []
+    with open(tmp, "wb") as out, CaptureFile(path) as cf:
+        writer = RecordWriter(out, "jsonl", min_severity)
+        events = dissect_records(cf, options, cf.name)
+        if event_filter is not None and event_filter.active:
+            events = filter(event_filter.accepts, events)
+        for ev in events:
+            writer.event(ev)
+        for code, message, frame in cf.problems:
+            warnings.append(message)
+            writer.event(Finding(frame, 0.0, code, KINDS[code].severity, message))
+        writer.close()
+    return warnings, bool(cf.problems)
+
+
+def export_parallel(paths, options, event_filter, min_severity: int, fmt: str, out: BinaryIO,
+                    jobs: int) -> tuple[list[str], bool]:
+    for p in paths:  # fail on a bad input before any output or worker exists
+        CaptureFile(p).close()
+    warnings: list[str] = []
+    damaged = False
+    with tempfile.TemporaryDirectory(prefix="wsdissect-") as tmpdir, \
+            ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+        tmps = [os.path.join(tmpdir, f"{i}.jsonl") for i in range(len(paths))]
+        futures = [pool.submit(_export_one, p, options, event_filter, min_severity, t) for p, t in zip(paths, tmps)]
+        first = True
+        if fmt == "json":
+            out.write(b"[")
+        for fut, tmp in zip(futures, tmps):
+            w, d = fut.result()
+            warnings.extend(w)
+            damaged |= d
+            with open(tmp, "rb") as f:
+                if fmt == "jsonl":
+                    shutil.copyfileobj(f, out, 1 << 20)
+                else:
+                    for line in f:
+                        out.write((b"\n" if first else b",\n") + line.rstrip(b"\n"))
+                        first = False
+            os.unlink(tmp)
+        if fmt == "json":
+            out.write(b"\n]\n")
+        out.flush()
+    return warnings, damaged
