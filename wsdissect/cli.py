@@ -316,8 +316,9 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         flt = _filter(**_split(kw, FILTER))
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
         if jobs > 1 and len(captures) > 1:
-            from .export.parallel import export_parallel
+            from .export.parallel import check_inputs, export_parallel
 
+            check_inputs(captures)  # a bad input fails before the output file is created
             out = _open_output(output)
             try:
                 warnings, damaged = export_parallel(captures, options, flt, min_sev, fmt, out, jobs)

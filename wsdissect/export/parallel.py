@@ -35,10 +35,14 @@ def _export_one(path: str, options, event_filter, min_severity: int, tmp: str) -
     return warnings, bool(cf.problems)
 
 
+def check_inputs(paths) -> None:
+    """Open every input once: a missing or non-capture file raises CaptureError before any work."""
+    for p in paths:
+        CaptureFile(p).close()
+
+
 def export_parallel(paths, options, event_filter, min_severity: int, fmt: str, out: BinaryIO,
                     jobs: int) -> tuple[list[str], bool]:
-    for p in paths:  # fail on a bad input before any output or worker exists
-        CaptureFile(p).close()
     warnings: list[str] = []
     damaged = False
     with tempfile.TemporaryDirectory(prefix="wsdissect-") as tmpdir, \
