@@ -315,7 +315,7 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
-        if jobs > 1 and len(captures) > 1:
+        if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
             from .export.parallel import check_inputs, export_parallel
 
             check_inputs(captures)  # a bad input fails before the output file is created
