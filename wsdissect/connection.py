@@ -73,6 +73,7 @@ class Connection:
         self.first_frame = self.last_frame = frame
         self.start_ts = self.last_ts = ts
         self.syn_seen = False
+        self.packets = 0  # packets of this connection (the reassemblers' patience is counted in these)
         self.rst = False
         self.finished = False
         self.roles_known = False
@@ -112,16 +113,17 @@ class Connection:
             if flags & TCP_RST or self.c2s.fin and self.s2c.fin:
                 self.finish(frame, ts, out, "rst" if flags & TCP_RST else "fin")
             return
-        d.reasm.tick()
-        other.reasm.tick()
+        self.packets += 1
         if flags & TCP_SYN:
             self.syn_seen = True
-        pieces = d.reasm.segment(seq, data, wire_len, bool(flags & TCP_SYN), bool(flags & TCP_FIN), frame, ts)
-        if pieces:
-            self._pieces(d, pieces, out)
-        if flags & TCP_ACK and other.reasm.base is not None and (other.reasm.heap or other.reasm.fin_off is None
-                                                                 or other.reasm.next < other.reasm.fin_off):
-            late = other.reasm.peer_ack(ack, frame, ts)
+        if wire_len or flags & 3:  # data, SYN or FIN
+            pieces = d.reasm.segment(seq, data, wire_len, bool(flags & TCP_SYN), bool(flags & TCP_FIN), frame, ts)
+            if pieces:
+                self._pieces(d, pieces, out)
+        o = other.reasm
+        if flags & TCP_ACK and o.base is not None and (ack - o.base - o.next) & 0xFFFFFFFF:
+            # the peer acknowledged something other than exactly what we have: maybe evidence of a lost segment
+            late = o.peer_ack(ack, frame, ts, self.packets)
             if late:
                 self._pieces(other, late, out)
         if d.reasm.findings:

@@ -84,6 +84,8 @@ def l3_offset(linktype: int, data: bytes) -> Union[int, None, Malformed]:
 
 def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
     """Parse IP and TCP headers; see the module docstring for the result."""
+    if l3 is None and linktype == 1 and data[12:14] == b"\x08\x00":
+        l3 = 14  # the common case: untagged Ethernet + IPv4
     if l3 is None:
         l3 = l3_offset(linktype, data)
         if l3 is None or l3.__class__ is Malformed:

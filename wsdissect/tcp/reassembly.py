@@ -24,7 +24,7 @@ HALF = 1 << 31
 
 class StreamReassembler:
     __slots__ = ("base", "next", "fin_off", "ooo", "heap", "buffered", "findings", "max_buffer", "patience",
-                 "hole_seen_at", "packets", "recent", "midstream", "closed", "delivered", "lost")
+                 "hole_seen_at", "recent", "midstream", "closed", "delivered", "lost")
 
     def __init__(self, max_buffer: int = 8 << 20, patience: int = 16):
         self.base: int | None = None  # absolute sequence number of stream offset 0
@@ -36,8 +36,7 @@ class StreamReassembler:
         self.findings: list[tuple] = []
         self.max_buffer = max_buffer
         self.patience = patience
-        self.hole_seen_at: int | None = None
-        self.packets = 0  # packets of this connection seen (advanced by ``tick``)
+        self.hole_seen_at: int | None = None  # packet count when the peer first acknowledged past a hole
         self.recent: list[tuple[int, bytes]] = []  # last delivered pieces, to check overlapping bytes
         self.midstream = False
         self.closed = False
@@ -50,9 +49,6 @@ class StreamReassembler:
         if diff >= HALF:
             diff -= SEQ_MOD
         return self.next + diff
-
-    def tick(self) -> None:
-        self.packets += 1
 
     def segment(self, seq: int, data: bytes, wire_len: int, syn: bool, fin: bool, frame: int, ts: float) -> list:
         out: list = []
@@ -163,8 +159,9 @@ class StreamReassembler:
         self._drain(out)
         return out
 
-    def peer_ack(self, ack: int, frame: int, ts: float) -> list:
-        """The other direction acknowledged *ack*: evidence for declaring a hole lost.  Returns pieces."""
+    def peer_ack(self, ack: int, frame: int, ts: float, packets: int) -> list:
+        """The other direction acknowledged *ack* when the connection had seen *packets* packets: evidence for
+        declaring a hole lost once ``patience`` more packets pass without it being filled.  Returns pieces."""
         if self.base is None:
             return []
         ack_off = self.offset(ack)
@@ -174,9 +171,9 @@ class StreamReassembler:
             self.hole_seen_at = None
             return []
         if self.hole_seen_at is None:
-            self.hole_seen_at = self.packets
+            self.hole_seen_at = packets
             return []
-        if self.packets - self.hole_seen_at < self.patience:
+        if packets - self.hole_seen_at < self.patience:
             return []
         upto = self.heap[0] if self.heap else ack_off
         return self._skip_hole(frame, ts, min(upto, ack_off) if self.heap else ack_off, None)
