@@ -82,8 +82,6 @@ class Conversation:
 
     def __init__(self, client: tuple[str, int] = ("10.0.0.1", 50000), server: tuple[str, int] = ("10.0.0.2", 8080),
                  t0: float = 1_700_000_000.0, mss: int = 1400, handshake: bool = True):
-        from scapy.layers.inet import IP, TCP  # noqa: F401 - imported for the side effect of loading layers
-
         self.client, self.server = client, server
         self.t = t0
         self.mss = mss

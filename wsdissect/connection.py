@@ -142,7 +142,7 @@ class Connection:
     def _drained(self) -> bool:
         for d in (self.c2s, self.s2c):
             r = d.reasm
-            if r.heap or r.fin_off is None or r.next < r.fin_off:
+            if r.starts or r.fin_off is None or r.next < r.fin_off:
                 return False
         return True
 

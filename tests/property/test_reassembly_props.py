@@ -48,7 +48,7 @@ def test_shuffled_duplicated_segments_reassemble_exactly(case):
     codes = {f[0] for f in r.findings}
     assert not codes & {"tcp.gap", "tcp.overlap_conflict", "tcp.buffer_limit"}
     assert r.lost == 0 and r.delivered == len(data)
-    assert r.heap == [] and r.buffered == 0
+    assert r.starts == [] and r.buffered == 0
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

@@ -192,8 +192,6 @@ def test_end_of_stream_between_frames_returns_nothing():
     assert p.end() == []
 
 
-@pytest.mark.xfail(reason="wsdissect bug: FrameParser.end() builds the unfinished frame with ts=0.0 and frame=its "
-                          "first frame, so ws.frame.incomplete lands at 1970-01-01 in connection.py", strict=True)
 def test_end_of_stream_frame_carries_the_time_of_its_last_bytes():
     p = FrameParser()
     p.feed(ws_frame(2, b"ABCDEFGHIJ")[:6], 0, 1, 1.0)

@@ -88,8 +88,6 @@ def test_bare_lf_heads(how, pieces):
     assert heads[0].headers == (("Host", "x"),)
 
 
-@pytest.mark.xfail(reason="wsdissect bug: HttpStream.next_head looks for CRLFCRLF anywhere in the buffer before "
-                          "trying LFLF, so a bare-LF head followed by a CRLF head is merged into one", strict=True)
 def test_bare_lf_head_followed_by_crlf_head():
     s = HttpStream(True)
     s.feed(b"GET /1 HTTP/1.1\nHost: x\n\nGET /2 HTTP/1.1\r\nHost: y\r\n\r\n", 1, 1.0)
@@ -245,10 +243,6 @@ def test_looks_like():
     assert not looks_like_response(b"\x81\x02hi")
 
 
-@pytest.mark.xfail(reason="wsdissect bug: body_kind maps an unparsable Content-Length to 'close' (a request stream "
-                          "then swallows every later byte silently) and a negative one to 'no body' (its body is "
-                          "parsed as the next head); RFC 9112 6.3 makes both unrecoverable framing errors",
-                   strict=True)
 @pytest.mark.parametrize("value", [b"abc", b"-3"])
 def test_invalid_content_length_on_a_request_breaks_the_stream(value):
     s = HttpStream(True)

@@ -37,10 +37,12 @@ Record = tuple  # (frame_no, ts, linktype, data, wire_len)
 class _Chunks:
     """A forward-only byte buffer over a file object, refilled in large chunks."""
 
-    __slots__ = ("f", "buf", "pos", "eof", "error")
+    __slots__ = ("f", "read", "buf", "pos", "eof", "error")
 
     def __init__(self, f: BinaryIO, head: bytes = b""):
         self.f = f
+        # a GzipFile's read1 returns what it has decompressed so far, so damage loses no earlier record
+        self.read = f.read1 if isinstance(f, gzip.GzipFile) else f.read
         self.buf = head
         self.pos = 0
         self.eof = False
@@ -52,7 +54,7 @@ class _Chunks:
             if self.eof:
                 return False
             try:
-                chunk = self.f.read(max(CHUNK, n))
+                chunk = self.read(max(CHUNK, n))
             except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
                 self.error = f"compressed stream is damaged ({e})" if not isinstance(e, OSError) or \
                     isinstance(e, gzip.BadGzipFile) else f"read error: {e.strerror or e}"
@@ -97,12 +99,17 @@ class CaptureFile:
         raw, self.name = _open(path)
         self._raw = raw
         f: BinaryIO = raw
-        head = self._read_head(f, 4)
+        try:
+            head = self._read_head(f, 4)
+        except (OSError, EOFError) as e:
+            raw.close()
+            raise CaptureError(f"{self.name}: cannot read: {getattr(e, 'strerror', None) or e}") from None
         if head[:2] == GZIP_MAGIC:
             f = gzip.GzipFile(fileobj=_Prefixed(head, raw), mode="rb")  # type: ignore[assignment]
             try:
                 head = self._read_head(f, 4)
             except (OSError, EOFError, zlib.error) as e:
+                raw.close()
                 raise CaptureError(f"{self.name}: damaged gzip data ({e})") from None
         self._f = f
         if not head:
@@ -125,10 +132,7 @@ class CaptureFile:
     def _read_head(f: BinaryIO, n: int) -> bytes:
         data = b""
         while len(data) < n:
-            try:
-                chunk = f.read(n - len(data))
-            except (OSError, EOFError, zlib.error) as e:
-                raise CaptureError(f"cannot read capture: {e}") from None
+            chunk = f.read(n - len(data))
             if not chunk:
                 break
             data += chunk

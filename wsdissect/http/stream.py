@@ -108,7 +108,11 @@ class HttpStream:
         return frame, ts
 
     def expect_body(self, kind: str | None, length: int = 0) -> None:
-        """Say how the body after the last head is delimited: None, "length", "chunked" or "close"."""
+        """Say how the body after the last head is delimited: None, "length", "chunked", "close" or "invalid"
+        (a framing error: the stream cannot be followed further)."""
+        if kind == "invalid":
+            self.broken = "invalid Content-Length"
+            return
         self.body = kind if (kind != "length" or length > 0) else None
         self.body_left = length
         if kind == "close":
@@ -166,11 +170,10 @@ class HttpStream:
         buf = self.buf
         if not buf:
             return None
-        end = buf.find(b"\r\n\r\n")
-        sep = 4
-        if end < 0:
-            end = buf.find(b"\n\n")
-            sep = 2
+        end, sep = buf.find(b"\r\n\r\n"), 4
+        lf = buf.find(b"\n\n", 0, end if end >= 0 else len(buf))
+        if lf >= 0:  # a head ended by bare line feeds comes first
+            end, sep = lf, 2
         if end < 0:
             if len(buf) > self.max_head:
                 self.broken = f"header block larger than {self.max_head} bytes"
@@ -235,11 +238,11 @@ def body_kind(head: Head, request_method: str | None = None) -> tuple[str | None
         return "chunked", 0
     cl = head.get("content-length")
     if cl is not None:
-        try:
-            n = int(cl.split(",")[0].strip())
-            return ("length", n) if n > 0 else (None, 0)
-        except ValueError:
-            return "close", 0
+        values = {v.strip() for v in cl.split(",")}
+        if len(values) != 1 or not next(iter(values)).isdigit():
+            return "invalid", 0  # RFC 9112 6.3: an unparsable or conflicting length is a framing error
+        n = int(next(iter(values)))
+        return ("length", n) if n > 0 else (None, 0)
     if head.start[0].startswith("HTTP/"):
         return "close", 0
     return None, 0

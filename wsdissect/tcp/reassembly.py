@@ -16,14 +16,14 @@ Policy:
 """
 from __future__ import annotations
 
-import heapq
+from bisect import bisect_right, insort
 
 SEQ_MOD = 1 << 32
 HALF = 1 << 31
 
 
 class StreamReassembler:
-    __slots__ = ("base", "next", "fin_off", "ooo", "heap", "buffered", "findings", "max_buffer", "patience",
+    __slots__ = ("base", "next", "fin_off", "ooo", "starts", "buffered", "findings", "max_buffer", "patience",
                  "hole_seen_at", "recent", "midstream", "closed", "delivered", "lost")
 
     def __init__(self, max_buffer: int = 8 << 20, patience: int = 16):
@@ -31,7 +31,7 @@ class StreamReassembler:
         self.next = 0  # next expected stream offset
         self.fin_off: int | None = None
         self.ooo: dict[int, tuple] = {}  # offset -> (data, wire_len, frame, ts)
-        self.heap: list[int] = []
+        self.starts: list[int] = []  # sorted offsets of buffered segments, which never overlap each other
         self.buffered = 0
         self.findings: list[tuple] = []
         self.max_buffer = max_buffer
@@ -112,25 +112,48 @@ class StreamReassembler:
         self.hole_seen_at = None
 
     def _buffer(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
-        old = self.ooo.get(off)
-        if old is not None:
-            if old[1] >= wire_len:
-                self.findings.append(("tcp.retransmission", f"retransmission of {wire_len} bytes at offset {off}",
-                                      frame, ts))
-                return
-            self.buffered -= len(old[0])
-        else:
-            heapq.heappush(self.heap, off)
-        self.ooo[off] = (data, wire_len, frame, ts)
-        self.buffered += len(data)
+        """Keep the parts of a segment beyond ``next`` that no buffered segment covers yet (first seen wins)."""
+        end = off + wire_len
+        starts, ooo = self.starts, self.ooo
+        parts = []
+        pos = off
+        j = max(bisect_right(starts, off) - 1, 0)
+        while j < len(starts) and starts[j] < end and pos < end:
+            s0 = starts[j]
+            old = ooo[s0]
+            s1 = s0 + old[1]
+            if s1 > pos:
+                if s0 > pos:
+                    parts.append((pos, s0))
+                self._compare(s0, old[0], off, data, frame, ts)
+                pos = s1
+            j += 1
+        if pos < end:
+            parts.append((pos, end))
+        if not parts:
+            self.findings.append(("tcp.retransmission", f"retransmission of {wire_len} bytes at offset {off}",
+                                  frame, ts))
+            return
+        for a, b in parts:
+            piece = data[a - off:b - off]
+            ooo[a] = (piece, b - a, frame, ts)
+            insort(starts, a)
+            self.buffered += len(piece)
         if self.buffered > self.max_buffer:
             self.findings.append(("tcp.buffer_limit", f"{self.buffered} bytes waiting behind a hole", frame, ts))
-            self._skip_hole(frame, ts, self.heap[0], out)
+            self._skip_hole(frame, ts, starts[0], out)
+
+    def _compare(self, a_off: int, a: bytes, b_off: int, b: bytes, frame: int, ts: float) -> None:
+        """Report bytes of *b* that differ from the *a* seen first where both were captured."""
+        lo, hi = max(a_off, b_off), min(a_off + len(a), b_off + len(b))
+        if lo < hi and a[lo - a_off:hi - a_off] != b[lo - b_off:hi - b_off]:
+            self.findings.append(("tcp.overlap_conflict",
+                                  f"re-sent bytes at offset {lo} differ from those seen first; first kept", frame, ts))
 
     def _drain(self, out: list) -> None:
-        heap, ooo = self.heap, self.ooo
-        while heap and heap[0] <= self.next:
-            off = heapq.heappop(heap)
+        starts, ooo = self.starts, self.ooo
+        while starts and starts[0] <= self.next:
+            off = starts.pop(0)
             data, wire_len, frame, ts = ooo.pop(off)
             self.buffered -= len(data)
             end = off + wire_len
@@ -175,24 +198,19 @@ class StreamReassembler:
             return []
         if packets - self.hole_seen_at < self.patience:
             return []
-        upto = self.heap[0] if self.heap else ack_off
-        return self._skip_hole(frame, ts, min(upto, ack_off) if self.heap else ack_off, None)
+        return self._skip_hole(frame, ts, min(self.starts[0], ack_off) if self.starts else ack_off, None)
 
     def flush(self, frame: int, ts: float) -> list:
         """End of stream (FIN/RST or end of capture): deliver all buffered data, declaring holes lost."""
         out: list = []
-        while self.heap:
-            self._skip_hole(frame, ts, self.heap[0], out)
+        while self.starts:
+            self._skip_hole(frame, ts, self.starts[0], out)
         return out
 
     def _check_overlap(self, off: int, data: bytes, frame: int, ts: float) -> None:
         """Compare re-sent bytes with the recently delivered ones they cover."""
-        end = off + len(data)
+        before = len(self.findings)
         for r_off, r_data in self.recent:
-            r_end = r_off + len(r_data)
-            lo, hi = max(off, r_off), min(end, r_end)
-            if lo < hi and data[lo - off:hi - off] != r_data[lo - r_off:hi - r_off]:
-                self.findings.append(("tcp.overlap_conflict",
-                                      f"re-sent bytes at offset {lo} differ from those seen first; first kept",
-                                      frame, ts))
+            self._compare(r_off, r_data, off, data, frame, ts)
+            if len(self.findings) > before:
                 return

@@ -12,7 +12,9 @@ never silently wrong.
 from __future__ import annotations
 
 import zlib
+from collections import deque
 
+WINDOW = 1 << 15  # the largest LZ77 window: history a later message may refer to
 TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: appended before inflating
 
 
@@ -25,11 +27,22 @@ class Inflater:
         self._d = None
         self.history_known = history_known  # False: earlier messages were not seen
         self.messages = 0
+        self.recent: deque[bytes] = deque()  # the last outputs, at least WINDOW bytes when available
+        self.recent_len = 0
 
     def lose_history(self) -> None:
         """Bytes were lost: restart with an empty window (later back-references then fail, never lie)."""
         self._d = None
         self.history_known = False
+        self.recent.clear()
+        self.recent_len = 0
+
+    def _remember(self, out: bytes) -> None:
+        """Keep the last WINDOW bytes of output, to continue after a message that ended the deflate stream."""
+        self.recent.append(out)
+        self.recent_len += len(out)
+        while self.recent_len - len(self.recent[0]) >= WINDOW:
+            self.recent_len -= len(self.recent.popleft())
 
     def inflate(self, data: bytes) -> tuple[bytes, str | None]:
         if self._d is None or self.no_context_takeover:
@@ -44,8 +57,23 @@ class Inflater:
             known = self.history_known or self.no_context_takeover
             self.history_known = False
             return b"", ("ws.deflate.error" if known else "ws.deflate.no_context") + f":{e}"
-        if self._d.unconsumed_tail:
-            self._d = None
-            self.history_known = False
+        d = self._d
+        if d.unconsumed_tail:
+            self.lose_history()
             return out, f"ws.deflate.limit:decompressed size passed {limit} bytes"
+        if d.eof:
+            # the message ended with a final (BFINAL) block: the stream ends here, but with context takeover the
+            # next message still refers to this window (RFC 7692 7.2.3.4)
+            if d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
+                self.lose_history()
+                return b"", "ws.deflate.error:data after the final deflate block"
+            if self.no_context_takeover:
+                self._d = None
+            else:
+                self._remember(out)
+                zdict = b"".join(self.recent)[-WINDOW:]
+                self._d = zlib.decompressobj(wbits=-15, zdict=zdict) if zdict else None
+            return out, None
+        if not self.no_context_takeover:
+            self._remember(out)
         return out, None

@@ -59,9 +59,11 @@ class FrameParser:
         self.roff = 0
         self.scan_from = 0
         self.findings: list[tuple] = []
+        self.last = (0, 0.0)  # frame and time of the last bytes fed
 
     # -- the normal path ------------------------------------------------------------------------------------
     def feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
+        self.last = (frame, ts)
         if not self.synced:
             return self._resync_feed(data, offset, frame, ts)
         out: list = []
@@ -170,11 +172,12 @@ class FrameParser:
         return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
 
     def end(self) -> list:
-        """End of the stream: a frame still being collected is returned incomplete."""
+        """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and
+        time of its last captured bytes."""
         if self.hdr is None or not self.synced:
             return []
         self.damaged = True
-        return [self._finish(self.hdr[0], 0.0)]
+        return [self._finish(*self.last)]
 
     def gap(self, n: int, frame: int, ts: float) -> list:
         """*n* bytes of this direction are missing from the capture."""
