@@ -297,6 +297,16 @@ _refused_case("426 Upgrade Required", [("Sec-WebSocket-Version", "13"), ("Upgrad
                                        ("Connection", "Upgrade")])
 
 
+@case("handshake_no_101", "ws.handshake.no_101",
+      "the server answers the upgrade request with WebSocket frames instead of 101 Switching Protocols")
+def _(sc: Script) -> None:
+    sc.c(request())
+    sc.s(ws_frame(TEXT, b"no handshake"), mark=True)
+    sc.s(ws_frame(TEXT, b"still none"))
+    sc.c(cf(TEXT, b"hi"))
+    sc.conv.close()
+
+
 # frame headers ----------------------------------------------------------------------------------------------------
 @case("frame_unmasked_client", "ws.frame.unmasked_client", "client text frame without a mask")
 def _(sc: Script) -> None:

@@ -31,6 +31,10 @@ def _decode_options(f):
                      help="Largest message payload kept; larger ones are truncated and flagged.")(f)
     f = click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
                      help="Largest decompressed message (deflate bomb guard).")(f)
+    f = click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
+                     help="Out-of-order bytes buffered per direction before a hole is declared lost.")(f)
+    f = click.option("--max-connections", default=100_000, show_default=True, metavar="N",
+                     type=click.IntRange(1), help="Connections tracked at once (the most idle are evicted).")(f)
     return f
 
 
@@ -57,12 +61,13 @@ def _terminal_options(f):
     return f
 
 
-def _options(decode_as, max_message, max_inflated, **kw):
+def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
     from .options import parse_decode_as, parse_size
     from .pipeline import Options
 
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
-                   max_inflated=parse_size(max_inflated), **kw)
+                   max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
+                   max_connections=max_connections, **kw)
 
 
 def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
@@ -76,7 +81,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated")
+DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
 

@@ -239,6 +239,28 @@ class Connection:
         results = http.client(data, frame, ts) if d.from_client else http.server(data, frame, ts)
         for r in results:
             self._http_result(r, frame, ts, out)
+        if not d.from_client and self.mode == HTTP and http.upgrade_request is not None:
+            self._frames_without_101(frame, ts, out)
+
+    def _frames_without_101(self, frame: int, ts: float, out: list) -> None:
+        """The server answers a WebSocket upgrade request with frames instead of an HTTP response."""
+        buf = self.http.responses.buf
+        if len(buf) < 2 or buf[:5] == b"HTTP/"[:len(buf[:5])]:
+            return
+        verdict, count, masked = probe(bytes(buf))
+        if verdict != PROVEN or masked:
+            return
+        request = self._req_events.get(id(self.http.upgrade_request))
+        crest, srest = self.http.requests.take_rest(), self.http.responses.take_rest()
+        self._finding(out, "ws.handshake.no_101", "server sent WebSocket frames without answering the upgrade "
+                      f"request{f' in frame {request.frame}' if request else ''} with 101 Switching Protocols",
+                      srest[0][1] if srest and srest[0][1] else frame, srest[0][2] if srest else ts, SERVER_TO_CLIENT)
+        self._start_websocket(None, out, frame, ts, synced=True)
+        for d, rest in ((self.c2s, crest), (self.s2c, srest)):
+            off = d.reasm.next - sum(len(p[0]) for p in rest)
+            for data, f, t in rest:
+                self._ws(d, data, off, f or frame, t or ts, out)
+                off += len(data)
 
     def _http_result(self, r: tuple, frame: int, ts: float, out: list) -> None:
         kind = r[0]

@@ -152,14 +152,18 @@ class Dissector:
                 del self.flows[k]
 
     def _evict(self, frame: int, ts: float, out: list) -> None:
-        """Drop the oldest tracked connection (finished ones go first, silently)."""
-        for k, (c, _) in self.flows.items():
+        """Make room: forget a finished connection, else finish the most idle of the oldest ones."""
+        candidates = []
+        for c, _ in self.flows.values():
             if c.finished:
                 self._forget(c)
                 return
-        k = next(iter(self.flows))
-        c = self.flows[k][0]
-        c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked", frame, ts)
+            candidates.append(c)
+            if len(candidates) >= 128:  # the table is in creation order: look at the oldest entries only
+                break
+        c = min(candidates, key=lambda c: c.last_ts)
+        c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked; the most idle "
+                   "of the oldest was finished", frame, ts)
         c.finish(frame, ts, out, "evicted")
         self._forget(c)
 

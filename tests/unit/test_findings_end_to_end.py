@@ -72,7 +72,7 @@ REQUIRED = {
     "ws.frame.control_length", "ws.frame.control_fragmented", "ws.message.continuation", "ws.message.interleaved",
     "ws.message.utf8", "ws.close.length", "ws.close.code", "ws.close.reason_utf8", "ws.frame.after_close",
     "ws.frame.length_encoding", "ws.frame.length_msb", "ws.pong.unsolicited", "ws.deflate.error",
-    "ws.deflate.limit", "ws.message.too_large", "tcp.data_after_fin",
+    "ws.deflate.limit", "ws.message.too_large", "tcp.data_after_fin", "ws.handshake.no_101",
 }
 
 

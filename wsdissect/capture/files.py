@@ -18,6 +18,7 @@ import zlib
 from typing import BinaryIO, Iterator
 
 from ..errors import CaptureError
+from .layers import LINKTYPE_NAMES, SUPPORTED_LINKTYPES
 
 CHUNK = 1 << 20
 MAX_RECORD = 256 << 20  # larger "records" mean a corrupt header
@@ -116,6 +117,14 @@ class CaptureFile:
             raise CaptureError(f"{self.name}: empty file, not a capture")
         if head in PCAP_MAGICS:
             self.format = "pcap"
+            head += self._read_head(f, 20)
+            if len(head) == 24:
+                endian = PCAP_MAGICS[head[:4]][0]
+                linktype = struct.unpack_from(endian + "I", head, 20)[0] & 0x0FFFFFFF
+                if linktype not in SUPPORTED_LINKTYPES:
+                    raw.close()
+                    raise CaptureError(f"{self.name}: link type {linktype} is not supported (supported: "
+                                       + ", ".join(sorted(set(LINKTYPE_NAMES.values()))) + ")")
         elif head == PCAPNG_MAGIC:
             self.format = "pcapng"
         else:
