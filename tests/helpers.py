@@ -147,3 +147,48 @@ def run_pipeline(path: str, **options) -> dict[str, list]:
     for ev in dissect_files([path], Options(**options)):
         groups.setdefault(type(ev).__name__, []).append(ev)
     return groups
+
+
+# -- fast synthetic captures (struct, no scapy): for large or many-connection tests -------------------------------
+def tcp_packet(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, flags: int, payload: bytes = b"") -> bytes:
+    """Ethernet + IPv4 + TCP bytes (checksums left zero: wsdissect, like Wireshark by default, does not check)."""
+    import socket
+
+    tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6, 0,
+                     socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
+    return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + tcp + payload
+
+
+class FastConversation:
+    """Like :class:`Conversation` but written straight to a pcap with struct: millions of bytes in a blink."""
+
+    def __init__(self, writer, client: tuple[str, int], server: tuple[str, int], t: float = 1_700_000_000.0,
+                 mss: int = 65000):
+        self.w, self.client, self.server, self.t, self.mss = writer, client, server, t, mss
+        self.seq = {True: 1000, False: 5000}
+
+    def _emit(self, from_client: bool, flags: int, payload: bytes = b"") -> None:
+        src, dst = (self.client, self.server) if from_client else (self.server, self.client)
+        self.t += 1e-5
+        pkt = tcp_packet(src, dst, self.seq[from_client], self.seq[not from_client], flags, payload)
+        self.w.write(self.t, pkt)
+        self.seq[from_client] += len(payload) + (1 if flags & 3 else 0)
+
+    def syn(self) -> None:
+        self._emit(True, 0x02)
+
+    def handshake(self) -> None:
+        self._emit(True, 0x02)
+        self._emit(False, 0x12)
+        self._emit(True, 0x10)
+
+    def send(self, from_client: bool, data: bytes) -> None:
+        for i in range(0, len(data), self.mss):
+            self._emit(from_client, 0x18, data[i:i + self.mss])
+        self._emit(not from_client, 0x10)
+
+    def close(self) -> None:
+        self._emit(True, 0x11)
+        self._emit(False, 0x11)
+        self._emit(True, 0x10)

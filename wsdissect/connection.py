@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, new_frame
 from .findings import KINDS
+from .capture.layers import ip_str
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 from .http.checks import check_handshake
 from .http.exchange import HttpExchange, is_websocket_upgrade
@@ -25,6 +26,65 @@ MAX_KEPT_HEADS = 16
 
 UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
 PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
+
+
+class Pending:
+    """A connection that has carried no payload yet (a TCP handshake, a port scan, a SYN flood): kept small.
+
+    It becomes a :class:`Connection` (``promote``) when the first payload byte arrives in either direction.
+    """
+
+    __slots__ = ("index", "keys", "first_frame", "start_ts", "last_ts", "isn_c", "isn_s", "roles_known", "finished",
+                 "fin", "_conn")
+
+    def __init__(self, index: int, frame: int, ts: float, keys: tuple, roles_known: bool):
+        self.index = index
+        self.keys = keys  # (client -> server 4-tuple, server -> client 4-tuple) with raw address bytes
+        self.first_frame = frame
+        self.start_ts = self.last_ts = ts
+        self.isn_c: int | None = None  # SYN sequence numbers
+        self.isn_s: int | None = None
+        self.roles_known = roles_known
+        self.finished = False
+        self.fin = 0  # bit 1: client sent FIN, bit 2: server sent FIN
+        self._conn: Conn | None = None
+
+    @property
+    def conn(self) -> Conn:
+        """Built on first use: most connections of a SYN flood never need their printable endpoints."""
+        if self._conn is None:
+            cip, cport, sip, sport = self.keys[0]
+            self._conn = Conn(self.index, ip_str(cip), cport, ip_str(sip), sport)
+        return self._conn
+
+    def bases(self, from_client: bool) -> tuple[int | None, int | None]:
+        mine, other = (self.isn_c, self.isn_s) if from_client else (self.isn_s, self.isn_c)
+        return (None if mine is None else (mine + 1) & 0xFFFFFFFF,
+                None if other is None else (other + 1) & 0xFFFFFFFF)
+
+    def control(self, from_client: bool, seq: int, flags: int, ts: float) -> None:
+        """A packet without payload: remember SYNs, notice the end."""
+        self.last_ts = ts
+        if flags & TCP_SYN:
+            if from_client:
+                self.isn_c = seq
+            else:
+                self.isn_s = seq
+        if flags & TCP_FIN:
+            self.fin |= 1 if from_client else 2
+        if flags & TCP_RST or self.fin == 3:
+            self.finished = True
+
+    def promote(self, options) -> "Connection":
+        c = Connection(self.conn, options, self.first_frame, self.start_ts, self.keys)
+        c.last_ts = self.last_ts
+        c.roles_known = self.roles_known
+        for d, isn in ((c.c2s, self.isn_c), (c.s2c, self.isn_s)):
+            if isn is not None:
+                d.reasm.base = (isn + 1) & 0xFFFFFFFF
+                c.syn_seen = True
+            d.fin = bool(self.fin & (1 if d.from_client else 2))
+        return c
 
 
 class Direction:
@@ -57,6 +117,11 @@ class Direction:
 
 
 class Connection:
+    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "refused", "requests", "responses",
+                 "_req_events", "first_frame", "last_frame", "start_ts", "last_ts", "syn_seen", "packets", "rst",
+                 "finished", "roles_known", "midstream", "first_close", "close_codes", "pings", "rtts",
+                 "handshake_ms")
+
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
         self.conn = conn
         self.opts = options
@@ -85,6 +150,11 @@ class Connection:
         self.handshake_ms: float | None = None
 
     # -- helpers --------------------------------------------------------------------------------------------
+    def bases(self, from_client: bool) -> tuple[int | None, int | None]:
+        """Absolute sequence numbers of stream offset 0 for (this direction, the other), None when unknown."""
+        d, o = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
+        return d.reasm.base, o.reasm.base
+
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None):
         out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
 

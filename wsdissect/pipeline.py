@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp)
-from .connection import TCP_ACK, TCP_SYN, Connection
+from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp
+from .connection import TCP_ACK, TCP_SYN, Connection, Pending
 from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
@@ -37,7 +37,7 @@ class Options:
 class Dissector:
     def __init__(self, options: Options | None = None):
         self.opts = options or Options()
-        self.flows: dict[tuple, tuple[Connection, bool]] = {}
+        self.flows: dict[tuple, Connection | Pending] = {}  # both orientations of each connection's 4-tuple
         self.connections = 0
         self.defrag = IpDefragmenter()
         self.reported_linktypes: set[int] = set()
@@ -60,10 +60,19 @@ class Dissector:
         ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, toff = r
         payload = data[start:start + plen]
         key = (src, sport, dst, dport)
-        entry = self.flows.get(key)
-        if entry is None or (flags & TCP_SYN and entry[0].finished):
-            entry = self._new_connection(key, flags, sport, dport, frame, ts, out)
-        conn_state, from_client = entry
+        conn_state = self.flows.get(key)
+        if conn_state is None or (flags & TCP_SYN and conn_state.finished):
+            conn_state = self._new_connection(key, flags, sport, dport, frame, ts, out)
+        from_client = key == conn_state.keys[0]
+        if conn_state.__class__ is Pending and not conn_state.finished:
+            if not plen:
+                conn_state.control(from_client, seq, flags, ts)
+                if self.opts.packets:
+                    out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport,
+                                                  dport, seq, ack, flags, win, toff, plen, conn_state, from_client))
+                return out
+            conn_state = conn_state.promote(self.opts)
+            self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
         if conn_state.finished:
             if self.opts.packets:
                 out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport,
@@ -115,7 +124,7 @@ class Dissector:
         src, _sport, dst, _dport = key
         old = self.flows.get(key)
         if old is not None:
-            self._forget(old[0])
+            self._forget(old)
         if flags & TCP_SYN:
             sender_is_client = not flags & TCP_ACK
             known = True
@@ -129,32 +138,28 @@ class Dissector:
                 sender_is_client = sport > dport or (sport == dport and src > dst)
             known = False
         if sender_is_client:
-            conn = Conn(self.connections, ip_str(src), sport, ip_str(dst), dport)
             keys = (key, (dst, dport, src, sport))
         else:
-            conn = Conn(self.connections, ip_str(dst), dport, ip_str(src), sport)
             keys = ((dst, dport, src, sport), key)
+        c = Pending(self.connections, frame, ts, keys, known)
         self.connections += 1
-        c = Connection(conn, self.opts, frame, ts, keys)
-        c.roles_known = known
         if not flags & TCP_SYN:
-            c._finding(out, "tcp.midstream", "connection already open when the capture started", frame, ts)
+            out.append(Finding(frame, ts, "tcp.midstream", KINDS["tcp.midstream"].severity,
+                               "connection already open when the capture started", c.conn))
         if len(self.flows) >= 2 * self.opts.max_connections:
             self._evict(frame, ts, out)
-        self.flows[keys[0]] = (c, True)
-        self.flows[keys[1]] = (c, False)
-        return self.flows[key]
+        self.flows[keys[0]] = self.flows[keys[1]] = c
+        return c
 
     def _forget(self, c: Connection) -> None:
         for k in c.keys:
-            e = self.flows.get(k)
-            if e is not None and e[0] is c:
+            if self.flows.get(k) is c:
                 del self.flows[k]
 
     def _evict(self, frame: int, ts: float, out: list) -> None:
         """Make room: forget a finished connection, else finish the most idle of the oldest ones."""
         candidates = []
-        for c, _ in self.flows.values():
+        for c in self.flows.values():
             if c.finished:
                 self._forget(c)
                 return
@@ -162,21 +167,22 @@ class Dissector:
             if len(candidates) >= 128:  # the table is in creation order: look at the oldest entries only
                 break
         c = min(candidates, key=lambda c: c.last_ts)
-        c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked; the most idle "
-                   "of the oldest was finished", frame, ts)
-        c.finish(frame, ts, out, "evicted")
+        if c.__class__ is Connection:  # a connection that never carried data goes silently
+            c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked; the most "
+                       "idle of the oldest was finished", frame, ts)
+            c.finish(frame, ts, out, "evicted")
         self._forget(c)
 
     def _packet_event(self, frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq, ack, flags,
-                      win, toff, plen, c: Connection, from_client: bool):
-        d, other = (c.c2s, c.s2c) if from_client else (c.s2c, c.c2s)
+                      win, toff, plen, c, from_client: bool):
+        mine, theirs = c.bases(from_client)
         rel_seq = rel_ack = None
         if flags & TCP_SYN:
             rel_seq = 0
-        elif d.reasm.base is not None:
-            rel_seq = (seq - d.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
-        if other.reasm.base is not None and flags & TCP_ACK:
-            rel_ack = (ack - other.reasm.base + (1 if c.syn_seen else 0)) % (1 << 32)
+        elif mine is not None:  # like Wireshark: the first byte after the SYN is 1
+            rel_seq = (seq - mine + 1) % (1 << 32)
+        if theirs is not None and flags & TCP_ACK:
+            rel_ack = (ack - theirs + 1) % (1 << 32)
         return new_packet(frame, ts, wire_len, len(data), linktype, data, l3, ver, ip_str(src), ip_str(dst), sport,
                       dport, seq, ack, flags, win, toff, plen, c.conn,
                       CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
@@ -184,9 +190,9 @@ class Dissector:
     def evict_idle(self, now: float, idle: float) -> list:
         """Finish connections with no packet for *idle* seconds and forget finished ones (long live runs)."""
         out: list = []
-        for c in {id(e[0]): e[0] for e in self.flows.values()}.values():
+        for c in {id(c): c for c in self.flows.values()}.values():
             if c.last_ts < now - idle:
-                if not c.finished:
+                if not c.finished and c.__class__ is Connection:
                     c.finish(self.last_frame, now, out, "idle timeout")
                 self._forget(c)
         return out
@@ -195,11 +201,11 @@ class Dissector:
         """End of capture: flush every connection still open."""
         out: list = []
         seen = set()
-        for c, _ in list(self.flows.values()):
+        for c in list(self.flows.values()):
             if id(c) in seen:
                 continue
             seen.add(id(c))
-            if not c.finished:
+            if not c.finished and c.__class__ is Connection:
                 c.finish(self.last_frame, self.last_ts, out, "capture ended")
         return out
 

@@ -1,0 +1,112 @@
+"""Hostile input stays within documented memory: a 2**63 declared length, a deflate bomb, 100,000 half-open
+connections.  Each runs ``wsdissect export`` in a child process and reads its peak RSS from ``wait4``; the
+messages before the hostile part are all exported."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+from tests.helpers import FastConversation, upgrade_request, upgrade_response, ws_frame
+from wsdissect.capture.pcapwriter import PcapWriter
+
+PEAK_LIMIT_MIB = 150  # documented in docs/robustness.md
+MASK = b"\x11\x22\x33\x44"
+
+
+def _export(path, *args) -> tuple[int, float, list[dict], bytes]:
+    out = str(path) + ".jsonl"
+    p = subprocess.Popen([sys.executable, "-m", "wsdissect", "export", str(path), "-o", out, *args],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out, "rb") as f:
+        recs = [json.loads(line) for line in f]
+    return p.returncode, usage.ru_maxrss / 1024, recs, err
+
+
+def _opened(w, port: int, deflate: bool = False) -> FastConversation:
+    conv = FastConversation(w, ("10.0.0.1", 40000 + port % 20000), ("10.0.0.2", port))
+    conv.handshake()
+    ext = [("Sec-WebSocket-Extensions", "permessage-deflate")] if deflate else []
+    req = upgrade_request(extra=ext)
+    conv.send(True, req)
+    conv.send(False, upgrade_response(req, extra=ext))
+    return conv
+
+
+def _texts(recs) -> list[bytes]:
+    return [base64.b64decode(r["payload_b64"]) for r in recs
+            if r["type"] == "message" and r["opcode"] == "text" and r["complete"]]
+
+
+def test_declared_length_2_to_the_63(tmp_path):
+    path = tmp_path / "len63.pcap"
+    with open(path, "wb") as f:
+        w = PcapWriter(f, 1)
+        conv = _opened(w, 9001)
+        conv.send(True, ws_frame(1, b"before", mask=MASK))
+        head = bytes([0x82, 0x80 | 127]) + (2 ** 63 + 5).to_bytes(8, "big") + MASK
+        conv.send(True, head + os.urandom(200_000))  # a frame that claims 2**63 bytes, then some
+        conv.close()
+    status, peak, recs, err = _export(path)
+    assert status == 0 and b"Traceback" not in err
+    assert _texts(recs) == [b"before"]
+    assert any(r["type"] == "expert" and r["code"] == "ws.frame.length_msb" for r in recs)
+    assert peak < PEAK_LIMIT_MIB, peak
+
+
+def test_deflate_bomb_is_stopped_and_flagged(tmp_path):
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(comp.compress(zeros) for _ in range(1024)) + comp.flush(zlib.Z_SYNC_FLUSH)
+    bomb = bomb[:-4]  # 1 GiB of zeros in about 1 MB
+    path = tmp_path / "bomb.pcap"
+    with open(path, "wb") as f:
+        w = PcapWriter(f, 1)
+        conv = _opened(w, 9002, deflate=True)
+        c2 = zlib.compressobj(9, zlib.DEFLATED, -15)
+        hello = c2.compress(b"before the bomb") + c2.flush(zlib.Z_SYNC_FLUSH)
+        conv.send(True, ws_frame(1, hello[:-4], rsv=4, mask=MASK))
+        conv.send(True, ws_frame(2, bomb, rsv=4, mask=MASK))
+        conv.close()
+    status, peak, recs, err = _export(path, "--max-inflated", "16M")
+    assert status == 0 and b"Traceback" not in err
+    assert _texts(recs) == [b"before the bomb"]
+    bombs = [r for r in recs if r["type"] == "message" and r["opcode"] == "binary"]
+    assert len(bombs) == 1 and not bombs[0]["complete"] and bombs[0]["truncated"]
+    assert bombs[0]["payload_length"] <= 16 << 20
+    assert any(r["type"] == "expert" and r["code"] == "ws.deflate.limit" for r in recs)
+    assert peak < PEAK_LIMIT_MIB, peak
+
+
+@pytest.mark.parametrize("limit", [None, 20_000])
+def test_many_half_open_connections(tmp_path, limit):
+    """100,000 SYNs that never go further, while a WebSocket connection keeps talking: every message of the real
+    connection is exported, memory stays bounded, and with a lower --max-connections the idle ones are evicted."""
+    path = tmp_path / "syn.pcap"
+    sent = []
+    with open(path, "wb") as f:
+        w = PcapWriter(f, 1)
+        conv = _opened(w, 9003)
+        for i in range(100_000):
+            if i % 5000 == 0:
+                sent.append(f"msg {i}".encode())
+                conv.send(True, ws_frame(1, sent[-1], mask=MASK))
+            syn = FastConversation(w, (f"10.{1 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}", 1024 + i % 60000),
+                                   ("10.0.0.2", 443), t=conv.t)
+            syn.syn()
+            conv.t = syn.t
+        sent.append(b"last")
+        conv.send(True, ws_frame(1, b"last", mask=MASK))
+        conv.close()
+    status, peak, recs, err = _export(path, *(["--max-connections", str(limit)] if limit else []))
+    assert status == 0 and b"Traceback" not in err
+    assert _texts(recs) == sent
+    assert peak < PEAK_LIMIT_MIB, peak
