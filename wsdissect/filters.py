@@ -25,7 +25,7 @@ def _endpoint_matcher(spec: str):
     m = re.match(r"^\[(.+)\](?::(\d+))?$", spec) or re.match(r"^([^:]*):(\d+)$", spec)
     if m:
         ip, port = m.group(1), m.group(2)
-    if port is not None and not port.isdigit():
+    if port is not None and not (port.isascii() and port.isdigit()):
         raise UsageError(f"bad endpoint {spec!r}")
     p = int(port) if port else None
     return lambda i, pt: (not ip or i == ip) and (p is None or pt == p)
@@ -55,7 +55,7 @@ class EventFilter:
                 name = str(name).lower()
                 if name in _OPCODES:
                     ops.add(_OPCODES[name])
-                elif name.isdigit() or name.startswith("0x"):
+                elif re.fullmatch(r"[0-9]{1,2}|0x[0-9a-f]", name) and int(name, 0) < 16:
                     ops.add(int(name, 0))
                 else:
                     raise UsageError(f"--opcode {name!r}: use text, binary, continuation, close, ping, pong")

@@ -35,7 +35,7 @@ def run(pieces: list[bytes], is_request: bool, method_of=None, **kw) -> tuple[li
             if h is None:
                 break
             heads.append(h)
-            s.expect_body(*body_kind(h, method_of(len(heads)) if method_of else None))
+            s.expect_body(*body_kind(h, not s.is_request, method_of(len(heads)) if method_of else None))
     return heads, s
 
 
@@ -189,7 +189,7 @@ def test_bad_chunk_size_marks_broken():
     s = HttpStream(True)
     s.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 1, 1.0)
     h = s.next_head()
-    s.expect_body(*body_kind(h))
+    s.expect_body(*body_kind(h, False))
     assert s.next_head() is None and s.broken == "bad chunk size"
 
 
@@ -197,7 +197,7 @@ def test_gap_inside_a_body_of_known_length_is_survivable():
     s = HttpStream(False)
     s.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 1, 1.0)
     h = s.next_head()
-    s.expect_body(*body_kind(h))
+    s.expect_body(*body_kind(h, True))
     s.gap(10)
     assert s.broken is None
     s.feed(RESP_4, 2, 2.0)
@@ -212,7 +212,7 @@ def test_gap_in_a_head_or_chunked_body_is_fatal():
     assert s.broken == "bytes missing from the capture"
     s2 = HttpStream(True)
     s2.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 1, 1.0)
-    s2.expect_body(*body_kind(s2.next_head()))
+    s2.expect_body(*body_kind(s2.next_head(), False))
     s2.gap(3)
     assert s2.broken
 
@@ -221,15 +221,15 @@ def test_body_kind():
     def head(raw: bytes, is_request: bool):
         s = HttpStream(is_request)
         s.feed(raw, 1, 0.0)
-        return s.next_head()
-    assert body_kind(head(b"GET / HTTP/1.1\r\n\r\n", True)) == (None, 0)
-    assert body_kind(head(b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", True)) == ("length", 12)
-    assert body_kind(head(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", True)) == (None, 0)
-    assert body_kind(head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        return s.next_head(), not is_request
+    assert body_kind(*head(b"GET / HTTP/1.1\r\n\r\n", True)) == (None, 0)
+    assert body_kind(*head(b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", True)) == ("length", 12)
+    assert body_kind(*head(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", True)) == (None, 0)
+    assert body_kind(*head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
                           True)) == ("chunked", 0)
-    assert body_kind(head(b"HTTP/1.1 200 OK\r\n\r\n", False)) == ("close", 0)
-    assert body_kind(head(b"HTTP/1.1 101 Switching Protocols\r\n\r\n", False)) == (None, 0)
-    assert body_kind(head(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", False), "HEAD") == (None, 0)
+    assert body_kind(*head(b"HTTP/1.1 200 OK\r\n\r\n", False)) == ("close", 0)
+    assert body_kind(*head(b"HTTP/1.1 101 Switching Protocols\r\n\r\n", False)) == (None, 0)
+    assert body_kind(*head(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", False), "HEAD") == (None, 0)
 
 
 def test_looks_like():
@@ -250,6 +250,6 @@ def test_invalid_content_length_on_a_request_breaks_the_stream(value):
     heads = []
     while (h := s.next_head()) is not None:
         heads.append(h)
-        s.expect_body(*body_kind(h))
+        s.expect_body(*body_kind(h, False))
     assert [h.start[0] for h in heads] == ["POST"]
     assert s.broken is not None

@@ -161,7 +161,7 @@ def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate me
 class IpDefragmenter:
     """Reassemble IPv4 fragments of TCP packets into whole packets (bounded: ``max_pending`` datagrams).
 
-    ``add(linktype, data, l3)`` returns the reassembled raw packet (link header kept, IP header rewritten
+    ``add(data, l3)`` returns the reassembled raw packet (link header kept, IP header rewritten
     as unfragmented) once all fragments are in, else None.
     """
 
@@ -197,6 +197,8 @@ class IpDefragmenter:
         if len(payload) < entry["end"]:
             return None
         del self.pending[key]
+        if l3 + len(entry["head"]) - l3 + entry["end"] > 0xFFFF + l3:
+            return None  # larger than any IPv4 datagram: malformed fragments
         head = bytearray(entry["head"])
         new_total = len(head) - l3 + entry["end"]
         head[l3 + 2:l3 + 4] = new_total.to_bytes(2, "big")

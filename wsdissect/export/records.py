@@ -11,6 +11,14 @@ from ..findings import Severity
 from ..rfc6455 import OPCODE_NAMES, opcode_name
 
 
+U64 = (1 << 64) - 1
+
+
+def _u64(n: int) -> int:
+    """Counts built from declared lengths can exceed what JSON numbers carry; cap them (only hostile input does)."""
+    return n if n <= U64 else U64
+
+
 def message_record(m: Message) -> dict:
     conn = m.conn
     rec = {
@@ -30,7 +38,7 @@ def message_record(m: Message) -> dict:
         "last_time": m.last_ts,
         "fragments": m.fragments,
         "compressed": m.compressed,
-        "wire_length": m.wire_length,
+        "wire_length": m.wire_length if m.wire_length <= U64 else U64,
         "payload_length": len(m.payload),
     }
     if m.text is not None:
@@ -97,7 +105,7 @@ def connection_record(e: ConnectionEnd) -> dict:
         "first_close": e.first_close,
         "close": {d: {"code": c, "reason": r} for d, (c, r) in e.close_codes.items()},
         "midstream": e.midstream,
-        "stats": e.stats,
+        "stats": {d: {k: (_u64(v) if isinstance(v, int) else v) for k, v in st.items()} for d, st in e.stats.items()},
         "ping_rtt": ({"count": len(rtts), "min": min(rtts), "avg": sum(rtts) / len(rtts), "max": max(rtts)}
                      if rtts else None),
     }

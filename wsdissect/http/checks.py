@@ -12,6 +12,7 @@ from ..rfc6455 import accept_key
 from .negotiation import parse_extensions
 from .stream import Head
 
+WINDOW_BITS = frozenset(str(n) for n in range(8, 16))
 DEFLATE_PARAMS = frozenset({"server_no_context_takeover", "client_no_context_takeover",
                             "server_max_window_bits", "client_max_window_bits"})
 
@@ -35,7 +36,7 @@ def check_deflate_response(params: list, offered: list[list]) -> str | None:
         if k.endswith("no_context_takeover") and v is not None:
             return f"{k} takes no value"
         if k.endswith("max_window_bits"):
-            if v is None or not v.isdigit() or not 8 <= int(v) <= 15:
+            if v is None or v not in WINDOW_BITS:
                 return f"{k}={v} is not a window size from 8 to 15"
     if "client_max_window_bits" in seen and offered and not any(
             any(k == "client_max_window_bits" for k, _ in o) for o in offered):

@@ -61,7 +61,7 @@ class HttpExchange:
             self.n_requests += 1
             self.pending.append((head, self.n_requests))
             out.append(("request", head, self.n_requests))
-            kind, length = body_kind(head)
+            kind, length = body_kind(head, False)
             self.requests.expect_body(kind, length)
             if is_websocket_upgrade(head):
                 self.upgrade_request = head
@@ -90,7 +90,7 @@ class HttpExchange:
                 else:
                     out.append(("other", f"switched to {head.get('upgrade') or 'another protocol'}"))
                 return out
-            kind, length = body_kind(head, request.start[0] if request else None)
+            kind, length = body_kind(head, True, request.start[0] if request else None)
             self.responses.expect_body(kind, length)
             if request is not None and request is self.upgrade_request and not informational:
                 self.upgrade_request = None

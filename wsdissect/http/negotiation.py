@@ -51,10 +51,8 @@ def deflate_params(params: list[Param]) -> dict:
         if k in ("server_no_context_takeover", "client_no_context_takeover"):
             result[k] = True
         elif k in ("server_max_window_bits", "client_max_window_bits"):
-            try:
-                result[k] = int(v) if v is not None else 15
-            except ValueError:
-                result[k] = None
+            result[k] = int(v) if v is not None and v in {str(n) for n in range(8, 16)} else (
+                15 if v is None else None)
     return result
 
 

@@ -7,9 +7,11 @@ Problems set ``self.broken`` to a reason; the stream then stops parsing.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_HEAD = 64 * 1024
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts '¹' and '٣'
 _METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 
 
@@ -195,7 +197,7 @@ class HttpStream:
                 return None
             start = (parts[0], parts[1], parts[2])
         else:
-            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _DIGITS.fullmatch(parts[1]):
                 self.broken = f"malformed status line {lines[0][:60]!r}"
                 return None
             start = (parts[0], parts[1], parts[2] if len(parts) > 2 else "")
@@ -227,10 +229,10 @@ class HttpStream:
         return out
 
 
-def body_kind(head: Head, request_method: str | None = None) -> tuple[str | None, int]:
-    """How the body following *head* is delimited (RFC 9112 6.3)."""
-    if head.start[0].startswith("HTTP/"):  # a response
-        status = int(head.start[1])
+def body_kind(head: Head, response: bool, request_method: str | None = None) -> tuple[str | None, int]:
+    """How the body following a request or *response* head is delimited (RFC 9112 6.3)."""
+    if response:
+        status = int(head.start[1])  # digits only: checked when the status line was parsed
         if request_method == "HEAD" or status < 200 or status in (204, 304):
             return None, 0
     te = head.tokens("transfer-encoding")
@@ -239,10 +241,10 @@ def body_kind(head: Head, request_method: str | None = None) -> tuple[str | None
     cl = head.get("content-length")
     if cl is not None:
         values = {v.strip() for v in cl.split(",")}
-        if len(values) != 1 or not next(iter(values)).isdigit():
+        if len(values) != 1 or not _DIGITS.fullmatch(next(iter(values))):
             return "invalid", 0  # RFC 9112 6.3: an unparsable or conflicting length is a framing error
         n = int(next(iter(values)))
         return ("length", n) if n > 0 else (None, 0)
-    if head.start[0].startswith("HTTP/"):
+    if response:
         return "close", 0
     return None, 0

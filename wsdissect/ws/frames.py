@@ -20,13 +20,15 @@ that ends exactly where the captured bytes end, or runs for several frames.
 """
 from __future__ import annotations
 
+import heapq
+
 from .mask import unmask
 
 LOST = None
 F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER, F_TRUNCATED = range(12)
 
 KNOWN_OPCODES = frozenset({0, 1, 2, 8, 9, 10})
-RESYNC_MAX = 1 << 20
+RESYNC_MAX = 256 << 10  # bytes searched for a frame boundary before they are given up
 UNDECIDED, INVALID, PROVEN = 0, 1, 2
 
 
@@ -57,7 +59,7 @@ class FrameParser:
         self.rbuf = bytearray()
         self.rmarks: list[tuple[int, int, float]] = []
         self.roff = 0
-        self.scan_from = 0
+        self.scanner: BoundaryScanner | None = None
         self.findings: list[tuple] = []
         self.last = (0, 0.0)  # frame and time of the last bytes fed
 
@@ -216,7 +218,7 @@ class FrameParser:
                                   frame, 0.0))
         self.rbuf = bytearray()
         self.rmarks = []
-        self.scan_from = 0
+        self.scanner = None
 
     def _resync_feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
         if not self.rbuf:
@@ -230,7 +232,7 @@ class FrameParser:
                                       "discarded", frame, ts))
                 self.rbuf = bytearray()
                 self.rmarks = []
-                self.scan_from = 0
+                self.scanner = None
             return []
         if start:
             self.findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
@@ -238,7 +240,7 @@ class FrameParser:
         buf, marks, roff = bytes(self.rbuf), self.rmarks, self.roff
         self.rbuf = bytearray()
         self.rmarks = []
-        self.scan_from = 0
+        self.scanner = None
         self.synced = True
         out: list = []
         for i, (o, f, t) in enumerate(marks):
@@ -249,21 +251,76 @@ class FrameParser:
         return out
 
     def _find_start(self) -> int | None:
-        buf = self.rbuf
+        if self.scanner is None:
+            self.scanner = BoundaryScanner(self.client, self.rsv_allowed)
+        return self.scanner.find(self.rbuf)
+
+
+class BoundaryScanner:
+    """Incremental search for a provable frame boundary in a growing buffer.
+
+    Every start position is tried once; a candidate whose chain of plausible headers needs bytes not yet seen is
+    parked until the buffer is long enough, so the total work is linear in the bytes searched.  The answer is the
+    first position that is PROVEN (see :func:`chain`) with no earlier candidate still undecided, or any position
+    whose chain already has three complete frames.
+    """
+
+    def __init__(self, client: bool | None, rsv_allowed: int):
+        self.client = client
+        self.rsv_allowed = rsv_allowed
+        self.scanned = 0
+        self.waiting: list[tuple[int, int, int, int]] = []  # (bytes needed, start, next header, frames so far)
+        self.alive: list[int] = []  # starts not yet proven invalid (heap, lazily pruned)
+        self.dead: set[int] = set()
+
+    def find(self, buf) -> int | None:
         n = len(buf)
-        undecided_before = False
-        p = self.scan_from
-        while p < n:
-            verdict, count = chain(buf, p, n, self.client, self.rsv_allowed)
-            if verdict == PROVEN and (not undecided_before or count >= 3):
-                return p
-            if verdict == INVALID:
-                if not undecided_before:
-                    self.scan_from = p + 1
-            else:
-                undecided_before = True
-            p += 1
-        return None
+        exact: list[int] = []
+        strong: list[int] = []
+        waiting = self.waiting
+        while waiting and waiting[0][0] <= n:
+            _, p, q, count = heapq.heappop(waiting)
+            self._advance(buf, n, p, q, count, exact, strong)
+        for p in range(self.scanned, n):
+            heapq.heappush(self.alive, p)
+            self._advance(buf, n, p, p, 0, exact, strong)
+        self.scanned = n
+        alive = self.alive
+        while alive and alive[0] in self.dead:
+            self.dead.discard(heapq.heappop(alive))
+        found = [p for p in exact if alive and p == alive[0]] + strong
+        return min(found) if found else None
+
+    def _advance(self, buf, n: int, p: int, q: int, count: int, exact: list, strong: list) -> None:
+        client, rsv_allowed = self.client, self.rsv_allowed
+        while True:
+            if count >= 3:
+                strong.append(p)
+                return
+            if q == n:
+                if count >= 2:
+                    exact.append(p)
+                heapq.heappush(self.waiting, (n + 1, p, q, count))
+                return
+            if n - q < 2:
+                heapq.heappush(self.waiting, (q + 2, p, q, count))
+                return
+            b0, b1 = buf[q], buf[q + 1]
+            hl = header_length(b1)
+            if n - q < hl:
+                heapq.heappush(self.waiting, (q + hl, p, q, count))
+                return
+            lc = b1 & 0x7F
+            plen = lc if lc < 126 else int.from_bytes(buf[q + 2:q + (4 if lc == 126 else 10)], "big")
+            if not plausible(b0, b1, lc, plen, client, rsv_allowed):
+                self.dead.add(p)
+                return
+            end = q + hl + plen
+            if end > n:
+                heapq.heappush(self.waiting, (end, p, end, count + 1))  # resume once the frame is complete
+                return
+            q = end
+            count += 1
 
 
 def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_allowed: int) -> bool:
