@@ -260,7 +260,7 @@ def stats(captures, fmt, **kw):
             st.event(ev)
         if fmt == "json":
             import json
-            click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2, ensure_ascii=False))
+            click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2))  # ASCII: terminal-safe
         else:
             render_stats(console, st)
         if r.damaged:

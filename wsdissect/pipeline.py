@@ -14,7 +14,7 @@ from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_s
 from .connection import TCP_ACK, TCP_SYN, Connection, Pending
 from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
-from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
 
 
 @dataclass

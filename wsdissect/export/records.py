@@ -99,15 +99,15 @@ def connection_record(e: ConnectionEnd) -> dict:
         "last_frame": e.last_frame,
         "start_time": e.start_ts,
         "end_time": e.end_ts,
-        "duration": e.end_ts - e.start_ts,
-        "handshake_ms": e.handshake_ms,
+        "duration": round(e.end_ts - e.start_ts, 6),  # differences of float epoch times: exact to the microsecond
+        "handshake_ms": None if e.handshake_ms is None else round(e.handshake_ms, 3),
         "ended_by": e.ended_by,
         "first_close": e.first_close,
         "close": {d: {"code": c, "reason": r} for d, (c, r) in e.close_codes.items()},
         "midstream": e.midstream,
         "stats": {d: {k: (_u64(v) if isinstance(v, int) else v) for k, v in st.items()} for d, st in e.stats.items()},
-        "ping_rtt": ({"count": len(rtts), "min": min(rtts), "avg": sum(rtts) / len(rtts), "max": max(rtts)}
-                     if rtts else None),
+        "ping_rtt": ({"count": len(rtts), "min": round(min(rtts), 6), "avg": round(sum(rtts) / len(rtts), 6),
+                      "max": round(max(rtts), 6)} if rtts else None),
     }
 
 

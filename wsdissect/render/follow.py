@@ -3,6 +3,7 @@ direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message, Upgrade
@@ -73,7 +74,7 @@ class FollowView:
         req, resp = up.request, up.response
         line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
                     f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self.console.print(line)
+        self.console.print(line, overflow="fold")
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
@@ -82,11 +83,21 @@ class FollowView:
         if extras:
             self.console.print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
+    def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
+        """A transcript line: the time and arrow in a fixed column, the message wrapping in its own column."""
+        grid = Table.grid()
+        grid.add_column(no_wrap=True, width=len(prefix))
+        grid.add_column(overflow="fold")
+        grid.add_row(prefix, body)
+        for line in extra:
+            grid.add_row("", line)
+        self.console.print(grid)
+
     def _message(self, m: Message) -> None:
         d = m.direction
         style = DIR_STYLE[d]
         name = opcode_name(m.opcode)
-        head = Text(f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} ", style=style)
+        prefix = Text(f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} ", style=style)
         flags = []
         if m.fragments > 1:
             flags.append(f"{m.fragments} fragments")
@@ -99,13 +110,13 @@ class FollowView:
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
-                head.append(f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style=style)
+                body = Text(f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style=style)
             else:
-                head.append(f"close (no status){flag_text}", style=style)
-            self.console.print(head)
+                body = Text(f"close (no status){flag_text}", style=style)
+            self._row(prefix, body)
             return
         if op in (9, 10):
-            head.append(f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style=style)
+            body = Text(f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style=style)
             key = (m.conn.index, d, m.payload)
             if op == 9:
                 self.pings[key] = m.last_ts
@@ -113,23 +124,20 @@ class FollowView:
                 other = "server_to_client" if d == CLIENT_TO_SERVER else CLIENT_TO_SERVER
                 sent = self.pings.pop((m.conn.index, other, m.payload), None)
                 if sent is not None:
-                    head.append(f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)", style="dim")
-            self.console.print(head)
+                    body.append(f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)", style="dim")
+            self._row(prefix, body)
             return
-        head.append(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
+        body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
         if op == 1 and m.text is not None:
             text, is_json = pretty_payload(m.text, self.text_limit)
             if is_json or "\n" in text:
-                self.console.print(head)
-                for line in safe(text, self.text_limit, newlines=True).split("\n"):
-                    self.console.print(Text(" " * 22 + line))
+                lines = [Text(line) for line in safe(text, self.text_limit, newlines=True).split("\n")]
+                self._row(prefix, body, lines)
             else:
-                head.append("  " + safe(text, self.text_limit))
-                self.console.print(head)
+                body.append("  " + safe(text, self.text_limit))
+                self._row(prefix, body)
             return
-        self.console.print(head)
-        for line in hexdump(m.payload, self.hex_limit):
-            self.console.print(Text(" " * 22 + line, style="dim"))
+        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, self.hex_limit)])
 
     def _end(self, e: ConnectionEnd) -> None:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]

@@ -33,32 +33,72 @@ class StatsCollector:
 
 
 def _dir_cell(st: dict) -> str:
-    ops = ", ".join(f"{op} {n}" for op, (n, _b) in sorted(st["opcodes"].items()))
-    return f"{st['messages']} msgs, {size(st['bytes'])}" + (f"\n{ops}" if ops else "") + \
-        (f"\nlargest {size(st['largest'])}" if st["messages"] else "")
+    lines = [f"{st['messages']} msgs", size(st["bytes"])]
+    lines += [f"{op} {n}" for op, (n, _b) in sorted(st["opcodes"].items())]
+    if st["messages"]:
+        lines.append(f"max {size(st['largest'])}")
+    return "\n".join(lines)
+
+
+def _narrow(console: Console, stats: StatsCollector) -> None:
+    """One block per connection, for terminals too narrow for the table."""
+    for r in sorted(stats.rows, key=lambda r: r["stream"]):
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        status = r["status"] if not r["response"] else f"{r['status']} ({r['response']['status']})"
+        rtt = r["ping_rtt"]
+        for k, v in (("client", r["client"]), ("server", r["server"]),
+                     ("uri", safe(r["request"]["uri"] if r["request"] else "?", 500)), ("status", status),
+                     ("subprotocol", safe(r["subprotocol"] or "-")), ("extensions", safe(", ".join(r["extensions"])
+                                                                                       or "-", 500)),
+                     ("duration", f"{r['duration']:.3f} s"),
+                     ("client →", _dir_cell(r["stats"]["client_to_server"]).replace("\n", ", ")),
+                     ("← server", _dir_cell(r["stats"]["server_to_client"]).replace("\n", ", ")),
+                     ("close", ", ".join(f"{d.split('_')[0]} {c['code']}" for d, c in r["close"].items()) or "-"),
+                     ("ended by", r["ended_by"]),
+                     ("ping rtt", f"{rtt['min'] * 1e3:.3f}/{rtt['avg'] * 1e3:.3f}/{rtt['max'] * 1e3:.3f} ms"
+                      if rtt else "-")):
+            grid.add_row(k, v)
+        console.print(f"Stream {r['stream']}", style="bold")
+        console.print(grid)
+        console.print()
 
 
 def render_stats(console: Console, stats: StatsCollector) -> None:
+    if console.width < 110:
+        _narrow(console, stats)
+        _totals(console, stats)
+        return
     table = Table(title="WebSocket connections", show_lines=True)
-    for col, kw in (("#", {"justify": "right"}), ("Client", {}), ("Server", {}), ("URI / status", {}),
-                    ("Proto / Ext", {}), ("Duration", {"justify": "right"}), ("Client → Server", {}),
-                    ("Server → Client", {}), ("Close", {}), ("Ping RTT ms", {})):
-        table.add_column(col, **kw)
+    ends = max((len(x) for r in stats.rows for x in (r["client"], r["server"])), default=10)
+    for col, kw in (("#", {"justify": "right"}), ("Client\nServer", {"min_width": ends}),
+                    ("URI\nstatus", {"min_width": 8}), ("Subprotocol\nextensions", {"min_width": 12}),
+                    ("Duration", {"justify": "right", "min_width": 8}), ("Client →", {"min_width": 9}),
+                    ("← Server", {"min_width": 9}), ("Close", {"min_width": 9}),
+                    ("Ping RTT\nms min\navg/max", {"min_width": 8})):
+        table.add_column(col, overflow="fold", **kw)  # wrap long values, never cut them
     for r in sorted(stats.rows, key=lambda r: r["stream"]):
         uri = r["request"]["uri"] if r["request"] else "?"
         status = r["status"] if r["status"] != "upgraded" else f"{r['response']['status']}"
         if r["status"] == "refused" and r["response"]:
             status = f"refused {r['response']['status']}"
-        proto = "\n".join(filter(None, [r["subprotocol"], *r["extensions"]])) or "-"
-        closes = "; ".join(f"{'C' if d == 'client_to_server' else 'S'}:{c['code']}" for d, c in r["close"].items())
-        close = f"{closes or '-'}\nfirst: {'client' if r['first_close'] == 'client_to_server' else 'server' if r['first_close'] else '-'}\n{r['ended_by']}"
+        proto = "\n".join(filter(None, [r["subprotocol"], *(p.strip() for e in r["extensions"]
+                                                               for p in e.split(";"))])) or "-"
+        closes = "\n".join(f"{'C' if d == 'client_to_server' else 'S'}: {c['code']}" for d, c in r["close"].items())
+        first = {"client_to_server": "client", "server_to_client": "server"}.get(r["first_close"], "-")
+        close = f"{closes or '-'}\nfirst: {first}\n{r['ended_by']}"
         rtt = r["ping_rtt"]
-        rtt_s = f"{rtt['min'] * 1e3:.3f}/{rtt['avg'] * 1e3:.3f}/{rtt['max'] * 1e3:.3f}" if rtt else "-"
+        rtt_s = f"{rtt['min'] * 1e3:.3f}\n{rtt['avg'] * 1e3:.3f}\n{rtt['max'] * 1e3:.3f}" if rtt else "-"
         st = r["stats"]
-        table.add_row(str(r["stream"]), r["client"], r["server"], safe(f"{uri}\n{status}", 200, newlines=True),
+        table.add_row(str(r["stream"]), f"{r['client']}\n{r['server']}", safe(f"{uri}\n{status}", 200, newlines=True),
                       safe(proto, 200, newlines=True), f"{r['duration']:.3f} s",
                       _dir_cell(st["client_to_server"]), _dir_cell(st["server_to_client"]), close, rtt_s)
     console.print(table)
+    _totals(console, stats)
+
+
+def _totals(console: Console, stats: StatsCollector) -> None:
     t = stats.totals()
     ops = ", ".join(f"{op}: {n} ({size(b)})" for op, (n, b) in sorted(t["by_opcode"].items()))
     console.print(f"Totals: {t['connections']} connections, {t['messages']} messages, {size(t['bytes'])}"

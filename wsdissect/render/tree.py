@@ -24,13 +24,19 @@ def _t(s: str, style: str = "") -> Text:
     return Text(s, style=style)
 
 
+def seconds(x: float) -> str:
+    """Seconds with Wireshark's nine decimals.  Times are kept as float epoch seconds, exact to about 0.2 us, so
+    they are shown rounded to the microsecond (the resolution of classic pcap)."""
+    return f"{x:.6f}000"
+
+
 def _mac(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
 
 def full_uri(req: HttpRequest) -> str:
     """Wireshark's [Full request URI]: scheme + Host + request target."""
-    if "://" in req.uri:
+    if req.uri.lower().startswith(("http://", "https://", "ws://", "wss://")):  # absolute-form
         return req.uri
     host = next((v for k, v in req.headers if k.lower() == "host"), None)
     return f"http://{host}{req.uri}" if host else req.uri
@@ -52,10 +58,14 @@ class DetailView:
         self.t0: float | None = None
         self.prev_ts: float | None = None
         self.printed = 0
+        self.deflate: set[int] = set()  # connections with permessage-deflate negotiated
+        self.fragments: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (frame, length) of the message so far
 
     def group(self, pkt: Packet | None, events: list) -> None:
         for ev in events:
             cls = ev.__class__
+            if cls is Upgrade and ev.deflate is not None:
+                self.deflate.add(ev.conn.index)
             if cls is HttpRequest:
                 self.waiting.add(id(ev))
                 self.request_totals[ev.conn.index] = max(self.request_totals.get(ev.conn.index, 0), ev.number)
@@ -84,9 +94,10 @@ class DetailView:
         if self.t0 is None:
             self.t0 = p.ts
         prev, self.prev_ts = self.prev_ts, p.ts
+        frames = [e for e in events if e.__class__ is WsFrame]
+        fragments = [self._fragments(f) for f in frames]  # tracked for every packet, shown or not
         if self.frames is not None and p.frame not in self.frames:
             return
-        frames = [e for e in events if e.__class__ is WsFrame]
         heads = [e for e in events if e.__class__ in (HttpRequest, HttpResponse) and e.frame == p.frame]
         if self.websocket_only and not frames and not heads:
             return
@@ -103,8 +114,8 @@ class DetailView:
         con.print(self._tcp_node(p, [f for f in findings if f.code.startswith("tcp.")]))
         for h in heads:
             con.print(self._http_node(h, upgrades))
-        for f in frames:
-            con.print(self._ws_node(f, completed.get(id(f))))
+        for f, frags in zip(frames, fragments):
+            con.print(self._ws_node(f, completed.get(id(f)), frags))
         rest = [f for f in findings if not f.code.startswith("tcp.")]
         if rest:
             tree = Tree(_t("Expert Info", "bold"))
@@ -128,9 +139,10 @@ class DetailView:
     def _frame_node(self, p: Packet, prev: float | None) -> Tree:
         t = Tree(_t(f"Frame {p.frame}: {p.wire_len} bytes on wire ({p.wire_len * 8} bits), {p.cap_len} bytes "
                     f"captured ({p.cap_len * 8} bits)"))
-        t.add(_t(f"Epoch Time: {p.ts:.9f} seconds"))
-        t.add(_t(f"[Time delta from previous captured frame: {0.0 if prev is None else p.ts - prev:.9f} seconds]"))
-        t.add(_t(f"[Time since reference or first frame: {p.ts - self.t0:.9f} seconds]"))
+        t.add(_t(f"Epoch Time: {seconds(p.ts)} seconds"))
+        t.add(_t(f"[Time delta from previous captured frame: {seconds(0.0 if prev is None else p.ts - prev)} "
+                 "seconds]"))
+        t.add(_t(f"[Time since reference or first frame: {seconds(p.ts - self.t0)} seconds]"))
         t.add(_t(f"Frame Number: {p.frame}"))
         t.add(_t(f"Frame Length: {p.wire_len} bytes ({p.wire_len * 8} bits)"))
         t.add(_t(f"Capture Length: {p.cap_len} bytes ({p.cap_len * 8} bits)"))
@@ -163,7 +175,9 @@ class DetailView:
         if p.flags & 16:
             t.add(_t(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    "
                      "(relative ack number)"))
-            t.add(_t(f"Acknowledgment number (raw): {p.ack}"))
+        else:
+            t.add(_t(f"Acknowledgment Number: {p.ack}"))
+        t.add(_t(f"Acknowledgment number (raw): {p.ack}"))
         t.add(_t(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})"))
         t.add(_t(f"Window: {p.window}"))
         for f in findings:
@@ -172,7 +186,7 @@ class DetailView:
 
     def _http_node(self, h, upgrades: list) -> Tree:
         t = Tree(_t("Hypertext Transfer Protocol", "green"))
-        lines = h.raw.decode("latin-1").split("\n")
+        lines = h.raw.decode("utf-8", "backslashreplace").split("\n")
         for line in lines:
             if not line:
                 continue
@@ -187,7 +201,7 @@ class DetailView:
         else:
             t.add(_t(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]"))
             if h.request is not None:
-                t.add(_t(f"[Time since request: {h.ts - h.request.ts:.9f} seconds]"))
+                t.add(_t(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]"))
                 t.add(_t(f"[Request in frame: {h.request.frame}]"))
                 t.add(_t(f"[Request URI: {safe(full_uri(h.request), 1000)}]"))
             for up in upgrades:
@@ -196,14 +210,27 @@ class DetailView:
                     t.add(_t(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]"))
         return t
 
-    def _ws_node(self, f: WsFrame, msg: Message | None) -> Tree:
+    def _fragments(self, f: WsFrame) -> list[tuple[int, int]]:
+        """(frame, payload length) of the data frames of *f*'s message so far, *f* included."""
+        if f.opcode >= 8:
+            return []
+        key = (f.conn.index, f.direction)
+        if f.opcode != 0 or key not in self.fragments:
+            self.fragments[key] = []
+        frags = self.fragments[key]
+        frags.append((f.frame, f.payload_len))
+        if f.fin:
+            del self.fragments[key]
+        return frags
+
+    def _ws_node(self, f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]]) -> Tree:
         t = Tree(_t("WebSocket", "bright_cyan"))
         b0 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode
         b1 = (0x80 if f.masked else 0) | f.length_code
         t.add(_t(f"{bitfield(b0, 0x80)} = Fin: {f.fin}"))
         t.add(_t(f"{bitfield(b0, 0x70)} = Reserved: 0x{f.rsv:x}"))
-        if f.rsv & 4 and f.opcode not in (0,) and f.opcode < 8:
-            t.add(_t(f"{bitfield(b0, 0x40)} = Per-Message Compressed: True"))
+        if f.conn.index in self.deflate or f.rsv & 4:
+            t.add(_t(f"{bitfield(b0, 0x40)} = Per-Message Compressed: {bool(f.rsv & 4)}"))
         t.add(_t(f"{bitfield(b0, 0x0F)} = Opcode: {opcode_label(f.opcode)} ({f.opcode})"))
         t.add(_t(f"{bitfield(b1, 0x80)} = Mask: {f.masked}"))
         lc = f.length_code
@@ -224,8 +251,9 @@ class DetailView:
         if not f.complete:
             t.add(_t("[Frame incomplete: bytes missing from the capture]", SEVERITY_STYLE[Severity.WARNING]))
         if msg is not None and msg.fragments > 1:
-            t.add(_t(f"[Reassembled message from frames: {', '.join(map(str, msg.frames))} "
-                     f"({len(msg.payload)} bytes)]"))
+            parts = [(fr, n) for fr, n in fragments if n]  # Wireshark lists the fragments that carry bytes
+            t.add(_t(f"[{len(parts)} Reassembled websocket Fragments ({sum(n for _, n in parts)} bytes): "
+                     + ", ".join(f"#{fr}({n})" for fr, n in parts) + "]"))
         return t
 
     def _payload(self, node: Tree, f: WsFrame, msg: Message | None) -> None:
@@ -244,7 +272,7 @@ class DetailView:
             node.add(_t(f"Continue: {f.payload[:36].hex()}{'…' if len(f.payload) > 36 else ''}"))
             return
         if msg.compressed:
-            node.add(_t(f"Compressed payload ({msg.wire_length} bytes)"))
+            node.add(_t(f"Compressed payload ({msg.wire_length} byte{'' if msg.wire_length == 1 else 's'})"))
             node = node.add(_t(f"[Decompressed payload ({len(msg.payload)} bytes)]"))
         if not msg.complete:
             node.add(_t(f"[Message incomplete: {msg.note or 'bytes missing'}]", SEVERITY_STYLE[Severity.WARNING]))
