@@ -419,7 +419,8 @@ class Connection:
                 asm.lost(frame, ts, out)
                 continue
             b0, b1 = f[3], f[4]
-            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or (b1 & 0x7F) >= 126:
+            lc = b1 & 0x7F
+            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or lc == 127 or (lc == 126 and f[6] < 126):
                 for code, message in check_frame(b0, b1, f[6], d.from_client, d.rsv_allowed):
                     self._finding(out, code, message, f[1], f[2], d.name)
             if not f[8]:

@@ -49,7 +49,10 @@ class RecordWriter:
         if cls is Message and self.record_filter is None:  # the hot path: one line per message
             data = _dumps(message_record(ev))
             self.counts["message"] += 1
-            self._append(data)
+            self.parts.append(data)
+            self.size += len(data)
+            if self.flush_each or self.size >= BATCH:
+                self.flush()
             return
         if cls is Message:
             rec = message_record(ev)
