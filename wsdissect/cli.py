@@ -150,6 +150,18 @@ class _Run:
                 yield rec
 
 
+def _drive(run: "_Run", sink) -> None:
+    """Feed every event of the run to *sink*."""
+    for ev in run.events():
+        sink(ev)
+
+
+def _damaged_exit(run: "_Run") -> None:
+    """A damaged capture (already warned about) ends with EXIT_DAMAGED once everything decodable is out."""
+    if run.damaged:
+        sys.exit(EXIT_DAMAGED)
+
+
 def _guard(run):
     """Turn input/output errors into one line and an exit status."""
     from .errors import WsdissectError
@@ -213,8 +225,7 @@ def show(captures, detail, frames_, websocket_only, **kw):
         for pkt, events in group_by_packet(r.events()):
             view.group(pkt, events)
         view.end()
-        if r.damaged:
-            sys.exit(EXIT_DAMAGED)
+        _damaged_exit(r)
 
     _guard(run)
 
@@ -233,11 +244,9 @@ def follow(captures, hex_limit, **kw):
 
         r, console = _view_run(captures, kw)
         view = FollowView(console, hex_limit)
-        for ev in r.events():
-            view.event(ev)
+        _drive(r, view.event)
         view.end()
-        if r.damaged:
-            sys.exit(EXIT_DAMAGED)
+        _damaged_exit(r)
 
     _guard(run)
 
@@ -256,15 +265,13 @@ def stats(captures, fmt, **kw):
 
         r, console = _view_run(captures, kw)
         st = StatsCollector()
-        for ev in r.events():
-            st.event(ev)
+        _drive(r, st.event)
         if fmt == "json":
             import json
             click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2))  # ASCII: terminal-safe
         else:
             render_stats(console, st)
-        if r.damaged:
-            sys.exit(EXIT_DAMAGED)
+        _damaged_exit(r)
 
     _guard(run)
 
@@ -287,15 +294,13 @@ def expert(captures, severity, verbose, fmt, **kw):
 
         r, console = _view_run(captures, kw)
         ex = ExpertCollector(Severity[severity.upper()])
-        for ev in r.events():
-            ex.event(ev)
+        _drive(r, ex.event)
         if fmt == "json":
             import json
             click.echo(json.dumps(ex.as_json(), indent=2))
         else:
             render_expert(console, ex, verbose)
-        if r.damaged:
-            sys.exit(EXIT_DAMAGED)
+        _damaged_exit(r)
 
     _guard(run)
 
@@ -349,8 +354,7 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
-        if run_.damaged:
-            sys.exit(EXIT_DAMAGED)
+        _damaged_exit(run_)
 
     _guard(run)
 

@@ -256,10 +256,13 @@ class CaptureFile:
                               f"{self.name}: pcapng block trailer does not match its length (packet {frame})")
                 return
             body = pos + 8
-            if btype_n == 6:  # Enhanced Packet Block
-                iface, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(endian + "IIIII", buf, body)
+            if btype_n == 6 or btype_n == 2:  # Enhanced Packet Block, obsolete Packet Block
+                if btype_n == 6:
+                    iface, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(endian + "IIIII", buf, body)
+                else:
+                    iface, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(endian + "HHIIII", buf, body)
                 if iface >= len(ifaces) or 20 + caplen > blen - 12:
-                    self._problem("capture.corrupt", f"{self.name}: bad enhanced packet block (packet {frame})")
+                    self._problem("capture.corrupt", f"{self.name}: bad packet block (packet {frame})")
                     return
                 lt, unit, off = ifaces[iface]
                 data = buf[body + 20:body + 20 + caplen]
@@ -273,14 +276,6 @@ class CaptureFile:
                 lt, unit, off = ifaces[0]
                 data = buf[body + 4:body + 4 + caplen]
                 ts = 0.0
-            elif btype_n == 2:  # obsolete Packet Block
-                iface, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(endian + "HHIIII", buf, body)
-                if iface >= len(ifaces) or 20 + caplen > blen - 12:
-                    self._problem("capture.corrupt", f"{self.name}: bad packet block (packet {frame})")
-                    return
-                lt, unit, off = ifaces[iface]
-                data = buf[body + 20:body + 20 + caplen]
-                ts = ((ts_hi << 32) | ts_lo) * unit + off
             elif btype_n == 1:  # Interface Description Block
                 lt = struct.unpack_from(endian + "H", buf, body)[0]
                 ifaces.append((lt,) + _idb_time(buf, body + 8, pos + blen - 4, endian))
