@@ -146,7 +146,7 @@ class Connection:
         self.first_close: str | None = None
         self.close_codes: dict[str, tuple] = {}
         self.pings: dict[tuple[str, bytes], float] = {}
-        self.rtts: list[float] = []
+        self.rtts: list | None = None  # [count, total, min, max] of ping round-trip times
         self.handshake_ms: float | None = None
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -344,7 +344,9 @@ class Connection:
             out.append(ev)
         elif kind == "response":
             head, number, req = r[1], r[2], r[3]
-            req_ev = self._req_events.get(id(req)) if req is not None else None
+            req_ev = self._req_events.pop(id(req), None) if req is not None else None
+            if req_ev is not None and 100 <= int(head.start[1]) < 200 and head.start[1] != "101":
+                self._req_events[id(req)] = req_ev  # an interim response: the final one is still to come
             ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
                               head.start[2], head.headers, head.raw, number, req_ev)
             if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
@@ -352,8 +354,8 @@ class Connection:
             out.append(ev)
         elif kind == "upgrade":
             req, resp, crest, srest = r[1], r[2], r[3], r[4]
-            req_ev = self._req_events[id(req)]
-            resp_ev = self.responses[-1]
+            resp_ev = self.responses[-1]  # the 101 just recorded; upgrade responses are always kept
+            req_ev = resp_ev.request
             sub, exts, deflate = negotiated(req, resp)
             up = Upgrade(self.conn, req_ev, resp_ev, sub, exts, deflate)
             out.append(up)
@@ -370,7 +372,7 @@ class Connection:
                     off += len(data)
         elif kind == "refused":
             req, resp = r[1], r[2]
-            self.refused.append((self._req_events.get(id(req)), self.responses[-1]))
+            self.refused.append((self.responses[-1].request, self.responses[-1]))
             self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
                           resp.frame, resp.ts, SERVER_TO_CLIENT)
         elif kind == "other":
@@ -465,7 +467,15 @@ class Connection:
             other = SERVER_TO_CLIENT if d.from_client else CLIENT_TO_SERVER
             sent = self.pings.pop((other, m.payload), None)
             if sent is not None:
-                self.rtts.append(m.last_ts - sent)
+                rtt = m.last_ts - sent
+                r = self.rtts
+                if r is None:
+                    self.rtts = [1, rtt, rtt, rtt]
+                else:
+                    r[0] += 1
+                    r[1] += rtt
+                    r[2] = min(r[2], rtt)
+                    r[3] = max(r[3], rtt)
             elif m.complete:
                 self._finding(out, "ws.pong.unsolicited", "pong payload matches no outstanding ping",
                               m.last_frame, m.last_ts, d.name)
@@ -495,7 +505,8 @@ class Connection:
             self.conn, self.mode == WEBSOCKET, self.upgrade, tuple(self.requests), tuple(self.responses),
             self.first_frame, self.last_frame, self.start_ts, self.last_ts, reason, self.first_close,
             dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            tuple(self.rtts), self.handshake_ms))
+            None if self.rtts is None else (self.rtts[0], self.rtts[2], self.rtts[1] / self.rtts[0], self.rtts[3]),
+            self.handshake_ms))
         # drop the heavy state; the tombstone stays in the flow table until evicted
         for d in (self.c2s, self.s2c):
             d.parser = None

@@ -164,7 +164,7 @@ class ConnectionEnd:
     close_codes: dict  # direction -> (code, reason)
     midstream: bool
     stats: dict  # per direction counters: messages, bytes, per opcode
-    ping_rtts: tuple[float, ...]
+    ping_rtt: Optional[tuple[int, float, float, float]]  # answered pings: (count, min, avg, max) seconds
     handshake_ms: Optional[float] = None
 
 

@@ -83,7 +83,7 @@ def connection_record(e: ConnectionEnd) -> dict:
         status = "refused"
     else:
         status = "no response"
-    rtts = e.ping_rtts
+    rtt = e.ping_rtt
     return {
         "type": "connection",
         "stream": conn.index,
@@ -106,8 +106,8 @@ def connection_record(e: ConnectionEnd) -> dict:
         "close": {d: {"code": c, "reason": r} for d, (c, r) in e.close_codes.items()},
         "midstream": e.midstream,
         "stats": {d: {k: (_u64(v) if isinstance(v, int) else v) for k, v in st.items()} for d, st in e.stats.items()},
-        "ping_rtt": ({"count": len(rtts), "min": round(min(rtts), 6), "avg": round(sum(rtts) / len(rtts), 6),
-                      "max": round(max(rtts), 6)} if rtts else None),
+        "ping_rtt": ({"count": rtt[0], "min": round(rtt[1], 6), "avg": round(rtt[2], 6), "max": round(rtt[3], 6)}
+                     if rtt else None),
     }
 
 

@@ -16,6 +16,8 @@ from collections import deque
 
 from .stream import Head, HttpStream, body_kind
 
+MAX_PENDING = 1000  # pipelined requests awaiting a response
+
 
 def is_websocket_upgrade(head: Head) -> bool:
     """A request asking for a WebSocket upgrade (Upgrade: websocket, or a Sec-WebSocket-Key)."""
@@ -59,6 +61,10 @@ class HttpExchange:
             if head is None:
                 break
             self.n_requests += 1
+            if len(self.pending) >= MAX_PENDING:
+                self.done = True
+                out.append(("other", f"more than {MAX_PENDING} requests without a response"))
+                return out
             self.pending.append((head, self.n_requests))
             out.append(("request", head, self.n_requests))
             kind, length = body_kind(head, False)

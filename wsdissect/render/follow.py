@@ -143,8 +143,8 @@ class FollowView:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
         for d, st in e.stats.items():
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
-        if e.ping_rtts:
-            parts.append(f"ping rtt avg {sum(e.ping_rtts) / len(e.ping_rtts) * 1000:.3f} ms")
+        if e.ping_rtt:
+            parts.append(f"ping rtt avg {e.ping_rtt[2] * 1000:.3f} ms")
         self.console.print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
 
     def end(self) -> None:
