@@ -117,7 +117,11 @@ class CaptureFile:
             raise CaptureError(f"{self.name}: empty file, not a capture")
         if head in PCAP_MAGICS:
             self.format = "pcap"
-            head += self._read_head(f, 20)
+            try:
+                head += self._read_head(f, 20)
+            except (OSError, EOFError, zlib.error) as e:
+                raw.close()
+                raise CaptureError(f"{self.name}: damaged gzip data ({e})") from None
             if len(head) == 24:
                 endian = PCAP_MAGICS[head[:4]][0]
                 linktype = struct.unpack_from(endian + "I", head, 20)[0] & 0x0FFFFFFF
@@ -172,7 +176,11 @@ class CaptureFile:
         else:
             yield from self._pcapng(chunks)
         if chunks.error:
-            self._problem("capture.truncated", f"{self.name}: {chunks.error}")
+            if self.problems:  # one warning: the damage in the compressed stream is why the capture ends early
+                code, message, frame = self.problems[-1]
+                self.problems[-1] = (code, f"{message}; {chunks.error}", frame)
+            else:
+                self._problem("capture.truncated", f"{self.name}: {chunks.error}")
 
     def _problem(self, code: str, message: str) -> None:
         self.problems.append((code, message, self.first_frame + self.records_read))
@@ -256,6 +264,10 @@ class CaptureFile:
                               f"{self.name}: pcapng block trailer does not match its length (packet {frame})")
                 return
             body = pos + 8
+            if btype_n in (6, 2, 3) and blen < (16 if btype_n == 3 else 32):
+                self._problem("capture.corrupt", f"{self.name}: packet block of {blen} bytes is too short "
+                              f"(packet {frame})")
+                return
             if btype_n == 6 or btype_n == 2:  # Enhanced Packet Block, obsolete Packet Block
                 if btype_n == 6:
                     iface, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(endian + "IIIII", buf, body)

@@ -49,7 +49,8 @@ class Inflater:
             # A 15-bit window decodes any stream compressed with a smaller one (RFC 7692 7.1.2).
             self._d = zlib.decompressobj(wbits=-15)
         self.messages += 1
-        limit = min(self.max_size, max(len(data), 1024) * self.max_ratio)
+        # at least 1: zlib takes a max_length of 0 to mean "no limit"
+        limit = max(1, min(self.max_size, max(len(data), 1024) * self.max_ratio))
         try:
             out = self._d.decompress(data + TAIL, limit)
         except zlib.error as e:
@@ -60,7 +61,7 @@ class Inflater:
         d = self._d
         if d.unconsumed_tail:
             self.lose_history()
-            return out, f"ws.deflate.limit:decompressed size passed {limit} bytes"
+            return out[:self.max_size], f"ws.deflate.limit:decompressed size passed {limit} bytes"
         if d.eof:
             # the message ended with a final (BFINAL) block: the stream ends here, but with context takeover the
             # next message still refers to this window (RFC 7692 7.2.3.4)

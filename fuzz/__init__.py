@@ -1,0 +1,1 @@
+"""wsdissect's fuzz harness: a seeded mutation fuzzer over capture files (see docs/robustness.md)."""
