@@ -57,7 +57,7 @@ def _terminal_options(f):
     f = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Colour output (NO_COLOR in the environment also turns it off).")(f)
     f = click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's).")(f)
-    f = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")(f)
+    f = click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary).")(f)
     return f
 
 
@@ -113,15 +113,51 @@ class _Run:
         self.progress = progress and sys.stderr.isatty()
         self.damaged = False
 
-    def events(self):
+    def open(self) -> list:
+        """Open every input (a bad one fails here, before any output exists)."""
         from .capture.files import CaptureFile
-        from .events import CaptureEnd, Finding
+
+        self.files = [CaptureFile(p) for p in self.paths]
+        return self.files
+
+    def feed(self, sink) -> None:
+        """Run every file, handing each event to *sink* (the fast path: no generators in between)."""
+        from .events import CaptureEnd
+        from .pipeline import feed_records
+
+        if self.filter is not None:
+            accepts, inner = self.filter.accepts, sink
+
+            def sink(ev):
+                if accepts(ev):
+                    inner(ev)
+        for cf in getattr(self, "files", None) or self.open():
+            with cf:
+                records = self._with_progress(cf) if self.progress and cf.size else cf
+                feed_records(records, sink, self.options, cf.name)
+                for ev in self._problems(cf):
+                    sink(ev)
+                sink(CaptureEnd(cf.name, cf.records_read, bool(cf.problems)))
+
+    def _problems(self, cf) -> list:
+        """The file's damage as warnings on stderr and as findings."""
+        from .events import Finding
         from .findings import KINDS
+
+        out = []
+        for code, message, frame in cf.problems:
+            _warn(message)
+            self.damaged = True
+            out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
+        return out
+
+    def events(self):
+        """The events as an iterator (for views that look at one packet's events together)."""
+        from .events import CaptureEnd
         from .pipeline import dissect_records
 
-        files = [CaptureFile(p) for p in self.paths]  # open them all first: a bad one fails before any output
         accepts = self.filter.accepts if self.filter is not None else None
-        for cf in files:
+        for cf in self.open():
             with cf:
                 records = self._with_progress(cf) if self.progress and cf.size else cf
                 events = dissect_records(records, self.options, cf.name)
@@ -129,10 +165,7 @@ class _Run:
                     yield from events
                 else:
                     yield from filter(accepts, events)
-                for code, message, frame in cf.problems:
-                    _warn(message)
-                    self.damaged = True
-                    yield Finding(frame, 0.0, code, KINDS[code].severity, message)
+                yield from self._problems(cf)
                 yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))
 
     @staticmethod
@@ -152,8 +185,7 @@ class _Run:
 
 def _drive(run: "_Run", sink) -> None:
     """Feed every event of the run to *sink*."""
-    for ev in run.events():
-        sink(ev)
+    run.feed(sink)
 
 
 def _damaged_exit(run: "_Run") -> None:
@@ -341,15 +373,11 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
                 sys.exit(EXIT_DAMAGED)
             return
         run_ = _Run(captures, options, flt)
-        events = run_.events()
-        first = next(events, None)  # opens and checks every input before the output is created
+        run_.open()  # every input is checked before the output is created
         out = _open_output(output)
         try:
             writer = RecordWriter(out, fmt, min_sev)
-            if first is not None:
-                writer.event(first)
-                for ev in events:
-                    writer.event(ev)
+            run_.feed(writer.event)
             writer.close()
         finally:
             if out is not sys.stdout.buffer:
@@ -395,9 +423,11 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
         decode = _split(kw, DECODE)
         flt = _filter(**_split(kw, FILTER))
         term = _split(kw, TERMINAL)
-        session = LiveSession(iface, bpf, _options(**decode, packets=mode != "messages", frames=mode != "messages"),
+        quiet = term["quiet"]  # live: no per-packet output at all (outputs and the summary only)
+        views = not quiet and mode != "messages"
+        session = LiveSession(iface, bpf, _options(**decode, packets=views, frames=views),
                               flt, _console(term["color"], term["width"]), mode or "list", snaplen=snaplen,
-                              promisc=not no_promisc, idle_timeout=idle_timeout)
+                              promisc=not no_promisc, idle_timeout=idle_timeout, quiet=quiet)
         session.open_outputs(pcap_out, export_path)
         summary = session.run(count, duration, lambda: click.echo(
             f"Capturing on '{iface}'" + (f" (filter: {bpf})" if bpf else ""), err=True))

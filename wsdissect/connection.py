@@ -507,9 +507,17 @@ class Connection:
             dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
             None if self.rtts is None else (self.rtts[0], self.rtts[2], self.rtts[1] / self.rtts[0], self.rtts[3]),
             self.handshake_ms))
-        # drop the heavy state; the tombstone stays in the flow table until evicted
+        # drop the heavy state; the tombstone stays in the flow table for late packets until swept
         for d in (self.c2s, self.s2c):
             d.parser = None
             d.asm = None
+            d.probe = []
+            d.reasm.recent = []
+            d.reasm.ooo = {}
+            d.reasm.starts = []
         self.http = None
         self._req_events = {}
+        self.requests = []
+        self.responses = []
+        self.refused = []
+        self.pings = {}

@@ -23,13 +23,14 @@ class _Stop(Exception):
 
 class LiveSession:
     def __init__(self, iface: str, bpf: str | None, options: Options, event_filter: EventFilter, console, mode: str,
-                 snaplen: int = 262144, promisc: bool = True, idle_timeout: float = 300.0):
+                 snaplen: int = 262144, promisc: bool = True, idle_timeout: float = 300.0, quiet: bool = False):
         self.capture = LiveCapture(iface, bpf, snaplen, promisc)
         self.dissector = Dissector(options)
         self.filter = event_filter if event_filter.active else None
         self.console = console
         self.mode = mode
         self.idle_timeout = idle_timeout
+        self.quiet = quiet  # no per-packet output: counts, outputs and the summary only
         self.pcap: PcapWriter | None = None
         self.export = None
         self._export_file = None
@@ -59,16 +60,26 @@ class LiveSession:
             self.close()
             raise UsageError(f"{e.filename}: cannot write: {e.strerror}") from None
 
-    def _handle(self, events: list) -> None:
-        if self.filter is not None:
-            events = [e for e in events if self.filter.accepts(e)]
+    def _count(self, events: list) -> None:
         for ev in events:
             cls = ev.__class__
             if cls is Message:
                 self.messages += 1
             elif cls is Finding:
                 self.findings[Severity(ev.severity)] += 1
+
+    def _handle(self, events: list) -> None:
+        if self.quiet:
+            self._count(events)
             if self.export is not None:
+                for ev in events:
+                    self.export.event(ev)
+            return
+        if self.filter is not None:
+            events = [e for e in events if self.filter.accepts(e)]
+        self._count(events)
+        if self.export is not None:
+            for ev in events:
                 self.export.event(ev)
         if self.mode == "messages":
             for ev in events:
@@ -114,7 +125,8 @@ class LiveSession:
             signal.signal(signal.SIGTERM, old)
             try:
                 self._handle(d.finish())
-                self.view.end()
+                if not self.quiet:
+                    self.view.end()
             finally:
                 received, dropped = self.capture.stats()
                 self.close()

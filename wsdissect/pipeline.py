@@ -8,13 +8,17 @@ error: a bug in a stage becomes an ``internal`` finding on that connection and d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp
 from .connection import TCP_ACK, TCP_SYN, Connection, Pending
 from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
+
+
+SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
+FINISHED_LINGER = 30.0  # seconds a finished connection is kept for its late packets (final ACKs, RST)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Dissector:
     def packet(self, frame: int, ts: float, linktype: int, data: bytes, wire_len: int) -> list:
         out: list = []
         self.last_frame, self.last_ts = frame, ts
+        if not frame & SWEEP_EVERY:
+            self._sweep(ts)
         r = parse_tcp(linktype, data)
         if r is None or r.__class__ is Malformed:
             r = self._odd_packet(r, frame, ts, linktype, data, wire_len, out)
@@ -187,6 +193,13 @@ class Dissector:
                       dport, seq, ack, flags, win, toff, plen, c.conn,
                       CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
 
+    def _sweep(self, now: float) -> None:
+        """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on
+        the connections open at once, not on how many the capture holds."""
+        old = now - FINISHED_LINGER
+        for c in [c for k, c in self.flows.items() if c.finished and c.last_ts < old and k == c.keys[0]]:
+            self._forget(c)
+
     def evict_idle(self, now: float, idle: float) -> list:
         """Finish connections with no packet for *idle* seconds and forget finished ones (long live runs)."""
         out: list = []
@@ -224,6 +237,24 @@ def dissect_records(records: Iterable, options: Options | None = None, source: s
         if events:
             yield from events
     yield from d.finish()
+
+
+def feed_records(records: Iterable, sink: Callable, options: Options | None = None, source: str = "") -> None:
+    """Like :func:`dissect_records`, but hands each event to *sink* (no generator between stages: the export's
+    hot path)."""
+    d = Dissector(options)
+    packet = d.packet
+    it = iter(records)
+    for rec in it:
+        sink(CaptureStart(source, rec[1]))
+        for ev in packet(*rec):
+            sink(ev)
+        break
+    for rec in it:
+        for ev in packet(*rec):
+            sink(ev)
+    for ev in d.finish():
+        sink(ev)
 
 
 def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 
@@ -125,3 +126,38 @@ def test_live_errors_are_one_line(args, needle):
     err = p.stderr.decode()
     assert p.returncode == 2 and needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_filter_keeps_full_size_loopback_segments(tmp_path):
+    """A capture filter must not cut packets at 65,535 bytes: loopback segments are larger (MTU 65,536)."""
+    port = _free_port()
+    export = tmp_path / "big.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "wsdissect", "live", "-i", "lo", "-f", f"tcp port {port}", "-q",
+                             "--export", str(export)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr.readline().startswith(b"Capturing on")
+        time.sleep(0.2)
+        from websockets.sync.client import connect
+        from websockets.sync.server import serve
+
+        def echo(ws):
+            for msg in ws:
+                ws.send(msg)
+
+        big = bytes(range(256)) * 800  # 200 kB: full-size segments
+        with serve(echo, "127.0.0.1", port, compression=None, max_size=None) as server:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            with connect(f"ws://127.0.0.1:{port}/", compression=None, max_size=None) as ws:
+                for _ in range(3):
+                    ws.send(big)
+                    assert ws.recv() == big
+            server.shutdown()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and out == b""  # -q: nothing per packet
+    got = _messages(export)
+    assert [m[2] for m in got] == [big] * 6

@@ -22,8 +22,10 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_STATISTICS = 6
 PACKET_OUTGOING = 4
+PACKET_IGNORE_OUTGOING = 23
 SO_TIMESTAMPNS = 35
 ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 772, 65534
+DLT_RAW = 12  # libpcap's value for LINKTYPE_RAW on Linux
 _TIMESPEC = struct.Struct("@qq")
 
 
@@ -54,7 +56,9 @@ class LiveCapture:
                 names = ", ".join(n for _, n in list_interfaces())
                 raise CaptureError(f"no such interface: {iface!r} (interfaces: {names})") from None
         try:
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            # on "any" the kernel strips each interface's link header (SOCK_DGRAM) and a cooked header is built
+            kind = socket.SOCK_DGRAM if self.any else socket.SOCK_RAW
+            self.sock = socket.socket(socket.AF_PACKET, kind, socket.htons(ETH_P_ALL))
         except PermissionError:
             raise PermissionHint(f"capturing on {iface!r} needs root or the CAP_NET_RAW capability (run with sudo, "
                                  "or: sudo setcap cap_net_raw,cap_net_admin+eip \"$(readlink -f \"$(which "
@@ -69,7 +73,13 @@ class LiveCapture:
             self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             if bpf:
                 self._attach_filter(bpf)
-            self.sock.bind(("" if self.any else iface, ETH_P_ALL))
+            if not self.any:  # an unbound packet socket reads every interface
+                self.sock.bind((iface, ETH_P_ALL))
+            if not self.any and self._iface_hatype() == ARPHRD_LOOPBACK:
+                try:  # Linux 4.20+: the kernel skips the outgoing copy of loopback packets (half the work)
+                    self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+                except OSError:
+                    pass  # older kernels: the copy is dropped in read()
             if promisc and not self.any:
                 mreq = struct.pack("IHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
                 try:
@@ -77,29 +87,52 @@ class LiveCapture:
                 except OSError:
                     pass
             self.sock.setblocking(False)
+        except OSError as e:
+            self.sock.close()
+            raise CaptureError(f"cannot capture on {iface!r}: {e.strerror or e}") from None
         except BaseException:
             self.sock.close()
             raise
         self.linktype = LINKTYPE_LINUX_SLL if self.any else self._iface_linktype()
 
     def _attach_filter(self, bpf: str) -> None:
-        try:
-            from scapy.arch.linux import attach_filter
-        except ImportError as e:  # pragma: no cover
-            raise CaptureError(f"cannot compile capture filters: {e}") from None
-        try:
-            attach_filter(self.sock, bpf, None if self.any else self.iface)
-        except Exception as e:  # noqa: BLE001 - scapy raises several kinds; all mean "bad filter"
-            msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            raise CaptureError(f"bad capture filter {bpf!r}: {msg}") from None
+        """Compile *bpf* with libpcap for this capture's link type and snapshot length, attach it to the socket.
 
-    def _iface_linktype(self) -> int:
+        (scapy's own helper compiles for a 65,535-byte snapshot, which cuts full-size loopback segments.)
+        """
+        from ctypes import byref, create_string_buffer
+
+        try:
+            from scapy.arch.common import bpf_program
+            from scapy.arch.linux import SO_ATTACH_FILTER, free_filter, sock_fprog
+            from scapy.libs.winpcapy import pcap_close, pcap_compile, pcap_geterr, pcap_open_dead
+        except (ImportError, OSError) as e:
+            raise CaptureError(f"cannot compile capture filters (libpcap missing?): {e}") from None
+        # the kernel runs the filter on what the socket reads: network-layer packets on "any"
+        linktype = LINKTYPE_RAW if self.any else self._iface_linktype()
+        prog = bpf_program()
+        handle = pcap_open_dead(DLT_RAW if linktype == LINKTYPE_RAW else linktype, self.snaplen)
+        try:
+            if pcap_compile(handle, byref(prog), create_string_buffer(bpf.encode()), 1, 0xFFFFFFFF) == -1:
+                msg = pcap_geterr(handle)
+                msg = msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+                raise CaptureError(f"bad capture filter {bpf!r}: {msg}")
+        finally:
+            pcap_close(handle)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, sock_fprog(prog.bf_len, prog.bf_insns))
+        finally:
+            free_filter(prog)
+
+    def _iface_hatype(self) -> int:
         try:
             with open(f"/sys/class/net/{self.iface}/type") as f:
-                hatype = int(f.read().strip())
+                return int(f.read().strip())
         except (OSError, ValueError):
-            return LINKTYPE_ETHERNET
-        return LINKTYPE_RAW if hatype == ARPHRD_NONE else LINKTYPE_ETHERNET
+            return ARPHRD_ETHER
+
+    def _iface_linktype(self) -> int:
+        return LINKTYPE_RAW if self._iface_hatype() == ARPHRD_NONE else LINKTYPE_ETHERNET
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -131,11 +164,8 @@ class LiveCapture:
                     sec, nsec = _TIMESPEC.unpack_from(val)
                     ts = sec + nsec * 1e-9
             if self.any:
-                rec = self._cooked(data, addr)
-                if rec is None:
-                    continue
-                data, linktype = rec, LINKTYPE_LINUX_SLL
-                wire_len += 16 - (14 if hatype in (ARPHRD_ETHER, ARPHRD_LOOPBACK) else 0)
+                data, linktype = self._cooked(data, addr), LINKTYPE_LINUX_SLL
+                wire_len += 16
             else:
                 linktype = self.linktype
             self.frame += 1
@@ -143,18 +173,11 @@ class LiveCapture:
         return out
 
     @staticmethod
-    def _cooked(data: bytes, addr: tuple) -> bytes | None:
-        """A Linux cooked (SLL) header in place of the interface's link header."""
+    def _cooked(data: bytes, addr: tuple) -> bytes:
+        """A Linux cooked (SLL) header before a network-layer packet read on "any", as libpcap writes it."""
         _name, proto, pkttype, hatype, hwaddr = addr[:5]
-        if hatype in (ARPHRD_ETHER, ARPHRD_LOOPBACK):
-            payload = data[14:]
-            proto = (data[12] << 8) | data[13] if len(data) >= 14 else proto
-        elif hatype == ARPHRD_NONE:
-            payload = data
-        else:
-            return None
         hw = (hwaddr or b"")[:8]
-        return struct.pack("!HHH8sH", pkttype, hatype, len(hw), hw.ljust(8, b"\0"), proto) + payload
+        return struct.pack("!HHH8sH", pkttype, hatype, len(hw), hw.ljust(8, b"\0"), proto) + data
 
     def stats(self) -> tuple[int, int]:
         """(packets received by the socket, dropped by the kernel) so far."""

@@ -10,7 +10,7 @@ from typing import BinaryIO, Callable
 
 from ..events import ConnectionEnd, Finding, Message
 from ..findings import Severity
-from .records import connection_record, expert_record, is_exported_connection, message_record
+from .records import connection_record, expert_record, is_exported_connection, message_line, message_record
 
 try:
     from orjson import dumps as _dumps
@@ -47,7 +47,7 @@ class RecordWriter:
     def event(self, ev) -> None:
         cls = ev.__class__
         if cls is Message and self.record_filter is None:  # the hot path: one line per message
-            data = _dumps(message_record(ev))
+            data = message_line(ev)
             self.counts["message"] += 1
             self.parts.append(data)
             self.size += len(data)

@@ -69,6 +69,8 @@ class WindowScales:
             return p.window
         key = (p.conn.index, p.direction)
         if p.flags & 2:
+            if len(self.shifts) > 200_000:  # long live runs: forget old connections
+                self.shifts.clear()
             self.shifts[key] = tcp_window_scale(p.data, p.tcp_offset)
             return p.window  # never scaled in a SYN
         other = (p.conn.index, "server_to_client" if p.direction == "client_to_server" else "client_to_server")
