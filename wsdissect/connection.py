@@ -91,7 +91,7 @@ class Direction:
     """Per-direction state of a connection."""
 
     __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "count", "bytes", "wire_bytes", "largest", "probe")
+                 "probe")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
@@ -103,17 +103,15 @@ class Direction:
         self.mask_bit = 0x80 if from_client else 0
         self.rsv_allowed = 0
         self.fin = False
-        self.count = [0] * 16  # messages per opcode
-        self.bytes = [0] * 16  # payload bytes per opcode
-        self.wire_bytes = 0
-        self.largest = 0
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
         """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
-        return {"messages": sum(self.count), "bytes": sum(self.bytes), "wire_bytes": self.wire_bytes,
-                "largest": self.largest,
-                "opcodes": {opcode_name(op): [n, self.bytes[op]] for op, n in enumerate(self.count) if n}}
+        a = self.asm
+        if a is None:
+            return {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
+        return {"messages": sum(a.count), "bytes": sum(a.nbytes), "wire_bytes": a.wire, "largest": a.largest,
+                "opcodes": {opcode_name(op): [n, a.nbytes[op]] for op, n in enumerate(a.count) if n}}
 
 
 class Connection:
@@ -416,6 +414,7 @@ class Connection:
         asm = d.asm
         start = len(out)
         want_frames = self.opts.frames
+        control = False
         for f in items:
             if f is LOST:
                 asm.lost(frame, ts, out)
@@ -435,23 +434,20 @@ class Connection:
                 out.append(new_frame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
                                    f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
             asm.add(f, out)
+            if b0 & 0x08:
+                control = True
+        if control:
+            self._controls(d, out, start)
         if d.parser.findings:
             self._drain(out, d.parser.findings, d.name)
         if asm.findings:
             self._drain(out, asm.findings, d.name)
-        count, nbytes = d.count, d.bytes
-        for i in range(start, len(out)):
+
+    def _controls(self, d: Direction, out: list, start: int) -> None:
+        for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
             m = out[i]
-            if m.__class__ is Message:
-                op = m.opcode
-                n = len(m.payload)
-                count[op] += 1
-                nbytes[op] += n
-                d.wire_bytes += m.wire_length
-                if n > d.largest:
-                    d.largest = n
-                if op >= 8:
-                    self._control(d, m, out)
+            if m.__class__ is Message and m.opcode >= 8:
+                self._control(d, m, out)
 
     def _control(self, d: Direction, m: Message, out: list) -> None:
         """Lifecycle bookkeeping for control messages: closes, ping/pong pairing."""

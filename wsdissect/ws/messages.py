@@ -28,7 +28,7 @@ from .deflate import Inflater
 
 class MessageAssembler:
     __slots__ = ("conn", "direction", "inflater", "deflate_negotiated", "max_message", "findings", "cur",
-                 "closed")
+                 "closed", "count", "nbytes", "wire", "largest")
 
     def __init__(self, conn: Conn, direction: str, inflater: Inflater | None, deflate_negotiated: bool | None,
                  max_message: int = 64 << 20):
@@ -40,6 +40,10 @@ class MessageAssembler:
         self.findings: list[tuple] = []
         self.cur: list | None = None  # [opcode, first, first_ts, compressed, chunks, size, wire, frames, ok, trunc]
         self.closed = False
+        self.count = [0] * 16  # messages emitted, per opcode
+        self.nbytes = [0] * 16  # their payload bytes, per opcode
+        self.wire = 0  # payload bytes on the wire (before decompression)
+        self.largest = 0
 
     def add(self, f: tuple, out: list) -> None:
         b0 = f[3]
@@ -52,8 +56,14 @@ class MessageAssembler:
                     text = payload.decode("utf-8")
                 except UnicodeDecodeError:
                     self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
-            out.append(new_message(self.conn, self.direction, b0 & 0x0F, payload, True, first, frame, ts, ts, 1,
+            op, n = b0 & 0x0F, len(payload)
+            out.append(new_message(self.conn, self.direction, op, payload, True, first, frame, ts, ts, 1,
                                    False, f[6], (frame,), None, None, text))
+            self.count[op] += 1
+            self.nbytes[op] += n
+            self.wire += f[6]
+            if n > self.largest:
+                self.largest = n
             return
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         opcode = b0 & 0x0F
@@ -127,6 +137,7 @@ class MessageAssembler:
         out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
                            len(frames), compressed, wire, tuple(frames), None, None, text, truncated,
                            None if complete else note))
+        self._tally(opcode, len(payload), wire)
 
     def _control(self, f: tuple, opcode: int, out: list) -> None:
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
@@ -141,6 +152,14 @@ class MessageAssembler:
         out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
                            bool(b0 & 0x40), plen, (frame,), code, reason, None, False,
                            None if complete else "bytes missing from the capture"))
+        self._tally(opcode, len(payload), plen)
+
+    def _tally(self, opcode: int, n: int, wire: int) -> None:
+        self.count[opcode] += 1
+        self.nbytes[opcode] += n
+        self.wire += wire
+        if n > self.largest:
+            self.largest = n
 
     def lost(self, frame: int, ts: float, out: list) -> None:
         """Sync was lost: flush what was in progress as incomplete and forget deflate history."""
