@@ -65,8 +65,8 @@ _HEADS: dict[tuple, bytes] = {}
 def message_line(m: Message) -> bytes:
     """``message_record(m)`` serialized as compact JSON, built directly as bytes: the export's hot path.
 
-    The connection's part is serialized once per connection and direction; numbers are formatted in place; only
-    strings that may need escaping (text, close reason, note) go through the JSON encoder.  ``tests/unit/
+    The connection's part is serialized once per connection and direction, the payload's base64 is spliced in
+    as is, and the rest goes through the JSON encoder as one small object.  ``tests/unit/
     test_export_records.py`` checks it parses to exactly ``message_record(m)``.
     """
     conn = m.conn
@@ -78,22 +78,20 @@ def message_line(m: Message) -> bytes:
         head = _HEADS[key] = _json({"type": "message", "stream": conn.index, "client": conn.client,
                                     "server": conn.server, "direction": m.direction})[:-1] + b',"opcode":'
     payload = m.payload
-    line = b'%s%s,"payload_b64":"%s","complete":%s,"close_code":%s,"close_reason":%s,"first_frame":%d,' \
-           b'"last_frame":%d,"first_time":%r,"last_time":%r,"fragments":%d,"compressed":%s,"wire_length":%d,' \
-           b'"payload_length":%d' % (
-               head, _OPCODE_JSON[m.opcode], b2a_base64(payload, newline=False),
-               b"true" if m.complete else b"false",
-               b"null" if m.close_code is None else b"%d" % m.close_code,
-               b"null" if m.close_reason is None else _json(m.close_reason),
-               m.first_frame, m.last_frame, m.first_ts, m.last_ts, m.fragments,
-               b"true" if m.compressed else b"false", _u64(m.wire_length), len(payload))
+    rest = {"first_frame": m.first_frame, "last_frame": m.last_frame, "first_time": m.first_ts,
+            "last_time": m.last_ts, "fragments": m.fragments, "compressed": m.compressed,
+            "wire_length": _u64(m.wire_length), "payload_length": len(payload)}
     if m.text is not None:
-        line += b',"text":' + _json(m.text)
+        rest["text"] = m.text
     if m.truncated:
-        line += b',"truncated":true'
+        rest["truncated"] = True
     if m.note:
-        line += b',"note":' + _json(m.note)
-    return line + b"}"
+        rest["note"] = m.note
+    return b"".join((head, _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(payload, newline=False),
+                     b'","complete":true,' if m.complete else b'","complete":false,',
+                     b'"close_code":null,"close_reason":null,' if m.close_code is None and m.close_reason is None
+                     else b'"close_code":%s,"close_reason":%s,' % (_json(m.close_code), _json(m.close_reason)),
+                     _json(rest)[1:]))
 
 
 def _request(r: HttpRequest | None) -> dict | None:
