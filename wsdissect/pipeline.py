@@ -85,8 +85,8 @@ class Dissector:
                                               seq, ack, flags, win, toff, plen, conn_state, from_client))
             return out
         if len(payload) < plen:
-            self._finding(out, "capture.snaplen", f"{plen - len(payload)} of {plen} TCP payload bytes not captured",
-                          frame, ts)
+            out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
+                               f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
         if self.opts.packets:
             out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq,
                                           ack, flags, win, toff, plen, conn_state, from_client))

@@ -6,7 +6,7 @@ record so ``tail -f`` works.  Output is always whole records: a batch is written
 from __future__ import annotations
 
 import enum
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from ..events import ConnectionEnd, Finding, Message
 from ..findings import Severity
@@ -29,57 +29,38 @@ class ExportFormat(str, enum.Enum):
 BATCH = 1 << 20
 
 
+def encode_event(ev, min_severity: int = Severity.NOTE) -> bytes | None:
+    """The JSON record of an event (one line, no newline), or None for events that are not exported."""
+    cls = ev.__class__
+    if cls is Message:
+        return message_line(ev)
+    if cls is ConnectionEnd:
+        return _dumps(connection_record(ev)) if is_exported_connection(ev) else None
+    if cls is Finding:
+        return _dumps(expert_record(ev)) if ev.severity >= min_severity else None
+    return None
+
+
 class RecordWriter:
     def __init__(self, out: BinaryIO, fmt: ExportFormat = ExportFormat.JSONL, min_severity: int = Severity.NOTE,
-                 flush_each: bool = False, record_filter: Callable[[dict], bool] | None = None):
+                 flush_each: bool = False):
         self.out = out
         self.fmt = ExportFormat(fmt)
         self.min_severity = min_severity
         self.flush_each = flush_each
-        self.record_filter = record_filter
         self.parts: list[bytes] = []
         self.size = 0
         self.count = 0
-        self.counts = {"message": 0, "connection": 0, "expert": 0}
         if self.fmt is ExportFormat.JSON:
             out.write(b"[")
 
     def event(self, ev) -> None:
-        cls = ev.__class__
-        if cls is Message and self.record_filter is None:  # the hot path: one line per message
-            data = message_line(ev)
-            self.counts["message"] += 1
+        data = message_line(ev) if ev.__class__ is Message else encode_event(ev, self.min_severity)
+        if data is not None:
             self.parts.append(data)
             self.size += len(data)
             if self.flush_each or self.size >= BATCH:
                 self.flush()
-            return
-        if cls is Message:
-            rec = message_record(ev)
-        elif cls is ConnectionEnd:
-            if not is_exported_connection(ev):
-                return
-            rec = connection_record(ev)
-        elif cls is Finding:
-            if ev.severity < self.min_severity:
-                return
-            rec = expert_record(ev)
-        else:
-            return
-        self.record(rec)
-
-    def record(self, rec: dict) -> None:
-        if self.record_filter is not None and not self.record_filter(rec):
-            return
-        self.counts[rec["type"]] = self.counts.get(rec["type"], 0) + 1
-        self._append(_dumps(rec))
-
-    def _append(self, data: bytes) -> None:
-        """Queue one serialized record; write a batch when it is large enough (or at once in live mode)."""
-        self.parts.append(data)
-        self.size += len(data)
-        if self.flush_each or self.size >= BATCH:
-            self.flush()
 
     def flush(self) -> None:
         if self.parts:
@@ -88,7 +69,7 @@ class RecordWriter:
                 batch = sep + b",\n".join(self.parts)
             else:
                 batch = b"\n".join(self.parts) + b"\n"
-            self.count += len(self.parts)
+            self.count += 1
             self.out.write(batch)
             self.parts = []
             self.size = 0
