@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from ..events import ConnectionEnd, Finding, Message
 from ..findings import Severity
-from .records import connection_record, expert_record, is_exported_connection, message_line, message_record
+from .records import connection_record, expert_record, is_exported_connection, message_line
 
 try:
     from orjson import dumps as _dumps
