@@ -12,7 +12,6 @@ never silently wrong.
 from __future__ import annotations
 
 import zlib
-from collections import deque
 
 WINDOW = 1 << 15  # the largest LZ77 window: history a later message may refer to
 TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: appended before inflating
@@ -27,22 +26,20 @@ class Inflater:
         self._d = None
         self.history_known = history_known  # False: earlier messages were not seen
         self.messages = 0
-        self.recent: deque[bytes] = deque()  # the last outputs, at least WINDOW bytes when available
-        self.recent_len = 0
+        self.recent: list[bytes] = []  # the last outputs: at least the last WINDOW bytes when available
 
     def lose_history(self) -> None:
         """Bytes were lost: restart with an empty window (later back-references then fail, never lie)."""
         self._d = None
         self.history_known = False
-        self.recent.clear()
-        self.recent_len = 0
+        self.recent = []
 
     def _remember(self, out: bytes) -> None:
         """Keep the last WINDOW bytes of output, to continue after a message that ended the deflate stream."""
-        self.recent.append(out)
-        self.recent_len += len(out)
-        while self.recent_len - len(self.recent[0]) >= WINDOW:
-            self.recent_len -= len(self.recent.popleft())
+        recent = self.recent
+        recent.append(out)
+        if len(recent) > 64:  # compact now and then: one list append per message otherwise
+            self.recent = [b"".join(recent)[-WINDOW:]]
 
     def inflate(self, data: bytes) -> tuple[bytes, str | None]:
         if self._d is None or self.no_context_takeover:
