@@ -31,6 +31,8 @@ import zlib
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from tests.helpers import ws_frame as _ws_frame
+
 # ---------------------------------------------------------------------------------------------------------------
 # The capture model
 # ---------------------------------------------------------------------------------------------------------------
@@ -348,20 +350,8 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 def ws_frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bytes | None = None,
              form: int | None = None) -> bytes:
-    n = len(payload)
-    form = form or (7 if n < 126 else 16 if n < 65536 else 64)
-    b0 = (0x80 if fin else 0) | (rsv & 7) << 4 | (opcode & 0x0F)
-    mbit = 0x80 if mask is not None else 0
-    if form == 7:
-        head = bytes([b0, mbit | n])
-    elif form == 16:
-        head = bytes([b0, mbit | 126]) + struct.pack("!H", n)
-    else:
-        head = bytes([b0, mbit | 127]) + struct.pack("!Q", n)
-    if mask is not None:
-        head += mask
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + payload
+    """One RFC 6455 frame (the tests' builder; *form* forces the 7/16/64-bit length form)."""
+    return _ws_frame(opcode, payload, fin, rsv, mask, form)
 
 
 def deflate_message(data: bytes, comp=None) -> bytes:
