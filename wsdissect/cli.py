@@ -24,40 +24,52 @@ def _warn(message: str) -> None:
 
 # -- shared options -------------------------------------------------------------------------------------------
 def _decode_options(f):
-    f = click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
+    options = [
+        click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
                      help="Decode this TCP port as WebSocket even without a handshake (repeatable; PORT alone "
-                          "works too).")(f)
-    f = click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest message payload kept; larger ones are truncated and flagged.")(f)
-    f = click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest decompressed message (deflate bomb guard).")(f)
-    f = click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
-                     help="Out-of-order bytes buffered per direction before a hole is declared lost.")(f)
-    f = click.option("--max-connections", default=100_000, show_default=True, metavar="N",
-                     type=click.IntRange(1), help="Connections tracked at once (the most idle are evicted).")(f)
+                          "works too)."),
+        click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
+                     help="Largest message payload kept; larger ones are truncated and flagged."),
+        click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
+                     help="Largest decompressed message (deflate bomb guard)."),
+        click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
+                     help="Out-of-order bytes buffered per direction before a hole is declared lost."),
+        click.option("--max-connections", default=100_000, show_default=True, metavar="N",
+                     type=click.IntRange(1), help="Connections tracked at once (the most idle are evicted)."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
     return f
 
 
 def _filter_options(f):
-    f = click.option("--stream", "streams", multiple=True, type=int, metavar="N",
-                     help="Only connection N (tcp.stream numbering; repeatable).")(f)
-    f = click.option("--client", metavar="IP[:PORT]", help="Only connections from this client endpoint.")(f)
-    f = click.option("--server", metavar="IP[:PORT]", help="Only connections to this server endpoint.")(f)
-    f = click.option("--direction", type=click.Choice(["c2s", "s2c"]), help="Only one direction.")(f)
-    f = click.option("--opcode", "opcodes", multiple=True, metavar="NAME",
-                     help="Only messages/frames with this opcode: text, binary, close, ping, pong, continuation.")(f)
-    f = click.option("--match", metavar="TEXT", help="Only messages whose payload contains TEXT.")(f)
-    f = click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression.")(f)
-    f = click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet.")(f)
-    f = click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet.")(f)
+    options = [
+        click.option("--stream", "streams", multiple=True, type=int, metavar="N",
+                     help="Only connection N (tcp.stream numbering; repeatable)."),
+        click.option("--client", metavar="IP[:PORT]", help="Only connections from this client endpoint."),
+        click.option("--server", metavar="IP[:PORT]", help="Only connections to this server endpoint."),
+        click.option("--direction", type=click.Choice(["c2s", "s2c"]), help="Only one direction."),
+        click.option("--opcode", "opcodes", multiple=True, metavar="NAME",
+                     help="Only messages/frames with this opcode: text, binary, close, ping, pong, continuation."),
+        click.option("--match", metavar="TEXT", help="Only messages whose payload contains TEXT."),
+        click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression."),
+        click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet."),
+        click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
     return f
 
 
 def _terminal_options(f):
-    f = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-                     help="Colour output (NO_COLOR in the environment also turns it off).")(f)
-    f = click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's).")(f)
-    f = click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary).")(f)
+    options = [
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Colour output (NO_COLOR in the environment also turns it off)."),
+        click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary)."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
     return f
 
 
