@@ -8,7 +8,7 @@ from binascii import b2a_base64
 
 from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
 from ..findings import Severity
-from ..rfc6455 import OPCODE_NAMES, opcode_name
+from ..rfc6455 import opcode_name
 
 
 U64 = (1 << 64) - 1
@@ -19,6 +19,20 @@ def _u64(n: int) -> int:
     return n if n <= U64 else U64
 
 
+def _message_tail(m: Message) -> dict:
+    """The fields of a message record after ``close_reason`` (shared by the dict and the byte-level forms)."""
+    tail = {"first_frame": m.first_frame, "last_frame": m.last_frame, "first_time": m.first_ts,
+            "last_time": m.last_ts, "fragments": m.fragments, "compressed": m.compressed,
+            "wire_length": _u64(m.wire_length), "payload_length": len(m.payload)}
+    if m.text is not None:
+        tail["text"] = m.text
+    if m.truncated:
+        tail["truncated"] = True
+    if m.note:
+        tail["note"] = m.note
+    return tail
+
+
 def message_record(m: Message) -> dict:
     conn = m.conn
     rec = {
@@ -27,38 +41,26 @@ def message_record(m: Message) -> dict:
         "client": conn.client,
         "server": conn.server,
         "direction": m.direction,
-        "opcode": OPCODE_NAMES.get(m.opcode) or opcode_name(m.opcode),
+        "opcode": opcode_name(m.opcode),
         "payload_b64": b2a_base64(m.payload, newline=False).decode("ascii"),
         "complete": m.complete,
         "close_code": m.close_code,
         "close_reason": m.close_reason,
-        "first_frame": m.first_frame,
-        "last_frame": m.last_frame,
-        "first_time": m.first_ts,
-        "last_time": m.last_ts,
-        "fragments": m.fragments,
-        "compressed": m.compressed,
-        "wire_length": m.wire_length if m.wire_length <= U64 else U64,
-        "payload_length": len(m.payload),
     }
-    if m.text is not None:
-        rec["text"] = m.text
-    if m.truncated:
-        rec["truncated"] = True
-    if m.note:
-        rec["note"] = m.note
+    rec.update(_message_tail(m))
     return rec
 
 
 try:
-    from orjson import dumps as _json
+    from orjson import dumps as json_bytes
 except ImportError:  # pragma: no cover
     import json as _stdjson
 
-    def _json(obj) -> bytes:
+    def json_bytes(obj) -> bytes:
+        """Compact UTF-8 JSON (orjson's output, without orjson)."""
         return _stdjson.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-_OPCODE_JSON = {op: _json(OPCODE_NAMES.get(op) or opcode_name(op)) for op in range(16)}
+_OPCODE_JSON = {op: json_bytes(opcode_name(op)) for op in range(16)}
 _HEADS: dict[tuple, bytes] = {}
 
 
@@ -75,23 +77,15 @@ def message_line(m: Message) -> bytes:
     if head is None:
         if len(_HEADS) > 8192:
             _HEADS.clear()
-        head = _HEADS[key] = _json({"type": "message", "stream": conn.index, "client": conn.client,
-                                    "server": conn.server, "direction": m.direction})[:-1] + b',"opcode":'
-    payload = m.payload
-    rest = {"first_frame": m.first_frame, "last_frame": m.last_frame, "first_time": m.first_ts,
-            "last_time": m.last_ts, "fragments": m.fragments, "compressed": m.compressed,
-            "wire_length": _u64(m.wire_length), "payload_length": len(payload)}
-    if m.text is not None:
-        rest["text"] = m.text
-    if m.truncated:
-        rest["truncated"] = True
-    if m.note:
-        rest["note"] = m.note
-    return b"".join((head, _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(payload, newline=False),
-                     b'","complete":true,' if m.complete else b'","complete":false,',
-                     b'"close_code":null,"close_reason":null,' if m.close_code is None and m.close_reason is None
-                     else b'"close_code":%s,"close_reason":%s,' % (_json(m.close_code), _json(m.close_reason)),
-                     _json(rest)[1:]))
+        head = _HEADS[key] = json_bytes({"type": "message", "stream": conn.index, "client": conn.client,
+                                         "server": conn.server, "direction": m.direction})[:-1] + b',"opcode":'
+    if m.close_code is None and m.close_reason is None:
+        close = b'"close_code":null,"close_reason":null,'
+    else:
+        close = b'"close_code":%s,"close_reason":%s,' % (json_bytes(m.close_code), json_bytes(m.close_reason))
+    return b"".join((head, _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(m.payload, newline=False),
+                     b'","complete":true,' if m.complete else b'","complete":false,', close,
+                     json_bytes(_message_tail(m))[1:]))
 
 
 def _request(r: HttpRequest | None) -> dict | None:

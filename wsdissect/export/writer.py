@@ -10,15 +10,7 @@ from typing import BinaryIO
 
 from ..events import ConnectionEnd, Finding, Message
 from ..findings import Severity
-from .records import connection_record, expert_record, is_exported_connection, message_line
-
-try:
-    from orjson import dumps as _dumps
-except ImportError:  # pragma: no cover
-    import json
-
-    def _dumps(obj: dict) -> bytes:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+from .records import connection_record, expert_record, is_exported_connection, json_bytes, message_line
 
 
 class ExportFormat(str, enum.Enum):
@@ -35,9 +27,9 @@ def encode_event(ev, min_severity: int = Severity.NOTE) -> bytes | None:
     if cls is Message:
         return message_line(ev)
     if cls is ConnectionEnd:
-        return _dumps(connection_record(ev)) if is_exported_connection(ev) else None
+        return json_bytes(connection_record(ev)) if is_exported_connection(ev) else None
     if cls is Finding:
-        return _dumps(expert_record(ev)) if ev.severity >= min_severity else None
+        return json_bytes(expert_record(ev)) if ev.severity >= min_severity else None
     return None
 
 
