@@ -115,7 +115,7 @@ class Direction:
 
 
 class Connection:
-    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "refused", "requests", "responses",
+    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "requests", "responses",
                  "_req_events", "first_frame", "last_frame", "start_ts", "last_ts", "syn_seen", "packets", "rst",
                  "finished", "roles_known", "midstream", "first_close", "close_codes", "pings", "rtts",
                  "handshake_ms")
@@ -129,7 +129,6 @@ class Connection:
         self.mode = UNKNOWN
         self.http: HttpExchange | None = None
         self.upgrade: Upgrade | None = None
-        self.refused: list[tuple[HttpRequest, HttpResponse]] = []
         self.requests: list[HttpRequest] = []
         self.responses: list[HttpResponse] = []
         self._req_events: dict[int, HttpRequest] = {}
@@ -369,8 +368,7 @@ class Connection:
                     self._ws(d, data, off, f or frame, t or ts, out)
                     off += len(data)
         elif kind == "refused":
-            req, resp = r[1], r[2]
-            self.refused.append((self.responses[-1].request, self.responses[-1]))
+            resp = r[2]
             self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
                           resp.frame, resp.ts, SERVER_TO_CLIENT)
         elif kind == "other":
@@ -515,5 +513,4 @@ class Connection:
         self._req_events = {}
         self.requests = []
         self.responses = []
-        self.refused = []
         self.pings = {}
