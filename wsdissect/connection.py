@@ -15,6 +15,7 @@ from .http.exchange import HttpExchange, is_websocket_upgrade
 from .http.negotiation import negotiated
 from .http.stream import looks_like_request, looks_like_response
 from .rfc6455 import opcode_name
+from .speedups import speedups
 from .tcp.reassembly import StreamReassembler
 from .ws.deflate import Inflater
 from .ws.frames import INVALID, LOST, PROVEN, FrameParser, check_frame, probe
@@ -91,7 +92,7 @@ class Direction:
     """Per-direction state of a connection."""
 
     __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "probe")
+                 "probe", "lane")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
@@ -103,6 +104,7 @@ class Direction:
         self.mask_bit = 0x80 if from_client else 0
         self.rsv_allowed = 0
         self.fin = False
+        self.lane = False  # MessageAssembler.scan (the C fast lane) may take frames at a frame boundary
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
@@ -400,13 +402,55 @@ class Connection:
             if d.rsv_allowed:
                 fast |= {0x41, 0x42}
             d.fast_b0 = frozenset(fast)
+            d.lane = speedups is not None and not opts.frames and synced
 
     def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        if d.lane:
+            self._ws_lane(d, data, off, frame, ts, out)
+        else:
+            self._ws_feed(d, data, off, frame, ts, out)
+
+    def _ws_feed(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
         items = d.parser.feed(data, off, frame, ts)
         if items:
             self._ws_items(d, items, frame, ts, out)
         elif d.parser.findings:
             self._drain(out, d.parser.findings, d.name)
+
+    def _ws_lane(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        """Alternate between the C fast lane (runs of plain frames) and the Python stages (everything else, one
+        frame at a time); after the lane twice takes nothing, the Python stages get the rest of the segment."""
+        parser, asm = d.parser, d.asm
+        n = len(data)
+        pos = 0
+        if parser.left or parser.stash:  # a frame begun in an earlier segment
+            pending = parser.pending_frame(data)
+            if pending is not None:
+                whole, first, end = pending
+                if asm.scan(whole, 0, first, frame, ts, d.mask_bit, parser.max_payload, out) == len(whole):
+                    parser.drop_pending()
+                    pos = end
+        misses = 0
+        while pos < n and not asm.closed:
+            if not parser.left and not parser.stash and asm.cur is None:
+                p = asm.scan(data, pos, frame, frame, ts, d.mask_bit, parser.max_payload, out)
+                if p == n:
+                    parser.last = (frame, ts)
+                    return
+                if p == pos:
+                    misses += 1
+                    if misses == 2:  # e.g. a compressed stream: the lane is not helping here
+                        break
+                else:
+                    misses = 0
+                    pos = p
+            end = parser.frame_end(data, pos)  # one frame (or the rest of one) through the Python stages
+            if end < 0:
+                break
+            self._ws_feed(d, data[pos:end], off + pos, frame, ts, out)
+            pos = end
+        if pos < n:
+            self._ws_feed(d, data[pos:] if pos else data, off + pos, frame, ts, out)
 
     def _ws_items(self, d: Direction, items: list, frame: int, ts: float, out: list) -> None:
         asm = d.asm

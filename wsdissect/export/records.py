@@ -9,6 +9,7 @@ from binascii import b2a_base64
 from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
 from ..findings import Severity
 from ..rfc6455 import opcode_name
+from ..speedups import speedups
 
 
 U64 = (1 << 64) - 1
@@ -61,10 +62,17 @@ except ImportError:  # pragma: no cover
         return _stdjson.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 _OPCODE_JSON = {op: json_bytes(opcode_name(op)) for op in range(16)}
-_HEADS: dict[tuple, bytes] = {}
+_HEADS: dict[tuple, tuple] = {}  # (id(conn), direction) -> (conn, head); see _remember_head
 
 
-def message_line(m: Message) -> bytes:
+def _message_head(m: Message) -> bytes:
+    """The record's opening, up to ``"opcode":``: the same for every message of a connection and direction."""
+    conn = m.conn
+    return json_bytes({"type": "message", "stream": conn.index, "client": conn.client, "server": conn.server,
+                       "direction": m.direction})[:-1] + b',"opcode":'
+
+
+def message_line_py(m: Message) -> bytes:
     """``message_record(m)`` serialized as compact JSON, built directly as bytes: the export's hot path.
 
     The connection's part is serialized once per connection and direction, the payload's base64 is spliced in
@@ -72,20 +80,47 @@ def message_line(m: Message) -> bytes:
     test_export_records.py`` checks it parses to exactly ``message_record(m)``.
     """
     conn = m.conn
-    key = (conn.index, conn.client, conn.server, m.direction)
-    head = _HEADS.get(key)
-    if head is None:
-        if len(_HEADS) > 8192:
-            _HEADS.clear()
-        head = _HEADS[key] = json_bytes({"type": "message", "stream": conn.index, "client": conn.client,
-                                         "server": conn.server, "direction": m.direction})[:-1] + b',"opcode":'
+    key = (id(conn), m.direction)
+    entry = _HEADS.get(key)
+    if entry is None or entry[0] is not conn:
+        entry = _remember_head(m)
     if m.close_code is None and m.close_reason is None:
         close = b'"close_code":null,"close_reason":null,'
     else:
         close = b'"close_code":%s,"close_reason":%s,' % (json_bytes(m.close_code), json_bytes(m.close_reason))
-    return b"".join((head, _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(m.payload, newline=False),
+    return b"".join((entry[1], _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(m.payload, newline=False),
                      b'","complete":true,' if m.complete else b'","complete":false,', close,
                      json_bytes(_message_tail(m))[1:]))
+
+
+def _remember_head(m: Message) -> tuple:
+    """Cache the head of *m*'s connection and direction, keyed by ``(id(conn), direction)``; the entry holds the
+    ``Conn`` itself, so the id cannot be reused by another connection while the entry exists."""
+    if len(_HEADS) > 8192:
+        _HEADS.clear()
+    entry = _HEADS[(id(m.conn), m.direction)] = (m.conn, _message_head(m))
+    return entry
+
+
+def _message_line_c(m: Message) -> bytes:
+    """:func:`message_line_py` with the common record built by the C encoder (byte-identical for realistic
+    timestamps; ``tests/unit/test_speedups.py``)."""
+    line = _c_line(m, _HEADS)
+    if line is None:
+        entry = _HEADS.get((id(m.conn), m.direction))
+        if entry is None or entry[0] is not m.conn:  # a new connection: cache its head and try again
+            _remember_head(m)
+            line = _c_line(m, _HEADS)
+        if line is None:  # not the common kind of record
+            line = message_line_py(m)
+    return line
+
+
+if speedups is not None:
+    _c_line = speedups.message_line
+    message_line = _message_line_c
+else:  # pragma: no cover - without the C code
+    message_line = message_line_py
 
 
 def _request(r: HttpRequest | None) -> dict | None:

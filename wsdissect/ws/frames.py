@@ -37,6 +37,25 @@ def header_length(b1: int) -> int:
     return 2 + (2 if lc == 126 else 8 if lc == 127 else 0) + (4 if b1 & 0x80 else 0)
 
 
+def frame_span(buf: bytes, pos: int) -> int:
+    """Length of the frame whose header starts at ``buf[pos]`` (header + payload), or -1 if the header is cut."""
+    n = len(buf) - pos
+    if n < 2:
+        return -1
+    b1 = buf[pos + 1]
+    hl = header_length(b1)
+    if n < hl:
+        return -1
+    lc = b1 & 0x7F
+    if lc < 126:
+        plen = lc
+    elif lc == 126:
+        plen = (buf[pos + 2] << 8) | buf[pos + 3]
+    else:
+        plen = int.from_bytes(buf[pos + 2:pos + 10], "big")
+    return hl + plen
+
+
 class FrameParser:
     def __init__(self, max_payload: int = 64 << 20, client: bool | None = None, rsv_allowed: int = 0,
                  synced: bool = True):
@@ -144,6 +163,49 @@ class FrameParser:
                 out.append(self._finish(frame, ts))
                 first = frame
         return out
+
+    def frame_end(self, data: bytes, pos: int) -> int:
+        """Where in *data* (fed from *pos* on) the frame in progress, or else the next frame, ends; -1 when it
+        does not end inside *data* or the parser is resynchronising.  Lets a caller feed exactly one frame."""
+        if not self.synced:
+            return -1
+        if self.left:
+            end = pos + self.left
+        elif self.stash:
+            head = self.stash + data[pos:pos + 14]
+            span = frame_span(head, 0)
+            if span < 0:
+                return -1
+            end = pos + span - len(self.stash)
+        else:
+            span = frame_span(data, pos)
+            if span < 0:
+                return -1
+            end = pos + span
+        return end if end <= len(data) else -1
+
+    def pending_frame(self, data: bytes) -> tuple[bytes, int, int] | None:
+        """If the frame in progress ends inside *data* (the next bytes fed), the whole frame as sent, the capture
+        frame it started in, and where it ends in *data*; None otherwise.  Nothing changes until
+        :meth:`drop_pending` (a fast path that decoded the frame itself calls it)."""
+        if self.left:
+            if self.left > len(data) or not self.keeping or self.damaged:
+                return None
+            end = self.left
+            return self.hdr[6] + b"".join(self.chunks) + data[:end], self.hdr[0], end  # type: ignore[index]
+        if self.stash:
+            end = self.frame_end(data, 0)
+            if end < 0:
+                return None
+            return self.stash + data[:end], self.stash_frame, end
+        return None
+
+    def drop_pending(self) -> None:
+        """Forget the frame in progress (see :meth:`pending_frame`)."""
+        self.stash = b""
+        self.hdr = None
+        self.left = 0
+        self.chunks = []
 
     def _stash(self, data: bytes, pos: int, offset: int, first: int) -> None:
         self.stash = bytes(data[pos:])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..events import new_message
 from ..flow import Conn
+from ..speedups import speedups
 from .close import parse_close
 from .deflate import Inflater
 
@@ -104,6 +105,29 @@ class MessageAssembler:
             cur[5] = len(joined)
         if b0 & 0x80:
             self._emit(cur, frame, ts, out)
+
+    def scan(self, data: bytes, pos: int, first: int, frame: int, ts: float, mask_bit: int, max_payload: int,
+             out: list) -> int:
+        """The C fast lane (see ``wsdissect/_speedups.c``): decode the run of *data* from *pos* made of frames that
+        need no judgement (complete, unfragmented, uncompressed text/binary, valid UTF-8, ...) straight into
+        Message events, exactly as ``FrameParser.feed`` + :meth:`add` would, and return where that run ends.
+        *first* is the capture frame where the first of these frames began (*frame* for the others).
+        Only valid at a frame boundary; takes nothing while a fragmented message is open or after a Close, or
+        without the C code."""
+        if speedups is None or self.cur is not None or self.closed:
+            return pos
+        end, ntext, btext, nbin, bbin, largest = speedups.scan_messages(
+            data, pos, first, frame, ts, mask_bit, max_payload, self.conn, self.direction, out)
+        if end != pos:
+            count, nbytes = self.count, self.nbytes
+            count[1] += ntext
+            count[2] += nbin
+            nbytes[1] += btext
+            nbytes[2] += bbin
+            self.wire += btext + bbin
+            if largest > self.largest:
+                self.largest = largest
+        return end
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None

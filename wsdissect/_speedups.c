@@ -1,0 +1,596 @@
+/* Optional C accelerators for the two per-message hot spots (see wsdissect/speedups.py).
+ *
+ * scan_messages: the WebSocket "fast lane".  Starting at a frame boundary, it decodes the run of frames that need
+ *   no judgement at all -- complete, unfragmented, uncompressed text/binary frames with FIN set, RSV clear, the
+ *   mask bit this direction must use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit
+ *   and (for text) valid UTF-8 -- and appends one Message event per frame.  It stops at the first frame that is
+ *   anything else and returns where it stopped; the pure-Python FrameParser and MessageAssembler take it from
+ *   there, so every finding is still produced by the Python stages.  The events it builds are identical to the
+ *   ones the Python path builds for the same frames (tests/unit/test_speedups.py checks that).
+ *
+ * message_line / encode_messages: message_record(m) as compact JSON for the common record (a complete text or
+ *   binary message with no close code, note or truncation, and an ordinary timestamp); anything else is left to
+ *   the Python encoder.  encode_messages writes a run of JSONL records straight into the writer's buffer.
+ *
+ * Neither function prints, reads files, or raises on protocol content.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+#include <stdint.h>
+#include <math.h>
+
+/* Message slots, located once by name in configure(). */
+enum {
+    M_CONN, M_DIRECTION, M_OPCODE, M_PAYLOAD, M_COMPLETE, M_FIRST_FRAME, M_LAST_FRAME, M_FIRST_TS, M_LAST_TS,
+    M_FRAGMENTS, M_COMPRESSED, M_WIRE_LENGTH, M_FRAMES, M_CLOSE_CODE, M_CLOSE_REASON, M_TEXT, M_TRUNCATED, M_NOTE,
+    M_NFIELDS
+};
+static const char *field_names[M_NFIELDS] = {
+    "conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
+    "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note",
+};
+static PyTypeObject *message_type = NULL;
+static Py_ssize_t offsets[M_NFIELDS];
+static PyObject *int_one, *int_two;
+static PyObject *last_conn, *last_direction, *last_head;  /* message_line's one-entry head cache */
+
+#define SLOT(obj, i) (*(PyObject **)((char *)(obj) + offsets[i]))
+
+static PyObject *
+configure(PyObject *self, PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "configure() needs the Message class");
+        return NULL;
+    }
+    for (int i = 0; i < M_NFIELDS; i++) {
+        PyObject *d = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, field_names[i]);
+        if (d == NULL || !PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
+            PyErr_Format(PyExc_TypeError, "Message.%s is not a slot", field_names[i]);
+            return NULL;
+        }
+        PyMemberDef *def = ((PyMemberDescrObject *)d)->d_member;
+        if (def->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "Message.%s is not an object slot", field_names[i]);
+            return NULL;
+        }
+        offsets[i] = def->offset;
+    }
+    Py_INCREF(cls);
+    Py_XDECREF(message_type);
+    message_type = (PyTypeObject *)cls;
+    Py_RETURN_NONE;
+}
+
+static inline void
+set_slot(PyObject *obj, int i, PyObject *value)  /* steals nothing */
+{
+    Py_INCREF(value);
+    SLOT(obj, i) = value;
+}
+
+static void
+xor_mask(unsigned char *dst, const unsigned char *src, Py_ssize_t n, const unsigned char *key)
+{
+    uint32_t k32;
+    memcpy(&k32, key, 4);
+    uint64_t k64 = ((uint64_t)k32 << 32) | k32;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        w ^= k64;
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = src[i] ^ key[i & 3];
+}
+
+/* scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out)
+ *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest)
+ * first: the capture frame where the first frame of the run began (frame for the others). */
+static PyObject *
+scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages() takes 10 arguments");
+        return NULL;
+    }
+    if (message_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
+        return NULL;
+    }
+    PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *conn = args[7];
+    PyObject *direction = args[8], *out = args[9];
+    if (!PyBytes_Check(data_obj) || !PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(): data must be bytes and out a list");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    long mask_bit = PyLong_AsLong(args[5]);
+    Py_ssize_t max_payload = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred())
+        return NULL;
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
+    Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
+    Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0;
+    PyObject *frames = NULL;
+
+    while (n - pos >= 2) {
+        unsigned char b0 = data[pos], b1 = data[pos + 1];
+        if ((b0 != 0x81 && b0 != 0x82) || (long)(b1 & 0x80) != mask_bit)
+            break;
+        Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
+        if (plen == 127)
+            break;
+        if (plen == 126) {
+            if (n - pos < 4)
+                break;
+            plen = ((Py_ssize_t)data[pos + 2] << 8) | data[pos + 3];
+            if (plen < 126)
+                break;
+            p = pos + 4;
+        }
+        const unsigned char *key = NULL;
+        if (b1 & 0x80) {
+            if (n - p < 4)
+                break;
+            key = data + p;
+            p += 4;
+        }
+        if (plen > n - p || plen > max_payload)
+            break;
+        PyObject *payload;
+        if (key != NULL && plen) {
+            payload = PyBytes_FromStringAndSize(NULL, plen);
+            if (payload == NULL)
+                goto error;
+            xor_mask((unsigned char *)PyBytes_AS_STRING(payload), data + p, plen, key);
+        }
+        else {
+            payload = PyBytes_FromStringAndSize((const char *)data + p, plen);
+            if (payload == NULL)
+                goto error;
+        }
+        int opcode = b0 & 0x0F;
+        PyObject *text = NULL;
+        if (opcode == 1) {
+            text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
+            if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
+                Py_DECREF(payload);
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                    goto error;
+                PyErr_Clear();
+                break;
+            }
+        }
+        if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
+            Py_DECREF(payload);
+            Py_XDECREF(text);
+            goto error;
+        }
+        PyObject *wire = PyLong_FromSsize_t(plen);
+        PyObject *m = wire ? message_type->tp_alloc(message_type, 0) : NULL;
+        if (m == NULL) {
+            Py_DECREF(payload);
+            Py_XDECREF(text);
+            Py_XDECREF(wire);
+            goto error;
+        }
+        set_slot(m, M_CONN, conn);
+        set_slot(m, M_DIRECTION, direction);
+        set_slot(m, M_OPCODE, opcode == 1 ? int_one : int_two);
+        SLOT(m, M_PAYLOAD) = payload;
+        set_slot(m, M_COMPLETE, Py_True);
+        set_slot(m, M_FIRST_FRAME, first);
+        first = frame;
+        set_slot(m, M_LAST_FRAME, frame);
+        set_slot(m, M_FIRST_TS, ts);
+        set_slot(m, M_LAST_TS, ts);
+        set_slot(m, M_FRAGMENTS, int_one);
+        set_slot(m, M_COMPRESSED, Py_False);
+        SLOT(m, M_WIRE_LENGTH) = wire;
+        set_slot(m, M_FRAMES, frames);
+        set_slot(m, M_CLOSE_CODE, Py_None);
+        set_slot(m, M_CLOSE_REASON, Py_None);
+        SLOT(m, M_TEXT) = text ? text : (Py_INCREF(Py_None), Py_None);
+        set_slot(m, M_TRUNCATED, Py_False);
+        set_slot(m, M_NOTE, Py_None);
+        int rc = PyList_Append(out, m);
+        Py_DECREF(m);
+        if (rc < 0)
+            goto error;
+        counts[opcode]++;
+        sizes[opcode] += plen;
+        if (plen > largest)
+            largest = plen;
+        pos = p + plen;
+    }
+    Py_XDECREF(frames);
+    return Py_BuildValue("nnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest);
+error:
+    Py_XDECREF(frames);
+    return NULL;
+}
+
+/* ---- message_line ------------------------------------------------------------------------------------------ */
+
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *
+put_b64(char *w, const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8) | s[i + 2];
+        *w++ = b64_alphabet[v >> 18];
+        *w++ = b64_alphabet[(v >> 12) & 63];
+        *w++ = b64_alphabet[(v >> 6) & 63];
+        *w++ = b64_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        *w++ = b64_alphabet[v >> 18];
+        *w++ = b64_alphabet[(v >> 12) & 63];
+        *w++ = '=';
+        *w++ = '=';
+    }
+    else if (n - i == 2) {
+        uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8);
+        *w++ = b64_alphabet[v >> 18];
+        *w++ = b64_alphabet[(v >> 12) & 63];
+        *w++ = b64_alphabet[(v >> 6) & 63];
+        *w++ = '=';
+    }
+    return w;
+}
+
+/* Extra bytes JSON escaping adds per byte: the escapes orjson writes (\" \\ \b \t \n \f \r, else \u00XX). */
+static unsigned char escape_cost[256];
+
+static void
+init_escape_cost(void)
+{
+    for (int c = 0; c < 0x20; c++)
+        escape_cost[c] = (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') ? 1 : 5;
+    escape_cost['"'] = escape_cost['\\'] = 1;
+}
+
+static Py_ssize_t
+escape_extra(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t extra = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        extra += escape_cost[s[i]];
+    return extra;
+}
+
+static char *
+put_escaped(char *w, const unsigned char *s, Py_ssize_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (!escape_cost[c]) {
+            *w++ = (char)c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"': *w++ = '"'; break;
+        case '\\': *w++ = '\\'; break;
+        case '\b': *w++ = 'b'; break;
+        case '\t': *w++ = 't'; break;
+        case '\n': *w++ = 'n'; break;
+        case '\f': *w++ = 'f'; break;
+        case '\r': *w++ = 'r'; break;
+        default:
+            *w++ = 'u'; *w++ = '0'; *w++ = '0'; *w++ = hex[c >> 4]; *w++ = hex[c & 15];
+        }
+    }
+    return w;
+}
+
+static char *
+put_uint(char *w, unsigned long long x)
+{
+    char tmp[24];
+    int i = 0;
+    do {
+        tmp[i++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (i)
+        *w++ = tmp[--i];
+    return w;
+}
+
+/* A timestamp as orjson writes it (the shortest decimal that reads back as the same double), for the common case
+ * of a value in [0.001, 2**32) that is exact to the microsecond; 0 otherwise (the Python encoder takes over).  Below
+ * 2**32 a double's spacing is under 1e-6, so the nearest 6-decimal string that reads back, with trailing zeros
+ * dropped, is the shortest one. */
+static int
+put_time(char **wp, double x)
+{
+    if (!(x >= 0.001 && x < 4294967296.0))
+        return 0;
+    unsigned long long whole = (unsigned long long)x;
+    unsigned long long us = (unsigned long long)((x - (double)whole) * 1e6 + 0.5);
+    if (us >= 1000000) {
+        whole += 1;
+        us -= 1000000;
+    }
+    /* Does whole.us read back as x?  In long double (64-bit mantissa) this test's own error is far below the margin
+     * kept from half a unit in the last place; a value near that edge gets the exact (slower) test. */
+    long double d = (long double)whole + (long double)us / 1e6L;
+    long double err = d > (long double)x ? d - (long double)x : (long double)x - d;
+    long double half_ulp = (long double)(nextafter(x, INFINITY) - x) / 2;
+    char buf[40], *b = put_uint(buf, whole);
+    *b++ = '.';
+    char digits[6];
+    for (int i = 5; i >= 0; i--) {
+        digits[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    int nd = 6;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    memcpy(b, digits, nd);
+    b += nd;
+    *b = 0;
+    if (err > half_ulp * 0.9L) {
+        char *end;
+        double back = PyOS_string_to_double(buf, &end, NULL);
+        if (back != x || *end) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    memcpy(*wp, buf, b - buf);
+    *wp += b - buf;
+    return 1;
+}
+
+static char *
+put_str(char *w, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(w, s, n);
+    return w + n;
+}
+
+/* An int slot as decimal; -1 (with no error set) when it is not an int in [0, 2**63). */
+static long long
+slot_count(PyObject *m, int i)
+{
+    PyObject *v = SLOT(m, i);
+    if (v == NULL || !PyLong_CheckExact(v))
+        return -1;
+    long long x = PyLong_AsLongLong(v);
+    if (x < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    return x;
+}
+
+#define ENC_ERROR (-1)   /* a Python exception is set */
+#define ENC_PYTHON (-2)  /* not the common kind of record, or its head is not cached: the Python encoder writes it */
+#define ENC_ROOM (-3)    /* the record may not fit in the room given */
+
+/* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
+ * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
+ * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
+static Py_ssize_t
+encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize_t *need)
+{
+    if (message_type == NULL || Py_TYPE(m) != message_type)
+        return ENC_PYTHON;
+    PyObject *op = SLOT(m, M_OPCODE);
+    if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
+        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || !PyLong_CheckExact(op))
+        return ENC_PYTHON;
+    long opcode = PyLong_AsLong(op);
+    if (opcode != 1 && opcode != 2) {
+        PyErr_Clear();
+        return ENC_PYTHON;
+    }
+    PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT), *compressed = SLOT(m, M_COMPRESSED);
+    PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
+    if (!PyBytes_CheckExact(payload) || (text != Py_None && !PyUnicode_CheckExact(text))
+        || (compressed != Py_True && compressed != Py_False) || !PyFloat_CheckExact(t0) || !PyFloat_CheckExact(t1))
+        return ENC_PYTHON;
+    long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
+    long long fragments = slot_count(m, M_FRAGMENTS), wire = slot_count(m, M_WIRE_LENGTH);
+    if (first < 0 || last < 0 || fragments < 0 || wire < 0)
+        return ENC_PYTHON;
+
+    PyObject *conn = SLOT(m, M_CONN), *direction = SLOT(m, M_DIRECTION), *head;
+    if (conn == last_conn && direction == last_direction) {
+        head = last_head;  /* consecutive records mostly share a connection and direction */
+    }
+    else {
+        PyObject *key = PyTuple_New(2);
+        if (key == NULL)
+            return ENC_ERROR;
+        PyObject *id = PyLong_FromVoidPtr(conn);
+        if (id == NULL) {
+            Py_DECREF(key);
+            return ENC_ERROR;
+        }
+        PyTuple_SET_ITEM(key, 0, id);
+        Py_INCREF(direction);
+        PyTuple_SET_ITEM(key, 1, direction);
+        PyObject *entry = PyDict_GetItemWithError(heads, key);
+        Py_DECREF(key);
+        if (entry == NULL)
+            return PyErr_Occurred() ? ENC_ERROR : ENC_PYTHON;
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || PyTuple_GET_ITEM(entry, 0) != conn
+            || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1)))
+            return ENC_PYTHON;
+        head = PyTuple_GET_ITEM(entry, 1);
+        /* remember it; holding the Conn keeps its address from being reused by another object */
+        Py_INCREF(conn);
+        Py_INCREF(direction);
+        Py_INCREF(head);
+        Py_XSETREF(last_conn, conn);
+        Py_XSETREF(last_direction, direction);
+        Py_XSETREF(last_head, head);
+    }
+
+    const unsigned char *t = NULL;
+    Py_ssize_t tn = 0, textra = 0;
+    if (text != Py_None) {
+        t = (const unsigned char *)PyUnicode_AsUTF8AndSize(text, &tn);
+        if (t == NULL)
+            return ENC_ERROR;
+        textra = escape_extra(t, tn);
+    }
+    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
+    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0);
+    if (size > room) {
+        *need = size;
+        return ENC_ROOM;
+    }
+    char *w = w0;
+    memcpy(w, PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head));
+    w += PyBytes_GET_SIZE(head);
+    w = put_str(w, opcode == 1 ? "\"text\",\"payload_b64\":\"" : "\"binary\",\"payload_b64\":\"");
+    w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
+    w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
+    w = put_uint(w, (unsigned long long)first);
+    w = put_str(w, ",\"last_frame\":");
+    w = put_uint(w, (unsigned long long)last);
+    w = put_str(w, ",\"first_time\":");
+    if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
+        return ENC_PYTHON;
+    w = put_str(w, ",\"last_time\":");
+    if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
+        return ENC_PYTHON;
+    w = put_str(w, ",\"fragments\":");
+    w = put_uint(w, (unsigned long long)fragments);
+    w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
+                                         : ",\"compressed\":false,\"wire_length\":");
+    w = put_uint(w, (unsigned long long)wire);
+    w = put_str(w, ",\"payload_length\":");
+    w = put_uint(w, (unsigned long long)pn);
+    if (t != NULL) {
+        w = put_str(w, ",\"text\":\"");
+        w = put_escaped(w, t, tn);
+        *w++ = '"';
+    }
+    *w++ = '}';
+    return w - w0;
+}
+
+/* message_line(m, heads) -> bytes | None: one record, or None when the Python encoder must write it. */
+static PyObject *
+message_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "message_line(message, heads: dict)");
+        return NULL;
+    }
+    char small[4096];
+    Py_ssize_t need = 0, n = encode_message(args[0], args[1], small, sizeof small, &need);
+    if (n == ENC_ROOM) {  /* a big record: encode into a bytes object of the size needed */
+        PyObject *res = PyBytes_FromStringAndSize(NULL, need);
+        if (res == NULL)
+            return NULL;
+        n = encode_message(args[0], args[1], PyBytes_AS_STRING(res), need, &need);
+        if (n >= 0) {
+            if (_PyBytes_Resize(&res, n) < 0)
+                return NULL;
+            return res;
+        }
+        Py_DECREF(res);
+    }
+    if (n >= 0)
+        return PyBytes_FromStringAndSize(small, n);
+    if (n == ENC_ERROR)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* encode_messages(events, start, heads, buf, pos) -> (index, pos): JSONL records (each followed by a newline)
+ * for events[start:], written into the writable buffer buf from offset pos, up to the first event the Python
+ * encoder must handle or that does not fit; index is that event's position (len(events) when all were done). */
+static PyObject *
+encode_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "encode_messages(events: list, start, heads: dict, buf, pos)");
+        return NULL;
+    }
+    PyObject *events = args[0], *heads = args[2];
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]), pos = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[3], &view, PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (pos < 0 || pos > view.len || i < 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "encode_messages(): start or pos out of range");
+        return NULL;
+    }
+    char *buf = (char *)view.buf;
+    Py_ssize_t n = PyList_GET_SIZE(events);
+    for (; i < n; i++) {
+        Py_ssize_t need, k = encode_message(PyList_GET_ITEM(events, i), heads, buf + pos, view.len - pos - 1, &need);
+        if (k < 0) {
+            if (k == ENC_ERROR) {
+                PyBuffer_Release(&view);
+                return NULL;
+            }
+            break;
+        }
+        pos += k;
+        buf[pos++] = '\n';
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nn", i, pos);
+}
+
+static PyObject *
+unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) || PyBytes_GET_SIZE(args[1]) != 4) {
+        PyErr_SetString(PyExc_TypeError, "unmask(data: bytes, key: 4 bytes)");
+        return NULL;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    PyObject *res = PyBytes_FromStringAndSize(NULL, n);
+    if (res != NULL)
+        xor_mask((unsigned char *)PyBytes_AS_STRING(res), (const unsigned char *)PyBytes_AS_STRING(args[0]), n,
+                 (const unsigned char *)PyBytes_AS_STRING(args[1]));
+    return res;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
+    {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
+     "scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out) -> (pos, text_count, "
+     "text_bytes, binary_count, binary_bytes, largest)"},
+    {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
+     "message_line(message, heads) -> bytes or None"},
+    {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
+     "encode_messages(events, start, heads, buf, pos) -> (index, pos)"},
+    {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL, "unmask(data, key) -> data XOR key"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "wsdissect._speedups", NULL, -1, methods};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    init_escape_cost();
+    int_one = PyLong_FromLong(1);
+    int_two = PyLong_FromLong(2);
+    if (int_one == NULL || int_two == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}
