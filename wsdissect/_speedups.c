@@ -1,9 +1,10 @@
 /* Optional C accelerators for the two per-message hot spots (see wsdissect/speedups.py).
  *
  * scan_messages: the WebSocket "fast lane".  Starting at a frame boundary, it decodes the run of frames that need
- *   no judgement at all -- complete, unfragmented, uncompressed text/binary frames with FIN set, RSV clear, the
- *   mask bit this direction must use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit
- *   and (for text) valid UTF-8 -- and appends one Message event per frame.  It stops at the first frame that is
+ *   no judgement at all -- complete, unfragmented text/binary frames with FIN set, RSV clear (or RSV1 alone when
+ *   permessage-deflate is in use: the direction's Python inflater is called), the mask bit this direction must
+ *   use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit and (for text) valid UTF-8
+ *   -- and appends one Message event per frame.  It stops at the first frame that is
  *   anything else and returns where it stopped; the pure-Python FrameParser and MessageAssembler take it from
  *   there, so every finding is still produced by the Python stages.  The events it builds are identical to the
  *   ones the Python path builds for the same frames (tests/unit/test_speedups.py checks that).
@@ -88,14 +89,52 @@ xor_mask(unsigned char *dst, const unsigned char *src, Py_ssize_t n, const unsig
         dst[i] = src[i] ^ key[i & 3];
 }
 
-/* scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out)
- *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest)
- * first: the capture frame where the first frame of the run began (frame for the others). */
+/* Build a Message for a complete one-frame data message (the fields the Python assembler would give it). */
+static PyObject *
+new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, PyObject *first, PyObject *frame,
+            PyObject *ts, PyObject *compressed, Py_ssize_t wire_length, PyObject *frames, PyObject *text)
+{
+    PyObject *wire = PyLong_FromSsize_t(wire_length);
+    if (wire == NULL)
+        return NULL;
+    PyObject *m = message_type->tp_alloc(message_type, 0);
+    if (m == NULL) {
+        Py_DECREF(wire);
+        return NULL;
+    }
+    set_slot(m, M_CONN, conn);
+    set_slot(m, M_DIRECTION, direction);
+    set_slot(m, M_OPCODE, opcode == 1 ? int_one : int_two);
+    set_slot(m, M_PAYLOAD, payload);
+    set_slot(m, M_COMPLETE, Py_True);
+    set_slot(m, M_FIRST_FRAME, first);
+    set_slot(m, M_LAST_FRAME, frame);
+    set_slot(m, M_FIRST_TS, ts);
+    set_slot(m, M_LAST_TS, ts);
+    set_slot(m, M_FRAGMENTS, int_one);
+    set_slot(m, M_COMPRESSED, compressed);
+    SLOT(m, M_WIRE_LENGTH) = wire;
+    set_slot(m, M_FRAMES, frames);
+    set_slot(m, M_CLOSE_CODE, Py_None);
+    set_slot(m, M_CLOSE_REASON, Py_None);
+    set_slot(m, M_TEXT, text ? text : Py_None);
+    set_slot(m, M_TRUNCATED, Py_False);
+    set_slot(m, M_NOTE, Py_None);
+    return m;
+}
+
+/* scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd)
+ *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes)
+ * first: the capture frame where the first frame of the run began (frame for the others).
+ * inflate: None, or the direction's Inflater.inflate; then one-frame compressed messages (RSV1) are taken too.
+ *   Once a frame has been inflated it is always finished here: when inflate reports a problem or the text is not
+ *   UTF-8, odd(opcode, payload, problem, first, frame, ts, wire, out) (MessageAssembler.lane_inflated) finishes
+ *   it and counts it, and the run ends after that frame (so its finding can be reported in order). */
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages() takes 10 arguments");
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages() takes 12 arguments");
         return NULL;
     }
     if (message_type == NULL) {
@@ -103,7 +142,7 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *conn = args[7];
-    PyObject *direction = args[8], *out = args[9];
+    PyObject *direction = args[8], *out = args[9], *inflate = args[10], *odd = args[11];
     if (!PyBytes_Check(data_obj) || !PyList_Check(out)) {
         PyErr_SetString(PyExc_TypeError, "scan_messages(): data must be bytes and out a list");
         return NULL;
@@ -115,12 +154,13 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
     Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
-    Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0;
+    Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0, wire_total = 0;
     PyObject *frames = NULL;
 
     while (n - pos >= 2) {
         unsigned char b0 = data[pos], b1 = data[pos + 1];
-        if ((b0 != 0x81 && b0 != 0x82) || (long)(b1 & 0x80) != mask_bit)
+        int compressed = b0 == 0xC1 || b0 == 0xC2;
+        if ((b0 != 0x81 && b0 != 0x82 && !(compressed && inflate != Py_None)) || (long)(b1 & 0x80) != mask_bit)
             break;
         Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
         if (plen == 127)
@@ -155,61 +195,103 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 goto error;
         }
         int opcode = b0 & 0x0F;
-        PyObject *text = NULL;
-        if (opcode == 1) {
-            text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
-            if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
-                Py_DECREF(payload);
-                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-                    goto error;
-                PyErr_Clear();
-                break;
-            }
-        }
         if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
             Py_DECREF(payload);
-            Py_XDECREF(text);
             goto error;
         }
-        PyObject *wire = PyLong_FromSsize_t(plen);
-        PyObject *m = wire ? message_type->tp_alloc(message_type, 0) : NULL;
-        if (m == NULL) {
+        if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
+            PyObject *res = PyObject_CallOneArg(inflate, payload);
             Py_DECREF(payload);
-            Py_XDECREF(text);
-            Py_XDECREF(wire);
-            goto error;
+            if (res == NULL)
+                goto error;
+            if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(res, 0))) {
+                Py_DECREF(res);
+                PyErr_SetString(PyExc_TypeError, "inflate() must return (bytes, problem)");
+                goto error;
+            }
+            payload = PyTuple_GET_ITEM(res, 0);
+            Py_INCREF(payload);
+            PyObject *problem = PyTuple_GET_ITEM(res, 1);
+            Py_INCREF(problem);
+            Py_DECREF(res);
+            PyObject *text = NULL;
+            if (problem == Py_None && opcode == 1) {
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL);
+                if (text == NULL) {
+                    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+                        Py_DECREF(payload);
+                        Py_DECREF(problem);
+                        goto error;
+                    }
+                    PyErr_Clear();
+                }
+            }
+            if (problem != Py_None || (opcode == 1 && text == NULL)) {
+                PyObject *wire = PyLong_FromSsize_t(plen), *op = opcode == 1 ? int_one : int_two;
+                PyObject *r = wire ? PyObject_CallFunctionObjArgs(odd, op, payload, problem, first, frame, ts, wire,
+                                                                  out, NULL) : NULL;
+                Py_XDECREF(wire);
+                Py_DECREF(payload);
+                Py_DECREF(problem);
+                if (r == NULL)
+                    goto error;
+                Py_DECREF(r);
+                pos = p + plen;  /* stop here: the caller reports the finding before any later message */
+                break;
+            }
+            else {
+                Py_DECREF(problem);
+                PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, Py_True, plen, frames,
+                                          text);
+                Py_XDECREF(text);
+                Py_ssize_t size = PyBytes_GET_SIZE(payload);
+                Py_DECREF(payload);
+                if (m == NULL)
+                    goto error;
+                int rc = PyList_Append(out, m);
+                Py_DECREF(m);
+                if (rc < 0)
+                    goto error;
+                counts[opcode]++;
+                sizes[opcode] += size;
+                wire_total += plen;
+                if (size > largest)
+                    largest = size;
+            }
         }
-        set_slot(m, M_CONN, conn);
-        set_slot(m, M_DIRECTION, direction);
-        set_slot(m, M_OPCODE, opcode == 1 ? int_one : int_two);
-        SLOT(m, M_PAYLOAD) = payload;
-        set_slot(m, M_COMPLETE, Py_True);
-        set_slot(m, M_FIRST_FRAME, first);
+        else {
+            PyObject *text = NULL;
+            if (opcode == 1) {
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
+                if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
+                    Py_DECREF(payload);
+                    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                        goto error;
+                    PyErr_Clear();
+                    break;
+                }
+            }
+            PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, Py_False, plen, frames,
+                                      text);
+            Py_XDECREF(text);
+            Py_DECREF(payload);
+            if (m == NULL)
+                goto error;
+            int rc = PyList_Append(out, m);
+            Py_DECREF(m);
+            if (rc < 0)
+                goto error;
+            counts[opcode]++;
+            sizes[opcode] += plen;
+            wire_total += plen;
+            if (plen > largest)
+                largest = plen;
+        }
         first = frame;
-        set_slot(m, M_LAST_FRAME, frame);
-        set_slot(m, M_FIRST_TS, ts);
-        set_slot(m, M_LAST_TS, ts);
-        set_slot(m, M_FRAGMENTS, int_one);
-        set_slot(m, M_COMPRESSED, Py_False);
-        SLOT(m, M_WIRE_LENGTH) = wire;
-        set_slot(m, M_FRAMES, frames);
-        set_slot(m, M_CLOSE_CODE, Py_None);
-        set_slot(m, M_CLOSE_REASON, Py_None);
-        SLOT(m, M_TEXT) = text ? text : (Py_INCREF(Py_None), Py_None);
-        set_slot(m, M_TRUNCATED, Py_False);
-        set_slot(m, M_NOTE, Py_None);
-        int rc = PyList_Append(out, m);
-        Py_DECREF(m);
-        if (rc < 0)
-            goto error;
-        counts[opcode]++;
-        sizes[opcode] += plen;
-        if (plen > largest)
-            largest = plen;
         pos = p + plen;
     }
     Py_XDECREF(frames);
-    return Py_BuildValue("nnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest);
+    return Py_BuildValue("nnnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest, wire_total);
 error:
     Py_XDECREF(frames);
     return NULL;
@@ -219,16 +301,26 @@ error:
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+static uint16_t b64_pairs[4096];  /* two base64 characters for each 12-bit value */
+
+static void
+init_b64_pairs(void)
+{
+    for (int i = 0; i < 4096; i++) {
+        unsigned char pair[2] = {(unsigned char)b64_alphabet[i >> 6], (unsigned char)b64_alphabet[i & 63]};
+        memcpy(&b64_pairs[i], pair, 2);
+    }
+}
+
 static char *
 put_b64(char *w, const unsigned char *s, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8) | s[i + 2];
-        *w++ = b64_alphabet[v >> 18];
-        *w++ = b64_alphabet[(v >> 12) & 63];
-        *w++ = b64_alphabet[(v >> 6) & 63];
-        *w++ = b64_alphabet[v & 63];
+        memcpy(w, &b64_pairs[v >> 12], 2);
+        memcpy(w + 2, &b64_pairs[v & 4095], 2);
+        w += 4;
     }
     if (n - i == 1) {
         uint32_t v = (uint32_t)s[i] << 16;
@@ -267,12 +359,34 @@ escape_extra(const unsigned char *s, Py_ssize_t n)
     return extra;
 }
 
+/* Nonzero when one of the 8 bytes in x is below 0x20, '"' or '\\' (SWAR test, exact). */
+static inline uint64_t
+needs_escape8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t lt20 = (x - ones * 0x20) & ~x & high;  /* byte < 0x20 */
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t eq = ((q - ones) & ~q & high) | ((b - ones) & ~b & high);  /* byte == '"' or '\\' */
+    return lt20 | eq;
+}
+
 static char *
 put_escaped(char *w, const unsigned char *s, Py_ssize_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!needs_escape8(x)) {
+                memcpy(w, s + i, 8);
+                w += 8;
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i++];
         if (!escape_cost[c]) {
             *w++ = (char)c;
             continue;
@@ -446,10 +560,14 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         t = (const unsigned char *)PyUnicode_AsUTF8AndSize(text, &tn);
         if (t == NULL)
             return ENC_ERROR;
-        textra = escape_extra(t, tn);
+        textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
     }
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
     Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0);
+    if (size > room && t != NULL) {
+        size -= textra;
+        size += escape_extra(t, tn);
+    }
     if (size > room) {
         *need = size;
         return ENC_ROOM;
@@ -554,6 +672,167 @@ encode_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("nn", i, pos);
 }
 
+/* ---- capture records and TCP headers ------------------------------------------------------------------------ */
+
+static inline uint32_t
+rd32(const unsigned char *p, int little)
+{
+    return little ? ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24)
+                  : ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+/* pcap_records(buf, pos, frame, little, unit, linktype, limit, max_records) -> (records, pos)
+ * The classic-pcap records lying whole in buf from pos, as (frame, ts, linktype, data, wire_len) tuples exactly as
+ * CaptureFile._pcap makes them (ts = sec + frac * unit); stops before a record that is cut by the end of buf or
+ * claims more than limit bytes (the Python reader deals with those). */
+static PyObject *
+pcap_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "pcap_records(buf: bytes, pos, frame, little, unit, linktype, limit, max)");
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    long long frame = PyLong_AsLongLong(args[2]);
+    int little = PyObject_IsTrue(args[3]);
+    double unit = PyFloat_AsDouble(args[4]);
+    PyObject *linktype = args[5];
+    long long limit = PyLong_AsLongLong(args[6]);
+    Py_ssize_t max_records = PyLong_AsSsize_t(args[7]);
+    if (PyErr_Occurred() || little < 0)
+        return NULL;
+    if (pos < 0 || pos > n) {
+        PyErr_SetString(PyExc_ValueError, "pcap_records(): pos out of range");
+        return NULL;
+    }
+    PyObject *records = PyList_New(0);
+    if (records == NULL)
+        return NULL;
+    while (n - pos >= 16 && PyList_GET_SIZE(records) < max_records) {
+        const unsigned char *h = buf + pos;
+        uint32_t sec = rd32(h, little), frac = rd32(h + 4, little), incl = rd32(h + 8, little);
+        uint32_t orig = rd32(h + 12, little);
+        if ((long long)incl > limit || (Py_ssize_t)incl > n - pos - 16)
+            break;
+        PyObject *rec = PyTuple_New(5);
+        if (rec == NULL)
+            goto error;
+        PyObject *f = PyLong_FromLongLong(frame), *ts = PyFloat_FromDouble((double)sec + (double)frac * unit);
+        PyObject *data = PyBytes_FromStringAndSize((const char *)h + 16, incl);
+        PyObject *wire = PyLong_FromUnsignedLong(orig);
+        PyTuple_SET_ITEM(rec, 0, f);
+        PyTuple_SET_ITEM(rec, 1, ts);
+        Py_INCREF(linktype);
+        PyTuple_SET_ITEM(rec, 2, linktype);
+        PyTuple_SET_ITEM(rec, 3, data);
+        PyTuple_SET_ITEM(rec, 4, wire);
+        if (f == NULL || ts == NULL || data == NULL || wire == NULL || PyList_Append(records, rec) < 0) {
+            Py_DECREF(rec);
+            goto error;
+        }
+        Py_DECREF(rec);
+        pos += 16 + (Py_ssize_t)incl;
+        frame++;
+    }
+    PyObject *res = Py_BuildValue("Nn", records, pos);
+    return res;
+error:
+    Py_DECREF(records);
+    return NULL;
+}
+
+/* parse_tcp(linktype, data) -> the tuple of wsdissect.capture.layers.parse_tcp, for the common packets (Ethernet
+ * without VLAN tags, Linux cooked v1, raw IP, BSD loopback; IPv4 unfragmented or IPv6 without extension headers;
+ * TCP); False for anything else, which the Python parser then handles (and reports). */
+static PyObject *
+parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "parse_tcp(linktype, data: bytes)");
+        return NULL;
+    }
+    long linktype = PyLong_AsLong(args[0]);
+    if (linktype == -1 && PyErr_Occurred())
+        return NULL;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[1]), l3;
+    switch (linktype) {
+    case 1: {  /* Ethernet */
+        if (n < 14)
+            Py_RETURN_FALSE;
+        unsigned et = (unsigned)d[12] << 8 | d[13];
+        if (et != 0x0800 && et != 0x86DD)
+            Py_RETURN_FALSE;
+        l3 = 14;
+        break;
+    }
+    case 113: {  /* Linux cooked v1 */
+        if (n < 16)
+            Py_RETURN_FALSE;
+        unsigned et = (unsigned)d[14] << 8 | d[15];
+        if (et != 0x0800 && et != 0x86DD)
+            Py_RETURN_FALSE;
+        l3 = 16;
+        break;
+    }
+    case 101: case 12: case 14: case 228: case 229:
+        l3 = 0;
+        break;
+    case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
+        if (n < 4)
+            Py_RETURN_FALSE;
+        uint32_t le = rd32(d, 1), be = rd32(d, 0);
+        if (le != 2 && be != 2)
+            Py_RETURN_FALSE;
+        l3 = 4;
+        break;
+    }
+    default:
+        Py_RETURN_FALSE;
+    }
+    if (n <= l3)
+        Py_RETURN_FALSE;
+    int ver = d[l3] >> 4;
+    Py_ssize_t t, ip_end;
+    const unsigned char *src, *dst;
+    Py_ssize_t alen;
+    if (ver == 4) {
+        if (n < l3 + 20)
+            Py_RETURN_FALSE;
+        Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
+        unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
+        if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
+            Py_RETURN_FALSE;
+        src = d + l3 + 12;
+        dst = d + l3 + 16;
+        alen = 4;
+        t = l3 + ihl;
+        ip_end = l3 + total;
+    }
+    else if (ver == 6) {
+        if (n < l3 + 40 || d[l3 + 6] != 6)
+            Py_RETURN_FALSE;
+        src = d + l3 + 8;
+        dst = d + l3 + 24;
+        alen = 16;
+        t = l3 + 40;
+        ip_end = t + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
+    }
+    else
+        Py_RETURN_FALSE;
+    if (n < t + 20)
+        Py_RETURN_FALSE;
+    const unsigned char *h = d + t;
+    Py_ssize_t hl = (h[12] >> 4) * 4, start = t + hl, plen = ip_end - start;
+    if (hl < 20 || plen < 0)
+        Py_RETURN_FALSE;
+    return Py_BuildValue("iy#y#IIkkiinnnn", ver, src, alen, dst, alen, (unsigned)(h[0] << 8 | h[1]),
+                         (unsigned)(h[2] << 8 | h[3]), (unsigned long)rd32(h + 4, 0), (unsigned long)rd32(h + 8, 0),
+                         (int)h[13], (int)((unsigned)h[14] << 8 | h[15]), start, plen, l3, t);
+}
+
 static PyObject *
 unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -572,12 +851,16 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
-     "scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out) -> (pos, text_count, "
-     "text_bytes, binary_count, binary_bytes, largest)"},
+     "scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd) -> "
+     "(pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
      "message_line(message, heads) -> bytes or None"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
      "encode_messages(events, start, heads, buf, pos) -> (index, pos)"},
+    {"pcap_records", (PyCFunction)(void (*)(void))pcap_records, METH_FASTCALL,
+     "pcap_records(buf, pos, frame, little, unit, linktype, limit, max_records) -> (records, pos)"},
+    {"parse_tcp", (PyCFunction)(void (*)(void))parse_tcp, METH_FASTCALL,
+     "parse_tcp(linktype, data) -> the layers.parse_tcp tuple, or False when the Python parser must decide"},
     {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL, "unmask(data, key) -> data XOR key"},
     {NULL, NULL, 0, NULL},
 };
@@ -588,6 +871,7 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     init_escape_cost();
+    init_b64_pairs();
     int_one = PyLong_FromLong(1);
     int_two = PyLong_FromLong(2);
     if (int_one == NULL || int_two == NULL)

@@ -392,8 +392,10 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         out = _open_output(output)
         try:
             writer = RecordWriter(out, fmt, min_sev)
-            run_.feed(writer.events)
-            writer.close()
+            try:
+                run_.feed(writer.events)
+            finally:
+                writer.close()  # what was decoded is written even when interrupted
         finally:
             if out is not sys.stdout.buffer:
                 out.close()

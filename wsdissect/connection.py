@@ -185,7 +185,15 @@ class Connection:
         self.packets += 1
         if flags & TCP_SYN:
             self.syn_seen = True
-        if wire_len or flags & 3:  # data, SYN or FIN
+        if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
+            off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
+            if off >= 0:
+                self._ws(d, data, off, frame, ts, out)
+            else:
+                pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
+                if pieces:
+                    self._pieces(d, pieces, out)
+        elif wire_len or flags & 3:  # data, SYN or FIN
             pieces = d.reasm.segment(seq, data, wire_len, bool(flags & TCP_SYN), bool(flags & TCP_FIN), frame, ts)
             if pieces:
                 self._pieces(d, pieces, out)
@@ -402,10 +410,10 @@ class Connection:
             if d.rsv_allowed:
                 fast |= {0x41, 0x42}
             d.fast_b0 = frozenset(fast)
-            d.lane = speedups is not None and not opts.frames and synced
+            d.lane = speedups is not None and not opts.frames
 
     def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        if d.lane:
+        if d.lane and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
             self._ws_lane(d, data, off, frame, ts, out)
         else:
             self._ws_feed(d, data, off, frame, ts, out)
@@ -430,10 +438,14 @@ class Connection:
                 if asm.scan(whole, 0, first, frame, ts, d.mask_bit, parser.max_payload, out) == len(whole):
                     parser.drop_pending()
                     pos = end
+                    if asm.findings:
+                        self._drain(out, asm.findings, d.name)
         misses = 0
         while pos < n and not asm.closed:
             if not parser.left and not parser.stash and asm.cur is None:
                 p = asm.scan(data, pos, frame, frame, ts, d.mask_bit, parser.max_payload, out)
+                if asm.findings:  # a compressed message the lane finished with a problem (the run ends there)
+                    self._drain(out, asm.findings, d.name)
                 if p == n:
                     parser.last = (frame, ts)
                     return
@@ -453,10 +465,10 @@ class Connection:
             self._ws_feed(d, data[pos:] if pos else data, off + pos, frame, ts, out)
 
     def _ws_items(self, d: Direction, items: list, frame: int, ts: float, out: list) -> None:
+        """Frames in, messages out; each frame's findings and lifecycle notes follow its message directly (so the
+        order is the same however the bytes were cut into segments, and with or without the C lane)."""
         asm = d.asm
-        start = len(out)
         want_frames = self.opts.frames
-        control = False
         for f in items:
             if f is LOST:
                 asm.lost(frame, ts, out)
@@ -475,11 +487,12 @@ class Connection:
             if want_frames:
                 out.append(new_frame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
                                    f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
+            start = len(out)
             asm.add(f, out)
+            if asm.findings:
+                self._drain(out, asm.findings, d.name)
             if b0 & 0x08:
-                control = True
-        if control:
-            self._controls(d, out, start)
+                self._controls(d, out, start)
         if d.parser.findings:
             self._drain(out, d.parser.findings, d.name)
         if asm.findings:

@@ -15,6 +15,10 @@ from .connection import TCP_ACK, TCP_SYN, Connection, Pending
 from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
+from .speedups import speedups
+
+# the C parser for the common packets; it answers False when the Python parser must decide
+_parse_tcp_fast = speedups.parse_tcp if speedups is not None else parse_tcp
 
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
@@ -56,7 +60,9 @@ class Dissector:
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
             self._sweep(ts)
-        r = parse_tcp(linktype, data)
+        r = _parse_tcp_fast(linktype, data)
+        if r is False:
+            r = parse_tcp(linktype, data)
         if r is None or r.__class__ is Malformed:
             r = self._odd_packet(r, frame, ts, linktype, data, wire_len, out)
             if r is None:

@@ -18,6 +18,7 @@ import zlib
 from typing import BinaryIO, Iterator
 
 from ..errors import CaptureError
+from ..speedups import speedups
 from .layers import LINKTYPE_NAMES, SUPPORTED_LINKTYPES
 
 CHUNK = 1 << 20
@@ -198,7 +199,17 @@ class CaptureFile:
         unpack = rec.unpack_from
         frame = self.first_frame
         limit = max(MAX_RECORD, snaplen if snaplen < (1 << 30) else 0)
+        batch = speedups.pcap_records if speedups is not None else None
+        little = endian == "<"
         while True:
+            if batch is not None:  # the C reader takes every record lying whole in the buffer
+                recs, pos = batch(c.buf, c.pos, frame, little, unit, linktype, limit, 4096)
+                if recs:
+                    c.pos = pos
+                    frame += len(recs)
+                    yield from recs
+                    self.records_read += len(recs)
+                    continue
             buf, pos = c.buf, c.pos
             if len(buf) - pos < 16:
                 if not c.ensure(16):

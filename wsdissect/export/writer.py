@@ -3,13 +3,16 @@
 JSONL: one record per line.  JSON: one array of the same records.  ``flush_each`` (live mode) flushes after every
 record so ``tail -f`` works.  Output is always whole records: a batch is written with one ``write`` call.
 
-Records are assembled in one preallocated buffer (no per-record bytes objects to join).  With the C encoder
-(``wsdissect/_speedups.c``), :meth:`RecordWriter.events` writes runs of ordinary message records into that buffer
-directly and hands every other event to the Python encoder, in order.
+Records are assembled in preallocated buffers (no per-record bytes objects to join).  With the C encoder
+(``wsdissect/_speedups.c``), :meth:`RecordWriter.events` writes runs of ordinary message records into the buffer
+directly and hands every other event to the Python encoder, in order.  Full buffers are written by a
+:class:`Spooler` thread, so the ``write`` system calls (which release the GIL) overlap with decoding.
 """
 from __future__ import annotations
 
 import enum
+import queue
+import threading
 from typing import BinaryIO
 
 from ..events import ConnectionEnd, Finding, Message
@@ -38,6 +41,61 @@ def encode_event(ev, min_severity: int = Severity.NOTE) -> bytes | None:
     return None
 
 
+class Spooler:
+    """Writes buffers to *out* in a background thread, in order, recycling a fixed set of buffers (so memory is
+    bounded and the producer waits when the disk is slower).  A write error is raised in the producer at the next
+    :meth:`take` or at :meth:`close`."""
+
+    def __init__(self, out: BinaryIO, size: int, count: int = 3):
+        self.out = out
+        self.free: queue.Queue = queue.Queue()
+        for _ in range(count):
+            self.free.put(bytearray(size))
+        self.todo: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="wsdissect-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            buf, n = item
+            if self.error is None:
+                try:
+                    if n is None:
+                        self.out.write(buf)
+                    else:
+                        with memoryview(buf) as view:
+                            self.out.write(view[:n])
+                except BaseException as e:  # noqa: BLE001 - handed to the producer thread
+                    self.error = e
+            if n is not None:
+                self.free.put(buf)
+
+    def _check(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            self.todo.put(None)
+            raise error
+
+    def take(self) -> bytearray:
+        """A free buffer (waits while all are being written)."""
+        self._check()
+        return self.free.get()
+
+    def write(self, buf, n: int | None = None) -> None:
+        """Queue ``buf[:n]`` (a buffer from :meth:`take`, recycled afterwards) or a bytes object (*n* None)."""
+        self.todo.put((buf, n))
+
+    def close(self) -> None:
+        """Wait until everything queued is written."""
+        self.todo.put(None)
+        self.thread.join()
+        self._check()
+
+
 class RecordWriter:
     def __init__(self, out: BinaryIO, fmt: ExportFormat = ExportFormat.JSONL, min_severity: int = Severity.NOTE,
                  flush_each: bool = False):
@@ -45,13 +103,21 @@ class RecordWriter:
         self.fmt = ExportFormat(fmt)
         self.min_severity = min_severity
         self.flush_each = flush_each
-        self.buf = bytearray(BATCH + (64 << 10))
+        size = BATCH + (64 << 10)
+        self.spooler = None if flush_each else Spooler(out, size)
+        self.buf = self.spooler.take() if self.spooler is not None else bytearray(size)
         self.pos = 0
         self.records = 0
         self._encode_run = (speedups.encode_messages if speedups is not None and self.fmt is ExportFormat.JSONL
                             and not flush_each else None)
         if self.fmt is ExportFormat.JSON:
-            out.write(b"[")
+            self._write(b"[")
+
+    def _write(self, data: bytes) -> None:
+        if self.spooler is not None:
+            self.spooler.write(data)
+        else:
+            self.out.write(data)
 
     def event(self, ev) -> None:
         data = message_line(ev) if ev.__class__ is Message else encode_event(ev, self.min_severity)
@@ -84,7 +150,7 @@ class RecordWriter:
         if self.pos + n > len(self.buf):
             self.flush()
             if n > len(self.buf):
-                self.out.write(data)
+                self._write(data)
                 return
         self.buf[self.pos:self.pos + n] = data
         self.pos += n
@@ -92,6 +158,13 @@ class RecordWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the collected records to the file (in the background unless ``flush_each``)."""
+        if self.spooler is not None:
+            if self.pos:
+                self.spooler.write(self.buf, self.pos)
+                self.buf = self.spooler.take()
+                self.pos = 0
+            return
         if self.pos:
             with memoryview(self.buf) as view:
                 self.out.write(view[:self.pos])
@@ -99,7 +172,10 @@ class RecordWriter:
         self.out.flush()
 
     def close(self) -> None:
+        """Write everything and wait for it (a write error is raised here at the latest)."""
         self.flush()
         if self.fmt is ExportFormat.JSON:
-            self.out.write(b"\n]\n")
-            self.out.flush()
+            self._write(b"\n]\n")
+        if self.spooler is not None:
+            self.spooler.close()
+        self.out.flush()

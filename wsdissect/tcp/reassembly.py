@@ -17,6 +17,7 @@ Policy:
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from collections import deque
 
 SEQ_MOD = 1 << 32
 HALF = 1 << 31
@@ -37,7 +38,7 @@ class StreamReassembler:
         self.max_buffer = max_buffer
         self.patience = patience
         self.hole_seen_at: int | None = None  # packet count when the peer first acknowledged past a hole
-        self.recent: list[tuple[int, bytes]] = []  # last delivered pieces, to check overlapping bytes
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=8)  # last delivered pieces, to check overlaps
         self.midstream = False
         self.closed = False
         self.delivered = 0
@@ -96,14 +97,24 @@ class StreamReassembler:
             self._deliver(off, data, wire_len, frame, ts, out)
         return out
 
+    def in_order(self, seq: int, data: bytes) -> int:
+        """The common case, decided cheaply: *data* (all of the segment, no SYN/FIN) starts exactly at ``next``
+        and nothing is buffered or pending.  Returns its stream offset after taking it (the caller passes the
+        bytes on), or -1 when :meth:`segment` must handle it."""
+        if self.ooo or self.base is None or self.fin_off is not None or (seq - self.base - self.next) & 0xFFFFFFFF:
+            return -1
+        off = self.next
+        self.recent.append((off, data))
+        self.next = off + len(data)
+        self.delivered += len(data)
+        self.hole_seen_at = None
+        return off
+
     def _deliver(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
         n = len(data)
         if n:
             out.append((off, data, frame, ts))
-            recent = self.recent
-            recent.append((off, data))
-            if len(recent) > 8:
-                del recent[0]
+            self.recent.append((off, data))
         if n < wire_len:
             out.append((off + n, None, wire_len - n, frame, ts))
             self.lost += wire_len - n

@@ -109,25 +109,36 @@ class MessageAssembler:
     def scan(self, data: bytes, pos: int, first: int, frame: int, ts: float, mask_bit: int, max_payload: int,
              out: list) -> int:
         """The C fast lane (see ``wsdissect/_speedups.c``): decode the run of *data* from *pos* made of frames that
-        need no judgement (complete, unfragmented, uncompressed text/binary, valid UTF-8, ...) straight into
-        Message events, exactly as ``FrameParser.feed`` + :meth:`add` would, and return where that run ends.
-        *first* is the capture frame where the first of these frames began (*frame* for the others).
-        Only valid at a frame boundary; takes nothing while a fragmented message is open or after a Close, or
-        without the C code."""
+        need no judgement (complete, unfragmented text/binary frames, uncompressed or compressed with
+        permessage-deflate, ...) straight into Message events, exactly as ``FrameParser.feed`` + :meth:`add`
+        would, and return where that run ends.  *first* is the capture frame where the first of these frames
+        began (*frame* for the others).  Only valid at a frame boundary; takes nothing while a fragmented message
+        is open or after a Close, or without the C code."""
         if speedups is None or self.cur is not None or self.closed:
             return pos
-        end, ntext, btext, nbin, bbin, largest = speedups.scan_messages(
-            data, pos, first, frame, ts, mask_bit, max_payload, self.conn, self.direction, out)
+        inflater = self.inflater
+        end, ntext, btext, nbin, bbin, largest, wire = speedups.scan_messages(
+            data, pos, first, frame, ts, mask_bit, max_payload, self.conn, self.direction, out,
+            inflater.inflate if inflater is not None and self.deflate_negotiated is not False else None,
+            self.lane_inflated)
         if end != pos:
             count, nbytes = self.count, self.nbytes
             count[1] += ntext
             count[2] += nbin
             nbytes[1] += btext
             nbytes[2] += bbin
-            self.wire += btext + bbin
+            self.wire += wire
             if largest > self.largest:
                 self.largest = largest
         return end
+
+    def lane_inflated(self, opcode: int, payload: bytes, problem: str | None, first: int, frame: int, ts: float,
+                      wire: int, out: list) -> None:
+        """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
+        not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
+        note = self._inflate_problem(problem, frame, ts) if problem else None
+        self._finish(opcode, payload, note, note == "decompressed size limit reached", first, frame, ts, ts,
+                     (frame,), True, wire, out)
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None
@@ -136,22 +147,30 @@ class MessageAssembler:
         note = incomplete_note
         if note is None and not ok:
             note = "bytes missing from the capture"
-        complete = note is None and not truncated
         if compressed and self.deflate_negotiated is not False and self.inflater is not None:
-            if complete:
+            if note is None and not truncated:
                 payload, problem = self.inflater.inflate(payload)
                 if problem:
-                    code, _, detail = problem.partition(":")
-                    self.findings.append((code, detail, frame, ts))
-                    complete = False
-                    note = {"ws.deflate.limit": "decompressed size limit reached",
-                            "ws.deflate.no_context": "compressed with history not in the capture"}.get(
-                        code, "decompression failed")
-                    truncated = code == "ws.deflate.limit"
+                    note = self._inflate_problem(problem, frame, ts)
+                    truncated = note == "decompressed size limit reached"
             else:
                 self.inflater.lose_history()
                 payload = b""
                 note = note or "compressed and incomplete"
+        self._finish(opcode, payload, note, truncated, first, frame, first_ts, ts, tuple(frames), compressed, wire,
+                     out)
+
+    def _inflate_problem(self, problem: str, frame: int, ts: float) -> str:
+        """Report what the inflater said; the note for the incomplete message."""
+        code, _, detail = problem.partition(":")
+        self.findings.append((code, detail, frame, ts))
+        return {"ws.deflate.limit": "decompressed size limit reached",
+                "ws.deflate.no_context": "compressed with history not in the capture"}.get(code, "decompression failed")
+
+    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, first: int, frame: int,
+                first_ts: float, ts: float, frames: tuple, compressed: bool, wire: int, out: list) -> None:
+        """Emit a data message: text decoded (a finding if it is not UTF-8), counters updated."""
+        complete = note is None and not truncated
         text = None
         if opcode == 1 and complete:
             try:
@@ -159,8 +178,8 @@ class MessageAssembler:
             except UnicodeDecodeError:
                 self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
         out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
-                           len(frames), compressed, wire, tuple(frames), None, None, text, truncated,
-                           None if complete else note))
+                               len(frames), compressed, wire, frames, None, None, text, truncated,
+                               None if complete else note))
         self._tally(opcode, len(payload), wire)
 
     def _control(self, f: tuple, opcode: int, out: list) -> None:
