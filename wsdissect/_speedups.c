@@ -557,9 +557,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     const unsigned char *t = NULL;
     Py_ssize_t tn = 0, textra = 0;
     if (text != Py_None) {
-        t = (const unsigned char *)PyUnicode_AsUTF8AndSize(text, &tn);
-        if (t == NULL)
-            return ENC_ERROR;
+        /* Message.text is the payload decoded as UTF-8, so the payload bytes are its UTF-8 form (no encoding) */
+        t = (const unsigned char *)PyBytes_AS_STRING(payload);
+        tn = PyBytes_GET_SIZE(payload);
         textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
     }
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);

@@ -141,7 +141,7 @@ class Message:
     frames: tuple[int, ...] = field(default=())  # capture frames where each fragment completed
     close_code: Optional[int] = None
     close_reason: Optional[str] = None
-    text: Optional[str] = None  # decoded text for valid UTF-8 text messages
+    text: Optional[str] = None  # ``payload`` decoded as UTF-8, for complete text messages that are valid UTF-8
     truncated: bool = False  # payload cut by a size limit
     note: Optional[str] = None  # why it is incomplete, when it is
 

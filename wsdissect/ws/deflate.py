@@ -48,12 +48,13 @@ class Inflater:
 
     def _remember(self, out: bytes) -> None:
         """Keep the last WINDOW bytes of output, to continue after a message that ended the deflate stream."""
-        recent = self.recent
-        recent.append(out)
-        size = self.recent_size + len(out)
-        while size - len(recent[0]) >= WINDOW:  # the oldest output is no longer needed
-            size -= len(recent.popleft())
-        self.recent_size = size
+        self.recent.append(out)
+        self.recent_size += len(out)
+        if self.recent_size > 4 * WINDOW:  # trim now and then: the oldest outputs are no longer needed
+            recent, size = self.recent, self.recent_size
+            while size - len(recent[0]) >= WINDOW:
+                size -= len(recent.popleft())
+            self.recent_size = size
 
     def inflate(self, data: bytes) -> tuple[bytes, str | None]:
         if self._d is None or self.no_context_takeover:
