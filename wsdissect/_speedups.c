@@ -124,7 +124,9 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
 }
 
 /* scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd)
- *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes)
+ *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes, tail)
+ * tail: when the run ends at a frame the lane would take that is not all in data, the frame's full length (or
+ *   the header length, when the header itself is cut); 0 otherwise.
  * first: the capture frame where the first frame of the run began (frame for the others).
  * inflate: None, or the direction's Inflater.inflate; then one-frame compressed messages (RSV1) are taken too.
  *   Once a frame has been inflated it is always finished here: when inflate reports a problem or the text is not
@@ -157,17 +159,27 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0, wire_total = 0;
     PyObject *frames = NULL;
 
-    while (n - pos >= 2) {
-        unsigned char b0 = data[pos], b1 = data[pos + 1];
+    Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
+    while (pos < n) {
+        unsigned char b0 = data[pos];
         int compressed = b0 == 0xC1 || b0 == 0xC2;
-        if ((b0 != 0x81 && b0 != 0x82 && !(compressed && inflate != Py_None)) || (long)(b1 & 0x80) != mask_bit)
+        if (b0 != 0x81 && b0 != 0x82 && !(compressed && inflate != Py_None))
+            break;
+        if (n - pos < 2) {
+            tail = 2;
+            break;
+        }
+        unsigned char b1 = data[pos + 1];
+        if ((long)(b1 & 0x80) != mask_bit)
             break;
         Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
         if (plen == 127)
             break;
         if (plen == 126) {
-            if (n - pos < 4)
+            if (n - pos < 4) {
+                tail = 4 + (mask_bit ? 4 : 0);
                 break;
+            }
             plen = ((Py_ssize_t)data[pos + 2] << 8) | data[pos + 3];
             if (plen < 126)
                 break;
@@ -175,13 +187,19 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         const unsigned char *key = NULL;
         if (b1 & 0x80) {
-            if (n - p < 4)
+            if (n - p < 4) {
+                tail = p - pos + 4 + plen;
                 break;
+            }
             key = data + p;
             p += 4;
         }
-        if (plen > n - p || plen > max_payload)
+        if (plen > max_payload)
             break;
+        if (plen > n - p) {
+            tail = p - pos + plen;
+            break;
+        }
         PyObject *payload;
         if (key != NULL && plen) {
             payload = PyBytes_FromStringAndSize(NULL, plen);
@@ -291,7 +309,7 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         pos = p + plen;
     }
     Py_XDECREF(frames);
-    return Py_BuildValue("nnnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest, wire_total);
+    return Py_BuildValue("nnnnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest, wire_total, tail);
 error:
     Py_XDECREF(frames);
     return NULL;
@@ -852,7 +870,7 @@ static PyMethodDef methods[] = {
     {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
      "scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd) -> "
-     "(pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes)"},
+     "(pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes, tail)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
      "message_line(message, heads) -> bytes or None"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,

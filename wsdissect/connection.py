@@ -24,6 +24,7 @@ from .ws.messages import MessageAssembler
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 1, 2, 4, 16
 MAX_PENDING_PINGS = 64
 MAX_KEPT_HEADS = 16
+CARRY_MAX = 16 << 10  # the largest cut frame the fast lane holds back for the next segment (larger: the parser)
 
 UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
 PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
@@ -92,7 +93,7 @@ class Direction:
     """Per-direction state of a connection."""
 
     __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "probe", "lane")
+                 "probe", "lane", "carry")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
@@ -105,6 +106,7 @@ class Direction:
         self.rsv_allowed = 0
         self.fin = False
         self.lane = False  # MessageAssembler.scan (the C fast lane) may take frames at a frame boundary
+        self.carry: list | None = None  # segments' bytes the lane holds back: one frame cut by a segment end
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
@@ -245,6 +247,8 @@ class Connection:
 
     def _gap(self, d: Direction, n: int, frame: int, ts: float, out: list) -> None:
         if self.mode == WEBSOCKET and d.parser is not None:
+            if d.carry:
+                self._flush_carry(d, out)
             self._ws_items(d, d.parser.gap(n, frame, ts), frame, ts, out)
         elif self.mode == HTTP and self.http is not None:
             for r in self.http.gap(d.from_client, n):
@@ -416,6 +420,8 @@ class Connection:
         if d.lane and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
             self._ws_lane(d, data, off, frame, ts, out)
         else:
+            if d.carry:
+                self._flush_carry(d, out)
             self._ws_feed(d, data, off, frame, ts, out)
 
     def _ws_feed(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
@@ -425,28 +431,59 @@ class Connection:
         elif d.parser.findings:
             self._drain(out, d.parser.findings, d.name)
 
+    def _flush_carry(self, d: Direction, out: list) -> None:
+        """Give the parser the bytes the lane held back, segment by segment as they came: from then on its state is
+        exactly what feeding them at once would have made it."""
+        pieces, d.carry = d.carry, None
+        for data, off, frame, ts in pieces:
+            self._ws_feed(d, data, off, frame, ts, out)
+
     def _ws_lane(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
         """Alternate between the C fast lane (runs of plain frames) and the Python stages (everything else, one
-        frame at a time); after the lane twice takes nothing, the Python stages get the rest of the segment."""
+        frame at a time); after the lane twice takes nothing, the Python stages get the rest of the segment.
+
+        A frame the lane would take but that a segment end cuts is held back (``d.carry``, up to CARRY_MAX bytes)
+        and scanned again with the next segment, instead of going through the parser's buffering."""
         parser, asm = d.parser, d.asm
-        n = len(data)
         pos = 0
-        if parser.left or parser.stash:  # a frame begun in an earlier segment
+        carry = d.carry
+        if carry is not None:
+            d.carry = None
+            joined = b"".join([c[0] for c in carry]) + data
+            p, tail = asm.scan(joined, 0, carry[0][2], frame, ts, d.mask_bit, parser.max_payload, out)
+            if asm.findings:
+                self._drain(out, asm.findings, d.name)
+            if p:  # the held-back frame is complete (and maybe more): go on from there
+                data, off, pos = joined, carry[0][1], p
+            elif tail and tail <= CARRY_MAX:  # still cut
+                carry.append((data, off, frame, ts))
+                d.carry = carry
+                parser.last = (frame, ts)
+                return
+            else:  # not for the lane after all: the parser takes that frame, bytes as they came
+                for piece in carry:
+                    self._ws_feed(d, *piece, out)
+        elif parser.left or parser.stash:  # a frame begun in an earlier segment, in the parser
             pending = parser.pending_frame(data)
             if pending is not None:
                 whole, first, end = pending
-                if asm.scan(whole, 0, first, frame, ts, d.mask_bit, parser.max_payload, out) == len(whole):
+                if asm.scan(whole, 0, first, frame, ts, d.mask_bit, parser.max_payload, out)[0] == len(whole):
                     parser.drop_pending()
                     pos = end
                     if asm.findings:
                         self._drain(out, asm.findings, d.name)
+        n = len(data)
         misses = 0
         while pos < n and not asm.closed:
             if not parser.left and not parser.stash and asm.cur is None:
-                p = asm.scan(data, pos, frame, frame, ts, d.mask_bit, parser.max_payload, out)
+                p, tail = asm.scan(data, pos, frame, frame, ts, d.mask_bit, parser.max_payload, out)
                 if asm.findings:  # a compressed message the lane finished with a problem (the run ends there)
                     self._drain(out, asm.findings, d.name)
                 if p == n:
+                    parser.last = (frame, ts)
+                    return
+                if tail and tail <= CARRY_MAX:
+                    d.carry = [(data[p:], off + p, frame, ts)]
                     parser.last = (frame, ts)
                     return
                 if p == pos:
@@ -544,6 +581,8 @@ class Connection:
             if d.reasm.findings:
                 self._drain(out, d.reasm.findings, d.name)
             if d.parser is not None and self.mode == WEBSOCKET:
+                if d.carry:
+                    self._flush_carry(d, out)
                 self._ws_items(d, d.parser.end(), frame, ts, out)
             if d.asm is not None:
                 d.asm.finish(frame, ts, out)
@@ -562,6 +601,7 @@ class Connection:
         for d in (self.c2s, self.s2c):
             d.parser = None
             d.asm = None
+            d.carry = None
             d.probe = []
             d.reasm.recent = []
             d.reasm.ooo = {}

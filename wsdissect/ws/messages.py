@@ -107,17 +107,18 @@ class MessageAssembler:
             self._emit(cur, frame, ts, out)
 
     def scan(self, data: bytes, pos: int, first: int, frame: int, ts: float, mask_bit: int, max_payload: int,
-             out: list) -> int:
+             out: list) -> tuple[int, int]:
         """The C fast lane (see ``wsdissect/_speedups.c``): decode the run of *data* from *pos* made of frames that
         need no judgement (complete, unfragmented text/binary frames, uncompressed or compressed with
         permessage-deflate, ...) straight into Message events, exactly as ``FrameParser.feed`` + :meth:`add`
-        would, and return where that run ends.  *first* is the capture frame where the first of these frames
+        would.  Returns where that run ends and *tail*: the length of the frame there when the lane would take it
+        but *data* ends inside it (0 otherwise).  *first* is the capture frame where the first of these frames
         began (*frame* for the others).  Only valid at a frame boundary; takes nothing while a fragmented message
         is open or after a Close, or without the C code."""
         if speedups is None or self.cur is not None or self.closed:
-            return pos
+            return pos, 0
         inflater = self.inflater
-        end, ntext, btext, nbin, bbin, largest, wire = speedups.scan_messages(
+        end, ntext, btext, nbin, bbin, largest, wire, tail = speedups.scan_messages(
             data, pos, first, frame, ts, mask_bit, max_payload, self.conn, self.direction, out,
             inflater.inflate if inflater is not None and self.deflate_negotiated is not False else None,
             self.lane_inflated)
@@ -130,7 +131,7 @@ class MessageAssembler:
             self.wire += wire
             if largest > self.largest:
                 self.largest = largest
-        return end
+        return end, tail
 
     def lane_inflated(self, opcode: int, payload: bytes, problem: str | None, first: int, frame: int, ts: float,
                       wire: int, out: list) -> None:
