@@ -89,6 +89,25 @@ class Pending:
         return c
 
 
+class Ended:
+    """What is left of a connection once it has ended and its ConnectionEnd is out: enough to recognise the late
+    packets that still arrive for it (final ACKs, a RST) and to number them like its own.  A few hundred bytes,
+    so the connections that ended recently cost little while they wait to be forgotten."""
+
+    __slots__ = ("conn", "keys", "last_ts", "finished", "_bases")
+
+    def __init__(self, c: "Connection"):
+        self.conn = c.conn
+        self.keys = c.keys
+        self.last_ts = c.last_ts
+        self.finished = True
+        self._bases = (c.c2s.reasm.base, c.s2c.reasm.base)
+
+    def bases(self, from_client: bool) -> tuple[int | None, int | None]:
+        c, s = self._bases
+        return (c, s) if from_client else (s, c)
+
+
 class Direction:
     """Per-direction state of a connection."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp
-from .connection import TCP_ACK, TCP_SYN, Connection, Pending
+from .connection import TCP_ACK, TCP_SYN, Connection, Ended, Pending
 from .events import CaptureEnd, CaptureStart, Finding, new_packet
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
@@ -45,7 +45,7 @@ class Options:
 class Dissector:
     def __init__(self, options: Options | None = None):
         self.opts = options or Options()
-        self.flows: dict[tuple, Connection | Pending] = {}  # both orientations of each connection's 4-tuple
+        self.flows: dict[tuple, Connection | Pending | Ended] = {}  # both orientations of each 4-tuple
         self.connections = 0
         self.defrag = IpDefragmenter()
         self.reported_linktypes: set[int] = set()
@@ -103,6 +103,8 @@ class Dissector:
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
                                "connection dropped", conn_state.conn))
             conn_state.finished = True
+        if conn_state.finished:  # it has ended: keep only a small record for its late packets
+            self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
         return out
 
     def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out):

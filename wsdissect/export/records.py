@@ -8,6 +8,7 @@ from binascii import b2a_base64
 
 from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
 from ..findings import Severity
+from ..flow import DIRECTIONS
 from ..rfc6455 import opcode_name
 from ..speedups import speedups
 
@@ -100,6 +101,12 @@ def _remember_head(m: Message) -> tuple:
         _HEADS.clear()
     entry = _HEADS[(id(m.conn), m.direction)] = (m.conn, _message_head(m))
     return entry
+
+
+def forget_heads(conn) -> None:
+    """A connection ended: drop its cached heads (memory follows the open connections, not all seen)."""
+    for direction in DIRECTIONS:
+        _HEADS.pop((id(conn), direction), None)
 
 
 def _message_line_c(m: Message) -> bytes:

@@ -18,7 +18,8 @@ from typing import BinaryIO
 from ..events import ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..speedups import speedups
-from .records import _HEADS, connection_record, expert_record, is_exported_connection, json_bytes, message_line
+from .records import (_HEADS, connection_record, expert_record, forget_heads, is_exported_connection, json_bytes,
+                      message_line)
 
 
 class ExportFormat(str, enum.Enum):
@@ -35,6 +36,7 @@ def encode_event(ev, min_severity: int = Severity.NOTE) -> bytes | None:
     if cls is Message:
         return message_line(ev)
     if cls is ConnectionEnd:
+        forget_heads(ev.conn)
         return json_bytes(connection_record(ev)) if is_exported_connection(ev) else None
     if cls is Finding:
         return json_bytes(expert_record(ev)) if ev.severity >= min_severity else None
