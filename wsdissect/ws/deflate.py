@@ -50,7 +50,7 @@ class Inflater:
         """Keep the last WINDOW bytes of output, to continue after a message that ended the deflate stream."""
         self.recent.append(out)
         self.recent_size += len(out)
-        if self.recent_size > 4 * WINDOW:  # trim now and then: the oldest outputs are no longer needed
+        if self.recent_size > WINDOW + 8192:  # trim now and then: the oldest outputs are no longer needed
             recent, size = self.recent, self.recent_size
             while size - len(recent[0]) >= WINDOW:
                 size -= len(recent.popleft())
