@@ -217,6 +217,7 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(payload);
             goto error;
         }
+        PyObject *text = NULL;
         if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
             PyObject *res = PyObject_CallOneArg(inflate, payload);
             Py_DECREF(payload);
@@ -232,7 +233,6 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyObject *problem = PyTuple_GET_ITEM(res, 1);
             Py_INCREF(problem);
             Py_DECREF(res);
-            PyObject *text = NULL;
             if (problem == Py_None && opcode == 1) {
                 text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL);
                 if (text == NULL) {
@@ -257,54 +257,34 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 pos = p + plen;  /* stop here: the caller reports the finding before any later message */
                 break;
             }
-            else {
-                Py_DECREF(problem);
-                PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, Py_True, plen, frames,
-                                          text);
-                Py_XDECREF(text);
-                Py_ssize_t size = PyBytes_GET_SIZE(payload);
+            Py_DECREF(problem);
+        }
+        else if (opcode == 1) {
+            text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
+            if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
                 Py_DECREF(payload);
-                if (m == NULL)
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
                     goto error;
-                int rc = PyList_Append(out, m);
-                Py_DECREF(m);
-                if (rc < 0)
-                    goto error;
-                counts[opcode]++;
-                sizes[opcode] += size;
-                wire_total += plen;
-                if (size > largest)
-                    largest = size;
+                PyErr_Clear();
+                break;
             }
         }
-        else {
-            PyObject *text = NULL;
-            if (opcode == 1) {
-                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
-                if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
-                    Py_DECREF(payload);
-                    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-                        goto error;
-                    PyErr_Clear();
-                    break;
-                }
-            }
-            PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, Py_False, plen, frames,
-                                      text);
-            Py_XDECREF(text);
-            Py_DECREF(payload);
-            if (m == NULL)
-                goto error;
-            int rc = PyList_Append(out, m);
-            Py_DECREF(m);
-            if (rc < 0)
-                goto error;
-            counts[opcode]++;
-            sizes[opcode] += plen;
-            wire_total += plen;
-            if (plen > largest)
-                largest = plen;
-        }
+        PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, compressed ? Py_True : Py_False,
+                                  plen, frames, text);
+        Py_XDECREF(text);
+        Py_ssize_t size = PyBytes_GET_SIZE(payload);
+        Py_DECREF(payload);
+        if (m == NULL)
+            goto error;
+        int rc = PyList_Append(out, m);
+        Py_DECREF(m);
+        if (rc < 0)
+            goto error;
+        counts[opcode]++;
+        sizes[opcode] += size;
+        wire_total += plen;
+        if (size > largest)
+            largest = size;
         first = frame;
         pos = p + plen;
     }
