@@ -123,8 +123,24 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
     return m;
 }
 
-/* scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd)
- *   -> (pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes, tail)
+/* Add *add* to the int at list[i]. */
+static int
+list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
+{
+    PyObject *inc = PyLong_FromSsize_t(add);
+    if (inc == NULL)
+        return -1;
+    PyObject *sum = PyNumber_Add(PyList_GET_ITEM(list, i), inc);
+    Py_DECREF(inc);
+    if (sum == NULL)
+        return -1;
+    return PyList_SetItem(list, i, sum);  /* steals sum */
+}
+
+/* scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)
+ * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
+ *   sums) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's per-opcode
+ *   lists count and nbytes and into sums = [wire bytes, largest payload].
  * tail: when the run ends at a frame the lane would take that is not all in data, the frame's full length (or
  *   the header length, when the header itself is cut); 0 otherwise.
  * first: the capture frame where the first frame of the run began (frame for the others).
@@ -135,23 +151,27 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages() takes 12 arguments");
+    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 9) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 9-tuple)");
         return NULL;
     }
     if (message_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
         return NULL;
     }
-    PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *conn = args[7];
-    PyObject *direction = args[8], *out = args[9], *inflate = args[10], *odd = args[11];
-    if (!PyBytes_Check(data_obj) || !PyList_Check(out)) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(): data must be bytes and out a list");
+    PyObject *lane = args[6];
+    PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *out = args[5];
+    PyObject *conn = PyTuple_GET_ITEM(lane, 2), *direction = PyTuple_GET_ITEM(lane, 3);
+    PyObject *inflate = PyTuple_GET_ITEM(lane, 4), *odd = PyTuple_GET_ITEM(lane, 5);
+    PyObject *count = PyTuple_GET_ITEM(lane, 6), *nbytes = PyTuple_GET_ITEM(lane, 7), *sums = PyTuple_GET_ITEM(lane, 8);
+    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) < 3
+        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) < 3 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
         return NULL;
     }
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    long mask_bit = PyLong_AsLong(args[5]);
-    Py_ssize_t max_payload = PyLong_AsSsize_t(args[6]);
+    long mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
+    Py_ssize_t max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
     if (PyErr_Occurred())
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
@@ -289,7 +309,21 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         pos = p + plen;
     }
     Py_XDECREF(frames);
-    return Py_BuildValue("nnnnnnnn", pos, counts[1], sizes[1], counts[2], sizes[2], largest, wire_total, tail);
+    frames = NULL;
+    for (int op = 1; op <= 2; op++) {
+        if (counts[op] && (list_add(count, op, counts[op]) < 0 || list_add(nbytes, op, sizes[op]) < 0))
+            goto error;
+    }
+    if (wire_total && list_add(sums, 0, wire_total) < 0)
+        goto error;
+    if (counts[1] + counts[2]) {
+        Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(sums, 1));
+        if (known == -1 && PyErr_Occurred())
+            goto error;
+        if (largest > known && list_add(sums, 1, largest - known) < 0)
+            goto error;
+    }
+    return Py_BuildValue("nn", pos, tail);
 error:
     Py_XDECREF(frames);
     return NULL;
@@ -849,8 +883,7 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
-     "scan_messages(data, pos, first, frame, ts, mask_bit, max_payload, conn, direction, out, inflate, odd) -> "
-     "(pos, text_count, text_bytes, binary_count, binary_bytes, largest, wire_bytes, tail)"},
+     "scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
      "message_line(message, heads) -> bytes or None"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,

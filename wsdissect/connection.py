@@ -124,7 +124,7 @@ class Direction:
         self.mask_bit = 0x80 if from_client else 0
         self.rsv_allowed = 0
         self.fin = False
-        self.lane = False  # MessageAssembler.scan (the C fast lane) may take frames at a frame boundary
+        self.lane: tuple | None = None  # the C fast lane's context (MessageAssembler.lane_context), when it is used
         self.carry: list | None = None  # segments' bytes the lane holds back: one frame cut by a segment end
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
@@ -433,10 +433,10 @@ class Connection:
             if d.rsv_allowed:
                 fast |= {0x41, 0x42}
             d.fast_b0 = frozenset(fast)
-            d.lane = speedups is not None and not opts.frames
+            d.lane = None if opts.frames else d.asm.lane_context(d.mask_bit, opts.max_message)
 
     def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        if d.lane and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
+        if d.lane is not None and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
             self._ws_lane(d, data, off, frame, ts, out)
         else:
             if d.carry:
@@ -463,13 +463,14 @@ class Connection:
 
         A frame the lane would take but that a segment end cuts is held back (``d.carry``, up to CARRY_MAX bytes)
         and scanned again with the next segment, instead of going through the parser's buffering."""
-        parser, asm = d.parser, d.asm
+        parser, asm, lane = d.parser, d.asm, d.lane
+        scan = speedups.scan_messages
         pos = 0
         carry = d.carry
         if carry is not None:
             d.carry = None
             joined = b"".join([c[0] for c in carry]) + data
-            p, tail = asm.scan(joined, 0, carry[0][2], frame, ts, d.mask_bit, parser.max_payload, out)
+            p, tail = scan(joined, 0, carry[0][2], frame, ts, out, lane)
             if asm.findings:
                 self._drain(out, asm.findings, d.name)
             if p:  # the held-back frame is complete (and maybe more): go on from there
@@ -483,10 +484,10 @@ class Connection:
                 for piece in carry:
                     self._ws_feed(d, *piece, out)
         elif parser.left or parser.stash:  # a frame begun in an earlier segment, in the parser
-            pending = parser.pending_frame(data)
+            pending = parser.pending_frame(data) if asm.cur is None and not asm.closed else None
             if pending is not None:
                 whole, first, end = pending
-                if asm.scan(whole, 0, first, frame, ts, d.mask_bit, parser.max_payload, out)[0] == len(whole):
+                if scan(whole, 0, first, frame, ts, out, lane)[0] == len(whole):
                     parser.drop_pending()
                     pos = end
                     if asm.findings:
@@ -495,7 +496,7 @@ class Connection:
         misses = 0
         while pos < n and not asm.closed:
             if not parser.left and not parser.stash and asm.cur is None:
-                p, tail = asm.scan(data, pos, frame, frame, ts, d.mask_bit, parser.max_payload, out)
+                p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem (the run ends there)
                     self._drain(out, asm.findings, d.name)
                 if p == n:

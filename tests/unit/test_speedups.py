@@ -1,6 +1,6 @@
 """The optional C accelerators (wsdissect/_speedups.c) are exactly equivalent to the pure-Python path.
 
-* the WebSocket fast lane (``MessageAssembler.scan`` via ``Connection._ws_lane``): the same events, in the same order,
+* the WebSocket fast lane (``speedups.scan_messages`` via ``Connection._ws_lane``): the same events, in the same order,
   with the lane on and off, for hypothesis-generated conversations (every frame kind, every segmentation);
 * the record encoder (``_message_line_c`` vs ``message_line_py``): byte-identical lines;
 * the JSONL writer (``RecordWriter.events`` with ``encode_messages`` vs the pure writer): byte-identical output;
@@ -86,14 +86,15 @@ def pure_python():
 
 
 class LaneCounter:
-    """Stands in for the C module in wsdissect.ws.messages and counts the messages the fast lane produced."""
+    """Stands in for the C module in wsdissect.connection and counts the messages the fast lane produced."""
 
     def __init__(self):
         self.taken = 0
 
-    def scan_messages(self, *args):
-        r = C.scan_messages(*args)
-        self.taken += r[1] + r[3]
+    def scan_messages(self, data, pos, first, frame, ts, out, lane):
+        before = len(out)
+        r = C.scan_messages(data, pos, first, frame, ts, out, lane)
+        self.taken += sum(1 for ev in out[before:] if ev.__class__ is Message)
         return r
 
 
@@ -104,7 +105,7 @@ def run_events(recs: list, options: Options, pure: bool, counter: LaneCounter | 
     if counter is None:
         return list(dissect_records(recs, options, "synthetic"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wsdissect.ws.messages, "speedups", counter)
+        mp.setattr(wsdissect.connection, "speedups", counter)
         return list(dissect_records(recs, options, "synthetic"))
 
 

@@ -29,7 +29,7 @@ from .deflate import Inflater
 
 class MessageAssembler:
     __slots__ = ("conn", "direction", "inflater", "deflate_negotiated", "max_message", "findings", "cur",
-                 "closed", "count", "nbytes", "wire", "largest")
+                 "closed", "count", "nbytes", "sums")
 
     def __init__(self, conn: Conn, direction: str, inflater: Inflater | None, deflate_negotiated: bool | None,
                  max_message: int = 64 << 20):
@@ -43,8 +43,15 @@ class MessageAssembler:
         self.closed = False
         self.count = [0] * 16  # messages emitted, per opcode
         self.nbytes = [0] * 16  # their payload bytes, per opcode
-        self.wire = 0  # payload bytes on the wire (before decompression)
-        self.largest = 0
+        self.sums = [0, 0]  # payload bytes on the wire (before decompression), largest payload
+
+    @property
+    def wire(self) -> int:
+        return self.sums[0]
+
+    @property
+    def largest(self) -> int:
+        return self.sums[1]
 
     def add(self, f: tuple, out: list) -> None:
         b0 = f[3]
@@ -62,9 +69,10 @@ class MessageAssembler:
                                    False, f[6], (frame,), None, None, text))
             self.count[op] += 1
             self.nbytes[op] += n
-            self.wire += f[6]
-            if n > self.largest:
-                self.largest = n
+            sums = self.sums
+            sums[0] += f[6]
+            if n > sums[1]:
+                sums[1] = n
             return
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         opcode = b0 & 0x0F
@@ -106,32 +114,20 @@ class MessageAssembler:
         if b0 & 0x80:
             self._emit(cur, frame, ts, out)
 
-    def scan(self, data: bytes, pos: int, first: int, frame: int, ts: float, mask_bit: int, max_payload: int,
-             out: list) -> tuple[int, int]:
-        """The C fast lane (see ``wsdissect/_speedups.c``): decode the run of *data* from *pos* made of frames that
-        need no judgement (complete, unfragmented text/binary frames, uncompressed or compressed with
-        permessage-deflate, ...) straight into Message events, exactly as ``FrameParser.feed`` + :meth:`add`
-        would.  Returns where that run ends and *tail*: the length of the frame there when the lane would take it
-        but *data* ends inside it (0 otherwise).  *first* is the capture frame where the first of these frames
-        began (*frame* for the others).  Only valid at a frame boundary; takes nothing while a fragmented message
-        is open or after a Close, or without the C code."""
-        if speedups is None or self.cur is not None or self.closed:
-            return pos, 0
+    def lane_context(self, mask_bit: int, max_payload: int) -> tuple | None:
+        """The constant arguments of ``speedups.scan_messages`` for this direction (the C fast lane, see
+        ``wsdissect/_speedups.c``), or None without the C code.
+
+        The lane decodes a run of frames that need no judgement (complete, unfragmented text/binary frames,
+        uncompressed or compressed with permessage-deflate, ...) straight into Message events, exactly as
+        ``FrameParser.feed`` + :meth:`add` would, and counts them into this assembler's counters.  The caller
+        calls it only at a frame boundary, with no fragmented message open (``cur``) and no Close seen."""
+        if speedups is None:
+            return None
         inflater = self.inflater
-        end, ntext, btext, nbin, bbin, largest, wire, tail = speedups.scan_messages(
-            data, pos, first, frame, ts, mask_bit, max_payload, self.conn, self.direction, out,
-            inflater.inflate if inflater is not None and self.deflate_negotiated is not False else None,
-            self.lane_inflated)
-        if end != pos:
-            count, nbytes = self.count, self.nbytes
-            count[1] += ntext
-            count[2] += nbin
-            nbytes[1] += btext
-            nbytes[2] += bbin
-            self.wire += wire
-            if largest > self.largest:
-                self.largest = largest
-        return end, tail
+        inflate = inflater.inflate if inflater is not None and self.deflate_negotiated is not False else None
+        return (mask_bit, max_payload, self.conn, self.direction, inflate, self.lane_inflated, self.count,
+                self.nbytes, self.sums)
 
     def lane_inflated(self, opcode: int, payload: bytes, problem: str | None, first: int, frame: int, ts: float,
                       wire: int, out: list) -> None:
@@ -201,9 +197,10 @@ class MessageAssembler:
     def _tally(self, opcode: int, n: int, wire: int) -> None:
         self.count[opcode] += 1
         self.nbytes[opcode] += n
-        self.wire += wire
-        if n > self.largest:
-            self.largest = n
+        sums = self.sums
+        sums[0] += wire
+        if n > sums[1]:
+            sums[1] = n
 
     def lost(self, frame: int, ts: float, out: list) -> None:
         """Sync was lost: flush what was in progress as incomplete and forget deflate history."""
