@@ -481,8 +481,8 @@ class Connection:
                 parser.last = (frame, ts)
                 return
             else:  # not for the lane after all: the parser takes that frame, bytes as they came
-                for piece in carry:
-                    self._ws_feed(d, *piece, out)
+                d.carry = carry
+                self._flush_carry(d, out)
         elif parser.left or parser.stash:  # a frame begun in an earlier segment, in the parser
             pending = parser.pending_frame(data) if asm.cur is None and not asm.closed else None
             if pending is not None:
