@@ -125,7 +125,8 @@ class Direction:
         self.rsv_allowed = 0
         self.fin = False
         self.lane: tuple | None = None  # the C fast lane's context (MessageAssembler.lane_context), when it is used
-        self.carry: list | None = None  # segments' bytes the lane holds back: one frame cut by a segment end
+        self.carry: list | None = None  # [segments, bytes, bytes needed]: one frame the lane holds back, cut by a
+        # segment end (the segments as (data, offset, frame, ts); their bytes; the frame's length as far as known)
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
@@ -453,7 +454,7 @@ class Connection:
     def _flush_carry(self, d: Direction, out: list) -> None:
         """Give the parser the bytes the lane held back, segment by segment as they came: from then on its state is
         exactly what feeding them at once would have made it."""
-        pieces, d.carry = d.carry, None
+        pieces, d.carry = d.carry[0], None
         for data, off, frame, ts in pieces:
             self._ws_feed(d, data, off, frame, ts, out)
 
@@ -468,16 +469,22 @@ class Connection:
         pos = 0
         carry = d.carry
         if carry is not None:
+            pieces, held, need = carry
+            if held + len(data) < need:  # the held-back frame is still cut: hold this segment too
+                pieces.append((data, off, frame, ts))
+                carry[1] = held + len(data)
+                parser.last = (frame, ts)
+                return
             d.carry = None
-            joined = b"".join([c[0] for c in carry]) + data
-            p, tail = scan(joined, 0, carry[0][2], frame, ts, out, lane)
+            joined = b"".join([c[0] for c in pieces]) + data
+            p, tail = scan(joined, 0, pieces[0][2], frame, ts, out, lane)
             if asm.findings:
                 self._drain(out, asm.findings, d.name)
             if p:  # the held-back frame is complete (and maybe more): go on from there
-                data, off, pos = joined, carry[0][1], p
-            elif tail and tail <= CARRY_MAX:  # still cut
-                carry.append((data, off, frame, ts))
-                d.carry = carry
+                data, off, pos = joined, pieces[0][1], p
+            elif tail and tail <= CARRY_MAX:  # still cut (its header was)
+                pieces.append((data, off, frame, ts))
+                d.carry = [pieces, len(joined), tail]
                 parser.last = (frame, ts)
                 return
             else:  # not for the lane after all: the parser takes that frame, bytes as they came
@@ -503,7 +510,7 @@ class Connection:
                     parser.last = (frame, ts)
                     return
                 if tail and tail <= CARRY_MAX:
-                    d.carry = [(data[p:], off + p, frame, ts)]
+                    d.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
                     parser.last = (frame, ts)
                     return
                 if p == pos:
