@@ -6,7 +6,10 @@
     python fuzz/run_fuzz.py --replay fuzz/crashes/<hash>.pcap   # run one saved input and print the outcome
 
 Every input goes through ``wsdissect.pipeline.dissect_files`` with ``Options(packets=True, frames=True)`` (so every
-event type is built) and every event through the ``wsdissect.export.records`` functions and ``orjson``.
+event type is built) and every event through the ``wsdissect.export.records`` functions and ``orjson``; then once
+more the way ``export`` runs it (no frame events, so the C fast lane decodes when it is built, and
+``RecordWriter.events`` encodes), which must give the same messages, findings and connection ends
+(``PathMismatch`` otherwise).
 
 What counts as a failure:
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import multiprocessing as mp
 import os
@@ -113,6 +117,10 @@ class ExportError(Exception):
     """A record the exporters built cannot be serialized (as ``RecordWriter`` would find)."""
 
 
+class PathMismatch(Exception):
+    """The export path (C fast lane and encoder, when built) decoded an input differently from the view path."""
+
+
 def _hang_where(tb) -> str:
     """Where a hang was interrupted: the innermost wsdissect file and its run of functions (outer>inner)."""
     frames = [fr for fr in traceback.extract_tb(tb) if "/wsdissect/" in fr.filename.replace(os.sep, "/")]
@@ -160,6 +168,7 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
     from wsdissect.errors import CaptureError
     from wsdissect.events import ConnectionEnd, Finding, Message
     from wsdissect.export.records import connection_record, expert_record, is_exported_connection, message_record
+    from wsdissect.export.writer import RecordWriter
     from wsdissect.pipeline import Options, dissect_files
 
     install_tracer()
@@ -185,6 +194,8 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
     out = Outcome("ok")
     internal_msg = None
     n = 0
+    seen: list = []  # the view path's messages, findings and connection ends
+    KEPT = (Message, Finding, ConnectionEnd)
     try:
         try:
             for ev in dissect_files([path], Options(packets=True, frames=True, **opts)):
@@ -205,6 +216,17 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
                     orjson.dumps(rec)
                 except TypeError as e:  # what RecordWriter would hit: name the record, not the harness
                     raise ExportError(f"orjson.dumps({rec['type']} record): {e}") from e
+                seen.append(ev)
+            # The export path: without WsFrame events the C fast lane (when built) decodes, and RecordWriter's
+            # encoder writes the records.  It must decode exactly what the view path decoded.
+            exported = [ev for ev in dissect_files([path], Options(**opts)) if ev.__class__ in KEPT]
+            writer = RecordWriter(io.BytesIO(), "jsonl")
+            writer.events(exported)
+            writer.close()
+            if exported != seen:
+                i = next((i for i, (a, b) in enumerate(zip(seen, exported)) if a != b), min(len(seen), len(exported)))
+                raise PathMismatch(f"event {i}: view path {seen[i] if i < len(seen) else None!r} / export path "
+                                   f"{exported[i] if i < len(exported) else None!r}")
         finally:
             if use_alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
