@@ -791,22 +791,13 @@ parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[1]);
     Py_ssize_t n = PyBytes_GET_SIZE(args[1]), l3;
     switch (linktype) {
-    case 1: {  /* Ethernet */
-        if (n < 14)
+    case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
+        l3 = linktype == 1 ? 14 : 16;
+        if (n < l3)
             Py_RETURN_FALSE;
-        unsigned et = (unsigned)d[12] << 8 | d[13];
+        unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
         if (et != 0x0800 && et != 0x86DD)
             Py_RETURN_FALSE;
-        l3 = 14;
-        break;
-    }
-    case 113: {  /* Linux cooked v1 */
-        if (n < 16)
-            Py_RETURN_FALSE;
-        unsigned et = (unsigned)d[14] << 8 | d[15];
-        if (et != 0x0800 && et != 0x86DD)
-            Py_RETURN_FALSE;
-        l3 = 16;
         break;
     }
     case 101: case 12: case 14: case 228: case 229:
