@@ -856,21 +856,6 @@ parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                          (int)h[13], (int)((unsigned)h[14] << 8 | h[15]), start, plen, l3, t);
 }
 
-static PyObject *
-unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) || PyBytes_GET_SIZE(args[1]) != 4) {
-        PyErr_SetString(PyExc_TypeError, "unmask(data: bytes, key: 4 bytes)");
-        return NULL;
-    }
-    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
-    PyObject *res = PyBytes_FromStringAndSize(NULL, n);
-    if (res != NULL)
-        xor_mask((unsigned char *)PyBytes_AS_STRING(res), (const unsigned char *)PyBytes_AS_STRING(args[0]), n,
-                 (const unsigned char *)PyBytes_AS_STRING(args[1]));
-    return res;
-}
-
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
@@ -883,7 +868,6 @@ static PyMethodDef methods[] = {
      "pcap_records(buf, pos, frame, little, unit, linktype, limit, max_records) -> (records, pos)"},
     {"parse_tcp", (PyCFunction)(void (*)(void))parse_tcp, METH_FASTCALL,
      "parse_tcp(linktype, data) -> the layers.parse_tcp tuple, or False when the Python parser must decide"},
-    {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL, "unmask(data, key) -> data XOR key"},
     {NULL, NULL, 0, NULL},
 };
 
