@@ -18,16 +18,18 @@ from .writer import RecordWriter
 def _export_one(path: str, options, event_filter, min_severity: int, tmp: str) -> tuple[list[str], bool]:
     from ..events import Finding
     from ..findings import KINDS
-    from ..pipeline import dissect_records
+    from ..pipeline import feed_records
 
     warnings: list[str] = []
     with open(tmp, "wb") as out, CaptureFile(path) as cf:
         writer = RecordWriter(out, "jsonl", min_severity)
-        events = dissect_records(cf, options, cf.name)
+        sink = writer.events
         if event_filter is not None and event_filter.active:
-            events = filter(event_filter.accepts, events)
-        for ev in events:
-            writer.event(ev)
+            accepts = event_filter.accepts
+
+            def sink(evs: list) -> None:
+                writer.events([ev for ev in evs if accepts(ev)])
+        feed_records(cf, sink, options, cf.name)
         for code, message, frame in cf.problems:
             warnings.append(message)
             writer.event(Finding(frame, 0.0, code, KINDS[code].severity, message))
