@@ -1,0 +1,77 @@
+"""Socket.IO packet encodings: the default text parser and socket.io-msgpack-parser (sans-IO, one packet each)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .binary import UNDEFINED, display_tree, json_value, unpack_msgpack
+from .units import NO_DATA, parse_json_text
+
+PACKET_TYPES = ("CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK")
+BINARY_TYPES = {"BINARY_EVENT", "BINARY_ACK"}
+
+
+@dataclass(frozen=True, slots=True)
+class SocketPacket:
+    """A decoded Socket.IO packet; ``payload`` is the JSON value after namespace and id (NO_DATA when absent)."""
+
+    kind: str
+    namespace: str
+    id: Optional[int]
+    payload: Any
+    attachments: int = 0
+    has_binary: bool = False  # msgpack packets carrying binary values (their payload is then not JSON)
+
+
+class PacketError(ValueError):
+    """The message is not a Socket.IO packet: *code* is the finding to report, the text says why."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def parse_text_packet(text: str) -> SocketPacket:
+    """Default parser: ``<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`` (socket.io-protocol v5)."""
+    if not text or not text[0].isdigit() or int(text[0]) >= len(PACKET_TYPES):
+        raise PacketError("socketio.packet_type", f"unknown Socket.IO packet type {text[:1]!r}")
+    kind, pos, attachments = PACKET_TYPES[int(text[0])], 1, 0
+    if kind in BINARY_TYPES:
+        dash = text.find("-", pos)
+        if dash < 0 or not text[pos:dash].isdigit():
+            raise PacketError("socketio.malformed", f"{kind} without its attachment count")
+        attachments, pos = int(text[pos:dash]), dash + 1
+    namespace = "/"
+    if text[pos:pos + 1] == "/":
+        comma = text.find(",", pos)
+        end = comma if comma >= 0 else len(text)
+        namespace, pos = text[pos:end], end + 1
+    digits = pos
+    while digits < len(text) and text[digits].isdigit():
+        digits += 1
+    ident = int(text[pos:digits]) if digits > pos else None
+    payload = NO_DATA
+    if digits < len(text):
+        payload = parse_json_text(text[digits:])
+        if payload is NO_DATA:
+            raise PacketError("socketio.malformed", f"{kind} payload is not JSON")
+    return SocketPacket(kind, namespace, ident, payload, attachments)
+
+
+def parse_msgpack_packet(payload: bytes) -> SocketPacket:
+    """socket.io-msgpack-parser: a msgpack map ``{type, data, nsp, id}`` per packet."""
+    value = unpack_msgpack(payload)
+    if not isinstance(value, dict) or not isinstance(value.get("type"), int) or not isinstance(value.get("nsp"),
+                                                                                                 str):
+        raise PacketError("socketio.attachment_unexpected",
+                          "binary message is neither an expected attachment nor a msgpack Socket.IO packet")
+    ptype = value["type"]
+    if not 0 <= ptype < len(PACKET_TYPES):
+        raise PacketError("socketio.packet_type", f"unknown Socket.IO packet type {ptype}")
+    raw = value.get("data", NO_DATA)
+    data = json_value(raw) if raw is not NO_DATA else NO_DATA
+    ident = value.get("id")
+    ident = ident if isinstance(ident, int) and not isinstance(ident, bool) else None
+    if data is NO_DATA and raw is not NO_DATA and raw is not UNDEFINED:  # binary values: shown, not JSON data
+        return SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, display_tree(raw), has_binary=True)
+    return SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, data)
