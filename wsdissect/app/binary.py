@@ -116,7 +116,9 @@ def display_tree(value: Any) -> Any:
         return {k if isinstance(k, str) else repr(display_tree(k)): display_tree(v) for k, v in value.items()}
     if value is None or isinstance(value, (bool, str, int, float)):
         return value
-    return {"$value": repr(value)}
+    if hasattr(value, "isoformat"):
+        return {"$datetime": value.isoformat()}
+    return {"$value": str(value)}
 
 
 def sniff_binary(payload: bytes) -> BinaryDocument | None:
