@@ -147,3 +147,24 @@ def test_graphql_roundtrip(kind, ident, payload, operation):
     (unit,) = dec.message(True, 1, json.dumps(msg).encode(), 1, 0.0).units
     assert (unit.kind, unit.id, unit.data) == (kind, ident, msg.get("payload", NO_DATA))
     assert unit.name == (operation if payload is not NO_DATA else None)
+
+
+def _decoders():
+    return [MqttDecoder(), MqttDecoder(5), SocketIODecoder(3), SocketIODecoder(4), StompDecoder(), JsonRpcDecoder(),
+            GraphQLDecoder(TRANSPORT_WS)]
+
+
+noise = st.binary(max_size=64) | st.text(max_size=40).map(str.encode) | st.sampled_from(
+    [b"4\xc2\xb2", "42/x,²[".encode(), "4٣".encode(), b"\x30\xff\xff\xff\xff", b"\x82\xff\xff\xff\x7f", b"\x00",
+     b"\x93\xc1\xc1\xc1", b"\xd4\x00\x00", b"SEND\nx\\\n\n", b"\n\n\x00", b"[{}]", b'{"type":{}}'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([1, 2]), noise), max_size=8))
+def test_arbitrary_bytes_never_raise_and_give_well_formed_units(messages):
+    for dec in _decoders():
+        for n, (from_client, opcode, payload) in enumerate(messages):
+            res = dec.message(from_client, opcode, payload, n, 0.0)
+            for unit in res.units:
+                json.dumps(unit.to_dict())
+            assert all(f.code for f in res.findings)

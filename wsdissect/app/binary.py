@@ -53,7 +53,7 @@ def unpack_msgpack(payload: bytes) -> Any:
     """The one msgpack value that is all of *payload*, or NO_DATA."""
     try:
         return msgpack.unpackb(payload, raw=False, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, TypeError, RecursionError):
+    except Exception:  # noqa: BLE001 - any undecodable input (the library raises several types) is "not msgpack"
         return NO_DATA
 
 
@@ -62,7 +62,7 @@ def unpack_cbor(payload: bytes) -> Any:
     stream = io.BytesIO(payload)
     try:
         value = cbor2.CBORDecoder(stream).decode()
-    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError, EOFError):
+    except Exception:  # noqa: BLE001 - any undecodable input (the library raises several types) is "not CBOR"
         return NO_DATA
     return value if stream.tell() == len(payload) else NO_DATA
 

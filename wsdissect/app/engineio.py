@@ -29,7 +29,7 @@ def parse_engine_packet(opcode: int, payload: bytes, version: int) -> EnginePack
             return EnginePacket(None, payload, True)
         return EnginePacket("message", payload, True)
     text = payload.decode("utf-8", "replace")
-    if text[:1].isdigit() and int(text[0]) < len(PACKET_TYPES):
+    if text[:1] and text[0] in "0123456":
         return EnginePacket(PACKET_TYPES[int(text[0])], text[1:])
     return EnginePacket(None, text)
 

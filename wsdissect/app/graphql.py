@@ -41,7 +41,7 @@ class GraphQLDecoder:
         if kind == "connection_ack" and not from_client:
             self._acked = True
         elif not self._acked and kind not in _BEFORE_ACK[self.protocol]:
-            out.find("graphql.before_ack", f"{kind} before the server's connection_ack")
+            out.find("graphql.before_ack", f"{escape_text(kind, 24)} before the server's connection_ack")
         payload_value = msg.get("payload", NO_DATA)
         name = payload_value.get("operationName") if isinstance(payload_value, dict) else None
         ident = msg.get("id")

@@ -33,12 +33,12 @@ class PacketError(ValueError):
 
 def parse_text_packet(text: str) -> SocketPacket:
     """Default parser: ``<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`` (socket.io-protocol v5)."""
-    if not text or not text[0].isdigit() or int(text[0]) >= len(PACKET_TYPES):
+    if not text or text[0] not in "0123456":
         raise PacketError("socketio.packet_type", f"unknown Socket.IO packet type {text[:1]!r}")
     kind, pos, attachments = PACKET_TYPES[int(text[0])], 1, 0
     if kind in BINARY_TYPES:
         dash = text.find("-", pos)
-        if dash < 0 or not text[pos:dash].isdigit():
+        if dash < 0 or not _ascii_digits(text[pos:dash]):
             raise PacketError("socketio.malformed", f"{kind} without its attachment count")
         attachments, pos = int(text[pos:dash]), dash + 1
     namespace = "/"
@@ -47,7 +47,7 @@ def parse_text_packet(text: str) -> SocketPacket:
         end = comma if comma >= 0 else len(text)
         namespace, pos = text[pos:end], end + 1
     digits = pos
-    while digits < len(text) and text[digits].isdigit():
+    while digits < len(text) and text[digits] in _DIGITS:
         digits += 1
     ident = int(text[pos:digits]) if digits > pos else None
     payload = NO_DATA
@@ -56,6 +56,13 @@ def parse_text_packet(text: str) -> SocketPacket:
         if payload is NO_DATA:
             raise PacketError("socketio.malformed", f"{kind} payload is not JSON")
     return SocketPacket(kind, namespace, ident, payload, attachments)
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _ascii_digits(text: str) -> bool:
+    return bool(text) and all(c in _DIGITS for c in text)
 
 
 def parse_msgpack_packet(payload: bytes) -> SocketPacket:

@@ -51,9 +51,10 @@ class StompDecoder:
             return len(buf)
         lines = buf[pos:head_end].decode("utf-8", "replace").split("\n")
         command = lines[0].rstrip("\r")
+        shown = escape_text(command, 24)
         headers = self._headers(command, lines[1:], out)
         body_start = head_end + sep
-        body, nxt = _body(buf, body_start, headers, command, out)
+        body, nxt = _body(buf, body_start, headers, shown, out)
         if command == "CONNECTED" and "version" in headers:
             self.version = headers["version"]
         out.unit(_unit(command, headers, body, body_start, nxt, buf))
@@ -66,7 +67,8 @@ class StompDecoder:
             line = line[:-1] if line.endswith("\r") else line
             name, colon, value = line.partition(":")
             if not colon:
-                out.find("stomp.malformed", f"{command} header line without a colon: {escape_text(line)}")
+                out.find("stomp.malformed", f"{escape_text(command, 24)} header line without a colon: "
+                         + escape_text(line))
                 continue
             if unescape:
                 name, value = _unescape(name, out), _unescape(value, out)
