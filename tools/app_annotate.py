@@ -47,6 +47,10 @@ def annotate(records: list[dict[str, Any]], forced: Optional[str] = None) -> lis
                                             rec.get("complete") is True)
         rec["app"] = [u.to_dict() for u in result.units]
         experts.extend(_expert(f, rec) for f in result.findings)
+    for stream, dissector in dissectors.items():
+        conn = connections.get(stream) or {"stream": stream}
+        ended = dissector.end(conn.get("last_frame") or 0, conn.get("end_time") or 0.0)
+        experts.extend(_expert(f, conn) for f in ended.findings)
     return records + experts
 
 

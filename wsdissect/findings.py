@@ -106,6 +106,8 @@ _KINDS = [
     FindingKind("ws.pong.unsolicited", _N, "pong whose payload matches no ping", "RFC 6455 5.5.3"),
     # Application protocols over WebSocket messages (wsdissect/app).
     FindingKind("app.incomplete", _N, "incomplete WebSocket message not decoded at the application layer"),
+    FindingKind("app.unfinished", _W, "connection ended inside an application packet (or before its "
+                "attachments)"),
     FindingKind("app.buffer_limit", _W, "application packet larger than the buffering limit; skipped"),
     FindingKind("engineio.packet_type", _E, "unknown Engine.IO packet type", "Engine.IO protocol v4, Packet types"),
     FindingKind("socketio.packet_type", _E, "unknown Socket.IO packet type", "Socket.IO protocol v5, Packet types"),
@@ -119,6 +121,8 @@ _KINDS = [
                 "attachments", "Socket.IO protocol v5, BINARY_EVENT"),
     FindingKind("mqtt.remaining_length", _E, "malformed MQTT Remaining Length (more than 4 bytes)",
                 "MQTT 3.1.1 2.2.3, MQTT 5.0 1.5.5"),
+    FindingKind("mqtt.text_message", _E, "MQTT control packets in a text WebSocket message",
+                "MQTT 3.1.1 6, MQTT 5.0 6"),
     FindingKind("mqtt.malformed", _E, "malformed MQTT control packet (fields past its end, reserved type, bad "
                 "property)", "MQTT 3.1.1 2, MQTT 5.0 2"),
     FindingKind("mqtt.flags", _E, "MQTT fixed header flags invalid for the packet type (or QoS 3)",

@@ -159,3 +159,9 @@ def test_reset_drops_the_partial_packet():
     dec.reset(True)
     units, _ = run([(True, [enc.PINGREQ])], dec)
     assert [u.kind for _, u in units] == ["PINGREQ"]
+
+
+def test_mqtt_in_a_text_message_is_decoded_and_reported():
+    dec = MqttDecoder()
+    res = dec.message(True, 1, enc.PINGREQ, 1, 0.0)
+    assert [u.kind for u in res.units] == ["PINGREQ"] and codes(res.findings) == ["mqtt.text_message"]

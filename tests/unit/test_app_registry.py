@@ -72,3 +72,16 @@ def test_incomplete_message_resets_the_stream_with_a_finding():
     res = d.message(True, BINARY, b"??", 2, 0.0, complete=False)
     assert [f.code for f in res.findings] == ["app.incomplete"]
     assert [u.kind for u in d.message(True, BINARY, enc.PINGREQ, 3, 0.0).units] == ["PINGREQ"]
+
+
+def test_end_reports_what_each_direction_left_unfinished():
+    d = new_dissector("mqtt", "/")
+    d.message(True, BINARY, enc.publish("t", b"x")[:3], 1, 0.0)
+    res = d.end(9, 1.0)
+    assert [(f.code, f.frame, f.direction) for f in res.findings] == [("app.unfinished", 9, "client_to_server")]
+    assert "3 bytes" in res.findings[0].message
+    s = new_dissector(None, "/socket.io/?EIO=4&transport=websocket")
+    s.message(False, TEXT, b'451-["f",{"_placeholder":true,"num":0}]', 1, 0.0)
+    assert [f.direction for f in s.end(2, 0.0).findings] == ["server_to_client"]
+    assert new_dissector("chat.v2", "/").end(1, 0.0).findings == ()
+    assert new_dissector("v12.stomp", "/").end(1, 0.0).findings == ()

@@ -2,7 +2,8 @@
 (subscriptions-transport-ws).  One JSON message, one unit."""
 from __future__ import annotations
 
-from .units import NO_DATA, AppResult, AppUnit, Collector, MessageRef, EMPTY, escape_text, parse_json_text
+from .units import (EMPTY, NO_DATA, AppResult, AppUnit,
+                    Collector, MessageOriented, MessageRef, escape_text, parse_json_text)
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -17,15 +18,12 @@ KNOWN_TYPES = {
 }
 
 
-class GraphQLDecoder:
+class GraphQLDecoder(MessageOriented):
     """One per connection; *protocol* is ``graphql-transport-ws`` or ``graphql-ws``."""
 
     def __init__(self, protocol: str = TRANSPORT_WS) -> None:
         self.protocol = protocol
         self._acked = False
-
-    def reset(self, from_client: bool) -> None:
-        """Each message stands alone."""
 
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float) -> AppResult:
         if opcode not in (1, 2):

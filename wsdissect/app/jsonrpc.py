@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .units import NO_DATA, AppResult, AppUnit, Collector, MessageRef, EMPTY, parse_json_text
+from .units import (EMPTY, NO_DATA, AppResult, AppUnit, Collector, MessageOriented, MessageRef, parse_json_text)
 
 PROTOCOL = "json-rpc"
 
@@ -22,16 +22,13 @@ def _key(ident: Any) -> str:
     return repr((type(ident).__name__ if not isinstance(ident, (int, float)) else "num", ident))
 
 
-class JsonRpcDecoder:
+class JsonRpcDecoder(MessageOriented):
     """One per connection; remembers the ids of requests awaiting a response, per requesting direction."""
 
     protocol = PROTOCOL
 
     def __init__(self) -> None:
         self._pending: dict[bool, set[str]] = {True: set(), False: set()}
-
-    def reset(self, from_client: bool) -> None:
-        """Each message stands alone."""
 
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float) -> AppResult:
         if opcode != 1:

@@ -41,10 +41,19 @@ class MqttDecoder:
         side.buffer.clear()
         side.skip = 0
 
+    def unfinished(self, from_client: bool) -> str:
+        """What a direction holds that no complete packet has used yet ("" if nothing)."""
+        side = self._dirs[from_client]
+        if side.skip:
+            return f"{side.skip} bytes of an oversized MQTT packet still to skip"
+        return f"{len(side.buffer)} bytes of an unfinished MQTT packet" if side.buffer else ""
+
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float) -> AppResult:
         if opcode != 2 and opcode != 1:
             return EMPTY
         out = Collector(MessageRef(from_client, frame, ts))
+        if opcode == 1:
+            out.find("mqtt.text_message", "MQTT control packet bytes in a text message")
         side = self._dirs[from_client]
         data = memoryview(payload)
         if side.skip:

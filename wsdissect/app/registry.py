@@ -30,6 +30,8 @@ class AppDecoder(Protocol):
 
     def reset(self, from_client: bool) -> None: ...
 
+    def unfinished(self, from_client: bool) -> str: ...
+
 
 # Names accepted by --app, mapped to decoder factories.
 PROTOCOLS: dict[str, Callable[[], AppDecoder]] = {
@@ -133,11 +135,24 @@ class AppDissector:
         if self.decoder is None or opcode not in (1, 2):
             return EMPTY
         if not complete:
+            waiting = self.decoder.unfinished(from_client)
             self.decoder.reset(from_client)
             out = Collector(MessageRef(from_client, frame, ts))
-            out.find("app.incomplete", f"incomplete message not decoded as {self.decoder.protocol}")
+            out.find("app.incomplete", f"incomplete message not decoded as {self.decoder.protocol}"
+                     + (f"; {waiting} dropped" if waiting else ""))
             return out.result()
         return self.decoder.message(from_client, opcode, payload, frame, ts)
+
+    def end(self, frame: int, ts: float) -> AppResult:
+        """Call once when the connection ends: reports what each direction left unfinished (``app.unfinished``)."""
+        findings = []
+        for from_client in (True, False):
+            waiting = self.decoder.unfinished(from_client) if self.decoder else ""
+            if waiting:
+                out = Collector(MessageRef(from_client, frame, ts))
+                out.find("app.unfinished", f"connection ended with {waiting}")
+                findings += out.findings
+        return AppResult((), tuple(findings)) if findings else EMPTY
 
 
 def new_dissector(subprotocol: Optional[str], uri: Optional[str], forced: Optional[str] = None) -> AppDissector:

@@ -43,6 +43,14 @@ class SocketIODecoder:
         """A message was lost: a binary packet waiting for attachments cannot be completed."""
         self._pending[from_client] = None
 
+    def unfinished(self, from_client: bool) -> str:
+        """A binary packet still waiting for attachments ("" if none)."""
+        pending = self._pending[from_client]
+        if pending is None:
+            return ""
+        return (f"{pending.packet.kind} with {len(pending.received)} of its {pending.packet.attachments} "
+                "attachments")
+
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float) -> AppResult:
         if opcode not in (1, 2):
             return EMPTY
@@ -90,10 +98,9 @@ class SocketIODecoder:
         out.unit(self._unit(packet, out))
 
     def _abandon(self, out: Collector) -> None:
-        pending = self._pending[out.at.from_client]
-        if pending is not None:
-            out.find("socketio.attachments_missing", f"{pending.packet.kind} got {len(pending.received)} of its "
-                     f"{pending.packet.attachments} attachments before the next packet")
+        waiting = self.unfinished(out.at.from_client)
+        if waiting:
+            out.find("socketio.attachments_missing", f"next packet arrived while a {waiting} waits")
             self._pending[out.at.from_client] = None
 
     def _unit(self, packet: SocketPacket, out: Collector) -> AppUnit:

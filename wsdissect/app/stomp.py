@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .units import NO_DATA, AppResult, AppUnit, Collector, MessageRef, EMPTY, escape_text, parse_json_text
+from .units import (EMPTY, NO_DATA, AppResult, AppUnit,
+                    Collector, MessageOriented, MessageRef, escape_text, parse_json_text)
 
 PROTOCOL = "stomp"
 _ID_HEADER = {"SUBSCRIBE": "id", "UNSUBSCRIBE": "id", "ACK": "id", "NACK": "id", "MESSAGE": "message-id",
@@ -16,16 +17,13 @@ _NO_ID = {"CONNECT", "STOMP", "CONNECTED"}
 _ESCAPES = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\c": ":"}
 
 
-class StompDecoder:
+class StompDecoder(MessageOriented):
     """One per connection; frames are independent, so no state but the negotiated version (for escapes)."""
 
     protocol = PROTOCOL
 
     def __init__(self) -> None:
         self.version = "1.2"
-
-    def reset(self, from_client: bool) -> None:
-        """Nothing is buffered across messages."""
 
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float) -> AppResult:
         if opcode not in (1, 2):

@@ -100,6 +100,18 @@ class Collector:
         return AppResult(tuple(self.units), tuple(self.findings))
 
 
+class MessageOriented:
+    """Base of decoders whose WebSocket messages stand alone: nothing is buffered, lost or left unfinished."""
+
+    __slots__ = ()
+
+    def reset(self, from_client: bool) -> None:
+        """Nothing to forget when a message is lost."""
+
+    def unfinished(self, from_client: bool) -> str:
+        return ""
+
+
 def parse_json_text(raw: bytes | str) -> Any:
     """Strict JSON text (as JavaScript's JSON.parse: no NaN/Infinity) -> value, or NO_DATA if it is not JSON."""
     try:
