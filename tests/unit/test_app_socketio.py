@@ -150,3 +150,11 @@ def test_data_is_absent_not_null_when_there_is_no_payload():
     units, _ = feed([(True, TEXT, b"40")])
     assert units[0][0].get("data", "absent") == "absent"
     assert SocketIODecoder().message(True, TEXT, b"40", 1, 0.0).units[0].data is NO_DATA
+
+
+def test_base64_attachments_in_text_messages():
+    for eio, text in ((4, b"bAQI="), (3, b"b4AQI=")):
+        units, findings = feed([(True, TEXT, b'451-["f",{"_placeholder":true,"num":0}]'), (True, TEXT, text)], eio=eio)
+        assert units[1][0]["kind"] == "attachment" and units[1][0]["details"]["length"] == 2 and findings == []
+    units, findings = feed([(True, TEXT, b"b!!")])
+    assert units == [[]] and [f.code for f in findings] == ["engineio.packet_type"]
