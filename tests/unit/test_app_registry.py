@@ -85,3 +85,12 @@ def test_end_reports_what_each_direction_left_unfinished():
     assert [f.direction for f in s.end(2, 0.0).findings] == ["server_to_client"]
     assert new_dissector("chat.v2", "/").end(1, 0.0).findings == ()
     assert new_dissector("v12.stomp", "/").end(1, 0.0).findings == ()
+
+
+def test_content_tests_stop_after_the_first_messages(monkeypatch):
+    monkeypatch.setattr("wsdissect.app.registry.SNIFF_MESSAGES", 3)
+    d = new_dissector(None, None)
+    for n in range(3):
+        d.message(True, PING, b"", n, 0.0)  # control messages do not count
+        d.message(True, TEXT, b"hello", n, 0.0)
+    assert d.message(True, TEXT, b'{"jsonrpc":"2.0","method":"x"}', 9, 0.0).units == () and d.protocol is None

@@ -3,8 +3,8 @@
 Order of decision (issue 18): a forced protocol (``--app PROTO``); a negotiated ``Sec-WebSocket-Protocol`` naming a
 known protocol picks its decoder, an unknown one means no application decoding at all; with no subprotocol the
 handshake URI decides (``/socket.io/?EIO=4&transport=websocket``); then strict content heuristics on the messages
-(JSON-RPC 2.0 objects, an Engine.IO open packet or probe, an MQTT CONNECT, a STOMP CONNECT), also when the
-handshake is missing.  No decoder, no units: nothing is ever guessed from a message that does not pass a test.
+(JSON-RPC 2.0 objects, an Engine.IO open packet or probe, an MQTT CONNECT, a STOMP CONNECT) on the first
+SNIFF_MESSAGES data messages, also when the handshake is missing.  No decoder, no units: nothing is ever guessed from a message that does not pass a test.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import engineio, jsonrpc
 from .graphql import LEGACY_WS, TRANSPORT_WS, GraphQLDecoder
 from .jsonrpc import JsonRpcDecoder
+from .limits import SNIFF_MESSAGES
 from .mqtt import MqttDecoder
 from .socketio import SocketIODecoder
 from .stomp import StompDecoder
@@ -120,6 +121,7 @@ class AppDissector:
     def __init__(self, choice: Choice) -> None:
         self.choice = choice
         self.decoder: Optional[AppDecoder] = PROTOCOLS[choice.protocol]() if choice.protocol else None
+        self._sniff_left = SNIFF_MESSAGES if choice.reason == "sniff" else 0
 
     @property
     def protocol(self) -> Optional[str]:
@@ -128,10 +130,12 @@ class AppDissector:
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
                 complete: bool = True) -> AppResult:
         """Units and findings of one WebSocket message (control messages give none)."""
-        if self.decoder is None and self.choice.reason == "sniff" and complete:
+        if self._sniff_left and complete and opcode in (1, 2):
+            self._sniff_left -= 1
             found = sniff(opcode, payload)
             if found:
                 self.decoder = PROTOCOLS[found]()
+                self._sniff_left = 0
         if self.decoder is None or opcode not in (1, 2):
             return EMPTY
         if not complete:

@@ -1,9 +1,10 @@
 """What an application decoder reports: units (one per application message) and findings, as frozen data."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+import orjson
 
 from ..events import Finding
 from ..findings import KINDS
@@ -113,19 +114,14 @@ class MessageOriented:
 
 
 def parse_json_text(raw: bytes | str) -> Any:
-    """Strict JSON text (as JavaScript's JSON.parse: no NaN/Infinity) -> value, or NO_DATA if it is not JSON."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray, memoryview)) else raw
-    except UnicodeDecodeError:
-        return NO_DATA
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        return NO_DATA
+    """Strict JSON text (as JavaScript's JSON.parse: no NaN/Infinity, no trailing data) -> value, or NO_DATA.
 
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"not JSON: {name}")
+    Integers beyond 64 bits become floats, as in JavaScript; a string with a lone surrogate escape counts as not
+    JSON (it could not be written as UTF-8 in an export)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return NO_DATA
 
 
 def escape_text(text: str, limit: int = 80) -> str:
