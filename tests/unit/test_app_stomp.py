@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tests import app_encoders as enc
-from wsdissect.app.stomp import StompDecoder
+from tests.helpers import splits
+from wsdissect.app.stomp import _FRAME_START, StompDecoder
 
 TEXT, BINARY = 1, 2
 
@@ -74,9 +75,50 @@ def test_binary_body_has_no_data():
 
 
 # -- findings ------------------------------------------------------------------------------------------------
-def test_missing_nul():
-    units, findings = decode(b"SEND\ndestination:/x\n\nbody")
-    assert findings == ["stomp.missing_nul"] and units[0][0]["kind"] == "SEND"
+def test_missing_nul_is_reported_when_the_next_frame_starts():
+    units, findings = decode(b"SEND\ndestination:/x\n\nbody", b"\n", b"SEND\ndestination:/y\n\n\0")
+    assert findings == ["stomp.missing_nul"]
+    assert [[u["kind"] for u in m] for m in units] == [[], ["HEARTBEAT"], ["SEND", "SEND"]]
+    assert units[2][0]["details"]["body_length"] == 4
+
+
+def test_frame_without_nul_at_the_end_of_the_connection_is_unfinished():
+    dec = StompDecoder()
+    decode(b"SEND\ndestination:/x\n\nbody", decoder=dec)
+    assert dec.unfinished(True) == "25 bytes of a STOMP frame without its NUL" and dec.unfinished(False) == ""
+    dec.reset(True)
+    assert dec.unfinished(True) == ""
+
+
+def test_oversized_unfinished_frame_is_dropped(monkeypatch):
+    monkeypatch.setattr("wsdissect.app.stomp.MAX_PACKET", 8)
+    dec = StompDecoder()
+    units, findings = decode(b"SEND\ndestination:/x\n\nbody", decoder=dec)
+    assert findings == ["app.buffer_limit"] and dec.unfinished(True) == ""
+
+
+def _splits_without_heartbeat_pieces(data: bytes):
+    """Random splits where no piece is only EOLs (a heart-beat) and only the first starts like a frame."""
+    for seed in range(40):
+        pieces = splits(data, seed)
+        if all(p.strip(b"\r\n") and not (i and _FRAME_START.match(p)) for i, p in enumerate(pieces)):
+            yield pieces
+
+
+def test_frames_split_over_messages_are_joined_on_the_message_with_their_nul():
+    body = b'{"k":"v\\n","n":[1,2,3]}'
+    stream = (enc.stomp_frame("SEND", [("destination", "/a"), ("receipt", "r1")], body)
+              + enc.stomp_frame("SEND", [("destination", "/b")], b"plain\0text")
+              + enc.stomp_frame("SEND", [("destination", "/c")], body, length=False))
+    tried = 0
+    for pieces in _splits_without_heartbeat_pieces(stream):
+        tried += 1
+        units, findings = decode(*pieces)
+        flat = [(i, short(u)) for i, m in enumerate(units) for u in m]
+        assert [u for _, u in flat] == [("SEND", "/a", "r1", {"k": "v\n", "n": [1, 2, 3]}), ("SEND", "/b", None, "-"),
+                                        ("SEND", "/c", None, {"k": "v\n", "n": [1, 2, 3]})]
+        assert flat[-1][0] == len(pieces) - 1 and findings == []
+    assert tried >= 5
 
 
 def test_content_length_mismatch():
@@ -85,5 +127,5 @@ def test_content_length_mismatch():
 
 
 def test_undefined_escape_and_missing_blank_line():
-    _, findings = decode(b"SEND\ndestination:/x\\t\n\n\0", b"SEND\ndestination:/x")
+    _, findings = decode(b"SEND\ndestination:/x\\t\n\n\0", b"SEND\ndestination:/x", b"SEND\n\n\0")
     assert findings == ["stomp.escape", "stomp.malformed"]
