@@ -4,7 +4,7 @@ exporter, run the application decoders over each connection's messages in order,
 
 Usage::
 
-    python -m tools.app_annotate CAPTURE -o OUT [--app PROTO]
+    python -m tools.app_annotate CAPTURE -o OUT [--app PROTO] [--latency]
 
 Score it with ``python ../shared/tools/check_app.py --cmd "env PYTHONPATH=$PWD python -m tools.app_annotate
 {capture} -o {out} {args}"``.  Exit status: 0, 2 bad usage / unreadable input, 3 damaged capture (output still
@@ -21,14 +21,17 @@ import sys
 import tempfile
 from typing import Any, Iterable, Optional
 
-from wsdissect.app import PROTOCOLS, new_dissector
+from wsdissect.app import PROTOCOLS, LatencyTracker, new_dissector
 from wsdissect.events import Finding
 
 _OPCODES = {"text": 1, "binary": 2, "close": 8, "ping": 9, "pong": 10}
 
 
-def annotate(records: list[dict[str, Any]], forced: Optional[str] = None) -> list[dict[str, Any]]:
-    """The records with ``"app"`` on each message and the application findings appended as expert records."""
+def annotate(records: list[dict[str, Any]], forced: Optional[str] = None,
+             latency: Optional[LatencyTracker] = None) -> list[dict[str, Any]]:
+    """The records with ``"app"`` on each message and the application findings appended as expert records;
+    *latency*, if given, is fed every unit (one tracker per connection, merged into it)."""
+    trackers: dict[Any, LatencyTracker] = {}
     connections = {r.get("stream"): r for r in records if r.get("type") == "connection"}
     dissectors: dict[Any, Any] = {}
     experts: list[dict[str, Any]] = []
@@ -46,11 +49,17 @@ def annotate(records: list[dict[str, Any]], forced: Optional[str] = None) -> lis
                                             rec.get("last_frame") or 0, rec.get("last_time") or 0.0,
                                             rec.get("complete") is True)
         rec["app"] = [u.to_dict() for u in result.units]
+        tracker = trackers.setdefault(stream, LatencyTracker())
+        for unit in result.units:
+            tracker.observe(unit, rec.get("direction") == "client_to_server", rec.get("last_time") or 0.0)
         experts.extend(_expert(f, rec) for f in result.findings)
     for stream, dissector in dissectors.items():
         conn = connections.get(stream) or {"stream": stream}
         ended = dissector.end(conn.get("last_frame") or 0, conn.get("end_time") or 0.0)
         experts.extend(_expert(f, conn) for f in ended.findings)
+    if latency is not None:
+        for tracker in trackers.values():
+            latency.merge(tracker)
     return records + experts
 
 
@@ -85,18 +94,23 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("capture")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--app", choices=sorted(PROTOCOLS), help="force this application protocol on every connection")
+    ap.add_argument("--latency", action="store_true", help="print request -> response latency per protocol")
     args, _unused = ap.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="app-annotate-") as tmp:
         raw = os.path.join(tmp, "export.jsonl")
         status = _export(args.capture, raw)
         if status not in (0, 3):
             return status
-        records = annotate(_read(raw), args.app)
+        latency = LatencyTracker() if args.latency else None
+        records = annotate(_read(raw), args.app, latency)
     try:
         _write(args.output, records)
     except OSError as exc:
         print(f"error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 4
+    for summary in latency.summaries() if latency else ():
+        print(f"{summary.protocol:22} count {summary.count:5d}  p50 {summary.p50 * 1000:8.3f} ms  p95 "
+              f"{summary.p95 * 1000:8.3f} ms  max {summary.max * 1000:8.3f} ms  unanswered {summary.unanswered}")
     return status
 
 

@@ -59,3 +59,16 @@ def test_harness_bad_capture_is_one_line_and_status_2(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tools.app_annotate", str(bad), "-o", str(tmp_path / "o.jsonl")],
                        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+@present
+def test_latency_pairs_every_acknowledged_request_of_the_truth(tmp_path):
+    case = CORPUS / "socketio_v4_websocket"
+    truth = [json.loads(line) for line in (case / "truth.jsonl").read_text().splitlines() if line.strip()]
+    acks = sum(1 for r in truth for u in r.get("app", []) if u["kind"] in ("ACK", "BINARY_ACK"))
+    p = subprocess.run([sys.executable, "-m", "tools.app_annotate", str(case / "capture.pcap"), "-o",
+                        str(tmp_path / "o.jsonl"), "--latency"], cwd=ROOT, env=_env(), capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    (line,) = p.stdout.splitlines()
+    assert acks > 0 and re.match(rf"socket\.io\s+count\s+{acks}\s.*unanswered 0$", line), line
