@@ -138,7 +138,7 @@ _KINDS = [
     FindingKind("stomp.escape", _E, "undefined escape sequence in a STOMP header", "STOMP 1.2 Value Encoding"),
     FindingKind("graphql.invalid", _E, "GraphQL over WebSocket message is not an object with a known type",
                 "graphql-transport-ws PROTOCOL.md"),
-    FindingKind("graphql.before_ack", _E, "GraphQL operation message before the server's connection_ack",
+    FindingKind("graphql.before_ack", _E, "graphql-transport-ws message before the server's connection_ack",
                 "graphql-transport-ws PROTOCOL.md ConnectionAck"),
     FindingKind("jsonrpc.invalid", _E, "text message is not a JSON-RPC 2.0 object or batch", "JSON-RPC 2.0 4"),
     FindingKind("jsonrpc.duplicate_id", _W, "JSON-RPC request id reused while its response is pending",

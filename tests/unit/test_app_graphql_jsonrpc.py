@@ -43,6 +43,12 @@ def test_legacy_graphql_ws():
     assert units[3][0]["name"] is None and units[0][0]["protocol"] == LEGACY_WS and findings == []
 
 
+def test_legacy_start_before_ack_is_allowed():
+    _, findings = run(GraphQLDecoder(LEGACY_WS), [(True, {"type": "connection_init"}),
+                                                  (True, {"id": "1", "type": "start", "payload": {"query": "{a}"}})])
+    assert findings == []
+
+
 def test_graphql_findings():
     _, findings = run(GraphQLDecoder(TRANSPORT_WS), [(True, {"id": "1", "type": "subscribe", "payload": {}}),
                                                      (True, b"not json"), (True, {"type": "bogus"})])

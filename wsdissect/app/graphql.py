@@ -7,10 +7,10 @@ from .units import (EMPTY, NO_DATA, AppResult, AppUnit,
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
-# Messages allowed before the server's connection_ack (graphql-transport-ws PROTOCOL.md 'ConnectionInit';
-# subscriptions-transport-ws PROTOCOL.md 'GQL_CONNECTION_INIT').
-_BEFORE_ACK = {TRANSPORT_WS: {"connection_init", "ping", "pong"},
-               LEGACY_WS: {"connection_init", "connection_error", "connection_terminate"}}
+# Messages allowed before the server's connection_ack (graphql-transport-ws PROTOCOL.md 'ConnectionInit': a
+# subscribe before it is closed with 4401).  The legacy protocol has no such rule: its client sends start messages
+# right after connection_init.
+_BEFORE_ACK = {"connection_init", "ping", "pong"}
 KNOWN_TYPES = {
     TRANSPORT_WS: {"connection_init", "connection_ack", "ping", "pong", "subscribe", "next", "error", "complete"},
     LEGACY_WS: {"connection_init", "connection_ack", "connection_error", "connection_terminate", "ka", "start",
@@ -38,7 +38,7 @@ class GraphQLDecoder(MessageOriented):
             out.find("graphql.invalid", f"unknown {self.protocol} message type {escape_text(kind)!s}")
         if kind == "connection_ack" and not from_client:
             self._acked = True
-        elif not self._acked and kind not in _BEFORE_ACK[self.protocol]:
+        elif self.protocol == TRANSPORT_WS and not self._acked and kind not in _BEFORE_ACK:
             out.find("graphql.before_ack", f"{escape_text(kind, 24)} before the server's connection_ack")
         payload_value = msg.get("payload", NO_DATA)
         name = payload_value.get("operationName") if isinstance(payload_value, dict) else None
