@@ -126,9 +126,10 @@ def test_ack_without_request():
     assert [len(m) for m in units] == [1, 1, 1, 1]
 
 
-def test_malformed_json_payload():
-    units, findings = feed([(True, TEXT, b'42["x",')])
-    assert units == [[]] and codes(findings) == ["socketio.malformed"]
+def test_malformed_payloads():
+    units, findings = feed([(True, TEXT, b'42["x",'), (True, TEXT, b'42{"a":1}'), (True, TEXT, b"42[]"),
+                            (True, TEXT, b'430{"a":1}'), (True, BINARY, enc.sio_msgpack(2, data={"a": 1}))])
+    assert units == [[]] * 5 and codes(findings) == ["socketio.malformed"] * 5
 
 
 def test_unexpected_binary_and_missing_attachments():

@@ -106,7 +106,7 @@ class SocketIODecoder:
     def _unit(self, packet: SocketPacket, out: Collector) -> AppUnit:
         kind, payload = packet.kind, packet.payload
         name, data = None, NO_DATA
-        if kind in ("EVENT", "BINARY_EVENT") and isinstance(payload, list) and payload:
+        if kind in ("EVENT", "BINARY_EVENT"):
             name = payload[0] if isinstance(payload[0], str) else None
             data = payload[1:] if kind == "EVENT" else NO_DATA
         elif kind in ("ACK", "CONNECT", "CONNECT_ERROR"):

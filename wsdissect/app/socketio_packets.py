@@ -55,7 +55,19 @@ def parse_text_packet(text: str) -> SocketPacket:
         payload = parse_json_text(text[digits:])
         if payload is NO_DATA:
             raise PacketError("socketio.malformed", f"{kind} payload is not JSON")
-    return SocketPacket(kind, namespace, ident, payload, attachments)
+    return _checked(SocketPacket(kind, namespace, ident, payload, attachments))
+
+
+def _checked(packet: SocketPacket) -> SocketPacket:
+    """The payload rules of socket.io-protocol v5 ('Packet format'): events carry a non-empty argument list
+    headed by the event name, acknowledgements a list."""
+    payload = packet.payload
+    if packet.kind in ("EVENT", "BINARY_EVENT"):
+        if not (isinstance(payload, list) and payload and isinstance(payload[0], (str, int, float))):
+            raise PacketError("socketio.malformed", f"{packet.kind} payload is not a list headed by an event name")
+    elif packet.kind in ("ACK", "BINARY_ACK") and not isinstance(payload, list):
+        raise PacketError("socketio.malformed", f"{packet.kind} payload is not a list")
+    return packet
 
 
 _DIGITS = frozenset("0123456789")
@@ -80,5 +92,5 @@ def parse_msgpack_packet(payload: bytes) -> SocketPacket:
     ident = value.get("id")
     ident = ident if isinstance(ident, int) and not isinstance(ident, bool) else None
     if data is NO_DATA and raw is not NO_DATA and raw is not UNDEFINED:  # binary values: shown, not JSON data
-        return SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, display_tree(raw), has_binary=True)
-    return SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, data)
+        return _checked(SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, display_tree(raw), has_binary=True))
+    return _checked(SocketPacket(PACKET_TYPES[ptype], value["nsp"], ident, data))
