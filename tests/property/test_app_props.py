@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,5 +167,5 @@ def test_arbitrary_bytes_never_raise_and_give_well_formed_units(messages):
         for n, (from_client, opcode, payload) in enumerate(messages):
             res = dec.message(from_client, opcode, payload, n, 0.0)
             for unit in res.units:
-                json.dumps(unit.to_dict())
+                orjson.dumps(unit.to_dict())
             assert all(f.code for f in res.findings)
