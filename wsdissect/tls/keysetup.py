@@ -1,0 +1,67 @@
+"""From negotiated parameters and logged secrets to record decrypters, for TLS 1.2 and TLS 1.3."""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Protocol
+
+from . import keylog as labels
+from .ciphers import CipherSuite, RecordDecrypter, Tls12AeadDecrypter, Tls12CbcDecrypter
+from .handshake import ClientHello, ServerHello
+from .keys import tls12_key_block
+from .sender import Sender, tls13_decrypter
+
+
+class SecretSource(Protocol):
+    """What the engine needs from a key log (``KeyLog`` provides it)."""
+
+    def lookup(self, label: str, client_random: bytes) -> Optional[bytes]: ...
+
+
+class Tls12Decrypters(NamedTuple):
+    client: RecordDecrypter
+    server: RecordDecrypter
+
+
+def tls12_decrypters(suite: CipherSuite, master_secret: bytes, client_random: bytes, server_random: bytes,
+                     encrypt_then_mac: bool) -> Tls12Decrypters:
+    """Both directions' decrypters from a TLS 1.2 master secret (RFC 5246 6.3)."""
+    kb = tls12_key_block(master_secret, client_random, server_random, suite.hash, suite.mac_len, suite.key_len,
+                         suite.fixed_iv_len)
+    if suite.aead:
+        return Tls12Decrypters(Tls12AeadDecrypter(suite, kb.client_key, kb.client_iv),
+                               Tls12AeadDecrypter(suite, kb.server_key, kb.server_iv))
+    return Tls12Decrypters(Tls12CbcDecrypter(suite, kb.client_key, kb.client_mac, encrypt_then_mac),
+                           Tls12CbcDecrypter(suite, kb.server_key, kb.server_mac, encrypt_then_mac))
+
+
+def tls13_handshake_keys(secrets: SecretSource, suite: CipherSuite, hello: ClientHello, server_hello: ServerHello,
+                         client: Sender, server: Sender) -> list[str]:
+    """Protect both directions with the handshake traffic keys; returns the labels missing from the key log.
+
+    0-RTT (RFC 8446 4.2.10): when the client announced early data, its records before the handshake keys are
+    under the early traffic key; with that key logged they are decrypted and the handshake key is tried as the
+    fallback, without it they are skipped until the first record that opens under the handshake key.
+    """
+    missing = []
+    server_secret = secrets.lookup(labels.SERVER_HANDSHAKE, hello.random)
+    client_secret = secrets.lookup(labels.CLIENT_HANDSHAKE, hello.random)
+    server.install_tls13(suite, server_secret)
+    client.install_tls13(suite, client_secret)
+    for label, secret in ((labels.CLIENT_HANDSHAKE, client_secret), (labels.SERVER_HANDSHAKE, server_secret)):
+        if secret is None:
+            missing.append(label)
+    if hello.early_data and client.decrypter is not None:
+        early = secrets.lookup(labels.CLIENT_EARLY, hello.random) if server_hello.psk else None
+        if early is not None:
+            client.fallback, client.decrypter = client.decrypter, tls13_decrypter(suite, early)
+        else:
+            client.skip_failures = True
+    return missing
+
+
+def tls13_application_keys(secrets: SecretSource, suite: CipherSuite, client_random: bytes,
+                           sender: Sender) -> Optional[str]:
+    """Switch *sender* to its application traffic secret 0; returns the label if it is missing."""
+    label = labels.CLIENT_TRAFFIC_0 if sender.from_client else labels.SERVER_TRAFFIC_0
+    secret = secrets.lookup(label, client_random)
+    sender.install_tls13(suite, secret)
+    return label if secret is None else None

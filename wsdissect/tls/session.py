@@ -1,0 +1,303 @@
+"""One TLS connection (both directions), sans-IO: fed each direction's reassembled TCP bytes, it returns record
+infos, decrypted application data and findings.
+
+    tls = TlsConnection(keylog, conn)
+    for item in tls.feed(from_client, data, frame, ts): ...   # TlsRecord | Plaintext | Finding
+    tls.gap(from_client, nbytes, frame, ts); tls.end(); tls.info
+
+TLS 1.2 keys come from the ``CLIENT_RANDOM`` master secret (or a session resumed from an earlier connection of
+the same capture, via a shared :class:`~wsdissect.tls.resumption.SessionCache`) and take effect at each side's
+ChangeCipherSpec; TLS 1.3 keys come from the logged traffic secrets and change after each Finished, KeyUpdate
+and EndOfEarlyData.  Each output names the capture frame that carried the last byte of its record.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..events import Finding
+from ..findings import KINDS
+from ..flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from . import handshake as hs
+from . import keylog as labels
+from .alerts import CLOSE_NOTIFY, parse_alert
+from .ciphers import SUITES, CipherSuite, RecordDecrypter, suite_name
+from .keysetup import SecretSource, tls12_decrypters, tls13_application_keys, tls13_handshake_keys
+from .outputs import Plaintext, TlsInfo, TlsOutput, TlsRecord
+from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, VERSION_NAMES, RawRecord, \
+    StreamProblem
+from .resumption import SessionCache
+from .sender import Sender, State
+from .tracker import HandshakeTracker, Step
+
+TLS12, TLS13 = 0x0303, 0x0304
+MAX_QUEUED = 64  # client records held until the ServerHello says how to decrypt them (0-RTT)
+
+
+class TlsConnection:
+    """The TLS layer of one TCP connection."""
+
+    def __init__(self, secrets: SecretSource, conn: Optional[Conn] = None,
+                 sessions: Optional[SessionCache] = None):
+        self.secrets = secrets
+        self.conn = conn
+        self.sessions = sessions if sessions is not None else SessionCache()
+        self.client = Sender(True)
+        self.server = Sender(False)
+        self.hello = HandshakeTracker()
+        self._suite: Optional[CipherSuite] = None
+        self._tls12: Optional[tuple[RecordDecrypter, RecordDecrypter]] = None
+        self._master: Optional[bytes] = None
+        self._queued: list[RawRecord] = []
+        self._reported: set[str] = set()
+        self._cannot_decrypt: Optional[str] = None  # why no keys can exist (already reported), or None
+        self._last = (0, 0.0)
+        self._deferred: list[tuple[Step, Sender]] = []  # key changes that take effect after the record
+
+    # -- public API -------------------------------------------------------------------------------------
+    def feed(self, from_client: bool, data: bytes, frame: int, ts: float) -> list[TlsOutput]:
+        """The next reassembled bytes of one direction, carried by capture *frame*."""
+        self._last = (frame, ts)
+        side = self.client if from_client else self.server
+        out: list[TlsOutput] = []
+        for item in side.stream.feed(data, frame, ts):
+            if isinstance(item, StreamProblem):
+                self._finding(out, item.code, item.message, item.frame, item.ts, from_client)
+            else:
+                self._record(side, item, out)
+        return out
+
+    def gap(self, from_client: bool, nbytes: int, frame: int, ts: float) -> list[TlsOutput]:
+        """*nbytes* of one direction are missing from the capture."""
+        self._last = (frame, ts)
+        out: list[TlsOutput] = []
+        for item in (self.client if from_client else self.server).stream.gap(nbytes, frame, ts):
+            self._finding(out, item.code, item.message, item.frame, item.ts, from_client)
+        return out
+
+    def end(self) -> list[TlsOutput]:
+        """The connection is over: report records left incomplete."""
+        frame, ts = self._last
+        out: list[TlsOutput] = []
+        for side in (self.client, self.server):
+            for item in side.stream.end(frame, ts):
+                self._finding(out, item.code, item.message, item.frame, item.ts, side.from_client)
+        if self._queued:
+            rec = self._queued[-1]
+            self._no_keys(out, rec, "the ServerHello was not captured, so the client's early data cannot be "
+                                    "decrypted")
+            self._queued.clear()
+        return out
+
+    @property
+    def info(self) -> TlsInfo:
+        h = self.hello
+        version = h.server.version if h.server is not None else None
+        return TlsInfo(
+            VERSION_NAMES.get(version) if version is not None else None,
+            suite_name(h.server.cipher_suite) if h.server is not None else None,
+            h.client.sni if h.client is not None else None, h.alpn,
+            h.client.alpn if h.client is not None else (), self.client.opened + self.server.opened > 0,
+            h.resumed, h.early_data_offered, h.retry_request, self.client.opened + self.server.opened,
+            self.client.skipped + self.server.skipped)
+
+    # -- records ----------------------------------------------------------------------------------------
+    def _record(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
+        ctype = rec.content_type
+        if ctype == CHANGE_CIPHER_SPEC:
+            out.append(self._info(side, rec, False, False))
+            if self.hello.version != TLS13 and self.hello.server is not None:
+                self._change_cipher_spec(side, rec, out)
+            return
+        if not side.protected or (ctype != APPLICATION_DATA and self.hello.version == TLS13):
+            if ctype == APPLICATION_DATA and not self._plain_app_data(side, rec, out):
+                return
+            self._content(side, rec, ctype, rec.fragment, False, out)
+            return
+        if side.state is not State.KEYED:
+            side.skipped += 1
+            out.append(self._info(side, rec, True, False))
+            return
+        opened = side.open(rec)
+        if opened is None:
+            out.append(self._info(side, rec, True, False))
+            if side.skip_failures:
+                self._once(out, "tls.early_data", rec, side.from_client,
+                           "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
+            else:
+                self._decrypt_failed(side, rec, out)
+            return
+        self._content(side, rec, opened.content_type, opened.data, True, out)
+
+    def _plain_app_data(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> bool:
+        """Application data before this side's keys are known; True if it should be taken as plaintext."""
+        if side.from_client and self.hello.client is not None and self.hello.server is None:
+            if len(self._queued) < MAX_QUEUED:
+                self._queued.append(rec)  # 0-RTT data: the ServerHello will say how to decrypt it
+                return False
+        if self.hello.client is None and self.hello.server is None:
+            self._once(out, "tls.no_handshake", rec, side.from_client,
+                       "TLS connection without its handshake in the capture (it started earlier); not decrypted")
+        side.install(None)
+        side.skipped += 1
+        out.append(self._info(side, rec, True, False))
+        return False
+
+    def _content(self, side: Sender, rec: RawRecord, ctype: int, data: bytes, decrypted: bool,
+                 out: list[TlsOutput]) -> None:
+        """A record's plaintext: application data, handshake messages or an alert."""
+        after: list[TlsOutput] = []
+        types: tuple[int, ...] = ()
+        alert = None
+        if ctype == APPLICATION_DATA:
+            if data:
+                after.append(Plaintext(side.from_client, data, rec.frame, rec.ts))
+        elif ctype == HANDSHAKE:
+            types = self._handshake(side, rec, data, after)
+        elif ctype == ALERT:
+            alert = parse_alert(data)
+            if alert is not None and alert.description != CLOSE_NOTIFY:
+                self._finding(after, "tls.alert", f"TLS alert: {alert.level_name}, {alert.name}", rec.frame,
+                              rec.ts, side.from_client)
+        out.append(self._info(side, rec, side.protected and decrypted, decrypted,
+                              ctype if decrypted and ctype != rec.content_type else None, types, alert))
+        out.extend(after)
+        self._run_deferred(rec, out)
+
+    def _info(self, side: Sender, rec: RawRecord, encrypted: bool, decrypted: bool, inner: Optional[int] = None,
+              types: tuple[int, ...] = (), alert=None) -> TlsRecord:
+        return TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type, rec.version,
+                         len(rec.fragment), encrypted, decrypted, inner, types, alert)
+
+    # -- handshake ----------------------------------------------------------------------------------------
+    def _handshake(self, side: Sender, rec: RawRecord, data: bytes, out: list[TlsOutput]) -> tuple[int, ...]:
+        """Feed handshake bytes; returns the types of the messages this record completed."""
+        messages = side.handshake.feed(data)
+        if side.handshake.too_large:
+            self._once(out, "tls.handshake.malformed", rec, side.from_client,
+                       f"TLS handshake message longer than {hs.MAX_MESSAGE} bytes; not decoded")
+        for msg in messages:
+            step = self.hello.on_message(side.from_client, msg)
+            if step is Step.MALFORMED:
+                name = hs.HANDSHAKE_NAMES.get(msg.msg_type, f"type {msg.msg_type}")
+                self._finding(out, "tls.handshake.malformed", f"malformed TLS {name} message", rec.frame, rec.ts,
+                              side.from_client)
+            elif step is Step.SERVER_HELLO:
+                self._negotiated(rec, out)
+            elif step is Step.TICKET:
+                if self._master is not None:
+                    self.sessions.remember(self._master, ticket=self.hello.ticket)
+            elif step is not Step.NONE and self.hello.version == TLS13:
+                self._deferred.append((step, side))
+            if msg.msg_type == hs.ENCRYPTED_EXTENSIONS and self.hello.alpn == "h2":
+                self._alpn_h2(rec, out)
+        return tuple(msg.msg_type for msg in messages)
+
+    def _negotiated(self, rec: RawRecord, out: list[TlsOutput]) -> None:
+        """The ServerHello fixed version and cipher suite: prepare (TLS 1.2) or install (TLS 1.3) the keys."""
+        server, client = self.hello.server, self.hello.client
+        assert server is not None
+        suite = SUITES.get(server.cipher_suite)
+        if server.version not in (TLS12, TLS13):
+            name = VERSION_NAMES.get(server.version, f"0x{server.version:04x}")
+            self._cannot(out, rec, "tls.unsupported_version", f"{name} is not decrypted (only TLS 1.2 and 1.3)")
+        elif suite is None or suite.tls13 != (server.version == TLS13):
+            self._cannot(out, rec, "tls.unsupported_cipher",
+                         f"cipher suite {suite_name(server.cipher_suite)} is not decrypted")
+        elif client is None:
+            self._cannot(out, rec, "tls.no_handshake", "TLS connection whose ClientHello is not in the capture; "
+                         "not decrypted")
+        else:
+            self._suite = suite
+            if server.version == TLS13:
+                missing = tls13_handshake_keys(self.secrets, suite, client, server, self.client, self.server)
+                if missing:
+                    self._no_keys(out, rec, f"{' and '.join(missing)} not in the key log")
+            else:
+                self._prepare_tls12(suite)
+        if server.alpn == "h2":
+            self._alpn_h2(rec, out)
+        queued, self._queued = self._queued, []
+        for item in queued:
+            self._record(self.client, item, out)
+
+    def _prepare_tls12(self, suite: CipherSuite) -> None:
+        client, server = self.hello.client, self.hello.server
+        assert client is not None and server is not None
+        master = self.secrets.lookup(labels.CLIENT_RANDOM, client.random)
+        if master is None and self.hello.resumed:
+            master = self.sessions.find(session_id=server.session_id)
+        if master is None and client.session_ticket:
+            master = self.sessions.find(ticket=client.session_ticket)
+        if master is None:
+            return
+        self._master = master
+        self.sessions.remember(master, session_id=server.session_id)
+        etm = server.encrypt_then_mac and not suite.aead
+        self._tls12 = tls12_decrypters(suite, master, client.random, server.random, etm)
+
+    def _change_cipher_spec(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
+        """TLS 1.2: this side's next records are protected."""
+        if not side.from_client:
+            self.hello.abbreviated()
+        if self._tls12 is not None:
+            side.install(self._tls12[0] if side.from_client else self._tls12[1])
+            return
+        side.install(None)
+        if self._cannot_decrypt is None:
+            self._no_keys(out, rec, "no CLIENT_RANDOM line for its client random in the key log")
+
+    def _run_deferred(self, rec: RawRecord, out: list[TlsOutput]) -> None:
+        """TLS 1.3 key changes announced by the record just processed."""
+        deferred, self._deferred = self._deferred, []
+        suite, client = self._suite, self.hello.client
+        for step, side in deferred:
+            if suite is None or client is None or side.state is not State.KEYED:
+                continue
+            if step is Step.FINISHED and side.suite is suite and side.fallback is None:
+                missing = tls13_application_keys(self.secrets, suite, client.random, side)
+                if missing:
+                    self._no_keys(out, rec, f"{missing} not in the key log")
+            elif step is Step.KEY_UPDATE:
+                side.key_update()
+            elif step is Step.END_OF_EARLY_DATA and side.fallback is not None:
+                side.install(side.fallback)
+                side.fallback = None
+
+    # -- findings -----------------------------------------------------------------------------------------
+    def _finding(self, out: list[TlsOutput], code: str, message: str, frame: int, ts: float,
+                 from_client: Optional[bool]) -> None:
+        direction = None if from_client is None else CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT
+        out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
+
+    def _once(self, out: list[TlsOutput], code: str, rec: RawRecord, from_client: Optional[bool],
+              message: str) -> None:
+        """A finding reported at most once per connection."""
+        if code not in self._reported:
+            self._reported.add(code)
+            self._finding(out, code, message, rec.frame, rec.ts, from_client)
+
+    def _name(self) -> str:
+        """The connection as findings name it (endpoints and SNI; never any secret)."""
+        name = "TLS connection"
+        if self.conn is not None:
+            name += f" {self.conn.client} -> {self.conn.server}"
+        sni = self.hello.client.sni if self.hello.client is not None else None
+        return f"{name} (SNI {sni})" if sni else name
+
+    def _no_keys(self, out: list[TlsOutput], rec: RawRecord, reason: str) -> None:
+        self._once(out, "tls.no_keys", rec, None, f"{self._name()} not decrypted: {reason}")
+
+    def _cannot(self, out: list[TlsOutput], rec: RawRecord, code: str, reason: str) -> None:
+        self._cannot_decrypt = reason
+        self._once(out, code, rec, None, f"{self._name()}: {reason}")
+
+    def _alpn_h2(self, rec: RawRecord, out: list[TlsOutput]) -> None:
+        self._once(out, "tls.alpn_h2", rec, None, f"{self._name()} negotiated ALPN h2: WebSocket over HTTP/2 "
+                   "(RFC 8441) is not decoded")
+
+    def _decrypt_failed(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
+        message = f"TLS record of {len(rec.fragment)} bytes does not authenticate with the logged keys " \
+                  "(wrong key, or the record is damaged); its content is not used"
+        if side.state is State.FAILED:
+            message += f"; {side.failures} records in a row failed, the rest of this direction is not decrypted"
+        self._finding(out, "tls.decrypt_failed", message, rec.frame, rec.ts, side.from_client)
