@@ -49,11 +49,11 @@ def tls13_handshake_keys(secrets: SecretSource, suite: CipherSuite, hello: Clien
     for label, secret in ((labels.CLIENT_HANDSHAKE, client_secret), (labels.SERVER_HANDSHAKE, server_secret)):
         if secret is None:
             missing.append(label)
-    if hello.early_data and client.decrypter is not None:
+    if hello.early_data:
         early = secrets.lookup(labels.CLIENT_EARLY, hello.random) if server_hello.psk else None
         if early is not None:
-            client.fallback, client.decrypter = client.decrypter, tls13_decrypter(suite, early)
-        else:
+            client.install_early(tls13_decrypter(suite, early))
+        elif client.decrypter is not None:
             client.skip_failures = True
     return missing
 

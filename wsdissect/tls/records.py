@@ -166,26 +166,29 @@ class RecordStream:
     def _find_boundary(self, frame: int, ts: float, out: list[RecordOutput]) -> bool:
         """After a gap: skip to a record header confirmed by the header that follows it; False to wait."""
         buf = self._buf
-        for match in _PLAUSIBLE.finditer(buf):
+        pos = 0
+        while True:
+            match = _PLAUSIBLE.search(buf, pos)
+            if match is None:
+                break
             pos = match.start()
+            del match  # releases the buffer, which is resized below
             if pos + HEADER > len(buf):
                 break
             if not _header_ok(buf, pos):
+                pos += 1
                 continue
             nxt = pos + HEADER + ((buf[pos + 3] << 8) | buf[pos + 4])
             if nxt + 3 > len(buf):
-                if nxt - pos > MAX_FRAGMENT + HEADER:
-                    continue
-                self._keep_window()
-                self._need = len(buf) + 1
-                return False
-            if _header_ok(buf + b"\0\0", nxt) if nxt + HEADER > len(buf) else _header_ok(buf, nxt):
+                break  # wait for the next header to confirm this one
+            if 20 <= buf[nxt] <= 24 and buf[nxt + 1] == 3 and buf[nxt + 2] <= 4:
                 self._lost_bytes += pos
                 del buf[:pos]
                 self._resync = False
                 self._need = HEADER
                 self._first_frame = frame
                 return True
+            pos += 1
         self._keep_window()
         self._need = len(self._buf) + 1
         return False

@@ -29,7 +29,7 @@ class Sender:
     """Per-direction decryption state (the sender's view: its write keys)."""
 
     __slots__ = ("from_client", "stream", "handshake", "state", "decrypter", "seq", "window", "failures",
-                 "fallback", "skip_failures", "secret", "suite", "opened", "skipped")
+                 "fallback", "early", "skip_failures", "secret", "suite", "opened", "skipped")
 
     def __init__(self, from_client: bool):
         self.from_client = from_client
@@ -41,6 +41,7 @@ class Sender:
         self.window = 0  # extra sequence numbers to try (records possibly lost to a gap)
         self.failures = 0
         self.fallback: Optional[RecordDecrypter] = None  # tried at seq 0 when the current key fails (0-RTT)
+        self.early = False  # the 0-RTT early traffic key is in use (``fallback`` holds the handshake key)
         self.skip_failures = False  # 0-RTT data we have no key for: failures until the first success are expected
         self.secret: Optional[bytes] = None  # the TLS 1.3 traffic secret in use (for KeyUpdate)
         self.suite: Optional[CipherSuite] = None
@@ -58,6 +59,18 @@ class Sender:
         self.seq = 0
         self.window = 0
         self.failures = 0
+        self.early = False
+
+    def install_early(self, decrypter: RecordDecrypter) -> None:
+        """Use the 0-RTT key first; the handshake key installed so far becomes the fallback."""
+        fallback = self.decrypter
+        self.install(decrypter)
+        self.fallback, self.early = fallback, True
+
+    def end_early_data(self) -> None:
+        """EndOfEarlyData (or a record the early key does not open): switch to the handshake key."""
+        fallback, self.fallback = self.fallback, None
+        self.install(fallback)
 
     def install_tls13(self, suite: CipherSuite, secret: Optional[bytes]) -> None:
         """Switch to a TLS 1.3 traffic secret (None: not in the key log)."""
@@ -85,13 +98,13 @@ class Sender:
                 self.seq, self.window, self.failures, self.skip_failures = seq + 1, 0, 0, False
                 self.opened += 1
                 return opened
-        if self.fallback is not None:
-            opened = self.fallback.open(ct, version, fragment, 0)
-            if opened is not None:
-                self.decrypter, self.fallback = self.fallback, None
-                self.seq, self.window, self.failures, self.skip_failures = 1, 0, 0, False
-                self.opened += 1
-                return opened
+        if self.early:  # early data is over (rejected by the server, or its EndOfEarlyData was not seen)
+            fallback = self.fallback
+            self.end_early_data()
+            if fallback is None:
+                self.skipped += 1
+                return None
+            return self.open(rec)
         if self.skip_failures:  # 0-RTT data under a key we lack: it uses no sequence number of this key
             self.skipped += 1
             return None

@@ -120,6 +120,8 @@ class TlsConnection:
         opened = side.open(rec)
         if opened is None:
             out.append(self._info(side, rec, True, False))
+            if side.state is State.UNDECRYPTABLE:
+                return
             if side.skip_failures:
                 self._once(out, "tls.early_data", rec, side.from_client,
                            "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
@@ -204,8 +206,7 @@ class TlsConnection:
             self._cannot(out, rec, "tls.unsupported_cipher",
                          f"cipher suite {suite_name(server.cipher_suite)} is not decrypted")
         elif client is None:
-            self._cannot(out, rec, "tls.no_handshake", "TLS connection whose ClientHello is not in the capture; "
-                         "not decrypted")
+            self._cannot(out, rec, "tls.no_handshake", "its ClientHello is not in the capture; not decrypted")
         else:
             self._suite = suite
             if server.version == TLS13:
@@ -252,16 +253,15 @@ class TlsConnection:
         suite, client = self._suite, self.hello.client
         for step, side in deferred:
             if suite is None or client is None or side.state is not State.KEYED:
-                continue
-            if step is Step.FINISHED and side.suite is suite and side.fallback is None:
+                continue  # without keys the handshake messages are not seen, so this does not happen
+            if step is Step.FINISHED and not side.early:
                 missing = tls13_application_keys(self.secrets, suite, client.random, side)
                 if missing:
                     self._no_keys(out, rec, f"{missing} not in the key log")
             elif step is Step.KEY_UPDATE:
                 side.key_update()
-            elif step is Step.END_OF_EARLY_DATA and side.fallback is not None:
-                side.install(side.fallback)
-                side.fallback = None
+            elif step is Step.END_OF_EARLY_DATA and side.early:
+                side.end_early_data()
 
     # -- findings -----------------------------------------------------------------------------------------
     def _finding(self, out: list[TlsOutput], code: str, message: str, frame: int, ts: float,
