@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..events import Finding
-from ..findings import KINDS
-from ..flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from ..flow import Conn
 from . import handshake as hs
 from . import keylog as labels
 from .alerts import CLOSE_NOTIFY, parse_alert
@@ -27,6 +25,7 @@ from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, VER
     StreamProblem
 from .resumption import SessionCache
 from .sender import Sender, State
+from .reporting import Reporter
 from .tracker import HandshakeTracker, Step
 
 TLS12, TLS13 = 0x0303, 0x0304
@@ -48,7 +47,7 @@ class TlsConnection:
         self._tls12: Optional[tuple[RecordDecrypter, RecordDecrypter]] = None
         self._master: Optional[bytes] = None
         self._queued: list[RawRecord] = []
-        self._reported: set[str] = set()
+        self.report = Reporter(conn, self.hello)
         self._cannot_decrypt: Optional[str] = None  # why no keys can exist (already reported), or None
         self._last = (0, 0.0)
         self._deferred: list[tuple[Step, Sender]] = []  # key changes that take effect after the record
@@ -61,7 +60,7 @@ class TlsConnection:
         out: list[TlsOutput] = []
         for item in side.stream.feed(data, frame, ts):
             if isinstance(item, StreamProblem):
-                self._finding(out, item.code, item.message, item.frame, item.ts, from_client)
+                self.report.finding(out, item.code, item.message, item.frame, item.ts, from_client)
             else:
                 self._record(side, item, out)
         return out
@@ -71,7 +70,7 @@ class TlsConnection:
         self._last = (frame, ts)
         out: list[TlsOutput] = []
         for item in (self.client if from_client else self.server).stream.gap(nbytes, frame, ts):
-            self._finding(out, item.code, item.message, item.frame, item.ts, from_client)
+            self.report.finding(out, item.code, item.message, item.frame, item.ts, from_client)
         return out
 
     def end(self) -> list[TlsOutput]:
@@ -80,10 +79,10 @@ class TlsConnection:
         out: list[TlsOutput] = []
         for side in (self.client, self.server):
             for item in side.stream.end(frame, ts):
-                self._finding(out, item.code, item.message, item.frame, item.ts, side.from_client)
+                self.report.finding(out, item.code, item.message, item.frame, item.ts, side.from_client)
         if self._queued:
             rec = self._queued[-1]
-            self._no_keys(out, rec, "the ServerHello was not captured, so the client's early data cannot be "
+            self.report.no_keys(out, rec, "the ServerHello was not captured, so the client's early data cannot be "
                                     "decrypted")
             self._queued.clear()
         return out
@@ -123,10 +122,10 @@ class TlsConnection:
             if side.state is State.UNDECRYPTABLE:
                 return
             if side.skip_failures:
-                self._once(out, "tls.early_data", rec, side.from_client,
+                self.report.once(out, "tls.early_data", rec, side.from_client,
                            "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
             else:
-                self._decrypt_failed(side, rec, out)
+                self.report.decrypt_failed(out, side, rec)
             return
         self._content(side, rec, opened.content_type, opened.data, True, out)
 
@@ -137,7 +136,7 @@ class TlsConnection:
                 self._queued.append(rec)  # 0-RTT data: the ServerHello will say how to decrypt it
                 return False
         if self.hello.client is None and self.hello.server is None:
-            self._once(out, "tls.no_handshake", rec, side.from_client,
+            self.report.once(out, "tls.no_handshake", rec, side.from_client,
                        "TLS connection without its handshake in the capture (it started earlier); not decrypted")
         side.install(None)
         side.skipped += 1
@@ -158,8 +157,8 @@ class TlsConnection:
         elif ctype == ALERT:
             alert = parse_alert(data)
             if alert is not None and alert.description != CLOSE_NOTIFY:
-                self._finding(after, "tls.alert", f"TLS alert: {alert.level_name}, {alert.name}", rec.frame,
-                              rec.ts, side.from_client)
+                self.report.finding(after, "tls.alert", f"TLS alert: {alert.level_name}, {alert.name}",
+                                    rec.frame, rec.ts, side.from_client)
         out.append(self._info(side, rec, side.protected and decrypted, decrypted,
                               ctype if decrypted and ctype != rec.content_type else None, types, alert))
         out.extend(after)
@@ -175,14 +174,14 @@ class TlsConnection:
         """Feed handshake bytes; returns the types of the messages this record completed."""
         messages = side.handshake.feed(data)
         if side.handshake.too_large:
-            self._once(out, "tls.handshake.malformed", rec, side.from_client,
+            self.report.once(out, "tls.handshake.malformed", rec, side.from_client,
                        f"TLS handshake message longer than {hs.MAX_MESSAGE} bytes; not decoded")
         for msg in messages:
             step = self.hello.on_message(side.from_client, msg)
             if step is Step.MALFORMED:
                 name = hs.HANDSHAKE_NAMES.get(msg.msg_type, f"type {msg.msg_type}")
-                self._finding(out, "tls.handshake.malformed", f"malformed TLS {name} message", rec.frame, rec.ts,
-                              side.from_client)
+                self.report.finding(out, "tls.handshake.malformed", f"malformed TLS {name} message", rec.frame,
+                                    rec.ts, side.from_client)
             elif step is Step.SERVER_HELLO:
                 self._negotiated(rec, out)
             elif step is Step.TICKET:
@@ -191,7 +190,7 @@ class TlsConnection:
             elif step is not Step.NONE and self.hello.version == TLS13:
                 self._deferred.append((step, side))
             if msg.msg_type == hs.ENCRYPTED_EXTENSIONS and self.hello.alpn == "h2":
-                self._alpn_h2(rec, out)
+                self.report.alpn_h2(out, rec)
         return tuple(msg.msg_type for msg in messages)
 
     def _negotiated(self, rec: RawRecord, out: list[TlsOutput]) -> None:
@@ -212,11 +211,11 @@ class TlsConnection:
             if server.version == TLS13:
                 missing = tls13_handshake_keys(self.secrets, suite, client, server, self.client, self.server)
                 if missing:
-                    self._no_keys(out, rec, f"{' and '.join(missing)} not in the key log")
+                    self.report.no_keys(out, rec, f"{' and '.join(missing)} not in the key log")
             else:
                 self._prepare_tls12(suite)
         if server.alpn == "h2":
-            self._alpn_h2(rec, out)
+            self.report.alpn_h2(out, rec)
         queued, self._queued = self._queued, []
         for item in queued:
             self._record(self.client, item, out)
@@ -245,7 +244,7 @@ class TlsConnection:
             return
         side.install(None)
         if self._cannot_decrypt is None:
-            self._no_keys(out, rec, "no CLIENT_RANDOM line for its client random in the key log")
+            self.report.no_keys(out, rec, "no CLIENT_RANDOM line for its client random in the key log")
 
     def _run_deferred(self, rec: RawRecord, out: list[TlsOutput]) -> None:
         """TLS 1.3 key changes announced by the record just processed."""
@@ -257,47 +256,13 @@ class TlsConnection:
             if step is Step.FINISHED and not side.early:
                 missing = tls13_application_keys(self.secrets, suite, client.random, side)
                 if missing:
-                    self._no_keys(out, rec, f"{missing} not in the key log")
+                    self.report.no_keys(out, rec, f"{missing} not in the key log")
             elif step is Step.KEY_UPDATE:
                 side.key_update()
             elif step is Step.END_OF_EARLY_DATA and side.early:
                 side.end_early_data()
 
-    # -- findings -----------------------------------------------------------------------------------------
-    def _finding(self, out: list[TlsOutput], code: str, message: str, frame: int, ts: float,
-                 from_client: Optional[bool]) -> None:
-        direction = None if from_client is None else CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT
-        out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
-
-    def _once(self, out: list[TlsOutput], code: str, rec: RawRecord, from_client: Optional[bool],
-              message: str) -> None:
-        """A finding reported at most once per connection."""
-        if code not in self._reported:
-            self._reported.add(code)
-            self._finding(out, code, message, rec.frame, rec.ts, from_client)
-
-    def _name(self) -> str:
-        """The connection as findings name it (endpoints and SNI; never any secret)."""
-        name = "TLS connection"
-        if self.conn is not None:
-            name += f" {self.conn.client} -> {self.conn.server}"
-        sni = self.hello.client.sni if self.hello.client is not None else None
-        return f"{name} (SNI {sni})" if sni else name
-
-    def _no_keys(self, out: list[TlsOutput], rec: RawRecord, reason: str) -> None:
-        self._once(out, "tls.no_keys", rec, None, f"{self._name()} not decrypted: {reason}")
-
     def _cannot(self, out: list[TlsOutput], rec: RawRecord, code: str, reason: str) -> None:
+        """This connection cannot be decrypted whatever the key log holds (reported by *code*, not no_keys)."""
         self._cannot_decrypt = reason
-        self._once(out, code, rec, None, f"{self._name()}: {reason}")
-
-    def _alpn_h2(self, rec: RawRecord, out: list[TlsOutput]) -> None:
-        self._once(out, "tls.alpn_h2", rec, None, f"{self._name()} negotiated ALPN h2: WebSocket over HTTP/2 "
-                   "(RFC 8441) is not decoded")
-
-    def _decrypt_failed(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
-        message = f"TLS record of {len(rec.fragment)} bytes does not authenticate with the logged keys " \
-                  "(wrong key, or the record is damaged); its content is not used"
-        if side.state is State.FAILED:
-            message += f"; {side.failures} records in a row failed, the rest of this direction is not decrypted"
-        self._finding(out, "tls.decrypt_failed", message, rec.frame, rec.ts, side.from_client)
+        self.report.once(out, code, rec, None, f"{self.report.name()}: {reason}")

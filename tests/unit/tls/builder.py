@@ -41,12 +41,10 @@ def alpn_ext(names) -> bytes:
     return ext(16, vec(b"".join(vec(n.encode(), 1) for n in names), 2))
 
 
-def client_hello(random: bytes, *, sni: str | None = "example.test", alpn=("http/1.1",), tls13=True,
-                 session_id: bytes = b"", ticket: bytes | None = None, psk=False, early_data=False,
-                 etm=False, suites=(0x1301, 0xC02F)) -> bytes:
-    exts = b""
-    if sni is not None:
-        exts += ext(0, vec(b"\x00" + vec(sni.encode(), 2), 2))
+def client_hello(random: bytes, *, alpn=("http/1.1",), tls13=True, session_id: bytes = b"",
+                 ticket: bytes | None = None, early_data=False, etm=False, suites=(0x1301, 0xC02F)) -> bytes:
+    """A ClientHello for example.test; *early_data* offers a PSK and 0-RTT data."""
+    exts = ext(0, vec(b"\x00" + vec(b"example.test", 2), 2))
     if alpn:
         exts += alpn_ext(alpn)
     exts += ext(23, b"")
@@ -58,7 +56,7 @@ def client_hello(random: bytes, *, sni: str | None = "example.test", alpn=("http
         exts += ext(43, vec(b"\x03\x04\x03\x03", 1))
     if early_data:
         exts += ext(42, b"")
-    if psk:
+    if early_data:  # pre_shared_key comes last
         exts += ext(41, vec(vec(b"identity", 2) + u(0, 4), 2) + vec(vec(bytes(32), 1), 2))
     body = (b"\x03\x03" + random + vec(session_id, 1) + vec(b"".join(u(s, 2) for s in suites), 2) + b"\x01\x00"
             + vec(exts, 2))

@@ -233,7 +233,7 @@ def test_hello_retry_request_then_real_server_hello():
 def test_early_data_without_its_secret_is_skipped_and_reported():
     suite = SUITES[0x1301]
     conv = b.tls13_conversation(key_update=False)
-    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, psk=True, early_data=True), 0x0301)
+    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
     early = b.Tls13Sealer(suite, os.urandom(32)).seal(b.APP, b"early bytes")
     conv.flights[0] = (True, hello + early)
     sh = b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, psk=True)) + b.record(b.CCS, b"\x01")
@@ -248,7 +248,7 @@ def test_early_data_with_its_secret_then_end_of_early_data():
     conv = b.tls13_conversation(key_update=False)
     early_secret = os.urandom(32)
     conv.keylog += f"CLIENT_EARLY_TRAFFIC_SECRET {conv.client_random.hex()} {early_secret.hex()}\n"
-    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, psk=True, early_data=True), 0x0301)
+    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
     sealer = b.Tls13Sealer(suite, early_secret)
     conv.flights[0] = (True, hello + sealer.seal(b.APP, b"0-RTT!"))
     conv.flights[1] = (False, b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, psk=True)))
