@@ -52,6 +52,35 @@ class CipherSuite:
         return 8 if self.cipher == "AES-CCM-8" else 16
 
 
+# TLS 1.2 bulk ciphers: name suffix -> (cipher, key length, PRF hash, CBC MAC hash)
+_TLS12_BULK = {
+    "AES_128_CBC_SHA": ("AES-CBC", 16, "sha256", "sha1"), "AES_256_CBC_SHA": ("AES-CBC", 32, "sha256", "sha1"),
+    "AES_128_CBC_SHA256": ("AES-CBC", 16, "sha256", "sha256"),
+    "AES_256_CBC_SHA256": ("AES-CBC", 32, "sha256", "sha256"),
+    "AES_256_CBC_SHA384": ("AES-CBC", 32, "sha384", "sha384"),
+    "AES_128_GCM_SHA256": ("AES-GCM", 16, "sha256", None), "AES_256_GCM_SHA384": ("AES-GCM", 32, "sha384", None),
+    "CHACHA20_POLY1305_SHA256": ("CHACHA20-POLY1305", 32, "sha256", None),
+    "AES_128_CCM": ("AES-CCM", 16, "sha256", None), "AES_256_CCM": ("AES-CCM", 32, "sha256", None),
+    "AES_128_CCM_8": ("AES-CCM-8", 16, "sha256", None), "AES_256_CCM_8": ("AES-CCM-8", 32, "sha256", None),
+}
+# TLS 1.2 suite ids by key exchange and bulk cipher (IANA TLS Cipher Suites registry)
+_TLS12_IDS = {
+    "RSA": {"AES_128_CBC_SHA": 0x002F, "AES_256_CBC_SHA": 0x0035, "AES_128_CBC_SHA256": 0x003C,
+            "AES_256_CBC_SHA256": 0x003D, "AES_128_GCM_SHA256": 0x009C, "AES_256_GCM_SHA384": 0x009D,
+            "AES_128_CCM": 0xC09C, "AES_256_CCM": 0xC09D, "AES_128_CCM_8": 0xC0A0, "AES_256_CCM_8": 0xC0A1},
+    "DHE_RSA": {"AES_128_CBC_SHA": 0x0033, "AES_256_CBC_SHA": 0x0039, "AES_128_CBC_SHA256": 0x0067,
+                "AES_256_CBC_SHA256": 0x006B, "AES_128_GCM_SHA256": 0x009E, "AES_256_GCM_SHA384": 0x009F,
+                "CHACHA20_POLY1305_SHA256": 0xCCAA, "AES_128_CCM": 0xC09E, "AES_256_CCM": 0xC09F},
+    "ECDHE_ECDSA": {"AES_128_CBC_SHA": 0xC009, "AES_256_CBC_SHA": 0xC00A, "AES_128_CBC_SHA256": 0xC023,
+                    "AES_256_CBC_SHA384": 0xC024, "AES_128_GCM_SHA256": 0xC02B, "AES_256_GCM_SHA384": 0xC02C,
+                    "CHACHA20_POLY1305_SHA256": 0xCCA9, "AES_128_CCM": 0xC0AC, "AES_256_CCM": 0xC0AD,
+                    "AES_128_CCM_8": 0xC0AE, "AES_256_CCM_8": 0xC0AF},
+    "ECDHE_RSA": {"AES_128_CBC_SHA": 0xC013, "AES_256_CBC_SHA": 0xC014, "AES_128_CBC_SHA256": 0xC027,
+                  "AES_256_CBC_SHA384": 0xC028, "AES_128_GCM_SHA256": 0xC02F, "AES_256_GCM_SHA384": 0xC030,
+                  "CHACHA20_POLY1305_SHA256": 0xCCA8},
+}
+
+
 def _suites() -> dict[int, CipherSuite]:
     table: dict[int, CipherSuite] = {}
 
@@ -64,48 +93,10 @@ def _suites() -> dict[int, CipherSuite]:
     add(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305", 32, "sha256", tls13=True)
     add(0x1304, "TLS_AES_128_CCM_SHA256", "AES-CCM", 16, "sha256", tls13=True)
     add(0x1305, "TLS_AES_128_CCM_8_SHA256", "AES-CCM-8", 16, "sha256", tls13=True)
-    # TLS 1.2 suites: (id, key exchange, bulk cipher name, cipher, key length, PRF hash, MAC hash)
-    spec = [
-        (0x002F, "RSA", "AES_128_CBC_SHA", "AES-CBC", 16, "sha256", "sha1"),
-        (0x0035, "RSA", "AES_256_CBC_SHA", "AES-CBC", 32, "sha256", "sha1"),
-        (0x003C, "RSA", "AES_128_CBC_SHA256", "AES-CBC", 16, "sha256", "sha256"),
-        (0x003D, "RSA", "AES_256_CBC_SHA256", "AES-CBC", 32, "sha256", "sha256"),
-        (0x009C, "RSA", "AES_128_GCM_SHA256", "AES-GCM", 16, "sha256", None),
-        (0x009D, "RSA", "AES_256_GCM_SHA384", "AES-GCM", 32, "sha384", None),
-        (0xC09C, "RSA", "AES_128_CCM", "AES-CCM", 16, "sha256", None),
-        (0xC09D, "RSA", "AES_256_CCM", "AES-CCM", 32, "sha256", None),
-        (0xC0A0, "RSA", "AES_128_CCM_8", "AES-CCM-8", 16, "sha256", None),
-        (0xC0A1, "RSA", "AES_256_CCM_8", "AES-CCM-8", 32, "sha256", None),
-        (0x0033, "DHE_RSA", "AES_128_CBC_SHA", "AES-CBC", 16, "sha256", "sha1"),
-        (0x0039, "DHE_RSA", "AES_256_CBC_SHA", "AES-CBC", 32, "sha256", "sha1"),
-        (0x0067, "DHE_RSA", "AES_128_CBC_SHA256", "AES-CBC", 16, "sha256", "sha256"),
-        (0x006B, "DHE_RSA", "AES_256_CBC_SHA256", "AES-CBC", 32, "sha256", "sha256"),
-        (0x009E, "DHE_RSA", "AES_128_GCM_SHA256", "AES-GCM", 16, "sha256", None),
-        (0x009F, "DHE_RSA", "AES_256_GCM_SHA384", "AES-GCM", 32, "sha384", None),
-        (0xCCAA, "DHE_RSA", "CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305", 32, "sha256", None),
-        (0xC09E, "DHE_RSA", "AES_128_CCM", "AES-CCM", 16, "sha256", None),
-        (0xC09F, "DHE_RSA", "AES_256_CCM", "AES-CCM", 32, "sha256", None),
-        (0xC009, "ECDHE_ECDSA", "AES_128_CBC_SHA", "AES-CBC", 16, "sha256", "sha1"),
-        (0xC00A, "ECDHE_ECDSA", "AES_256_CBC_SHA", "AES-CBC", 32, "sha256", "sha1"),
-        (0xC023, "ECDHE_ECDSA", "AES_128_CBC_SHA256", "AES-CBC", 16, "sha256", "sha256"),
-        (0xC024, "ECDHE_ECDSA", "AES_256_CBC_SHA384", "AES-CBC", 32, "sha384", "sha384"),
-        (0xC02B, "ECDHE_ECDSA", "AES_128_GCM_SHA256", "AES-GCM", 16, "sha256", None),
-        (0xC02C, "ECDHE_ECDSA", "AES_256_GCM_SHA384", "AES-GCM", 32, "sha384", None),
-        (0xCCA9, "ECDHE_ECDSA", "CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305", 32, "sha256", None),
-        (0xC0AC, "ECDHE_ECDSA", "AES_128_CCM", "AES-CCM", 16, "sha256", None),
-        (0xC0AD, "ECDHE_ECDSA", "AES_256_CCM", "AES-CCM", 32, "sha256", None),
-        (0xC0AE, "ECDHE_ECDSA", "AES_128_CCM_8", "AES-CCM-8", 16, "sha256", None),
-        (0xC0AF, "ECDHE_ECDSA", "AES_256_CCM_8", "AES-CCM-8", 32, "sha256", None),
-        (0xC013, "ECDHE_RSA", "AES_128_CBC_SHA", "AES-CBC", 16, "sha256", "sha1"),
-        (0xC014, "ECDHE_RSA", "AES_256_CBC_SHA", "AES-CBC", 32, "sha256", "sha1"),
-        (0xC027, "ECDHE_RSA", "AES_128_CBC_SHA256", "AES-CBC", 16, "sha256", "sha256"),
-        (0xC028, "ECDHE_RSA", "AES_256_CBC_SHA384", "AES-CBC", 32, "sha384", "sha384"),
-        (0xC02F, "ECDHE_RSA", "AES_128_GCM_SHA256", "AES-GCM", 16, "sha256", None),
-        (0xC030, "ECDHE_RSA", "AES_256_GCM_SHA384", "AES-GCM", 32, "sha384", None),
-        (0xCCA8, "ECDHE_RSA", "CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305", 32, "sha256", None),
-    ]
-    for sid, kx, bulk, cipher, key_len, prf_hash, mac in spec:
-        add(sid, f"TLS_{kx}_WITH_{bulk}", cipher, key_len, prf_hash, mac)
+    for kx, ids in _TLS12_IDS.items():
+        for bulk, sid in ids.items():
+            cipher, key_len, prf_hash, mac = _TLS12_BULK[bulk]
+            add(sid, f"TLS_{kx}_WITH_{bulk}", cipher, key_len, prf_hash, mac)
     return table
 
 

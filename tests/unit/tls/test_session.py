@@ -193,25 +193,26 @@ def test_fatal_alert_is_a_finding():
     assert len(alerts) == 1 and "Handshake Failure" in alerts[0].message
 
 
-def test_tls12_resumption_by_session_id_uses_the_earlier_master_secret():
+@pytest.mark.parametrize("first_args,second_args", [
+    ({"session_id": b"S" * 32}, {"resume_id": b"S" * 32}),
+    ({"ticket_out": b"T" * 100}, {"ticket_in": b"T" * 100}),
+], ids=["session_id", "ticket"])
+def test_tls12_resumption_uses_the_master_secret_of_an_earlier_connection(first_args, second_args):
     sessions = SessionCache()
     master = os.urandom(48)
-    first = b.tls12_conversation(0xC030, session_id=b"S" * 32, master=master)
+    first = b.tls12_conversation(0xC030, master=master, **first_args)
     assert Run(first, sessions=sessions).data(True) == first.client_data
-    second = b.tls12_conversation(0xC030, resume_id=b"S" * 32, master=master)
+    second = b.tls12_conversation(0xC030, master=master, **second_args)
     run = Run(second, keylog_text="", sessions=sessions)  # the second client random is not logged
-    assert run.data(True) == second.client_data and run.tls.info.resumed and run.codes == []
-    assert "S" * 8 not in repr(sessions)
+    assert run.data(True) == second.client_data and run.data(False) == second.server_data
+    assert run.tls.info.resumed and run.codes == []
+    assert master.hex()[:16] not in repr(sessions)
 
 
-def test_tls12_resumption_by_ticket():
-    sessions = SessionCache()
-    master = os.urandom(48)
-    first = b.tls12_conversation(0xC02F, ticket_out=b"T" * 100, master=master)
-    assert Run(first, sessions=sessions).data(False) == first.server_data
-    second = b.tls12_conversation(0xC02F, ticket_in=b"T" * 100, master=master)
-    run = Run(second, keylog_text="", sessions=sessions)
-    assert run.data(False) == second.server_data and run.tls.info.resumed
+def test_tls12_resumption_without_the_earlier_connection_is_not_decrypted():
+    second = b.tls12_conversation(0xC030, resume_id=b"S" * 32)
+    run = Run(second, keylog_text="", sessions=SessionCache())
+    assert run.codes == ["tls.no_keys"] and run.tls.info.resumed and run.data(True) == b""
 
 
 def test_tls12_resumed_with_own_client_random_logged():
