@@ -8,6 +8,7 @@ input.  One primitive object is built per key and reused for every record.
 from __future__ import annotations
 
 import hmac
+import struct
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Protocol, Union
 
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20
 TLS12_AEAD_FIXED_IV = 4  # GCM and CCM: 4 implicit bytes + 8 explicit bytes per record (RFC 5288, 6655)
 EXPLICIT_NONCE = 8
 BLOCK = 16
+_record_header = struct.Struct(">BHH").pack
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,7 @@ def _xor_seq(iv: int, seq: int) -> bytes:
 
 
 def _tls12_aad(seq: int, content_type: int, version: int, length: int) -> bytes:
-    return seq.to_bytes(8, "big") + bytes((content_type, version >> 8, version & 0xFF, length >> 8, length & 0xFF))
+    return seq.to_bytes(8, "big") + _record_header(content_type, version, length)
 
 
 class Tls13Decrypter:
@@ -162,7 +164,7 @@ class Tls13Decrypter:
         n = len(fragment)
         if n <= self._tag:
             return None
-        header = bytes((content_type, version >> 8, version & 0xFF, n >> 8, n & 0xFF))
+        header = _record_header(content_type, version, n)
         try:
             inner = self._aead.decrypt(_xor_seq(self._iv, seq), fragment, header)
         except (InvalidTag, ValueError, OverflowError):

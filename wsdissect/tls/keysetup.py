@@ -7,6 +7,7 @@ from . import keylog as labels
 from .ciphers import CipherSuite, RecordDecrypter, Tls12AeadDecrypter, Tls12CbcDecrypter
 from .handshake import ClientHello, ServerHello
 from .keys import tls12_key_block
+from .resumption import SessionCache
 from .sender import Sender, tls13_decrypter
 
 
@@ -31,6 +32,18 @@ def tls12_decrypters(suite: CipherSuite, master_secret: bytes, client_random: by
                                Tls12AeadDecrypter(suite, kb.server_key, kb.server_iv))
     return Tls12Decrypters(Tls12CbcDecrypter(suite, kb.client_key, kb.client_mac, encrypt_then_mac),
                            Tls12CbcDecrypter(suite, kb.server_key, kb.server_mac, encrypt_then_mac))
+
+
+def tls12_master_secret(secrets: SecretSource, sessions: SessionCache, client: ClientHello, server: ServerHello,
+                        resumed: bool) -> Optional[bytes]:
+    """The master secret: logged for this client random, or that of the session it resumes (by session ID or
+    ticket) if an earlier connection of the capture was decrypted."""
+    master = secrets.lookup(labels.CLIENT_RANDOM, client.random)
+    if master is None and resumed:
+        master = sessions.find(session_id=server.session_id)
+    if master is None and client.session_ticket:
+        master = sessions.find(ticket=client.session_ticket)
+    return master
 
 
 def tls13_handshake_keys(secrets: SecretSource, suite: CipherSuite, hello: ClientHello, server_hello: ServerHello,

@@ -5,7 +5,7 @@ Findings are :class:`wsdissect.events.Finding` objects; the rest are defined her
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from ..events import Finding
 from .alerts import Alert
@@ -13,9 +13,10 @@ from .handshake import HANDSHAKE_NAMES
 from .records import CONTENT_TYPES, VERSION_NAMES
 
 
-@dataclass(frozen=True, slots=True)
-class TlsRecord:
-    """One TLS record, for the packet list and tree.  ``frame`` carried its last byte."""
+class TlsRecord(NamedTuple):
+    """One TLS record, for the packet list and tree.  ``frame`` carried its last byte.  (A NamedTuple, like
+    :class:`Plaintext`: one is made per record, and tuples are several times cheaper to build than frozen
+    dataclasses; fields are read by name.)"""
 
     from_client: bool
     first_frame: int
@@ -53,8 +54,7 @@ class TlsRecord:
         return VERSION_NAMES.get(self.version, f"Unknown (0x{self.version:04x})")
 
 
-@dataclass(frozen=True, slots=True)
-class Plaintext:
+class Plaintext(NamedTuple):
     """Decrypted application data of one record, in stream order for its direction."""
 
     from_client: bool

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
 CONTENT_TYPES = {CHANGE_CIPHER_SPEC: "Change Cipher Spec", ALERT: "Alert", HANDSHAKE: "Handshake",
@@ -25,8 +25,7 @@ _PLAUSIBLE = re.compile(rb"[\x14-\x18]\x03[\x00-\x04]")
 RESYNC_WINDOW = 4 * (HEADER + MAX_FRAGMENT)  # bytes searched for a record boundary before older ones are dropped
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     """One TLS record as sent (``fragment`` is still protected when the epoch is encrypted)."""
 
     content_type: int
@@ -114,9 +113,10 @@ class RecordStream:
         first_frame = self._first_frame
         with memoryview(buf) as view:
             while end - pos >= HEADER:
-                if not _header_ok(buf, pos):
+                length = (buf[pos + 3] << 8) | buf[pos + 4]
+                if not (20 <= buf[pos] <= 24 and buf[pos + 1] == 3 and buf[pos + 2] <= 4 and length <= MAX_FRAGMENT):
                     break
-                stop = pos + HEADER + ((buf[pos + 3] << 8) | buf[pos + 4])
+                stop = pos + HEADER + length
                 if stop > end:
                     self._need = stop - pos
                     return pos

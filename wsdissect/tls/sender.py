@@ -28,7 +28,7 @@ class State(enum.Enum):
 class Sender:
     """Per-direction decryption state (the sender's view: its write keys)."""
 
-    __slots__ = ("from_client", "stream", "handshake", "state", "decrypter", "seq", "window", "failures",
+    __slots__ = ("from_client", "stream", "handshake", "state", "protected", "decrypter", "seq", "window", "failures",
                  "fallback", "early", "skip_failures", "secret", "suite", "opened", "skipped")
 
     def __init__(self, from_client: bool):
@@ -36,6 +36,7 @@ class Sender:
         self.stream = RecordStream()
         self.handshake = HandshakeAssembler()
         self.state = State.PLAIN
+        self.protected = False  # records are protected from here on (state is not PLAIN)
         self.decrypter: Optional[RecordDecrypter] = None
         self.seq = 0
         self.window = 0  # extra sequence numbers to try (records possibly lost to a gap)
@@ -48,14 +49,11 @@ class Sender:
         self.opened = 0  # records decrypted
         self.skipped = 0  # protected records not decrypted (no keys, or expected 0-RTT failures)
 
-    @property
-    def protected(self) -> bool:
-        return self.state is not State.PLAIN
-
     def install(self, decrypter: Optional[RecordDecrypter]) -> None:
         """Protect this direction from the next record on with *decrypter* (None: no keys for it)."""
         self.decrypter = decrypter
         self.state = State.KEYED if decrypter is not None else State.UNDECRYPTABLE
+        self.protected = True
         self.seq = 0
         self.window = 0
         self.failures = 0
@@ -90,14 +88,15 @@ class Sender:
         decrypter = self.decrypter
         if decrypter is None:
             return None
-        self.window = min(self.window + rec.lost_before, MAX_SEQ_SEARCH)
-        ct, version, fragment = rec.content_type, rec.version, rec.fragment
-        for seq in range(self.seq, self.seq + self.window + 1):
-            opened = decrypter.open(ct, version, fragment, seq)
-            if opened is not None:
-                self.seq, self.window, self.failures, self.skip_failures = seq + 1, 0, 0, False
-                self.opened += 1
-                return opened
+        opened = decrypter.open(rec.content_type, rec.version, rec.fragment, self.seq)
+        if opened is None and (self.window or rec.lost_before):
+            opened = self._search(decrypter, rec)
+        if opened is not None:
+            self.seq += 1
+            self.opened += 1
+            if self.failures or self.skip_failures or self.window:
+                self.window, self.failures, self.skip_failures = 0, 0, False
+            return opened
         if self.early:  # early data is over (rejected by the server, or its EndOfEarlyData was not seen)
             fallback = self.fallback
             self.end_early_data()
@@ -113,6 +112,17 @@ class Sender:
         if self.failures >= MAX_FAILURES:
             self.state = State.FAILED
             self.decrypter = None
+        return None
+
+    def _search(self, decrypter: RecordDecrypter, rec: RawRecord) -> Optional[Opened]:
+        """After a gap: try the sequence numbers of the records that may have been lost; on success ``seq`` is
+        left at the one that worked."""
+        self.window = min(self.window + rec.lost_before, MAX_SEQ_SEARCH)
+        for seq in range(self.seq + 1, self.seq + self.window + 1):
+            opened = decrypter.open(rec.content_type, rec.version, rec.fragment, seq)
+            if opened is not None:
+                self.seq = seq
+                return opened
         return None
 
 

@@ -16,16 +16,16 @@ from typing import Optional
 
 from ..flow import Conn
 from . import handshake as hs
-from . import keylog as labels
-from .alerts import CLOSE_NOTIFY, parse_alert
-from .ciphers import SUITES, CipherSuite, RecordDecrypter, suite_name
-from .keysetup import SecretSource, tls12_decrypters, tls13_application_keys, tls13_handshake_keys
+from .alerts import CLOSE_NOTIFY, Alert, parse_alert
+from .ciphers import SUITES, CipherSuite, suite_name
+from .keysetup import SecretSource, Tls12Decrypters, tls12_decrypters, tls12_master_secret, \
+    tls13_application_keys, tls13_handshake_keys
 from .outputs import Plaintext, TlsInfo, TlsOutput, TlsRecord
 from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, VERSION_NAMES, RawRecord, \
     StreamProblem
 from .resumption import SessionCache
-from .sender import Sender, State
 from .reporting import Reporter
+from .sender import Sender, State
 from .tracker import HandshakeTracker, Step
 
 TLS12, TLS13 = 0x0303, 0x0304
@@ -36,15 +36,18 @@ class TlsConnection:
     """The TLS layer of one TCP connection."""
 
     def __init__(self, secrets: SecretSource, conn: Optional[Conn] = None,
-                 sessions: Optional[SessionCache] = None):
+                 sessions: Optional[SessionCache] = None, record_infos: bool = True):
+        """*sessions* is shared by the connections of one capture (TLS 1.2 resumption); *record_infos* False
+        leaves out the per-record :class:`TlsRecord` outputs (an export needs only data and findings)."""
         self.secrets = secrets
+        self.record_infos = record_infos
         self.conn = conn
         self.sessions = sessions if sessions is not None else SessionCache()
         self.client = Sender(True)
         self.server = Sender(False)
         self.hello = HandshakeTracker()
         self._suite: Optional[CipherSuite] = None
-        self._tls12: Optional[tuple[RecordDecrypter, RecordDecrypter]] = None
+        self._tls12: Optional[Tls12Decrypters] = None
         self._master: Optional[bytes] = None
         self._queued: list[RawRecord] = []
         self.report = Reporter(conn, self.hello)
@@ -103,7 +106,7 @@ class TlsConnection:
     def _record(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
         ctype = rec.content_type
         if ctype == CHANGE_CIPHER_SPEC:
-            out.append(self._info(side, rec, False, False))
+            self._info(out, side, rec, False)
             if self.hello.version != TLS13 and self.hello.server is not None:
                 self._change_cipher_spec(side, rec, out)
             return
@@ -114,16 +117,23 @@ class TlsConnection:
             return
         if side.state is not State.KEYED:
             side.skipped += 1
-            out.append(self._info(side, rec, True, False))
+            self._info(out, side, rec, True)
             return
         opened = side.open(rec)
+        if opened is not None and opened.content_type == APPLICATION_DATA:  # the common case, kept short
+            if self.record_infos:
+                out.append(TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type,
+                                     rec.version, len(rec.fragment), True, True, None))
+            if opened.data:
+                out.append(Plaintext(side.from_client, opened.data, rec.frame, rec.ts))
+            return
         if opened is None:
-            out.append(self._info(side, rec, True, False))
+            self._info(out, side, rec, True)
             if side.state is State.UNDECRYPTABLE:
                 return
             if side.skip_failures:
                 self.report.once(out, "tls.early_data", rec, side.from_client,
-                           "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
+                                 "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
             else:
                 self.report.decrypt_failed(out, side, rec)
             return
@@ -137,10 +147,10 @@ class TlsConnection:
                 return False
         if self.hello.client is None and self.hello.server is None:
             self.report.once(out, "tls.no_handshake", rec, side.from_client,
-                       "TLS connection without its handshake in the capture (it started earlier); not decrypted")
+                             "TLS connection without its handshake in the capture (it started earlier); not decrypted")
         side.install(None)
         side.skipped += 1
-        out.append(self._info(side, rec, True, False))
+        self._info(out, side, rec, True)
         return False
 
     def _content(self, side: Sender, rec: RawRecord, ctype: int, data: bytes, decrypted: bool,
@@ -159,15 +169,18 @@ class TlsConnection:
             if alert is not None and alert.description != CLOSE_NOTIFY:
                 self.report.finding(after, "tls.alert", f"TLS alert: {alert.level_name}, {alert.name}",
                                     rec.frame, rec.ts, side.from_client)
-        out.append(self._info(side, rec, side.protected and decrypted, decrypted,
-                              ctype if decrypted and ctype != rec.content_type else None, types, alert))
+        if self.record_infos:
+            out.append(TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type,
+                                 rec.version, len(rec.fragment), decrypted, decrypted,
+                                 ctype if decrypted and ctype != rec.content_type else None, types, alert))
         out.extend(after)
         self._run_deferred(rec, out)
 
-    def _info(self, side: Sender, rec: RawRecord, encrypted: bool, decrypted: bool, inner: Optional[int] = None,
-              types: tuple[int, ...] = (), alert=None) -> TlsRecord:
-        return TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type, rec.version,
-                         len(rec.fragment), encrypted, decrypted, inner, types, alert)
+    def _info(self, out: list[TlsOutput], side: Sender, rec: RawRecord, encrypted: bool) -> None:
+        """The record info of a record whose content is not available (cleartext CCS, or not decrypted)."""
+        if self.record_infos:
+            out.append(TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type,
+                                 rec.version, len(rec.fragment), encrypted, False))
 
     # -- handshake ----------------------------------------------------------------------------------------
     def _handshake(self, side: Sender, rec: RawRecord, data: bytes, out: list[TlsOutput]) -> tuple[int, ...]:
@@ -175,7 +188,7 @@ class TlsConnection:
         messages = side.handshake.feed(data)
         if side.handshake.too_large:
             self.report.once(out, "tls.handshake.malformed", rec, side.from_client,
-                       f"TLS handshake message longer than {hs.MAX_MESSAGE} bytes; not decoded")
+                             f"TLS handshake message longer than {hs.MAX_MESSAGE} bytes; not decoded")
         for msg in messages:
             step = self.hello.on_message(side.from_client, msg)
             if step is Step.MALFORMED:
@@ -196,7 +209,8 @@ class TlsConnection:
     def _negotiated(self, rec: RawRecord, out: list[TlsOutput]) -> None:
         """The ServerHello fixed version and cipher suite: prepare (TLS 1.2) or install (TLS 1.3) the keys."""
         server, client = self.hello.server, self.hello.client
-        assert server is not None
+        if server is None:
+            return
         suite = SUITES.get(server.cipher_suite)
         if server.version not in (TLS12, TLS13):
             name = VERSION_NAMES.get(server.version, f"0x{server.version:04x}")
@@ -213,34 +227,27 @@ class TlsConnection:
                 if missing:
                     self.report.no_keys(out, rec, f"{' and '.join(missing)} not in the key log")
             else:
-                self._prepare_tls12(suite)
+                self._prepare_tls12(suite, client, server)
         if server.alpn == "h2":
             self.report.alpn_h2(out, rec)
         queued, self._queued = self._queued, []
         for item in queued:
             self._record(self.client, item, out)
 
-    def _prepare_tls12(self, suite: CipherSuite) -> None:
-        client, server = self.hello.client, self.hello.server
-        assert client is not None and server is not None
-        master = self.secrets.lookup(labels.CLIENT_RANDOM, client.random)
-        if master is None and self.hello.resumed:
-            master = self.sessions.find(session_id=server.session_id)
-        if master is None and client.session_ticket:
-            master = self.sessions.find(ticket=client.session_ticket)
-        if master is None:
-            return
-        self._master = master
-        self.sessions.remember(master, session_id=server.session_id)
-        etm = server.encrypt_then_mac and not suite.aead
-        self._tls12 = tls12_decrypters(suite, master, client.random, server.random, etm)
+    def _prepare_tls12(self, suite: CipherSuite, client: hs.ClientHello, server: hs.ServerHello) -> None:
+        master = tls12_master_secret(self.secrets, self.sessions, client, server, self.hello.resumed)
+        if master is not None:
+            self._master = master
+            self.sessions.remember(master, session_id=server.session_id)
+            self._tls12 = tls12_decrypters(suite, master, client.random, server.random,
+                                           server.encrypt_then_mac and not suite.aead)
 
     def _change_cipher_spec(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
         """TLS 1.2: this side's next records are protected."""
         if not side.from_client:
             self.hello.abbreviated()
         if self._tls12 is not None:
-            side.install(self._tls12[0] if side.from_client else self._tls12[1])
+            side.install(self._tls12.client if side.from_client else self._tls12.server)
             return
         side.install(None)
         if self._cannot_decrypt is None:
