@@ -29,7 +29,7 @@ from .sender import Sender, State
 from .tracker import HandshakeTracker, Step
 
 TLS12, TLS13 = 0x0303, 0x0304
-MAX_QUEUED = 64  # client records held until the ServerHello says how to decrypt them (0-RTT)
+MAX_QUEUED_BYTES = 1 << 20  # client 0-RTT records held until the ServerHello says how to decrypt them
 
 
 class TlsConnection:
@@ -50,6 +50,7 @@ class TlsConnection:
         self._tls12: Optional[Tls12Decrypters] = None
         self._master: Optional[bytes] = None
         self._queued: list[RawRecord] = []
+        self._queued_bytes = 0
         self.report = Reporter(conn, self.hello)
         self._cannot_decrypt: Optional[str] = None  # why no keys can exist (already reported), or None
         self._last = (0, 0.0)
@@ -83,10 +84,12 @@ class TlsConnection:
         for side in (self.client, self.server):
             for item in side.stream.end(frame, ts):
                 self.report.finding(out, item.code, item.message, item.frame, item.ts, side.from_client)
+        for rec in self._queued:
+            self.client.skipped += 1
+            self._info(out, self.client, rec, True)
         if self._queued:
-            rec = self._queued[-1]
-            self.report.no_keys(out, rec, "the ServerHello was not captured, so the client's early data cannot be "
-                                    "decrypted")
+            self.report.no_keys(out, self._queued[-1], "its ServerHello is not in the capture, so the client's "
+                                "early data cannot be decrypted")
             self._queued.clear()
         return out
 
@@ -142,9 +145,15 @@ class TlsConnection:
     def _plain_app_data(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> bool:
         """Application data before this side's keys are known; True if it should be taken as plaintext."""
         if side.from_client and self.hello.client is not None and self.hello.server is None:
-            if len(self._queued) < MAX_QUEUED:
+            if self._queued_bytes + len(rec.fragment) <= MAX_QUEUED_BYTES:
                 self._queued.append(rec)  # 0-RTT data: the ServerHello will say how to decrypt it
-                return False
+                self._queued_bytes += len(rec.fragment)
+            else:
+                side.skipped += 1
+                self._info(out, side, rec, True)
+                self.report.once(out, "tls.early_data", rec, True, f"more than {MAX_QUEUED_BYTES} bytes of 0-RTT "
+                                 "data before the ServerHello; the rest of it is not decrypted")
+            return False
         if self.hello.client is None and self.hello.server is None:
             self.report.once(out, "tls.no_handshake", rec, side.from_client,
                              "TLS connection without its handshake in the capture (it started earlier); not decrypted")
@@ -230,7 +239,7 @@ class TlsConnection:
                 self._prepare_tls12(suite, client, server)
         if server.alpn == "h2":
             self.report.alpn_h2(out, rec)
-        queued, self._queued = self._queued, []
+        queued, self._queued, self._queued_bytes = self._queued, [], 0
         for item in queued:
             self._record(self.client, item, out)
 

@@ -323,3 +323,13 @@ def test_unsupported_cipher_suite_is_named():
     run = Run(conv)
     assert run.codes == ["tls.unsupported_cipher"] and run.tls.info.cipher_suite == "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
     assert run.data(True) == b""
+
+
+def test_early_data_without_a_server_hello_is_reported_at_the_end():
+    conv = b.tls13_conversation()
+    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
+    early = b.Tls13Sealer(SUITES[0x1301], os.urandom(32)).seal(b.APP, b"early")
+    conv.flights = [(True, hello + early + early)]
+    run = Run(conv)
+    assert run.codes == ["tls.no_keys"] and run.tls.info.records_not_decrypted == 2
+    assert [r.describe() for r in run.records] == ["Client Hello", "Application Data", "Application Data"]
