@@ -1,11 +1,13 @@
 """TlsConnection on scripted conversations: every suite, TLS 1.2 and 1.3, fed whole, byte by byte and in random
 splits; resumption, HelloRetryRequest, KeyUpdate, alerts, damaged records, missing keys."""
 import os
+import pathlib
 
 import pytest
 
 from tests.helpers import splits
 from wsdissect.events import Finding
+from wsdissect.findings import KINDS
 from wsdissect.tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsRecord
 from wsdissect.tls.ciphers import SUITES
 from wsdissect.flow import Conn
@@ -333,3 +335,37 @@ def test_early_data_without_a_server_hello_is_reported_at_the_end():
     run = Run(conv)
     assert run.codes == ["tls.no_keys"] and run.tls.info.records_not_decrypted == 2
     assert [r.describe() for r in run.records] == ["Client Hello", "Application Data", "Application Data"]
+
+
+def test_malformed_client_hello_is_a_finding_at_its_frame():
+    tls = TlsConnection(KeyLog(), CONN)
+    out = tls.feed(True, b.record(b.HANDSHAKE, b.handshake(1, b"\x03\x03" + bytes(10))), 4, 0.5)
+    findings = [o for o in out if isinstance(o, Finding)]
+    assert [(f.code, f.frame) for f in findings] == [("tls.handshake.malformed", 4)]
+    assert "Client Hello" in findings[0].message and tls.info.sni is None
+
+
+def test_oversized_handshake_message_is_reported_once():
+    tls = TlsConnection(KeyLog())
+    huge = b"\x0b" + (1 << 21).to_bytes(3, "big") + bytes(100)
+    out = tls.feed(False, b.record(b.HANDSHAKE, huge) + b.record(b.HANDSHAKE, bytes(50)), 1, 0.0)
+    assert [o.code for o in out if isinstance(o, Finding)] == ["tls.handshake.malformed"]
+
+
+def test_tls10_is_recognised_but_not_decrypted():
+    conv = b.tls12_conversation(0xC013)
+    hello = bytearray(conv.flights[1][1])
+    assert hello[9:11] == b"\x03\x03"
+    hello[9:11] = b"\x03\x01"  # ServerHello.legacy_version: TLS 1.0
+    conv.flights[1] = (False, bytes(hello))
+    run = Run(conv)
+    assert run.codes == ["tls.unsupported_version"] and run.tls.info.version == "TLSv1"
+    finding = next(o for o in run.out if isinstance(o, Finding))
+    assert run.data(True) == b"" and "TLSv1 is not decrypted" in finding.message
+
+
+def test_every_tls_finding_code_is_asserted_by_a_test():
+    """A registered tls.* code that no test expects would be a finding nobody has seen produced."""
+    text = "".join(p.read_text() for p in pathlib.Path(__file__).parent.glob("test_*.py"))
+    for code in (c for c in KINDS if c.startswith("tls.")):
+        assert f'"{code}"' in text, code
