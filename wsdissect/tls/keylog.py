@@ -13,6 +13,7 @@ warning.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -80,12 +81,18 @@ class _WatchedFile:
 
 
 class KeyLog:
-    """Secrets from one or more key logs, looked up by (label, client random)."""
+    """Secrets from one or more key logs, looked up by (label, client random).
 
-    def __init__(self) -> None:
+    With *refresh_interval* (seconds), a lookup that finds nothing re-reads the watched files first, at most that
+    often: live capture then finds the secrets a browser appends as each session starts.
+    """
+
+    def __init__(self, refresh_interval: Optional[float] = None) -> None:
         self._secrets: dict[tuple[str, bytes], bytes] = {}
         self._files: list[_WatchedFile] = []
         self.warnings: list[KeyLogWarning] = []
+        self.refresh_interval = refresh_interval
+        self._last_refresh = time.monotonic()
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -97,7 +104,12 @@ class KeyLog:
 
     def lookup(self, label: str, client_random: bytes) -> Optional[bytes]:
         """The secret logged under *label* for the connection with this client random, or None."""
-        return self._secrets.get((label, client_random))
+        secret = self._secrets.get((label, client_random))
+        if secret is None and self.refresh_interval is not None and self._files:
+            now = time.monotonic()
+            if now - self._last_refresh >= self.refresh_interval and self.refresh():
+                secret = self._secrets.get((label, client_random))
+        return secret
 
     def add_text(self, text: str, source: str = "<key log>", first_line: int = 1) -> int:
         """Add the entries in *text* (``\\n`` or ``\\r\\n`` lines); returns how many secrets were added."""
@@ -129,6 +141,7 @@ class KeyLog:
 
         A file that shrank (rewritten) is read again from its start; one that vanished is kept and skipped.
         """
+        self._last_refresh = time.monotonic()
         return sum(self._read(watched) for watched in self._files)
 
     def _read(self, watched: _WatchedFile) -> int:

@@ -46,35 +46,25 @@ def tls12_master_secret(secrets: SecretSource, sessions: SessionCache, client: C
     return master
 
 
-def tls13_handshake_keys(secrets: SecretSource, suite: CipherSuite, hello: ClientHello, server_hello: ServerHello,
-                         client: Sender, server: Sender) -> list[str]:
-    """Protect both directions with the handshake traffic keys; returns the labels missing from the key log.
+def tls13_resolve(secrets: SecretSource, suite: CipherSuite, hello: ClientHello, server_hello: ServerHello,
+                  sender: Sender) -> Optional[str]:
+    """Install the TLS 1.3 traffic secret *sender* awaits (``sender.awaiting``), looked up now, when its first
+    record under it arrives (a key log that grows, as in live capture, has had the most time to get it).
+    Returns the label if the secret is not in the key log.
 
     0-RTT (RFC 8446 4.2.10): when the client announced early data, its records before the handshake keys are
     under the early traffic key; with that key logged they are decrypted and the handshake key is tried as the
     fallback, without it they are skipped until the first record that opens under the handshake key.
     """
-    missing = []
-    server_secret = secrets.lookup(labels.SERVER_HANDSHAKE, hello.random)
-    client_secret = secrets.lookup(labels.CLIENT_HANDSHAKE, hello.random)
-    server.install_tls13(suite, server_secret)
-    client.install_tls13(suite, client_secret)
-    for label, secret in ((labels.CLIENT_HANDSHAKE, client_secret), (labels.SERVER_HANDSHAKE, server_secret)):
-        if secret is None:
-            missing.append(label)
-    if hello.early_data:
+    label, sender.awaiting = sender.awaiting, None
+    if label is None:
+        return None
+    secret = secrets.lookup(label, hello.random)
+    sender.install_tls13(suite, secret)
+    if label == labels.CLIENT_HANDSHAKE and hello.early_data:
         early = secrets.lookup(labels.CLIENT_EARLY, hello.random) if server_hello.psk else None
         if early is not None:
-            client.install_early(tls13_decrypter(suite, early))
-        elif client.decrypter is not None:
-            client.skip_failures = True
-    return missing
-
-
-def tls13_application_keys(secrets: SecretSource, suite: CipherSuite, client_random: bytes,
-                           sender: Sender) -> Optional[str]:
-    """Switch *sender* to its application traffic secret 0; returns the label if it is missing."""
-    label = labels.CLIENT_TRAFFIC_0 if sender.from_client else labels.SERVER_TRAFFIC_0
-    secret = secrets.lookup(label, client_random)
-    sender.install_tls13(suite, secret)
+            sender.install_early(tls13_decrypter(suite, early))
+        elif sender.decrypter is not None:
+            sender.skip_failures = True
     return label if secret is None else None

@@ -29,7 +29,7 @@ class Sender:
     """Per-direction decryption state (the sender's view: its write keys)."""
 
     __slots__ = ("from_client", "stream", "handshake", "state", "protected", "decrypter", "seq", "window", "failures",
-                 "fallback", "early", "skip_failures", "secret", "suite", "opened", "skipped")
+                 "fallback", "early", "skip_failures", "secret", "suite", "awaiting", "opened", "skipped")
 
     def __init__(self, from_client: bool):
         self.from_client = from_client
@@ -46,6 +46,7 @@ class Sender:
         self.skip_failures = False  # 0-RTT data we have no key for: failures until the first success are expected
         self.secret: Optional[bytes] = None  # the TLS 1.3 traffic secret in use (for KeyUpdate)
         self.suite: Optional[CipherSuite] = None
+        self.awaiting: Optional[str] = None  # key log label of the TLS 1.3 secret to look up at the next record
         self.opened = 0  # records decrypted
         self.skipped = 0  # protected records not decrypted (no keys, or expected 0-RTT failures)
 
@@ -58,6 +59,11 @@ class Sender:
         self.window = 0
         self.failures = 0
         self.early = False
+
+    def await_secret(self, label: str) -> None:
+        """Records are protected from now on, under the secret logged as *label* (looked up when needed)."""
+        self.install(None)
+        self.awaiting = label
 
     def install_early(self, decrypter: RecordDecrypter) -> None:
         """Use the 0-RTT key first; the handshake key installed so far becomes the fallback."""

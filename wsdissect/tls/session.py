@@ -18,8 +18,8 @@ from ..flow import Conn
 from . import handshake as hs
 from .alerts import CLOSE_NOTIFY, Alert, parse_alert
 from .ciphers import SUITES, CipherSuite, suite_name
-from .keysetup import SecretSource, Tls12Decrypters, tls12_decrypters, tls12_master_secret, \
-    tls13_application_keys, tls13_handshake_keys
+from . import keylog as labels
+from .keysetup import SecretSource, Tls12Decrypters, tls12_decrypters, tls12_master_secret, tls13_resolve
 from .outputs import Plaintext, TlsInfo, TlsOutput, TlsRecord
 from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, VERSION_NAMES, RawRecord, \
     StreamProblem
@@ -118,6 +118,8 @@ class TlsConnection:
                 return
             self._content(side, rec, ctype, rec.fragment, False, out)
             return
+        if side.awaiting is not None:
+            self._resolve(side, rec, out)
         if side.state is not State.KEYED:
             side.skipped += 1
             self._info(out, side, rec, True)
@@ -232,9 +234,8 @@ class TlsConnection:
         else:
             self._suite = suite
             if server.version == TLS13:
-                missing = tls13_handshake_keys(self.secrets, suite, client, server, self.client, self.server)
-                if missing:
-                    self.report.no_keys(out, rec, f"{' and '.join(missing)} not in the key log")
+                self.server.await_secret(labels.SERVER_HANDSHAKE)
+                self.client.await_secret(labels.CLIENT_HANDSHAKE)
             else:
                 self._prepare_tls12(suite, client, server)
         if server.alpn == "h2":
@@ -251,10 +252,23 @@ class TlsConnection:
             self._tls12 = tls12_decrypters(suite, master, client.random, server.random,
                                            server.encrypt_then_mac and not suite.aead)
 
+    def _resolve(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
+        """TLS 1.3: look up the secret this side's records are now under."""
+        client, server = self.hello.client, self.hello.server
+        if self._suite is None or client is None or server is None:
+            side.awaiting = None
+            return
+        missing = tls13_resolve(self.secrets, self._suite, client, server, side)
+        if missing:
+            self.report.no_keys(out, rec, f"{missing} not in the key log")
+
     def _change_cipher_spec(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
         """TLS 1.2: this side's next records are protected."""
         if not side.from_client:
             self.hello.abbreviated()
+        client, server = self.hello.client, self.hello.server
+        if self._tls12 is None and self._suite is not None and client is not None and server is not None:
+            self._prepare_tls12(self._suite, client, server)  # looked up again: the key log may have grown
         if self._tls12 is not None:
             side.install(self._tls12.client if side.from_client else self._tls12.server)
             return
@@ -270,9 +284,7 @@ class TlsConnection:
             if suite is None or client is None or side.state is not State.KEYED:
                 continue  # without keys the handshake messages are not seen, so this does not happen
             if step is Step.FINISHED and not side.early:
-                missing = tls13_application_keys(self.secrets, suite, client.random, side)
-                if missing:
-                    self.report.no_keys(out, rec, f"{missing} not in the key log")
+                side.await_secret(labels.CLIENT_TRAFFIC_0 if side.from_client else labels.SERVER_TRAFFIC_0)
             elif step is Step.KEY_UPDATE:
                 side.key_update()
             elif step is Step.END_OF_EARLY_DATA and side.early:

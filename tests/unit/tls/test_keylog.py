@@ -123,3 +123,19 @@ def test_secrets_block_text():
     log = KeyLog()
     block = (line("CLIENT_RANDOM", CR, MASTER) + "\n").encode() + b"\0\0\0"
     assert log.add_secrets_block(block) == 1 and log.lookup("CLIENT_RANDOM", CR) == MASTER
+
+
+def test_lookup_misses_refresh_the_files_when_asked(tmp_path):
+    path = tmp_path / "live.log"
+    path.write_text("")
+    log = KeyLog(refresh_interval=0.0)
+    log.add_file(str(path))
+    assert log.lookup("CLIENT_RANDOM", CR) is None
+    with open(path, "a") as f:
+        f.write(line("CLIENT_RANDOM", CR, MASTER) + "\n")
+    assert log.lookup("CLIENT_RANDOM", CR) == MASTER
+    static = KeyLog()  # without the interval, only refresh() reads more
+    static.add_file(str(path))
+    with open(path, "a") as f:
+        f.write(line("CLIENT_RANDOM", CR2, MASTER) + "\n")
+    assert static.lookup("CLIENT_RANDOM", CR2) is None and static.refresh() == 1

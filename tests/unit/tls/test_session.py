@@ -369,3 +369,18 @@ def test_every_tls_finding_code_is_asserted_by_a_test():
     text = "".join(p.read_text() for p in pathlib.Path(__file__).parent.glob("test_*.py"))
     for code in (c for c in KINDS if c.startswith("tls.")):
         assert f'"{code}"' in text, code
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_secrets_logged_after_the_server_hello_are_still_used(version):
+    """Live capture: a browser appends the secrets while the handshake is under way."""
+    conv = b.tls13_conversation() if version == "1.3" else b.tls12_conversation(0xC02F)
+    keys = KeyLog()
+    tls = TlsConnection(keys, CONN)
+    out = []
+    for frame, (from_client, data) in enumerate(conv.flights, 1):
+        if frame == 3:
+            keys.add_text(conv.keylog)  # the lines arrive after the ServerHello was decoded
+        out += tls.feed(from_client, data, frame, 0.0)
+    plain = b"".join(o.data for o in out if isinstance(o, Plaintext) and o.from_client)
+    assert plain == conv.client_data and not [o for o in out if isinstance(o, Finding) and o.code == "tls.no_keys"]
