@@ -15,12 +15,13 @@ from .tracker import HandshakeTracker
 class Reporter:
     """Makes :class:`~wsdissect.events.Finding` objects for one connection."""
 
-    __slots__ = ("conn", "hello", "_reported")
+    __slots__ = ("conn", "hello", "_reported", "cannot_decrypt")
 
     def __init__(self, conn: Optional[Conn], hello: HandshakeTracker):
         self.conn = conn
         self.hello = hello
         self._reported: set[str] = set()
+        self.cannot_decrypt: Optional[str] = None  # why no key log could decrypt this connection, once reported
 
     def finding(self, out: list, code: str, message: str, frame: int, ts: float,
                 from_client: Optional[bool]) -> None:
@@ -43,6 +44,11 @@ class Reporter:
 
     def no_keys(self, out: list, rec: RawRecord, reason: str) -> None:
         self.once(out, "tls.no_keys", rec, None, f"{self.name()} not decrypted: {reason}")
+
+    def cannot(self, out: list, rec: RawRecord, code: str, reason: str) -> None:
+        """The connection cannot be decrypted whatever the key log holds (reported by *code*, not no_keys)."""
+        self.cannot_decrypt = reason
+        self.once(out, code, rec, None, f"{self.name()}: {reason}")
 
     def alpn_h2(self, out: list, rec: RawRecord) -> None:
         self.once(out, "tls.alpn_h2", rec, None, f"{self.name()} negotiated ALPN h2: WebSocket over HTTP/2 "

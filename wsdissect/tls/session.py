@@ -29,7 +29,29 @@ from .sender import Sender, State
 from .tracker import HandshakeTracker, Step
 
 TLS12, TLS13 = 0x0303, 0x0304
-MAX_QUEUED_BYTES = 1 << 20  # client 0-RTT records held until the ServerHello says how to decrypt them
+MAX_HELD_BYTES = 1 << 20  # client 0-RTT records held until the ServerHello says how to decrypt them
+
+
+class HeldRecords:
+    """Client records that arrive before the ServerHello (0-RTT data), held until it names the cipher suite."""
+
+    __slots__ = ("records", "size")
+
+    def __init__(self) -> None:
+        self.records: list[RawRecord] = []
+        self.size = 0
+
+    def hold(self, rec: RawRecord) -> bool:
+        """Keep *rec*; False (not kept) beyond MAX_HELD_BYTES."""
+        if self.size + len(rec.fragment) > MAX_HELD_BYTES:
+            return False
+        self.records.append(rec)
+        self.size += len(rec.fragment)
+        return True
+
+    def take(self) -> list[RawRecord]:
+        records, self.records, self.size = self.records, [], 0
+        return records
 
 
 class TlsConnection:
@@ -49,10 +71,8 @@ class TlsConnection:
         self._suite: Optional[CipherSuite] = None
         self._tls12: Optional[Tls12Decrypters] = None
         self._master: Optional[bytes] = None
-        self._queued: list[RawRecord] = []
-        self._queued_bytes = 0
+        self._held = HeldRecords()
         self.report = Reporter(conn, self.hello)
-        self._cannot_decrypt: Optional[str] = None  # why no keys can exist (already reported), or None
         self._last = (0, 0.0)
         self._deferred: list[tuple[Step, Sender]] = []  # key changes that take effect after the record
 
@@ -84,26 +104,19 @@ class TlsConnection:
         for side in (self.client, self.server):
             for item in side.stream.end(frame, ts):
                 self.report.finding(out, item.code, item.message, item.frame, item.ts, side.from_client)
-        for rec in self._queued:
+        held = self._held.take()
+        for rec in held:
             self.client.skipped += 1
             self._info(out, self.client, rec, True)
-        if self._queued:
-            self.report.no_keys(out, self._queued[-1], "its ServerHello is not in the capture, so the client's "
-                                "early data cannot be decrypted")
-            self._queued.clear()
+        if held:
+            self.report.no_keys(out, held[-1], "its ServerHello is not in the capture, so the client's early data "
+                                "cannot be decrypted")
         return out
 
     @property
     def info(self) -> TlsInfo:
-        h = self.hello
-        version = h.server.version if h.server is not None else None
-        return TlsInfo(
-            VERSION_NAMES.get(version) if version is not None else None,
-            suite_name(h.server.cipher_suite) if h.server is not None else None,
-            h.client.sni if h.client is not None else None, h.alpn,
-            h.client.alpn if h.client is not None else (), self.client.opened + self.server.opened > 0,
-            h.resumed, h.early_data_offered, h.retry_request, self.client.opened + self.server.opened,
-            self.client.skipped + self.server.skipped)
+        """What is known about the connection so far."""
+        return self.hello.summary(self.client.opened + self.server.opened, self.client.skipped + self.server.skipped)
 
     # -- records ----------------------------------------------------------------------------------------
     def _record(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
@@ -114,9 +127,10 @@ class TlsConnection:
                 self._change_cipher_spec(side, rec, out)
             return
         if not side.protected or (ctype != APPLICATION_DATA and self.hello.version == TLS13):
-            if ctype == APPLICATION_DATA and not self._plain_app_data(side, rec, out):
-                return
-            self._content(side, rec, ctype, rec.fragment, False, out)
+            if ctype == APPLICATION_DATA:
+                self._unprotected_app_data(side, rec, out)
+            else:
+                self._content(side, rec, ctype, rec.fragment, False, out)
             return
         if side.awaiting is not None:
             self._resolve(side, rec, out)
@@ -132,37 +146,32 @@ class TlsConnection:
             if opened.data:
                 out.append(Plaintext(side.from_client, opened.data, rec.frame, rec.ts))
             return
-        if opened is None:
-            self._info(out, side, rec, True)
-            if side.state is State.UNDECRYPTABLE:
-                return
-            if side.skip_failures:
-                self.report.once(out, "tls.early_data", rec, side.from_client,
-                                 "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
-            else:
-                self.report.decrypt_failed(out, side, rec)
+        if opened is not None:
+            self._content(side, rec, opened.content_type, opened.data, True, out)
             return
-        self._content(side, rec, opened.content_type, opened.data, True, out)
+        self._info(out, side, rec, True)
+        if side.skip_failures:
+            self.report.once(out, "tls.early_data", rec, side.from_client,
+                             "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
+        elif side.state is not State.UNDECRYPTABLE:
+            self.report.decrypt_failed(out, side, rec)
 
-    def _plain_app_data(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> bool:
-        """Application data before this side's keys are known; True if it should be taken as plaintext."""
+    def _unprotected_app_data(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
+        """Application data before this side's keys are known: 0-RTT data to hold, or a connection whose
+        handshake was not captured."""
         if side.from_client and self.hello.client is not None and self.hello.server is None:
-            if self._queued_bytes + len(rec.fragment) <= MAX_QUEUED_BYTES:
-                self._queued.append(rec)  # 0-RTT data: the ServerHello will say how to decrypt it
-                self._queued_bytes += len(rec.fragment)
-            else:
+            if not self._held.hold(rec):
                 side.skipped += 1
                 self._info(out, side, rec, True)
-                self.report.once(out, "tls.early_data", rec, True, f"more than {MAX_QUEUED_BYTES} bytes of 0-RTT "
+                self.report.once(out, "tls.early_data", rec, True, f"more than {MAX_HELD_BYTES} bytes of 0-RTT "
                                  "data before the ServerHello; the rest of it is not decrypted")
-            return False
+            return
         if self.hello.client is None and self.hello.server is None:
             self.report.once(out, "tls.no_handshake", rec, side.from_client,
                              "TLS connection without its handshake in the capture (it started earlier); not decrypted")
         side.install(None)
         side.skipped += 1
         self._info(out, side, rec, True)
-        return False
 
     def _content(self, side: Sender, rec: RawRecord, ctype: int, data: bytes, decrypted: bool,
                  out: list[TlsOutput]) -> None:
@@ -208,9 +217,6 @@ class TlsConnection:
                                     rec.ts, side.from_client)
             elif step is Step.SERVER_HELLO:
                 self._negotiated(rec, out)
-            elif step is Step.TICKET:
-                if self._master is not None:
-                    self.sessions.remember(self._master, ticket=self.hello.ticket)
             elif step is not Step.NONE and self.hello.version == TLS13:
                 self._deferred.append((step, side))
             if msg.msg_type == hs.ENCRYPTED_EXTENSIONS and self.hello.alpn == "h2":
@@ -225,26 +231,26 @@ class TlsConnection:
         suite = SUITES.get(server.cipher_suite)
         if server.version not in (TLS12, TLS13):
             name = VERSION_NAMES.get(server.version, f"0x{server.version:04x}")
-            self._cannot(out, rec, "tls.unsupported_version", f"{name} is not decrypted (only TLS 1.2 and 1.3)")
+            self.report.cannot(out, rec, "tls.unsupported_version", f"{name} is not decrypted (only TLS 1.2 and 1.3)")
         elif suite is None or suite.tls13 != (server.version == TLS13):
-            self._cannot(out, rec, "tls.unsupported_cipher",
+            self.report.cannot(out, rec, "tls.unsupported_cipher",
                          f"cipher suite {suite_name(server.cipher_suite)} is not decrypted")
         elif client is None:
-            self._cannot(out, rec, "tls.no_handshake", "its ClientHello is not in the capture; not decrypted")
+            self.report.cannot(out, rec, "tls.no_handshake", "its ClientHello is not in the capture; not decrypted")
         else:
             self._suite = suite
             if server.version == TLS13:
                 self.server.await_secret(labels.SERVER_HANDSHAKE)
                 self.client.await_secret(labels.CLIENT_HANDSHAKE)
-            else:
-                self._prepare_tls12(suite, client, server)
         if server.alpn == "h2":
             self.report.alpn_h2(out, rec)
-        queued, self._queued, self._queued_bytes = self._queued, [], 0
-        for item in queued:
+        for item in self._held.take():
             self._record(self.client, item, out)
 
-    def _prepare_tls12(self, suite: CipherSuite, client: hs.ClientHello, server: hs.ServerHello) -> None:
+    def _prepare_tls12(self) -> None:
+        client, server, suite = self.hello.client, self.hello.server, self._suite
+        if client is None or server is None or suite is None:
+            return
         master = tls12_master_secret(self.secrets, self.sessions, client, server, self.hello.resumed)
         if master is not None:
             self._master = master
@@ -263,17 +269,19 @@ class TlsConnection:
             self.report.no_keys(out, rec, f"{missing} not in the key log")
 
     def _change_cipher_spec(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
-        """TLS 1.2: this side's next records are protected."""
+        """TLS 1.2: this side's next records are protected.  The master secret is looked up at the first one (a
+        key log that grows during the handshake has it by then)."""
         if not side.from_client:
             self.hello.abbreviated()
-        client, server = self.hello.client, self.hello.server
-        if self._tls12 is None and self._suite is not None and client is not None and server is not None:
-            self._prepare_tls12(self._suite, client, server)  # looked up again: the key log may have grown
+        if self._tls12 is None:
+            self._prepare_tls12()
+        if not side.from_client and self._master is not None and self.hello.ticket:
+            self.sessions.remember(self._master, ticket=self.hello.ticket)  # its NewSessionTicket came just before
         if self._tls12 is not None:
             side.install(self._tls12.client if side.from_client else self._tls12.server)
             return
         side.install(None)
-        if self._cannot_decrypt is None:
+        if self.report.cannot_decrypt is None:
             self.report.no_keys(out, rec, "no CLIENT_RANDOM line for its client random in the key log")
 
     def _run_deferred(self, rec: RawRecord, out: list[TlsOutput]) -> None:
@@ -289,8 +297,3 @@ class TlsConnection:
                 side.key_update()
             elif step is Step.END_OF_EARLY_DATA and side.early:
                 side.end_early_data()
-
-    def _cannot(self, out: list[TlsOutput], rec: RawRecord, code: str, reason: str) -> None:
-        """This connection cannot be decrypted whatever the key log holds (reported by *code*, not no_keys)."""
-        self._cannot_decrypt = reason
-        self.report.once(out, code, rec, None, f"{self.report.name()}: {reason}")

@@ -6,6 +6,9 @@ import enum
 from typing import Optional
 
 from . import handshake as hs
+from .ciphers import suite_name
+from .outputs import TlsInfo
+from .records import VERSION_NAMES
 
 TLS13 = 0x0304
 
@@ -18,7 +21,6 @@ class Step(enum.Enum):
     FINISHED = "finished"
     KEY_UPDATE = "key_update"
     END_OF_EARLY_DATA = "end_of_early_data"
-    TICKET = "ticket"  # a TLS 1.2 session ticket (in ``HandshakeTracker.ticket``)
     MALFORMED = "malformed"
 
 
@@ -69,7 +71,6 @@ class HandshakeTracker:
             if ticket is None:
                 return Step.MALFORMED
             self.ticket = ticket
-            return Step.TICKET
         return Step.NONE
 
     def _client_hello(self, body: bytes) -> Step:
@@ -104,3 +105,13 @@ class HandshakeTracker:
         """The server changed cipher spec without a Certificate: a TLS 1.2 resumed session."""
         if not self.server_certificate:
             self.resumed = True
+
+    def summary(self, records_decrypted: int, records_not_decrypted: int) -> TlsInfo:
+        """The negotiated facts as a :class:`TlsInfo`."""
+        client, server = self.client, self.server
+        return TlsInfo(
+            VERSION_NAMES.get(server.version, f"0x{server.version:04x}") if server is not None else None,
+            suite_name(server.cipher_suite) if server is not None else None,
+            client.sni if client is not None else None, self.alpn, client.alpn if client is not None else (),
+            records_decrypted > 0, self.resumed, self.early_data_offered, self.retry_request, records_decrypted,
+            records_not_decrypted)
