@@ -41,6 +41,9 @@ class KeyBlock(NamedTuple):
     client_iv: bytes
     server_iv: bytes
 
+    def __repr__(self) -> str:  # key material is never shown
+        return "<KeyBlock>"
+
 
 def tls12_key_block(master_secret: bytes, client_random: bytes, server_random: bytes, hash_name: str,
                     mac_len: int, key_len: int, iv_len: int) -> KeyBlock:
@@ -77,6 +80,9 @@ class TrafficKeys(NamedTuple):
 
     key: bytes
     iv: bytes
+
+    def __repr__(self) -> str:  # key material is never shown
+        return "<TrafficKeys>"
 
 
 def tls13_traffic_keys(traffic_secret: bytes, hash_name: str, key_len: int, iv_len: int = 12) -> TrafficKeys:

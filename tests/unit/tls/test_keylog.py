@@ -139,3 +139,17 @@ def test_lookup_misses_refresh_the_files_when_asked(tmp_path):
     with open(path, "a") as f:
         f.write(line("CLIENT_RANDOM", CR2, MASTER) + "\n")
     assert static.lookup("CLIENT_RANDOM", CR2) is None and static.refresh() == 1
+
+
+def test_no_key_material_in_the_reprs_of_the_engine(tmp_path):
+    from wsdissect.tls import SessionCache, TlsConnection
+    from wsdissect.tls.keys import tls12_key_block, tls13_traffic_keys
+    keys = KeyLog()
+    keys.add_text(line("CLIENT_HANDSHAKE_TRAFFIC_SECRET", CR, SECRET))
+    block = tls12_key_block(MASTER, CR, CR2, "sha256", 32, 16, 4)
+    traffic = tls13_traffic_keys(SECRET, "sha256", 16)
+    cache = SessionCache()
+    cache.remember(MASTER, session_id=b"id")
+    shown = " ".join(f"{o!r} {o!s}" for o in (keys, block, traffic, cache, TlsConnection(keys)))
+    for value in (SECRET, MASTER, block.client_key, traffic.key):
+        assert value.hex() not in shown and repr(value) not in shown
