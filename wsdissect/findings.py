@@ -117,7 +117,7 @@ _KINDS = [
     FindingKind("tls.alert", _W, "TLS alert other than close_notify", "RFC 8446 6"),
     FindingKind("tls.unsupported_version", _N, "TLS version that is not decrypted (only TLS 1.2 and 1.3)"),
     FindingKind("tls.unsupported_cipher", _N, "TLS cipher suite that is not decrypted"),
-    FindingKind("tls.early_data", _N, "0-RTT early data not decrypted (no CLIENT_EARLY_TRAFFIC_SECRET)",
+    FindingKind("tls.early_data", _N, "0-RTT early data not decrypted (no CLIENT_EARLY_TRAFFIC_SECRET, or refused)",
                 "RFC 8446 4.2.10"),
     FindingKind("tls.alpn_h2", _N, "ALPN h2 negotiated: WebSocket over HTTP/2 is not decoded", "RFC 8441"),
 ]

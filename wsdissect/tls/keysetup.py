@@ -9,6 +9,7 @@ from .handshake import ClientHello, ServerHello
 from .keys import tls12_key_block
 from .resumption import SessionCache
 from .sender import Sender, tls13_decrypter
+from .tracker import HandshakeTracker
 
 
 class SecretSource(Protocol):
@@ -46,23 +47,25 @@ def tls12_master_secret(secrets: SecretSource, sessions: SessionCache, client: C
     return master
 
 
-def tls13_resolve(secrets: SecretSource, suite: CipherSuite, hello: ClientHello, server_hello: ServerHello,
-                  sender: Sender) -> Optional[str]:
+def tls13_resolve(secrets: SecretSource, suite: CipherSuite, hello: HandshakeTracker, sender: Sender) -> Optional[str]:
     """Install the TLS 1.3 traffic secret *sender* awaits (``sender.awaiting``), looked up now, when its first
     record under it arrives (a key log that grows, as in live capture, has had the most time to get it).
     Returns the label if the secret is not in the key log.
 
     0-RTT (RFC 8446 4.2.10): when the client announced early data, its records before the handshake keys are
-    under the early traffic key; with that key logged they are decrypted and the handshake key is tried as the
-    fallback, without it they are skipped until the first record that opens under the handshake key.
+    under the early traffic key; with that key logged (and the early data not refused by a HelloRetryRequest)
+    they are decrypted and the handshake key is tried as the fallback, otherwise they are skipped until the first
+    record that opens under the handshake key.
     """
     label, sender.awaiting = sender.awaiting, None
-    if label is None:
+    if label is None or hello.client is None or hello.server is None:
         return None
-    secret = secrets.lookup(label, hello.random)
+    client_random = hello.client.random
+    secret = secrets.lookup(label, client_random)
     sender.install_tls13(suite, secret)
-    if label == labels.CLIENT_HANDSHAKE and hello.early_data:
-        early = secrets.lookup(labels.CLIENT_EARLY, hello.random) if server_hello.psk else None
+    if label == labels.CLIENT_HANDSHAKE and hello.early_data_offered:
+        usable = hello.client.early_data and hello.server.psk and not hello.retry_request
+        early = secrets.lookup(labels.CLIENT_EARLY, client_random) if usable else None
         if early is not None:
             sender.install_early(tls13_decrypter(suite, early))
         elif sender.decrypter is not None:

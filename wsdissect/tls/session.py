@@ -152,7 +152,8 @@ class TlsConnection:
         self._info(out, side, rec, True)
         if side.skip_failures:
             self.report.once(out, "tls.early_data", rec, side.from_client,
-                             "0-RTT early data not decrypted: CLIENT_EARLY_TRAFFIC_SECRET is not in the key log")
+                             "0-RTT early data not decrypted (CLIENT_EARLY_TRAFFIC_SECRET not in the key log, "
+                             "or the data was refused by a HelloRetryRequest)")
         elif side.state is not State.UNDECRYPTABLE:
             self.report.decrypt_failed(out, side, rec)
 
@@ -260,11 +261,10 @@ class TlsConnection:
 
     def _resolve(self, side: Sender, rec: RawRecord, out: list[TlsOutput]) -> None:
         """TLS 1.3: look up the secret this side's records are now under."""
-        client, server = self.hello.client, self.hello.server
-        if self._suite is None or client is None or server is None:
+        if self._suite is None:
             side.awaiting = None
             return
-        missing = tls13_resolve(self.secrets, self._suite, client, server, side)
+        missing = tls13_resolve(self.secrets, self._suite, self.hello, side)
         if missing:
             self.report.no_keys(out, rec, f"{missing} not in the key log")
 

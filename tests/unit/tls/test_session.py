@@ -384,3 +384,18 @@ def test_secrets_logged_after_the_server_hello_are_still_used(version):
         out += tls.feed(from_client, data, frame, 0.0)
     plain = b"".join(o.data for o in out if isinstance(o, Plaintext) and o.from_client)
     assert plain == conv.client_data and not [o for o in out if isinstance(o, Finding) and o.code == "tls.no_keys"]
+
+
+def test_early_data_refused_by_a_hello_retry_request_is_skipped():
+    suite = SUITES[0x1301]
+    conv = b.tls13_conversation(key_update=False)
+    early_secret = os.urandom(32)
+    conv.keylog += f"CLIENT_EARLY_TRAFFIC_SECRET {conv.client_random.hex()} {early_secret.hex()}\n"
+    first = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
+    conv.flights[0] = (True, first + b.Tls13Sealer(suite, early_secret).seal(b.APP, b"refused 0-RTT"))
+    hrr = b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, hrr=True))
+    again = b.record(b.HANDSHAKE, b.client_hello(conv.client_random), 0x0303)
+    conv.flights[1:1] = [(False, hrr), (True, again)]
+    run = Run(conv)
+    assert run.codes == ["tls.early_data"] and run.data(True) == conv.client_data
+    assert run.tls.info.retry_request and run.tls.info.early_data
