@@ -109,8 +109,8 @@ class TlsConnection:
             self.client.skipped += 1
             self._info(out, self.client, rec, True)
         if held:
-            self.report.no_keys(out, held[-1], "its ServerHello is not in the capture, so the client's early data "
-                                "cannot be decrypted")
+            self.report.once(out, "tls.no_handshake", held[-1], True, f"{self.report.name()} not decrypted: its "
+                             "ServerHello is not in the capture")
         return out
 
     @property
@@ -167,9 +167,10 @@ class TlsConnection:
                 self.report.once(out, "tls.early_data", rec, True, f"more than {MAX_HELD_BYTES} bytes of 0-RTT "
                                  "data before the ServerHello; the rest of it is not decrypted")
             return
-        if self.hello.client is None and self.hello.server is None:
+        if self.hello.server is None and self.report.cannot_decrypt is None:
+            missing = "its handshake is" if self.hello.client is None else "its ServerHello is"
             self.report.once(out, "tls.no_handshake", rec, side.from_client,
-                             "TLS connection without its handshake in the capture (it started earlier); not decrypted")
+                             f"{self.report.name()} not decrypted: {missing} not in the capture")
         side.install(None)
         side.skipped += 1
         self._info(out, side, rec, True)

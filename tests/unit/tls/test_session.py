@@ -333,7 +333,7 @@ def test_early_data_without_a_server_hello_is_reported_at_the_end():
     early = b.Tls13Sealer(SUITES[0x1301], os.urandom(32)).seal(b.APP, b"early")
     conv.flights = [(True, hello + early + early)]
     run = Run(conv)
-    assert run.codes == ["tls.no_keys"] and run.tls.info.records_not_decrypted == 2
+    assert run.codes == ["tls.no_handshake"] and run.tls.info.records_not_decrypted == 2
     assert [r.describe() for r in run.records] == ["Client Hello", "Application Data", "Application Data"]
 
 
@@ -399,3 +399,12 @@ def test_early_data_refused_by_a_hello_retry_request_is_skipped():
     run = Run(conv)
     assert run.codes == ["tls.early_data"] and run.data(True) == conv.client_data
     assert run.tls.info.retry_request and run.tls.info.early_data
+
+
+def test_lost_server_hello_is_reported():
+    conv = b.tls13_conversation()
+    del conv.flights[1]  # the ServerHello flight is not in the capture
+    run = Run(conv)
+    findings = [o for o in run.out if isinstance(o, Finding)]
+    assert [f.code for f in findings] == ["tls.no_handshake"] and "ServerHello" in findings[0].message
+    assert run.data(True) == b"" and run.data(False) == b""
