@@ -245,3 +245,16 @@ def tls12_conversation(suite_id: int = 0xC02F, *, etm=False, alpn: str | None = 
     conv.client_data = request + b"\x88\x80\x00\x00\x00\x00"
     conv.server_data = reply
     return conv
+
+
+def early_data_conversation(payload: bytes, log_early_secret: bool = True) -> tuple[Conversation, Tls13Sealer]:
+    """A TLS 1.3 conversation whose client sends *payload* as 0-RTT data right after its ClientHello; returns it
+    with the early-key sealer (for more early records)."""
+    conv = tls13_conversation(key_update=False)
+    early_secret = os.urandom(32)
+    if log_early_secret:
+        conv.keylog += f"CLIENT_EARLY_TRAFFIC_SECRET {conv.client_random.hex()} {early_secret.hex()}\n"
+    sealer = Tls13Sealer(SUITES[0x1301], early_secret)
+    hello = record(HANDSHAKE, client_hello(conv.client_random, early_data=True), 0x0301)
+    conv.flights[0] = (True, hello + sealer.seal(APP, payload))
+    return conv, sealer

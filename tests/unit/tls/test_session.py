@@ -234,11 +234,7 @@ def test_hello_retry_request_then_real_server_hello():
 
 
 def test_early_data_without_its_secret_is_skipped_and_reported():
-    suite = SUITES[0x1301]
-    conv = b.tls13_conversation(key_update=False)
-    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
-    early = b.Tls13Sealer(suite, os.urandom(32)).seal(b.APP, b"early bytes")
-    conv.flights[0] = (True, hello + early)
+    conv, _sealer = b.early_data_conversation(b"early bytes", log_early_secret=False)
     sh = b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, psk=True)) + b.record(b.CCS, b"\x01")
     conv.flights[1] = (False, sh)
     run = Run(conv)
@@ -247,13 +243,7 @@ def test_early_data_without_its_secret_is_skipped_and_reported():
 
 
 def test_early_data_with_its_secret_then_end_of_early_data():
-    suite = SUITES[0x1301]
-    conv = b.tls13_conversation(key_update=False)
-    early_secret = os.urandom(32)
-    conv.keylog += f"CLIENT_EARLY_TRAFFIC_SECRET {conv.client_random.hex()} {early_secret.hex()}\n"
-    hello = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
-    sealer = b.Tls13Sealer(suite, early_secret)
-    conv.flights[0] = (True, hello + sealer.seal(b.APP, b"0-RTT!"))
+    conv, sealer = b.early_data_conversation(b"0-RTT!")
     conv.flights[1] = (False, b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, psk=True)))
     # the client's EndOfEarlyData goes under the early key, before its handshake-key Finished
     index = next(i for i, (fc, d) in enumerate(conv.flights) if fc and i > 1)
@@ -387,12 +377,7 @@ def test_secrets_logged_after_the_server_hello_are_still_used(version):
 
 
 def test_early_data_refused_by_a_hello_retry_request_is_skipped():
-    suite = SUITES[0x1301]
-    conv = b.tls13_conversation(key_update=False)
-    early_secret = os.urandom(32)
-    conv.keylog += f"CLIENT_EARLY_TRAFFIC_SECRET {conv.client_random.hex()} {early_secret.hex()}\n"
-    first = b.record(b.HANDSHAKE, b.client_hello(conv.client_random, early_data=True), 0x0301)
-    conv.flights[0] = (True, first + b.Tls13Sealer(suite, early_secret).seal(b.APP, b"refused 0-RTT"))
+    conv, _sealer = b.early_data_conversation(b"refused 0-RTT")
     hrr = b.record(b.HANDSHAKE, b.server_hello(os.urandom(32), 0x1301, hrr=True))
     again = b.record(b.HANDSHAKE, b.client_hello(conv.client_random), 0x0303)
     conv.flights[1:1] = [(False, hrr), (True, again)]
