@@ -41,6 +41,10 @@ class HandshakeAssembler:
         self._buf = b""
         self.too_large = False
 
+    def reset(self) -> None:
+        """Forget a message in progress (its bytes were lost from the capture)."""
+        self._buf = b""
+
     @property
     def pending(self) -> int:
         """Bytes of an unfinished message held (must be 0 when the keys change)."""

@@ -93,7 +93,9 @@ class TlsConnection:
         """*nbytes* of one direction are missing from the capture."""
         self._last = (frame, ts)
         out: list[TlsOutput] = []
-        for item in (self.client if from_client else self.server).stream.gap(nbytes, frame, ts):
+        side = self.client if from_client else self.server
+        side.handshake.reset()
+        for item in side.stream.gap(nbytes, frame, ts):
             self.report.finding(out, item.code, item.message, item.frame, item.ts, from_client)
         return out
 

@@ -94,3 +94,16 @@ def test_looks_like_tls():
     assert not looks_like_tls(b"GET / HTTP/1.1\r\n")
     assert not looks_like_tls(rec(23, b"\x01\x00"))
     assert not looks_like_tls(b"\x16\x03")
+
+
+def test_handshake_assembler_joins_splits_and_forgets_after_a_gap():
+    from wsdissect.tls.handshake import HandshakeAssembler
+    msgs = b"\x01\x00\x00\x03abc" + b"\x02\x00\x00\x00" + b"\x0b\x00\x00\x05hello"
+    for name, chunks in feedings(msgs):
+        asm = HandshakeAssembler()
+        got = [m for c in chunks for m in asm.feed(c)]
+        assert [(m.msg_type, m.body) for m in got] == [(1, b"abc"), (2, b""), (11, b"hello")], name
+    asm = HandshakeAssembler()
+    assert asm.feed(msgs[:6]) == [] and asm.pending == 6
+    asm.reset()
+    assert [m.msg_type for m in asm.feed(msgs[7:])] == [2, 11]
