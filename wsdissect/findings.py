@@ -104,6 +104,22 @@ _KINDS = [
     FindingKind("ws.close.code", _E, "close code that must not be sent", "RFC 6455 7.4"),
     FindingKind("ws.close.reason_utf8", _E, "close reason is not valid UTF-8", "RFC 6455 5.5.1"),
     FindingKind("ws.pong.unsolicited", _N, "pong whose payload matches no ping", "RFC 6455 5.5.3"),
+    # TLS (wss://): decryption with a key log.
+    FindingKind("tls.no_keys", _N, "TLS connection not decrypted: its secrets are not in the key log"),
+    FindingKind("tls.no_handshake", _N, "TLS connection without its handshake in the capture; not decrypted"),
+    FindingKind("tls.decrypt_failed", _E, "TLS record does not authenticate (AEAD tag, MAC or padding); its "
+                "content is not used", "RFC 8446 5.2, RFC 5246 6.2.3"),
+    FindingKind("tls.gap", _W, "bytes missing from the TLS stream (lost segment); the record is lost"),
+    FindingKind("tls.truncated", _W, "TLS stream ends inside a record"),
+    FindingKind("tls.malformed", _W, "not a TLS record header, or a record longer than TLS allows; the rest "
+                "of the direction is not decoded", "RFC 8446 5.1, RFC 5246 6.2"),
+    FindingKind("tls.handshake.malformed", _W, "malformed or oversized TLS handshake message", "RFC 8446 4"),
+    FindingKind("tls.alert", _W, "TLS alert other than close_notify", "RFC 8446 6"),
+    FindingKind("tls.unsupported_version", _N, "TLS version that is not decrypted (only TLS 1.2 and 1.3)"),
+    FindingKind("tls.unsupported_cipher", _N, "TLS cipher suite that is not decrypted"),
+    FindingKind("tls.early_data", _N, "0-RTT early data not decrypted (no CLIENT_EARLY_TRAFFIC_SECRET, or refused)",
+                "RFC 8446 4.2.10"),
+    FindingKind("tls.alpn_h2", _N, "ALPN h2 negotiated: WebSocket over HTTP/2 is not decoded", "RFC 8441"),
     # Application protocols over WebSocket messages (wsdissect/app).
     FindingKind("app.incomplete", _N, "incomplete WebSocket message not decoded at the application layer"),
     FindingKind("app.unfinished", _W, "connection ended inside an application packet (or before its "
