@@ -32,7 +32,7 @@ def resample(values: tuple[int, ...] | list[int], columns: int) -> list[float]:
             c = int(lo)
             while c < hi and c < columns:
                 share = min(hi, c + 1) - max(lo, c)
-                out[c] += v * share
+                out[c] += v * share * step  # the share of the bucket that falls in this column
                 c += 1
     return out
 
