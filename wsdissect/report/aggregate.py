@@ -18,15 +18,9 @@ from ..rfc6455 import opcode_name
 from .connections import ConnectionBook, ConnectionTraffic
 from .data import ReportData, Summary, TimeAxis, Traffic
 from .tallies import CloseTally, FindingTally, PingTracker
-from .timeseries import MAX_BUCKETS, BucketClock
+from .timeseries import MAX_BUCKETS, BucketClock, add_lists
 
 SIZE_CLASSES = 65  # payload sizes by bit length: 0 (empty), 1, 2-3, 4-7, ..., up to 2**64 - 1
-
-
-def _add_lists(a: list, b: list) -> list:
-    for k, v in enumerate(b):
-        a[k] += v
-    return a
 
 
 class ReportAggregator:
@@ -35,7 +29,7 @@ class ReportAggregator:
     def __init__(self) -> None:
         self.clock = BucketClock()
         # per bucket: [msgs c2s, msgs s2c, bytes c2s, bytes s2c, wire c2s, wire s2c]
-        self.traffic = self.clock.new_series(lambda: [0] * 6, _add_lists)
+        self.traffic = self.clock.new_series(lambda: [0] * 6, add_lists)
         self.sizes: dict[int, list[int]] = {}  # opcode -> counts per size class
         self.conns = ConnectionTraffic(self.clock)
         self.book = ConnectionBook()

@@ -28,14 +28,26 @@ def _time_frame(data: ReportData, height: int = TIME_H, width: int = TIME_W, top
     return Frame(width, height, left, 14, 12, 42, 0.0, span, 0.0, top)
 
 
+def _steps(f: Frame, width: float, values: list[float], backwards: bool = False) -> str:
+    """Path commands tracing a step line (one step per bucket); runs of equal values become one step."""
+    order = range(len(values) - 1, -1, -1) if backwards else range(len(values))
+    out = []
+    prev = None
+    for i in order:
+        y = num(f.y(values[i]))
+        x = num(f.x(i * width if backwards else (i + 1) * width))
+        if y == prev:
+            out[-1] = f"H{x}"
+        else:
+            out.append(f"V{y}")
+            out.append(f"H{x}")
+            prev = y
+    return "".join(out)
+
+
 def _step_area(f: Frame, width: float, lower: list[float], upper: list[float]) -> str:
-    """The band between two step lines (one step per bucket) as one path."""
-    d = [f"M{num(f.x(0))},{num(f.y(lower[0]))}"]
-    for i, v in enumerate(upper):
-        d.append(f"V{num(f.y(v))}H{num(f.x((i + 1) * width))}")
-    for i in range(len(lower) - 1, -1, -1):
-        d.append(f"V{num(f.y(lower[i]))}H{num(f.x(i * width))}")
-    return "".join(d) + "Z"
+    """The band between two step lines as one closed path."""
+    return (f"M{num(f.x(0))},{num(f.y(lower[0]))}" + _steps(f, width, upper) + _steps(f, width, lower, True) + "Z")
 
 
 def traffic_layers(data: ReportData) -> list[tuple[str, str, int | None]]:
@@ -55,23 +67,34 @@ def _stack(data: ReportData, metric: str, direction: int) -> list[list[int]]:
     return [list(getattr(c, metric)[direction]) for c in data.traffic.connections[:count]]
 
 
+def _rate_unit(peak_per_second: float) -> tuple[float, str]:
+    """Seconds per rate unit and its name: per second, unless the rate is so low that per minute (hour, day)
+    reads better."""
+    for per, name in ((1.0, "s"), (60.0, "min"), (3600.0, "h")):
+        if peak_per_second * per >= 1:
+            return per, name
+    return 86400.0, "d"
+
+
 def traffic_chart(data: ReportData, metric: str, direction: int) -> str:
     """Messages (``metric="messages"``) or payload bytes per second, one direction, stacked per connection."""
     width = data.axis.width
     stacks = _stack(data, metric, direction)
     n = data.axis.buckets
     peak = max((sum(s[i] for s in stacks) for i in range(n)), default=0) / width
-    unit, div = ("msg", 1.0) if metric == "messages" else byte_unit(peak)
-    ticks = nice_ticks(0, max(peak / div, 1e-9))
-    f = _time_frame(data, top=ticks[-1] * div)
+    per, per_name = _rate_unit(peak)
+    unit, div = ("msg", 1.0) if metric == "messages" else byte_unit(peak * per)
+    scale = per / width / div  # a bucket's count -> the axis unit
+    ticks = nice_ticks(0, max(peak * per / div, 1e-9))
+    f = _time_frame(data, top=ticks[-1])
     name = ("client-to-server", "server-to-client")[direction]
-    label = f"{'Messages' if metric == 'messages' else 'Payload bytes'} per second, {name.replace('-', ' ')}"
+    label = f"{'Messages' if metric == 'messages' else 'Payload bytes'} per {per_name}, {name.replace('-', ' ')}"
     parts = [svg_open(f"chart-{metric}-{('c2s', 's2c')[direction]}", f"traffic {metric}", f, label),
-             y_axis(f, [t * div for t in ticks], lambda v: short_number(v / div), f"{unit}/s"),
+             y_axis(f, ticks, short_number, f"{unit}/{per_name}"),
              time_axis(f, f", {width_label(width)} buckets")]
     lower = [0.0] * n
     for (colour, text, _stream), vals in zip(traffic_layers(data), stacks):
-        upper = [lo + v / width for lo, v in zip(lower, vals)]
+        upper = [lo + v * scale for lo, v in zip(lower, vals)]
         if any(vals):
             parts.append(f'<path class="layer" fill="{colour}" d="{_step_area(f, width, lower, upper)}">'
                          f'<title>{esc(text)}: {sum(vals):,} {"messages" if metric == "messages" else "bytes"}'
@@ -142,21 +165,16 @@ def rtt_chart(data: ReportData) -> str:
     w = data.axis.width
     parts = [svg_open("chart-rtt", "rtt", f, "Ping round-trip time over time"),
              y_axis(f, ticks, lambda v: f"{v:g}", "round trip (ms)"), time_axis(f)]
-    line = []
-    for b in data.rtt:
+    for b in data.rtt:  # no line between buckets: pings of different connections share a bucket
         x0, x1 = f.x(b.bucket * w), f.x((b.bucket + 1) * w)
-        xm = (x0 + x1) / 2
-        parts.append(f'<rect class="band" x="{num(x0)}" y="{num(f.y(b.max * 1000))}" width="{num(max(x1 - x0, 1))}" '
-                     f'height="{num(max(f.y(b.min * 1000) - f.y(b.max * 1000), 1))}"/>')
-        line.append(f"{num(xm)},{num(f.y(b.avg * 1000))}")
-    parts.append(f'<polyline class="avg" points="{" ".join(line)}"/>')
-    for b, pt in zip(data.rtt, line):
-        x, y = pt.split(",")
-        parts.append(f'<circle class="avg-point" cx="{x}" cy="{y}" r="2.5"><title>{b.count:,} ping'
-                     f'{"s" if b.count != 1 else ""} answered: min {b.min * 1000:.3f} ms, avg {b.avg * 1000:.3f} ms, '
-                     f'max {b.max * 1000:.3f} ms</title></circle>')
+        x = num((x0 + x1) / 2)
+        parts.append(f'<g class="rtt-bucket"><title>{b.count:,} ping{"s" if b.count != 1 else ""} answered: min '
+                     f'{b.min * 1000:.3f} ms, avg {b.avg * 1000:.3f} ms, max {b.max * 1000:.3f} ms</title>'
+                     f'<rect class="band" x="{num(x0)}" y="{num(f.y(b.max * 1000))}" width="{num(max(x1 - x0, 2))}" '
+                     f'height="{num(max(f.y(b.min * 1000) - f.y(b.max * 1000), 1))}"/>'
+                     f'<circle class="avg-point" cx="{x}" cy="{num(f.y(b.avg * 1000))}" r="2.5"/></g>')
     parts.append("</svg>")
-    return "".join(parts)
+    return legend([("#c85a00", "average per bucket"), ("#f7c9a0", "min to max")]) + "".join(parts)
 
 
 def ended_category(bar: TimelineBar) -> str:
@@ -226,7 +244,7 @@ def findings_chart(data: ReportData) -> str:
     totals = [sum(series[s][i] for s in series) for i in range(n)]
     if not any(totals):
         return '<p class="empty">No findings with a time.</p>'
-    ticks = nice_ticks(0, max(totals))
+    ticks = nice_ticks(0, max(totals), integer=True)
     f = _time_frame(data, width=1280, top=ticks[-1])
     w = data.axis.width
     parts = [svg_open("chart-findings", "findings", f, "Findings over time"),
@@ -238,7 +256,7 @@ def findings_chart(data: ReportData) -> str:
             if v:
                 y_top, y_bot = f.y(lower[i] + v), f.y(lower[i])
                 parts.append(f'<rect class="sev-{sev}" x="{num(f.x(i * w))}" y="{num(y_top)}" '
-                             f'width="{num(max(f.x((i + 1) * w) - f.x(i * w), 1))}" height="{num(y_bot - y_top)}" '
+                             f'width="{num(max(f.x((i + 1) * w) - f.x(i * w), 2))}" height="{num(y_bot - y_top)}" '
                              f'fill="{SEVERITY_COLOURS[sev]}"><title>{v:,} {sev} at '
                              f'{i * w:g}–{(i + 1) * w:g} s</title></rect>')
                 lower[i] += v

@@ -12,16 +12,10 @@ from ..events import ConnectionEnd
 from ..export.records import connection_record, is_exported_connection
 from ..flow import Conn
 from .data import ConnectionSeries, TimelineBar
-from .timeseries import BucketClock, Series
+from .timeseries import BucketClock, Series, add_lists
 
 RECORDS_KEPT = 2000  # connections kept for the timeline (and the table's busiest rows)
 SERIES_KEPT = 64  # finished connections whose traffic series are kept (open ones always are)
-
-
-def _add_lists(a: list, b: list) -> list:
-    for k, v in enumerate(b):
-        a[k] += v
-    return a
 
 
 def _close_text(rec: dict) -> str:
@@ -91,7 +85,7 @@ class ConnectionTraffic:
 
     def start(self, conn: Conn) -> dict:
         """A connection's first message: its series (the dict the hot path writes)."""
-        s = self.clock.new_series(lambda: [0, 0, 0, 0], _add_lists)
+        s = self.clock.new_series(lambda: [0, 0, 0, 0], add_lists)
         self.open[conn.index] = (conn, s)
         self.by_index[conn.index] = s.data
         self.seen += 1

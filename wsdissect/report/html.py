@@ -43,8 +43,7 @@ svg .axis-title { font-size: 12px; fill: #1f2328; }
 svg .row-label { font-size: 13px; font-weight: 600; fill: #1f2328; }
 svg .layer { stroke: none; opacity: .9; }
 svg .bar { fill: #4e79a7; }
-svg .band { fill: #f28e2b; opacity: .25; }
-svg .avg { fill: none; stroke: #c85a00; stroke-width: 1.5; }
+svg .band { fill: #f28e2b; opacity: .45; }
 svg .avg-point { fill: #c85a00; }
 svg .life { opacity: .35; }
 svg .ws { opacity: .95; }
@@ -71,8 +70,7 @@ def _traffic_section(data: ReportData) -> str:
             + '<div class="grid2">'
             + "".join(f"<div><h3>{title}</h3>{traffic_chart(data, metric, d)}</div>"
                       for metric, unit in (("messages", "Messages"), ("bytes", "Payload bytes"))
-                      for d, title in ((0, f"{unit} per second, client → server"),
-                                       (1, f"{unit} per second, server → client")))
+                      for d, title in ((0, f"{unit}, client → server"), (1, f"{unit}, server → client")))
             + "</div>")
 
 

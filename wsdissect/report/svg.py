@@ -22,13 +22,15 @@ def num(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".") if v == v else "0"
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
     """About *count* round tick values (1, 2, 5 times a power of ten) from *lo* up to the first at or above *hi*."""
     if not hi > lo:
         hi = lo + 1
     raw = (hi - lo) / max(count, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    if integer:  # counts: no fractional ticks
+        step = max(step, 1)
     first = math.ceil(lo / step - 1e-9) * step
     ticks = []
     k = 0

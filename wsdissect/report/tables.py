@@ -31,7 +31,9 @@ def _duration(seconds: float) -> str:
     minutes, s = divmod(seconds, 60)
     if minutes < 120:
         return f"{int(minutes)} min {s:.0f} s"
-    return f"{minutes / 60:.1f} h"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} d"
 
 
 def _tile(label: str, value: str, detail: str = "") -> str:

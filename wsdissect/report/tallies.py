@@ -10,7 +10,7 @@ from ..findings import KINDS, Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label
 from .data import CloseCodeRow, FindingGroup, RttBucket
-from .timeseries import BucketClock
+from .timeseries import BucketClock, add_lists
 
 FRAMES_KEPT = 10  # frames listed per finding code
 REASONS_KEPT = 3  # distinct close reasons listed per close code
@@ -18,18 +18,12 @@ PENDING_PINGS = 256  # unanswered pings remembered per connection
 SEVERITIES = tuple(s.label for s in Severity)  # chat, note, warning, error
 
 
-def _add_lists(a: list, b: list) -> list:
-    for k, v in enumerate(b):
-        a[k] += v
-    return a
-
-
 class FindingTally:
     """Findings by code (count, first frames, an example) and by severity over time."""
 
     def __init__(self, clock: BucketClock) -> None:
         self.clock = clock
-        self.series = clock.new_series(lambda: [0, 0, 0, 0], _add_lists)
+        self.series = clock.new_series(lambda: [0, 0, 0, 0], add_lists)
         self.groups: dict[str, list] = {}  # code -> [count, frames, example, severity]
         self.by_severity = [0, 0, 0, 0]
         self.undated = 0

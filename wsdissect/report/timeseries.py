@@ -34,6 +34,13 @@ def width_label(width: float) -> str:
     return f"{width / 86400:g} d"
 
 
+def add_lists(a: list, b: list) -> list:
+    """Merge for buckets that hold several counters: *b* added into *a* element-wise."""
+    for k, v in enumerate(b):
+        a[k] += v
+    return a
+
+
 class Series:
     """Per-bucket values, merged when the clock coarsens.
 
