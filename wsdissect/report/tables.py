@@ -36,6 +36,14 @@ def _duration(seconds: float) -> str:
     return f"{minutes / 1440:.1f} d"
 
 
+def _span_detail(start: float | None, end: float | None) -> str:
+    """``2025-11-30<br>00:00:00.000 → 00:01:58.796 UTC`` (the date once when both ends share it)."""
+    a, b = utc(start), utc(end)
+    if a[:10] == b[:10] and len(a) > 11 and len(b) > 11:
+        return f"{esc(a[:10])}<br>{esc(a[11:-4])} → {esc(b[11:])}"
+    return f"{esc(a)}<br>to {esc(b)}"
+
+
 def _tile(label: str, value: str, detail: str = "") -> str:
     return (f'<div class="tile"><div class="tile-label">{label}</div><div class="tile-value">{value}</div>'
             f'<div class="tile-detail">{detail}</div></div>')
@@ -49,7 +57,7 @@ def summary_tiles(data: ReportData) -> str:
                   for k in ("error", "warning", "note", "chat"))
     refused = s.connections - s.websocket
     tiles = [
-        _tile("Capture span", _duration(span), f"{esc(utc(s.start))}<br>to {esc(utc(s.end))}"),
+        _tile("Capture span", _duration(span), _span_detail(s.start, s.end)),
         _tile("Packets", f"{s.packets:,}", f"{len(s.sources)} file{'s' if len(s.sources) != 1 else ''}"),
         _tile("Connections", f"{s.connections:,}", f"{s.websocket:,} WebSocket"
               + (f", {refused:,} refused or unanswered" if refused else "")),
