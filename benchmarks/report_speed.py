@@ -4,7 +4,8 @@
     python benchmarks/report_speed.py bench-out/small-200M-s1.pcap bench-out/payload-200M-s1.pcap --runs 3
 
 Alternates the two commands (A B A B ...) on each capture, like run_benchmark.py, and prints medians: wall and CPU
-seconds, peak RSS, output size, and speed of the report relative to the export (issue 19 asks for at least 0.5).
+seconds, peak RSS, output size, and speed of the report relative to the export (issue 19 asks for at least 0.5),
+by wall time and by CPU time (user + system; steadier on a shared machine).
 
 - A: ``wsdissect export F --format jsonl -o OUT --expert none`` (as in docs/performance.md)
 - B: ``wsdissect report F -o OUT.html -q``
@@ -43,6 +44,7 @@ def bench(capture: Path, runs: int, out_dir: Path) -> dict:
         row[f"{name} RSS MiB"] = max(r["rss_mib"] for r in rs)
         row[f"{name} output MB"] = sizes[name] / 1e6
     row["report speed / export speed"] = row["export s"] / row["report s"]
+    row["same, by CPU time"] = row["export cpu s"] / row["report cpu s"]
     return row
 
 
