@@ -310,7 +310,7 @@ def stats(captures, fmt, plot, **kw):
 
     def run():
         from .render.stats import StatsCollector, render_stats
-        from .report.aggregate import ReportAggregator, tee
+        from .report.aggregate import ReportAggregator, plot_json, tee
 
         r, console = _view_run(captures, kw)
         st = StatsCollector()
@@ -320,7 +320,6 @@ def stats(captures, fmt, plot, **kw):
             import json
             doc = {"connections": st.rows, "totals": st.totals()}
             if agg is not None:
-                from .report.aggregate import plot_json
                 doc["plot"] = plot_json(agg.result())
             click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
         else:

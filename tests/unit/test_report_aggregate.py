@@ -6,12 +6,18 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES
 from wsdissect.cli import _Run, main
+from wsdissect.events import CaptureStart, new_message
+from wsdissect.flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from wsdissect.rfc6455 import opcode_name
 from wsdissect.filters import EventFilter
 from wsdissect.pipeline import Options, dissect_files
 from wsdissect.report.aggregate import ReportAggregator
+from wsdissect.report.timeseries import MAX_BUCKETS
 
 SAMPLE_NAMES = ["aiohttp_mixed", "asr_28002", "websockets_deflate", "wsproto_fragments"]
 
@@ -132,3 +138,40 @@ def test_memory_is_bounded_by_connection_limits() -> None:
     assert d.summary.connections == 12 and len(d.timeline) == 5 and d.timeline_omitted == 7
     assert len(d.traffic.connections) == 3 and d.traffic.connections_total == 12
     assert sum(d.summary.messages) == 12 * 30
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(min_value=-100, max_value=5000, allow_nan=False), st.booleans(),
+                          st.sampled_from([1, 2, 8, 9, 10]), st.integers(0, 70000), st.integers(0, 3)),
+                min_size=1, max_size=120),
+       st.randoms(use_true_random=False))
+def test_property_counts_survive_any_batching(msgs, rnd) -> None:
+    """Arbitrary messages (any order, any spread of times, four connections), fed in random batches: every count
+    lands once, in the bucket that holds its time, per direction, per connection and per size class."""
+    conns = [Conn(k, "10.0.0.1", 40000 + k, "10.0.0.2", 80) for k in range(4)]
+    events = [CaptureStart("x", 1000.0)]
+    for ts, c2s, op, size, k in msgs:
+        payload = bytes(size)
+        events.append(new_message(conns[k], CLIENT_TO_SERVER if c2s else SERVER_TO_CLIENT, op, payload, True, 1, 1,
+                                  1000.0 + ts, 1000.0 + ts, 1, False, size))
+    agg = ReportAggregator()
+    i = 0
+    while i < len(events):
+        n = rnd.randint(1, 10)
+        agg.feed(events[i:i + n])
+        i += n
+    d = agg.result()
+    assert d.summary.messages == (sum(1 for m in msgs if m[1]), sum(1 for m in msgs if not m[1]))
+    assert sum(d.summary.bytes) == sum(m[3] for m in msgs)
+    assert d.axis.buckets <= MAX_BUCKETS
+    for k, c in enumerate(conns):
+        mine = [m for m in msgs if m[4] == k]
+        series = [s for s in d.traffic.connections if s.stream == k]
+        assert (sum(sum(s.messages[0]) + sum(s.messages[1]) for s in series)) == len(mine)
+    for ts, c2s, _op, _size, _k in msgs:
+        b = int((1000.0 + ts - d.axis.origin) / d.axis.width)
+        assert d.traffic.messages[0 if c2s else 1][b] > 0
+    by_op: dict = {}
+    for _ts, _c2s, op, size, _k in msgs:
+        by_op.setdefault(opcode_name(op), [0] * 65)[size.bit_length()] += 1
+    assert d.sizes == {op: tuple(h) for op, h in by_op.items()}

@@ -48,6 +48,9 @@ def sparkline(values: list[float]) -> str:
 
 def render_sparklines(console: Console, data: ReportData, rows: int = ROWS) -> None:
     """The busiest connections' messages per second as sparklines, with the total on top and a time scale."""
+    if not any(data.summary.messages):
+        console.print(Text("No messages to plot."))
+        return
     axis = data.axis
     label_w = 34
     columns = max(10, min(axis.buckets, console.width - label_w - 16))
