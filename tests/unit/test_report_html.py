@@ -24,29 +24,26 @@ CHARTS = ("chart-messages-c2s", "chart-messages-s2c", "chart-bytes-c2s", "chart-
           "chart-rtt", "chart-timeline", "chart-findings")
 
 
-def build_hostile(path: str) -> None:
+def build_hostile(path: str) -> str:
     """One connection whose URI, chosen subprotocol (a finding: never offered) and close reason are hostile."""
     req = upgrade_request(path=HOSTILE_URI, extra=[("Sec-WebSocket-Protocol", "chat")])
     resp = upgrade_response(req, extra=[("Sec-WebSocket-Protocol", HOSTILE_PROTO)])
     c = Conversation()
     c.send(True, req)
     c.send(False, resp)
-    c.send(True, ws_frame(1, (SCRIPT + BIDI_CTRL).encode(), mask=MASK))
-    c.send(False, ws_frame(2, QUOTES.encode()))
-    c.send(True, ws_frame(9, b"<b>", mask=MASK))
-    c.send(False, ws_frame(10, b"<b>"))
-    reason = HOSTILE_REASON.encode()
-    c.send(True, ws_frame(8, (4000).to_bytes(2, "big") + reason, mask=MASK))
-    c.send(False, ws_frame(8, (4000).to_bytes(2, "big") + reason))
+    close = (4000).to_bytes(2, "big") + HOSTILE_REASON.encode()
+    for from_client, opcode, payload in ((True, 1, (SCRIPT + BIDI_CTRL).encode()), (False, 2, QUOTES.encode()),
+                                         (True, 9, b"<b>"), (False, 10, b"<b>"), (True, 8, close),
+                                         (False, 8, close)):
+        c.send(from_client, ws_frame(opcode, payload, mask=MASK if from_client else None))
     c.close()
-    c.write(path)
+    return c.write(path)
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp("hostile") / "hostile<script>.pcap")
-    build_hostile(path)
-    return path
+    """The capture, under a hostile file name too."""
+    return build_hostile(str(tmp_path_factory.mktemp("hostile") / "hostile<script>.pcap"))
 
 
 def run(*args: str):
@@ -193,3 +190,24 @@ def test_sparkline_helpers() -> None:
     assert resample([3, 2, 5], 2) == pytest.approx([4.0, 6.0])  # the middle bucket is shared between the two columns
     assert sparkline([0, 1, 4, 8]) == " ▂▅█"
     assert sparkline([0, 0]) == "  "
+
+
+def test_interrupted_run_still_writes_what_was_decoded(tmp_path, monkeypatch) -> None:
+    from wsdissect.report.aggregate import ReportAggregator
+
+    feed = ReportAggregator.feed
+    calls = []
+
+    def interrupt_later(self, events):
+        calls.append(1)
+        if len(calls) == 20:
+            raise KeyboardInterrupt
+        feed(self, events)
+
+    monkeypatch.setattr(ReportAggregator, "feed", interrupt_later)
+    out = tmp_path / "r.html"
+    res = run("report", str(SAMPLES / "asr_28002.pcap"), "-o", str(out), "-q")
+    assert res.exit_code == 130 and "interrupted" in res.stderr
+    page = out.read_text("utf-8")
+    assert "<strong>Interrupted</strong>" in page and page.rstrip().endswith("</html>")
+    assert re.search(r'class="tile-label">Messages</div><div class="tile-value">([1-9]|1[0-9])<', page)
