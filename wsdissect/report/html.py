@@ -54,7 +54,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .uri, code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
 .empty { color: var(--dim); font-style: italic; }
 footer { margin-top: 32px; color: var(--dim); font-size: 12px; }
-@media (max-width: 1000px) { .grid2 { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(3, 1fr); } }
+@media (max-width: 1100px) { .grid2 { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(3, 1fr); } }
 """
 
 
