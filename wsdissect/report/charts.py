@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 
 from .data import ReportData, TimelineBar
-from .svg import Frame, byte_unit, esc, legend, nice_ticks, num, short_number, svg_open, time_axis, y_axis
+from .svg import PlotArea, byte_unit, esc, legend, nice_ticks, num, short_number, svg_open, time_axis, y_axis
 from .timeseries import width_label
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7")
@@ -22,13 +22,13 @@ ENDED_COLOURS = {"close+fin": "#59a14f", "fin without close": "#edc948", "fin": 
 TIME_W, TIME_H = 640, 230
 
 
-def _time_frame(data: ReportData, height: int = TIME_H, width: int = TIME_W, top: float = 0.0,
-                left: int = 64) -> Frame:
+def _time_area(data: ReportData, height: int = TIME_H, width: int = TIME_W, top: float = 0.0,
+                left: int = 64) -> PlotArea:
     span = data.axis.buckets * data.axis.width
-    return Frame(width, height, left, 14, 12, 42, 0.0, span, 0.0, top)
+    return PlotArea(width, height, left, 14, 12, 42, 0.0, span, 0.0, top)
 
 
-def _steps(f: Frame, width: float, values: list[float], backwards: bool = False) -> str:
+def _steps(f: PlotArea, width: float, values: list[float], backwards: bool = False) -> str:
     """Path commands tracing a step line (one step per bucket); runs of equal values become one step."""
     order = range(len(values) - 1, -1, -1) if backwards else range(len(values))
     out = []
@@ -45,7 +45,7 @@ def _steps(f: Frame, width: float, values: list[float], backwards: bool = False)
     return "".join(out)
 
 
-def _step_area(f: Frame, width: float, lower: list[float], upper: list[float]) -> str:
+def _step_area(f: PlotArea, width: float, lower: list[float], upper: list[float]) -> str:
     """The band between two step lines as one closed path."""
     return (f"M{num(f.x(0))},{num(f.y(lower[0]))}" + _steps(f, width, upper) + _steps(f, width, lower, True) + "Z")
 
@@ -86,7 +86,7 @@ def traffic_chart(data: ReportData, metric: str, direction: int) -> str:
     unit, div = ("msg", 1.0) if metric == "messages" else byte_unit(peak * per)
     scale = per / width / div  # a bucket's count -> the axis unit
     ticks = nice_ticks(0, max(peak * per / div, 1e-9))
-    f = _time_frame(data, top=ticks[-1])
+    f = _time_area(data, top=ticks[-1])
     name = ("client-to-server", "server-to-client")[direction]
     label = f"{'Messages' if metric == 'messages' else 'Payload bytes'} per {per_name}, {name.replace('-', ' ')}"
     parts = [svg_open(f"chart-{metric}-{('c2s', 's2c')[direction]}", f"traffic {metric}", f, label),
@@ -161,7 +161,7 @@ def rtt_chart(data: ReportData) -> str:
         return '<p class="empty">No Ping was answered by a Pong in this capture.</p>'
     peak = max(b.max for b in data.rtt) * 1000
     ticks = nice_ticks(0, max(peak, 1e-6))
-    f = _time_frame(data, width=1280, top=ticks[-1])
+    f = _time_area(data, width=1280, top=ticks[-1])
     w = data.axis.width
     parts = [svg_open("chart-rtt", "rtt", f, "Ping round-trip time over time"),
              y_axis(f, ticks, lambda v: f"{v:g}", "round trip (ms)"), time_axis(f)]
@@ -210,7 +210,7 @@ def timeline_chart(data: ReportData) -> str:
     nlanes = max(lanes) + 1
     row = 18 if labelled else max(2.0, min(12.0, 360 / nlanes))
     left = 230 if labelled else 64
-    f = Frame(1280, int(12 + row * nlanes + 42), left, 14, 12, 42, 0.0, data.axis.buckets * data.axis.width,
+    f = PlotArea(1280, int(12 + row * nlanes + 42), left, 14, 12, 42, 0.0, data.axis.buckets * data.axis.width,
               0.0, 1.0)
     origin = data.axis.origin
     parts = [svg_open("chart-timeline", "timeline", f, "Connection timeline"), time_axis(f)]
@@ -245,7 +245,7 @@ def findings_chart(data: ReportData) -> str:
     if not any(totals):
         return '<p class="empty">No findings with a time.</p>'
     ticks = nice_ticks(0, max(totals), integer=True)
-    f = _time_frame(data, width=1280, top=ticks[-1])
+    f = _time_area(data, width=1280, top=ticks[-1])
     w = data.axis.width
     parts = [svg_open("chart-findings", "findings", f, "Findings over time"),
              y_axis(f, ticks, short_number, f"findings per {width_label(w)}"), time_axis(f)]

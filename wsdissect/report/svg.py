@@ -71,7 +71,7 @@ def time_unit(span: float) -> tuple[str, float]:
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
+class PlotArea:
     """A plot area inside an SVG of ``width`` x ``height``: data ranges mapped to pixels."""
 
     width: int
@@ -98,13 +98,13 @@ class Frame:
         return self.width - self.left - self.right
 
 
-def svg_open(ident: str, cls: str, frame_or_size, label: str) -> str:
-    w, h = (frame_or_size.width, frame_or_size.height) if isinstance(frame_or_size, Frame) else frame_or_size
+def svg_open(ident: str, cls: str, area_or_size, label: str) -> str:
+    w, h = (area_or_size.width, area_or_size.height) if isinstance(area_or_size, PlotArea) else area_or_size
     return (f'<svg id="{esc(ident)}" class="chart {esc(cls)}" viewBox="0 0 {w} {h}" width="100%" '
             f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{esc(label)}">')
 
 
-def y_axis(f: Frame, ticks: list[float], fmt, label: str) -> str:
+def y_axis(f: PlotArea, ticks: list[float], fmt, label: str) -> str:
     """Horizontal grid lines with their values on the left, and the axis title turned sideways."""
     out = []
     for t in ticks:
@@ -117,7 +117,7 @@ def y_axis(f: Frame, ticks: list[float], fmt, label: str) -> str:
     return "".join(out)
 
 
-def x_axis(f: Frame, ticks: list[float], fmt, label: str) -> str:
+def x_axis(f: PlotArea, ticks: list[float], fmt, label: str) -> str:
     """The baseline, tick marks with their values below, and the axis title."""
     base = num(f.height - f.bottom)
     out = [f'<line class="axis" x1="{f.left}" x2="{f.width - f.right}" y1="{base}" y2="{base}"/>']
@@ -131,7 +131,7 @@ def x_axis(f: Frame, ticks: list[float], fmt, label: str) -> str:
     return "".join(out)
 
 
-def time_axis(f: Frame, label_suffix: str = "") -> str:
+def time_axis(f: PlotArea, label_suffix: str = "") -> str:
     """An x axis of seconds since the capture's origin, in the unit that suits its span."""
     unit, div = time_unit(f.x1 - f.x0)
     ticks = [t * div for t in nice_ticks(f.x0 / div, f.x1 / div, max(3, f.inner_width // 90))]
