@@ -25,7 +25,7 @@ TIME_W, TIME_H = 640, 230
 def _time_area(data: ReportData, height: int = TIME_H, width: int = TIME_W, top: float = 0.0,
                 left: int = 64) -> PlotArea:
     span = data.axis.buckets * data.axis.width
-    return PlotArea(width, height, left, 14, 12, 42, 0.0, span, 0.0, top)
+    return PlotArea(width, height, left, span, top)
 
 
 def _steps(f: PlotArea, width: float, values: list[float], backwards: bool = False) -> str:
@@ -210,12 +210,12 @@ def timeline_chart(data: ReportData) -> str:
     nlanes = max(lanes) + 1
     row = 18 if labelled else max(2.0, min(12.0, 360 / nlanes))
     left = 230 if labelled else 64
-    f = PlotArea(1280, int(12 + row * nlanes + 42), left, 14, 12, 42, 0.0, data.axis.buckets * data.axis.width,
-              0.0, 1.0)
+    f = PlotArea(1280, int(PlotArea.top + row * nlanes + PlotArea.bottom), left, data.axis.buckets * data.axis.width,
+                 1.0)
     origin = data.axis.origin
     parts = [svg_open("chart-timeline", "timeline", f, "Connection timeline"), time_axis(f)]
     for b, lane in zip(bars, lanes):
-        y = 12 + lane * row
+        y = PlotArea.top + lane * row
         x0, x1 = f.x(b.start - origin), f.x(b.end - origin)
         colour = ENDED_COLOURS.get(ended_category(b), OTHER)
         tip = (f"#{b.stream} {b.client} → {b.server}: {b.end - b.start:.3f} s, {b.messages:,} messages, "

@@ -72,26 +72,25 @@ def time_unit(span: float) -> tuple[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class PlotArea:
-    """A plot area inside an SVG of ``width`` x ``height``: data ranges mapped to pixels."""
+    """The plot inside an SVG of ``width`` x ``height`` (``left`` pixels kept for the y axis, fixed margins
+    elsewhere): x from 0 to ``x1``, y from 0 to ``y1``, mapped to pixels."""
 
     width: int
     height: int
     left: int
-    right: int
-    top: int
-    bottom: int
-    x0: float
     x1: float
-    y0: float
     y1: float
+    right = 14
+    top = 12
+    bottom = 42
+    x0 = 0.0
+    y0 = 0.0
 
     def x(self, v: float) -> float:
-        span = self.x1 - self.x0 or 1.0
-        return self.left + (v - self.x0) / span * (self.width - self.left - self.right)
+        return self.left + v / (self.x1 or 1.0) * (self.width - self.left - self.right)
 
     def y(self, v: float) -> float:
-        span = self.y1 - self.y0 or 1.0
-        return self.height - self.bottom - (v - self.y0) / span * (self.height - self.top - self.bottom)
+        return self.height - self.bottom - v / (self.y1 or 1.0) * (self.height - self.top - self.bottom)
 
     @property
     def inner_width(self) -> int:
