@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import pathlib
 import shutil
 import subprocess
 from collections import Counter
