@@ -35,7 +35,8 @@ static const char *field_names[M_NFIELDS] = {
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
 static PyObject *int_one, *int_two;
-static PyObject *last_conn, *last_direction, *last_head;  /* message_line's one-entry head cache */
+/* message_line's one-entry head cache; last_heads is the heads dict it came from (borrowed, compared only) */
+static PyObject *last_conn, *last_direction, *last_head, *last_heads;
 
 #define SLOT(obj, i) (*(PyObject **)((char *)(obj) + offsets[i]))
 
@@ -453,6 +454,14 @@ put_uint(char *w, unsigned long long x)
     return w;
 }
 
+/* records.time_ns(x): integer nanoseconds, rounded to the microsecond (round half to even, as Python's round);
+ * only called for the times put_time accepted (0.001 <= x < 2**32). */
+static unsigned long long
+time_ns(double x)
+{
+    return (unsigned long long)nearbyint(x * 1e6) * 1000ULL;
+}
+
 /* A timestamp as orjson writes it (the shortest decimal that reads back as the same double), for the common case
  * of a value in [0.001, 2**32) that is exact to the microsecond; 0 otherwise (the Python encoder takes over).  Below
  * 2**32 a double's spacing is under 1e-6, so the nearest 6-decimal string that reads back, with trailing zeros
@@ -554,7 +563,7 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         return ENC_PYTHON;
 
     PyObject *conn = SLOT(m, M_CONN), *direction = SLOT(m, M_DIRECTION), *head;
-    if (conn == last_conn && direction == last_direction) {
+    if (conn == last_conn && direction == last_direction && heads == last_heads) {
         head = last_head;  /* consecutive records mostly share a connection and direction */
     }
     else {
@@ -584,6 +593,7 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         Py_XSETREF(last_conn, conn);
         Py_XSETREF(last_direction, direction);
         Py_XSETREF(last_head, head);
+        last_heads = heads;
     }
 
     const unsigned char *t = NULL;
@@ -619,6 +629,10 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_str(w, ",\"last_time\":");
     if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
+    w = put_str(w, ",\"first_time_ns\":");
+    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t0)));
+    w = put_str(w, ",\"last_time_ns\":");
+    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t1)));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
