@@ -211,3 +211,13 @@ class RecordWriter:
         if self.spooler is not None:
             self.spooler.close()
         self.out.flush()
+
+
+def jsonl_writer(destination, settings) -> RecordWriter:
+    """The ``jsonl`` format (see :mod:`wsdissect.export.formats`)."""
+    return RecordWriter(destination.stream(), ExportFormat.JSONL, settings.min_severity, named=settings.named)
+
+
+def json_writer(destination, settings) -> RecordWriter:
+    """The ``json`` format: the same records as one array."""
+    return RecordWriter(destination.stream(), ExportFormat.JSON, settings.min_severity, named=settings.named)
