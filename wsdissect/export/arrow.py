@@ -8,7 +8,7 @@ bytes, then handed out as one record batch, so memory stays flat whatever the ca
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable
 
 import pyarrow as pa
 
@@ -97,10 +97,12 @@ def expert_row(file: str, f: Finding) -> dict:
 class ArrowTables:
     """Collects events into the three tables and hands each full batch to ``emit(table_name, batch)``."""
 
-    def __init__(self, emit: Callable[[str, pa.RecordBatch], None], min_severity: int = Severity.NOTE):
+    def __init__(self, emit: Callable[[str, pa.RecordBatch], None], min_severity: int = Severity.NOTE,
+                 file: str | None = None):
         self.emit = emit
         self.min_severity = min_severity
-        self.file = ""
+        self.fixed = file is not None  # one source with a name of its own (the API): inputs' names are not used
+        self.file = file or ""
         self.messages: list = []
         self.payload_bytes = 0
         self.rows: dict[str, list] = {"connections": [], "expert": []}
@@ -126,7 +128,7 @@ class ArrowTables:
 
     def _switch(self, source: str) -> None:
         """A new input begins (or a file without packets ends): its rows carry its name."""
-        if source != self.file:
+        if source != self.file and not self.fixed:
             self._flush_messages()  # a message batch has one file
             self.file = source
 
@@ -152,12 +154,3 @@ class ArrowTables:
         for table in self.rows:
             self._flush_rows(table)
 
-
-def batches(kind: str, feed: Callable[[Callable[[list], None]], None], min_severity: int = Severity.NOTE
-            ) -> Iterator[pa.RecordBatch]:
-    """All record batches of table *kind*, for ``Capture.to_arrow`` (*feed* runs the capture into a sink)."""
-    out: list = []
-    tables = ArrowTables(lambda name, b: out.append(b) if name == kind else None, min_severity)
-    feed(tables.events)
-    tables.close()
-    return iter(out)
