@@ -678,6 +678,70 @@ message_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* message_columns(messages) -> tuple of lists: the Message slots column by column (field_names order), then each
+ * message's connection index, client and server.  The Arrow tables' transposition (export/arrow.py) in one pass. */
+static PyObject *
+message_columns(PyObject *self, PyObject *msgs)
+{
+    static const char *conn_names[3] = {"index", "client", "server"};
+    if (!PyList_Check(msgs)) {
+        PyErr_SetString(PyExc_TypeError, "message_columns(messages: list)");
+        return NULL;
+    }
+    if (message_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "message_columns(): configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(msgs);
+    PyObject *cols = PyTuple_New(M_NFIELDS + 3), *prev = NULL, *conn_attr[3] = {NULL, NULL, NULL};
+    if (cols == NULL)
+        return NULL;
+    for (int f = 0; f < M_NFIELDS + 3; f++) {
+        PyObject *col = PyList_New(n);  /* items NULL until set: a list frees those safely on error */
+        if (col == NULL)
+            goto error;
+        PyTuple_SET_ITEM(cols, f, col);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i);
+        if (Py_TYPE(m) != message_type) {
+            PyErr_SetString(PyExc_TypeError, "message_columns(): not a Message");
+            goto error;
+        }
+        for (int f = 0; f < M_NFIELDS; f++) {
+            PyObject *v = SLOT(m, f);
+            if (v == NULL) {
+                PyErr_Format(PyExc_AttributeError, "Message.%s is not set", field_names[f]);
+                goto error;
+            }
+            Py_INCREF(v);
+            PyList_SET_ITEM(PyTuple_GET_ITEM(cols, f), i, v);
+        }
+        PyObject *conn = SLOT(m, M_CONN);  /* borrowed: the message in the list holds it */
+        if (conn != prev) {
+            for (int k = 0; k < 3; k++) {
+                PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
+                if (v == NULL)
+                    goto error;
+                Py_XSETREF(conn_attr[k], v);
+            }
+            prev = conn;
+        }
+        for (int k = 0; k < 3; k++) {
+            Py_INCREF(conn_attr[k]);
+            PyList_SET_ITEM(PyTuple_GET_ITEM(cols, M_NFIELDS + k), i, conn_attr[k]);
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_attr[k]);
+    return cols;
+error:
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_attr[k]);
+    Py_DECREF(cols);
+    return NULL;
+}
+
 /* encode_messages(events, start, heads, buf, pos) -> (index, pos): JSONL records (each followed by a newline)
  * for events[start:], written into the writable buffer buf from offset pos, up to the first event the Python
  * encoder must handle or that does not fit; index is that event's position (len(events) when all were done). */
@@ -876,6 +940,8 @@ static PyMethodDef methods[] = {
      "scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
      "message_line(message, heads) -> bytes or None"},
+    {"message_columns", (PyCFunction)message_columns, METH_O,
+     "message_columns(messages) -> tuple of lists: Message slots column by column, then conn index/client/server"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
      "encode_messages(events, start, heads, buf, pos) -> (index, pos)"},
     {"pcap_records", (PyCFunction)(void (*)(void))pcap_records, METH_FASTCALL,

@@ -225,10 +225,10 @@ def test_failed_export_leaves_no_file_under_the_final_name(tmp_path, monkeypatch
     out = tmp_path / "o.csv"
     out.write_text("previous\n")
 
-    def broken(m):
+    def broken(batch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(csv_writer, "message_row", broken)
+    monkeypatch.setattr(csv_writer, "message_lines", broken)
     res = CliRunner().invoke(main, ["export", str(SAMPLES[0]), "-T", "csv", "-o", str(out)])
     assert res.exit_code == 130
     assert out.read_text() == "previous\n"

@@ -7,6 +7,7 @@ export has more than one input; the ``*_ns`` fields are :func:`time_ns` of the f
 from __future__ import annotations
 
 from binascii import b2a_base64
+from operator import attrgetter
 
 from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
 from ..findings import Severity
@@ -160,6 +161,21 @@ if speedups is not None:
     message_line = _message_line_c
 else:  # pragma: no cover - without the C code
     message_line = message_line_py
+
+
+# the Message slots in the order speedups.message_columns returns them, then the connection's fields
+SLOTS = ("conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
+         "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated",
+         "note", "conn.index", "conn.client", "conn.server")
+
+
+def message_columns_py(batch: list) -> tuple:
+    """The messages' attributes column by column (:data:`SLOTS`), for the column-wise formats (CSV, Arrow);
+    ``speedups.message_columns`` is its C twin."""
+    return tuple(list(map(attrgetter(name), batch)) for name in SLOTS)
+
+
+message_columns = speedups.message_columns if speedups is not None else message_columns_py
 
 
 def _request(r: HttpRequest | None) -> dict | None:
