@@ -225,7 +225,7 @@ def test_failed_export_leaves_no_file_under_the_final_name(tmp_path, monkeypatch
     out = tmp_path / "o.csv"
     out.write_text("previous\n")
 
-    def broken(batch):
+    def broken(batch, prefix=""):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(csv_writer, "message_lines", broken)
