@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 import wsdissect
@@ -305,3 +307,37 @@ def test_dissect_accepts_a_single_path():
     events = list(wsdissect.dissect(str(SAMPLES[0])))
     assert events and events[0].__class__.__name__ == "CaptureStart"
     assert len(list(wsdissect.dissect(SAMPLES[0]))) == len(events)
+
+
+# -- the column-wise encoders' twins -------------------------------------------------------------------------------
+def test_message_columns_c_equals_python():
+    from wsdissect.events import Message
+    from wsdissect.export.records import message_columns_py
+    from wsdissect.pipeline import dissect_files
+    from wsdissect.speedups import speedups
+
+    if speedups is None:
+        pytest.skip("the C extension is not built")
+    messages = [ev for p in SAMPLES for ev in dissect_files([str(p)]) if ev.__class__ is Message]
+    assert speedups.message_columns(messages) == message_columns_py(messages)
+    with pytest.raises(TypeError):
+        speedups.message_columns([object()])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 2**33, allow_nan=False), st.integers(0, 2**32 * 10**6).map(lambda u: u / 1e6),
+                          st.floats(-1e12, 1e12, allow_nan=False)), min_size=1))
+def test_csv_nanoseconds_equal_time_ns(seconds):
+    from wsdissect.export.csv_writer import _nanoseconds
+    from wsdissect.export.records import time_ns
+
+    assert list(_nanoseconds(seconds)) == [str(time_ns(t)) for t in seconds]
+
+
+def test_the_duckdb_queries_in_docs_run(tmp_path):
+    assert export(*map(str, SAMPLES), "-T", "parquet", "-o", str(tmp_path / "out")) == 0
+    sql = (ROOT / "docs" / "export.md").read_text().split("```sql")[1].split("```")[0]
+    queries = [q for q in sql.replace("'out/", f"'{tmp_path}/out/").split(";") if q.strip()]
+    assert len(queries) == 3
+    for q in queries:
+        assert duckdb.sql(q).fetchall()
