@@ -31,9 +31,17 @@ OPTIONAL = {"text": None, "truncated": False, "note": None}  # message fields th
 
 
 class _Record:
-    """Shared behaviour of the record classes: ``to_dict()`` is the JSONL record."""
+    """Shared behaviour of the record classes: built from an event by the export's record function (``encode``),
+    ``to_dict()`` is the JSONL record."""
 
     type: ClassVar[str]
+    encode: ClassVar[Any]
+
+    @classmethod
+    def from_event(cls, ev: Any) -> Any:
+        rec = cls.encode(ev)
+        del rec["type"]
+        return cls(**rec)
 
     def to_dict(self) -> dict:
         rec: dict = {"type": self.type}
@@ -93,6 +101,7 @@ class ConnectionRecord(_Record):
     """A WebSocket connection or refused upgrade (``"type": "connection"``); nested fields are plain dicts."""
 
     type: ClassVar[str] = "connection"
+    encode: ClassVar[Any] = staticmethod(connection_record)
     stream: int
     client: str
     server: str
@@ -117,11 +126,6 @@ class ConnectionRecord(_Record):
     stats: dict
     ping_rtt: dict | None
 
-    @classmethod
-    def from_event(cls, e: ConnectionEnd) -> "ConnectionRecord":
-        rec = connection_record(e)
-        del rec["type"]
-        return cls(**rec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class ExpertRecord(_Record):
     """A finding (``"type": "expert"``)."""
 
     type: ClassVar[str] = "expert"
+    encode: ClassVar[Any] = staticmethod(expert_record)
     frame: int
     time: float
     time_ns: int
@@ -140,11 +145,6 @@ class ExpertRecord(_Record):
     server: str | None
     direction: str | None
 
-    @classmethod
-    def from_event(cls, f: Finding) -> "ExpertRecord":
-        rec = expert_record(f)
-        del rec["type"]
-        return cls(**rec)
 
 
 @dataclass(frozen=True, slots=True)

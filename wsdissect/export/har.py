@@ -28,7 +28,10 @@ _CHROME_TYPE = {CLIENT_TO_SERVER: "send"}  # everything else is "receive"
 
 def iso_time(ts: float) -> str:
     """``2026-11-30T03:56:38.123Z``: HAR's ISO 8601 date, in UTC, to the millisecond."""
-    when = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
+    try:
+        when = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a damaged capture's time beyond what a date holds
+        when = datetime.datetime.fromtimestamp(0, tz=datetime.timezone.utc)
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

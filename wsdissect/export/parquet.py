@@ -7,13 +7,11 @@ table is empty (DuckDB and pandas then read an empty table with the right column
 """
 from __future__ import annotations
 
-import queue
-import threading
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .arrow import SCHEMAS, ArrowTables
+from .writer import Background
 
 FILES = {name: f"{name}.parquet" for name in SCHEMAS}
 QUEUED = 2  # record batches waiting for the writer thread
@@ -23,38 +21,20 @@ class ParquetWriter:
     def __init__(self, destination, settings):
         self.writers = {name: pq.ParquetWriter(destination.member(FILES[name]), schema, compression="zstd")
                         for name, schema in SCHEMAS.items()}
-        self.tables = ArrowTables(self._write, settings.min_severity)
+        self.background = Background(self._write, "wsdissect-parquet", QUEUED)
+        self.tables = ArrowTables(self._queue, settings.min_severity)
         self.events = self.tables.events
-        self.todo: queue.Queue = queue.Queue(QUEUED)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="wsdissect-parquet", daemon=True)
-        self.thread.start()
 
-    def _run(self) -> None:
-        while True:
-            item = self.todo.get()
-            if item is None:
-                return
-            if self.error is None:
-                try:
-                    self.writers[item[0]].write_batch(item[1])
-                except BaseException as e:  # noqa: BLE001 - raised in the decoding thread
-                    self.error = e
+    def _write(self, item: tuple) -> None:
+        self.writers[item[0]].write_batch(item[1])
 
-    def _check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _write(self, name: str, batch: pa.RecordBatch) -> None:
-        self._check()
-        self.todo.put((name, batch))
+    def _queue(self, name: str, batch: pa.RecordBatch) -> None:
+        self.background.put((name, batch))
 
     def close(self) -> None:
         try:
             self.tables.close()
         finally:
-            self.todo.put(None)
-            self.thread.join()
-        self._check()
+            self.background.close()
         for w in self.writers.values():
             w.close()

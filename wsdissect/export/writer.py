@@ -68,6 +68,44 @@ class InputTracker:
                 self.file = evs[0].source
 
 
+class Background:
+    """Calls ``fn(item)`` in a background thread for each item :meth:`put`, in order, at most *depth* items behind
+    (0: unbounded).  The first exception is raised in the producer at the next :meth:`put` or at :meth:`close`."""
+
+    def __init__(self, fn, name: str, depth: int = 0):
+        self.fn = fn
+        self.todo: queue.Queue = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            try:
+                self.fn(item)
+            except BaseException as e:  # noqa: BLE001 - handed to the producer thread
+                if self.error is None:
+                    self.error = e
+
+    def check(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def put(self, item) -> None:
+        self.check()
+        self.todo.put(item)
+
+    def close(self) -> None:
+        """Wait until every item is done."""
+        self.todo.put(None)
+        self.thread.join()
+        self.check()
+
+
 class Spooler:
     """Writes buffers to *out* in a background thread, in order, recycling a fixed set of buffers (so memory is
     bounded and the producer waits when the disk is slower).  A write error is raised in the producer at the next
@@ -78,49 +116,32 @@ class Spooler:
         self.free: queue.Queue = queue.Queue()
         for _ in range(count):
             self.free.put(bytearray(size))
-        self.todo: queue.Queue = queue.Queue()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="wsdissect-writer", daemon=True)
-        self.thread.start()
+        self.background = Background(self._write, "wsdissect-writer")
 
-    def _run(self) -> None:
-        while True:
-            item = self.todo.get()
-            if item is None:
-                return
-            buf, n = item
-            if self.error is None:
-                try:
-                    if n is None:
-                        self.out.write(buf)
-                    else:
-                        with memoryview(buf) as view:
-                            self.out.write(view[:n])
-                except BaseException as e:  # noqa: BLE001 - handed to the producer thread
-                    self.error = e
+    def _write(self, item: tuple) -> None:
+        buf, n = item
+        try:
+            if n is None:
+                self.out.write(buf)
+            else:
+                with memoryview(buf) as view:
+                    self.out.write(view[:n])
+        finally:
             if n is not None:
                 self.free.put(buf)
 
-    def _check(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            self.todo.put(None)
-            raise error
-
     def take(self) -> bytearray:
         """A free buffer (waits while all are being written)."""
-        self._check()
+        self.background.check()
         return self.free.get()
 
     def write(self, buf, n: int | None = None) -> None:
         """Queue ``buf[:n]`` (a buffer from :meth:`take`, recycled afterwards) or a bytes object (*n* None)."""
-        self.todo.put((buf, n))
+        self.background.todo.put((buf, n))
 
     def close(self) -> None:
         """Wait until everything queued is written."""
-        self.todo.put(None)
-        self.thread.join()
-        self._check()
+        self.background.close()
 
 
 class RecordWriter:
