@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import os
 import pathlib
+import stat
 
 import duckdb
 import pandas as pd
@@ -341,3 +343,24 @@ def test_the_duckdb_queries_in_docs_run(tmp_path):
     assert len(queries) == 3
     for q in queries:
         assert duckdb.sql(q).fetchall()
+
+
+def test_devices_and_links_are_written_through(tmp_path):
+    """A device is written in place (never replaced by a file); a symbolic link keeps pointing at the new file."""
+    assert export(str(SAMPLES[0]), "-o", os.devnull) == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    (tmp_path / "link.jsonl").symlink_to(real)
+    assert export(str(SAMPLES[0]), "-o", str(tmp_path / "link.jsonl")) == 0
+    assert (tmp_path / "link.jsonl").is_symlink() and real.read_text().startswith('{"type"')
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert export(str(SAMPLES[0]), "-o", str(fifo)) == 0
+    reader.join(30)
+    assert got and got[0].startswith(b'{"type"') and stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -1,13 +1,15 @@
 """Where an export is written: stdout, one file, or a folder of files, never over an input, never half.
 
 Every file is written under a temporary name in its final folder and renamed into place by :meth:`commit`, so an
-interrupted or failed export leaves no partial file under the final name (stdout is written as it goes).  An
+interrupted or failed export leaves no partial file under the final name (stdout, devices and FIFOs are written as
+it goes).  An
 output that is one of the inputs (the same device and inode: the same path, a hard link or a symbolic link to it)
 is refused before anything is created.
 """
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from typing import BinaryIO, Iterable
@@ -44,25 +46,44 @@ def refuse_inputs(targets: Iterable[str], inputs: Iterable[str]) -> None:
             raise UsageError(f"{t}: the output is the input {seen[ident]}; choose another output path")
 
 
+def _replaceable(path: str) -> bool:
+    """True when *path* is a regular file or does not exist: it can be written atomically by a rename.  A device,
+    FIFO or terminal (``/dev/null``, ``/dev/stdout``, a named pipe) is written in place instead."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
 class AtomicFile:
-    """A binary file written as ``.NAME.XXXX.tmp`` beside *path* and renamed to *path* by :meth:`commit`."""
+    """A binary file written as ``.NAME.XXXX.tmp`` beside *path* and renamed to *path* by :meth:`commit`; a path
+    that is not a regular file (a device, a FIFO) is opened and written directly.  A symbolic link is followed:
+    the file it points to is replaced, the link stays."""
 
     def __init__(self, path: str):
         self.path = path
-        folder = os.path.dirname(os.path.abspath(path))
+        self.tmp: str | None = None
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+            if not _replaceable(path):
+                self.file: BinaryIO = open(path, "wb")
+                return
+            target = os.path.realpath(path) if os.path.islink(path) else path
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                                            dir=os.path.dirname(os.path.abspath(target)))
         except OSError as e:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.target = target
+        self.file = os.fdopen(fd, "wb")
 
     def commit(self) -> None:
         """Close and rename into place (the mode of a new file follows the umask, as ``open`` would give)."""
         self.file.close()
+        if self.tmp is None:
+            return
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
+        os.replace(self.tmp, self.target)
 
     def abort(self) -> None:
         """Close and remove the temporary file; the final name is left as it was."""
@@ -70,10 +91,11 @@ class AtomicFile:
             self.file.close()
         except OSError:
             pass
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
 
 
 class Destination:
