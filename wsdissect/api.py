@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from binascii import b2a_base64
 from dataclasses import dataclass, fields
+from itertools import islice
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterator, Union
 
 from .errors import CaptureError, UsageError, WsdissectError
@@ -335,8 +336,12 @@ class Capture:
         batches: list = []
         tables = ArrowTables(lambda name, b: batches.append(b) if name == kind else None,
                              self.settings.min_severity, file=self.name)
-        for ev in self._events():
-            tables.events([ev])
+        events = self._events()
+        while True:
+            chunk = list(islice(events, 4096))
+            if not chunk:
+                break
+            tables.events(chunk)
         tables.close()
         return pa.Table.from_batches(batches, schema=SCHEMAS[kind])
 

@@ -20,8 +20,8 @@ from ..rfc6455 import opcode_name
 from .records import (U64, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
                       time_ns)
 
-ROWS = 1 << 16  # rows per record batch (a Parquet row group)
-BYTES = 64 << 20  # payload bytes per record batch
+ROWS = 1 << 15  # rows per record batch (a Parquet row group)
+BYTES = 8 << 20  # payload bytes per record batch
 
 TIME = pa.timestamp("ns", tz="UTC")
 _HEADERS = pa.list_(pa.list_(pa.string()))
@@ -79,6 +79,20 @@ def _wire_lengths(values: tuple) -> pa.Array:
         return pa.array([min(v, U64) for v in values], type=pa.uint64())
 
 
+_ZERO = pa.array([0], type=pa.int32())
+
+
+def _binary(values: list) -> pa.Array:
+    """A binary column from bytes objects: one join and the running lengths as offsets.  ``pa.array`` would grow a
+    builder and keep several times the batch's bytes allocated; this holds the bytes once."""
+    data = b"".join(values)
+    if len(data) >= 1 << 31:  # pragma: no cover - a message near 2 GiB: offsets would not fit in int32
+        return pa.array(values, type=pa.binary())
+    ends = pc.cumulative_sum(pa.array(list(map(len, values)), type=pa.int32()))
+    offsets = pa.concat_arrays([_ZERO, ends])
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, offsets.buffers()[1], pa.py_buffer(data)])
+
+
 def _texts(payloads: pa.Array, text: list) -> pa.Array:
     """The ``text`` column without converting the strings: a message's ``text``, when set, is its payload decoded
     as UTF-8, so the payload column's buffers are the text column's, with the rows without text null."""
@@ -94,7 +108,7 @@ def message_batch(file: str, batch: list) -> pa.RecordBatch:
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
      compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
      server) = message_columns(batch)
-    payloads = pa.array(payload, type=pa.binary())
+    payloads = _binary(payload)
     columns = [
         pa.array([file] * len(batch), type=pa.string()), pa.array(index, type=pa.int64()),
         pa.array(client, type=pa.string()), pa.array(server, type=pa.string()),

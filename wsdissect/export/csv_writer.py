@@ -11,7 +11,7 @@ character of every field and is several times slower than the JSONL export; only
 from __future__ import annotations
 
 from binascii import b2a_base64
-from operator import methodcaller
+from operator import attrgetter, methodcaller
 from typing import Iterator
 
 from ..events import CaptureEnd, CaptureStart, Message
@@ -23,7 +23,9 @@ COLUMNS = ("stream", "client", "server", "direction", "opcode", "complete", "clo
            "compressed", "wire_length", "payload_length", "truncated", "note", "payload_b64", "text")
 _BOOL = {True: "true", False: "false"}.__getitem__
 _OPCODE = {op: opcode_name(op) for op in range(16)}.__getitem__
-BATCH = 4096  # messages turned into rows at once
+BATCH = 4096  # messages turned into rows at once...
+BATCH_BYTES = 4 << 20  # ...or fewer when their payloads add up to this
+_PAYLOAD = attrgetter("payload")
 
 
 def quote(value: str | None) -> str:
@@ -80,6 +82,7 @@ class CsvWriter:
         self.named = settings.named
         self.prefix = ""  # the quoted file name and a comma, with several inputs
         self.pending: list = []
+        self.pending_bytes = 0
         self.out.write(",".join((("file",) if self.named else ()) + COLUMNS).encode("ascii") + b"\r\n")
 
     def events(self, evs: list) -> None:
@@ -88,14 +91,17 @@ class CsvWriter:
             if first.__class__ is CaptureStart or first.__class__ is CaptureEnd:
                 self._flush()  # the pending rows are the previous file's
                 self.prefix = quote(first.source) + ","
-        self.pending += [ev for ev in evs if ev.__class__ is Message]
-        if len(self.pending) >= BATCH:
-            self._flush()
+        messages = [ev for ev in evs if ev.__class__ is Message]
+        if messages:
+            self.pending += messages
+            self.pending_bytes += sum(map(len, map(_PAYLOAD, messages)))
+            if len(self.pending) >= BATCH or self.pending_bytes >= BATCH_BYTES:
+                self._flush()
 
     def _flush(self) -> None:
         if self.pending:
             lines = message_lines(self.pending, self.prefix)
-            self.pending = []
+            self.pending, self.pending_bytes = [], 0
             self.out.write(b"\r\n".join(lines) + b"\r\n")
 
     def close(self) -> None:

@@ -14,12 +14,12 @@ from .arrow import SCHEMAS, ArrowTables
 from .writer import Background
 
 FILES = {name: f"{name}.parquet" for name in SCHEMAS}
-QUEUED = 2  # record batches waiting for the writer thread
+QUEUED = 1  # record batches waiting for the writer thread
 
 
 class ParquetWriter:
     def __init__(self, destination, settings):
-        self.writers = {name: pq.ParquetWriter(destination.member(FILES[name]), schema, compression="zstd")
+        self.writers = {name: pq.ParquetWriter(destination.member(FILES[name]), schema, compression="snappy")
                         for name, schema in SCHEMAS.items()}
         self.background = Background(self._write, "wsdissect-parquet", QUEUED)
         self.tables = ArrowTables(self._queue, settings.min_severity)
