@@ -21,6 +21,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <math.h>
+#include <limits.h>
 
 /* Message slots, located once by name in configure(). */
 enum {
@@ -742,6 +743,241 @@ error:
     return NULL;
 }
 
+/* csv_lines(messages, prefix, opcode_names) -> bytes | None: the CSV lines of csv_writer.message_lines (each after
+ * prefix, each ending in CRLF), or None when a message is not of the ordinary kind (the Python twin writes the
+ * batch).  Floats are written by PyOS_double_to_string, which is repr(). */
+#define CSV_NONE 1
+static int
+csv_text(char **wp, PyObject *v, int quoted)  /* a str field (empty for None); 0: not a plain str */
+{
+    if (v == Py_None)
+        return CSV_NONE;
+    if (!PyUnicode_CheckExact(v))
+        return 0;
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(v, &n);
+    if (u == NULL) {
+        PyErr_Clear();  /* lone surrogates: the Python twin escapes them */
+        return 0;
+    }
+    char *w = *wp;
+    if (quoted)
+        *w++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (u[i] == '"' && quoted)
+            *w++ = '"';
+        *w++ = u[i];
+    }
+    if (quoted)
+        *w++ = '"';
+    *wp = w;
+    return 1;
+}
+
+static Py_ssize_t
+csv_text_room(PyObject *v)
+{
+    Py_ssize_t n = 0;
+    if (PyUnicode_CheckExact(v) && PyUnicode_AsUTF8AndSize(v, &n) == NULL) {
+        PyErr_Clear();
+        n = 0;
+    }
+    return 2 * n + 2;
+}
+
+static int
+csv_double(char **wp, PyObject *v)
+{
+    if (!PyFloat_CheckExact(v))
+        return 0;
+    char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (r == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    size_t n = strlen(r);
+    memcpy(*wp, r, n);
+    *wp += n;
+    PyMem_Free(r);
+    return 1;
+}
+
+static char *
+put_ns(char *w, double x)  /* records.time_ns(x) as decimal */
+{
+    long long ns;
+    if (x > -9.2e9 && x < 9.2e9)
+        ns = (long long)nearbyint(x * 1e6) * 1000;
+    else
+        ns = x > 0 ? LLONG_MAX : LLONG_MIN;
+    if (ns < 0) {
+        *w++ = '-';
+        return put_uint(w, ns == LLONG_MIN ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)-ns);
+    }
+    return put_uint(w, (unsigned long long)ns);
+}
+
+static Py_ssize_t
+csv_room(PyObject *m, Py_ssize_t prefix)
+{
+    PyObject *payload = SLOT(m, M_PAYLOAD), *conn = SLOT(m, M_CONN);
+    if (!PyBytes_CheckExact(payload))
+        return -1;
+    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
+    (void)conn;
+    return prefix + 600 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
+           + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
+}
+
+static int
+csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
+         PyObject **conn_fields)
+{
+    static const char *conn_names[3] = {"index", "client", "server"};
+    char *w = *wp;
+    PyObject *conn = SLOT(m, M_CONN);
+    if (conn != *conn_cache) {
+        for (int k = 0; k < 3; k++) {
+            PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
+            if (v == NULL)
+                return -1;
+            Py_XSETREF(conn_fields[k], v);
+        }
+        *conn_cache = conn;
+    }
+    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
+    for (int k = 1; k < 3; k++) {  /* endpoints fit in csv_room's fixed part ("[v6]:port" is at most 47 bytes) */
+        if (!PyUnicode_CheckExact(conn_fields[k]) || PyUnicode_GET_LENGTH(conn_fields[k]) > 64
+            || PyUnicode_KIND(conn_fields[k]) != PyUnicode_1BYTE_KIND)
+            return 0;
+    }
+    long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
+    long long fragments = slot_count(m, M_FRAGMENTS);
+    PyObject *op = SLOT(m, M_OPCODE), *code = SLOT(m, M_CLOSE_CODE), *wire = SLOT(m, M_WIRE_LENGTH);
+    PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT);
+    long opcode = PyLong_CheckExact(op) ? PyLong_AsLong(op) : -1;
+    if (index < 0 || first < 0 || last < 0 || fragments < 0 || opcode < 0 || opcode > 15 || !PyLong_CheckExact(wire)
+        || (code != Py_None && !PyLong_CheckExact(code)) || (text != Py_None && !PyUnicode_CheckExact(text))) {
+        PyErr_Clear();
+        return 0;
+    }
+    memcpy(w, prefix, prefix_n);
+    w += prefix_n;
+    w = put_uint(w, (unsigned long long)index);
+    *w++ = ',';
+    if (csv_text(&w, conn_fields[1], 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, conn_fields[2], 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, SLOT(m, M_DIRECTION), 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, PyTuple_GET_ITEM(names, opcode), 0) != 1)
+        return 0;
+    w = put_str(w, SLOT(m, M_COMPLETE) == Py_True ? ",true," : ",false,");
+    if (code != Py_None) {
+        long long c = PyLong_AsLongLong(code);
+        if (c < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        w = put_uint(w, (unsigned long long)c);
+    }
+    *w++ = ',';
+    if (!csv_text(&w, SLOT(m, M_CLOSE_REASON), 1))
+        return 0;
+    *w++ = ',';
+    w = put_uint(w, (unsigned long long)first);
+    *w++ = ',';
+    w = put_uint(w, (unsigned long long)last);
+    *w++ = ',';
+    PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
+    if (!csv_double(&w, t0))
+        return 0;
+    *w++ = ',';
+    if (!csv_double(&w, t1))
+        return 0;
+    *w++ = ',';
+    w = put_ns(w, PyFloat_AS_DOUBLE(t0));
+    *w++ = ',';
+    w = put_ns(w, PyFloat_AS_DOUBLE(t1));
+    *w++ = ',';
+    w = put_uint(w, (unsigned long long)fragments);
+    w = put_str(w, SLOT(m, M_COMPRESSED) == Py_True ? ",true," : ",false,");
+    unsigned long long wl = PyLong_AsUnsignedLongLong(wire);
+    if (wl == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();  /* beyond 64 bits (hostile declared lengths): capped, as the JSONL does */
+        wl = ULLONG_MAX;
+    }
+    w = put_uint(w, wl);
+    *w++ = ',';
+    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
+    w = put_uint(w, (unsigned long long)pn);
+    w = put_str(w, SLOT(m, M_TRUNCATED) == Py_True ? ",true," : ",false,");
+    if (!csv_text(&w, SLOT(m, M_NOTE), 1))
+        return 0;
+    *w++ = ',';
+    w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
+    *w++ = ',';
+    if (text != Py_None) {  /* the text is the payload decoded: its UTF-8 is the payload */
+        const char *b = PyBytes_AS_STRING(payload);
+        *w++ = '"';
+        for (Py_ssize_t i = 0; i < pn; i++) {
+            if (b[i] == '"')
+                *w++ = '"';
+            *w++ = b[i];
+        }
+        *w++ = '"';
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    *wp = w;
+    return 1;
+}
+
+static PyObject *
+csv_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2])
+        || PyTuple_GET_SIZE(args[2]) != 16) {
+        PyErr_SetString(PyExc_TypeError, "csv_lines(messages: list, prefix: bytes, opcode_names: 16-tuple)");
+        return NULL;
+    }
+    PyObject *msgs = args[0];
+    Py_ssize_t n = PyList_GET_SIZE(msgs), prefix_n = PyBytes_GET_SIZE(args[1]), room = 0;
+    if (message_type == NULL)
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i);
+        Py_ssize_t r = Py_TYPE(m) == message_type ? csv_room(m, prefix_n) : -1;
+        if (r < 0)
+            Py_RETURN_NONE;
+        room += r;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, room), *conn_cache = NULL;
+    PyObject *conn_fields[3] = {NULL, NULL, NULL};
+    if (out == NULL)
+        return NULL;
+    char *w = PyBytes_AS_STRING(out);
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++)
+        ok = csv_line(&w, PyList_GET_ITEM(msgs, i), PyBytes_AS_STRING(args[1]), prefix_n, args[2], &conn_cache,
+                      conn_fields);
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_fields[k]);
+    if (ok != 1) {
+        Py_DECREF(out);
+        if (ok < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    if (_PyBytes_Resize(&out, w - PyBytes_AS_STRING(out)) < 0)
+        return NULL;
+    return out;
+}
+
 /* encode_messages(events, start, heads, buf, pos) -> (index, pos): JSONL records (each followed by a newline)
  * for events[start:], written into the writable buffer buf from offset pos, up to the first event the Python
  * encoder must handle or that does not fit; index is that event's position (len(events) when all were done). */
@@ -942,6 +1178,8 @@ static PyMethodDef methods[] = {
      "message_line(message, heads) -> bytes or None"},
     {"message_columns", (PyCFunction)message_columns, METH_O,
      "message_columns(messages) -> tuple of lists: Message slots column by column, then conn index/client/server"},
+    {"csv_lines", (PyCFunction)(void (*)(void))csv_lines, METH_FASTCALL,
+     "csv_lines(messages, prefix, opcode_names) -> bytes or None: csv_writer.message_lines, joined"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
      "encode_messages(events, start, heads, buf, pos) -> (index, pos)"},
     {"pcap_records", (PyCFunction)(void (*)(void))pcap_records, METH_FASTCALL,

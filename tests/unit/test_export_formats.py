@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 import os
 import pathlib
@@ -232,7 +233,7 @@ def test_failed_export_leaves_no_file_under_the_final_name(tmp_path, monkeypatch
     def broken(batch, prefix=""):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(csv_writer, "message_lines", broken)
+    monkeypatch.setattr(csv_writer, "csv_block", broken)
     res = CliRunner().invoke(main, ["export", str(SAMPLES[0]), "-T", "csv", "-o", str(out)])
     assert res.exit_code == 130
     assert out.read_text() == "previous\n"
@@ -364,3 +365,38 @@ def test_devices_and_links_are_written_through(tmp_path):
     assert export(str(SAMPLES[0]), "-o", str(fifo)) == 0
     reader.join(30)
     assert got and got[0].startswith(b'{"type"') and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+_texts = st.text(alphabet=st.sampled_from('ab,"\r\n\x00é€😀 '), max_size=12)
+
+
+@st.composite
+def _messages(draw):
+    from wsdissect.events import new_message
+    from wsdissect.flow import Conn
+
+    conn = draw(st.sampled_from([Conn(0, "10.0.0.1", 40000, "10.0.0.2", 80), Conn(7, "::1", 5, "fe80::1", 65535)]))
+    payload_text = draw(st.one_of(st.none(), _texts))
+    payload = payload_text.encode() if payload_text is not None else draw(st.binary(max_size=40))
+    times = st.one_of(st.floats(-1e10, 1e13, allow_nan=False), st.integers(1000, 2**32 * 10**6).map(lambda u: u / 1e6))
+    return new_message(conn, draw(st.sampled_from(["client_to_server", "server_to_client"])),
+                       draw(st.integers(0, 15)), payload, draw(st.booleans()), draw(st.integers(0, 2**40)),
+                       draw(st.integers(0, 2**40)), draw(times), draw(times), draw(st.integers(1, 99)),
+                       draw(st.booleans()), draw(st.integers(0, 2**70)), (),
+                       draw(st.one_of(st.none(), st.integers(0, 65535))), draw(st.one_of(st.none(), _texts)),
+                       payload_text, draw(st.booleans()), draw(st.one_of(st.none(), _texts)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_messages(), max_size=6), st.sampled_from(["", '"in,put.pcap",']))
+def test_csv_c_lines_equal_python(messages, prefix):
+    from wsdissect.export import csv_writer
+    from wsdissect.speedups import speedups
+
+    if speedups is None:
+        pytest.skip("the C extension is not built")
+    python = b"".join(line + b"\r\n" for line in csv_writer.message_lines(messages, prefix))
+    assert speedups.csv_lines(messages, prefix.encode(), csv_writer._OPCODE_NAMES) == python
+    if messages:
+        rows = pd.read_csv(io.BytesIO(python), header=None, keep_default_na=False)
+        assert len(rows) == len(messages)

@@ -15,11 +15,15 @@ from .writer import Background
 
 FILES = {name: f"{name}.parquet" for name in SCHEMAS}
 QUEUED = 1  # record batches waiting for the writer thread
+# columns with few distinct values, dictionary-encoded (payload and text would only cost time trying)
+DICTIONARY = ("file", "client", "server", "direction", "opcode", "close_reason", "note", "status", "severity", "code",
+              "ended_by", "subprotocol")
 
 
 class ParquetWriter:
     def __init__(self, destination, settings):
-        self.writers = {name: pq.ParquetWriter(destination.member(FILES[name]), schema, compression="snappy")
+        self.writers = {name: pq.ParquetWriter(destination.member(FILES[name]), schema, compression="snappy",
+                                               use_dictionary=[n for n in DICTIONARY if n in schema.names])
                         for name, schema in SCHEMAS.items()}
         self.background = Background(self._write, "wsdissect-parquet", QUEUED)
         self.tables = ArrowTables(self._queue, settings.min_severity)
