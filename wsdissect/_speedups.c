@@ -829,6 +829,8 @@ csv_room(PyObject *m, Py_ssize_t prefix)
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
 }
 
+static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
+
 static int
 csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
          PyObject **conn_fields)
@@ -893,6 +895,16 @@ csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObje
     *w++ = ',';
     w = put_uint(w, (unsigned long long)last);
     *w++ = ',';
+    *wp = w;
+    return csv_line_rest(wp, m, (unsigned long long)fragments);
+}
+
+/* csv_line's second half: from first_time to the end of the line */
+static int
+csv_line_rest(char **wp, PyObject *m, unsigned long long fragments)
+{
+    char *w = *wp;
+    PyObject *wire = SLOT(m, M_WIRE_LENGTH), *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT);
     PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
     if (!csv_double(&w, t0))
         return 0;
@@ -904,7 +916,7 @@ csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObje
     *w++ = ',';
     w = put_ns(w, PyFloat_AS_DOUBLE(t1));
     *w++ = ',';
-    w = put_uint(w, (unsigned long long)fragments);
+    w = put_uint(w, fragments);
     w = put_str(w, SLOT(m, M_COMPRESSED) == Py_True ? ",true," : ",false,");
     unsigned long long wl = PyLong_AsUnsignedLongLong(wire);
     if (wl == (unsigned long long)-1 && PyErr_Occurred()) {
