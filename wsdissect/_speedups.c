@@ -820,11 +820,10 @@ put_ns(char *w, double x)  /* records.time_ns(x) as decimal */
 static Py_ssize_t
 csv_room(PyObject *m, Py_ssize_t prefix)
 {
-    PyObject *payload = SLOT(m, M_PAYLOAD), *conn = SLOT(m, M_CONN);
-    if (!PyBytes_CheckExact(payload))
+    PyObject *payload = SLOT(m, M_PAYLOAD);
+    if (payload == NULL || !PyBytes_CheckExact(payload))
         return -1;
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    (void)conn;
     return prefix + 600 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
 }
@@ -856,7 +855,7 @@ csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObje
     long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
     long long fragments = slot_count(m, M_FRAGMENTS);
     PyObject *op = SLOT(m, M_OPCODE), *code = SLOT(m, M_CLOSE_CODE), *wire = SLOT(m, M_WIRE_LENGTH);
-    PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT);
+    PyObject *text = SLOT(m, M_TEXT);
     long opcode = PyLong_CheckExact(op) ? PyLong_AsLong(op) : -1;
     if (index < 0 || first < 0 || last < 0 || fragments < 0 || opcode < 0 || opcode > 15 || !PyLong_CheckExact(wire)
         || (code != Py_None && !PyLong_CheckExact(code)) || (text != Py_None && !PyUnicode_CheckExact(text))) {
