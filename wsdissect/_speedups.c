@@ -824,7 +824,7 @@ csv_room(PyObject *m, Py_ssize_t prefix)
     if (payload == NULL || !PyBytes_CheckExact(payload))
         return -1;
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    return prefix + 600 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
+    return prefix + 700 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
 }
 
