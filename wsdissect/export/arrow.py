@@ -8,7 +8,8 @@ bytes, then handed out as one record batch, so memory stays flat whatever the ca
 """
 from __future__ import annotations
 
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_not
 from typing import Callable
 
 import pyarrow as pa
@@ -96,7 +97,7 @@ def _binary(values: list) -> pa.Array:
 def _texts(payloads: pa.Array, text: list) -> pa.Array:
     """The ``text`` column without converting the strings: a message's ``text``, when set, is its payload decoded
     as UTF-8, so the payload column's buffers are the text column's, with the rows without text null."""
-    valid = pa.array([t is not None for t in text], type=pa.bool_())
+    valid = pa.array(list(map(is_not, text, repeat(None))), type=pa.bool_())
     if payloads.null_count or payloads.offset or isinstance(payloads, pa.ChunkedArray):  # pragma: no cover
         return pa.array(text, type=pa.string())
     return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2],
@@ -161,8 +162,11 @@ class ArrowTables:
         if evs and evs[-1].__class__ is CaptureEnd:  # a file's damage findings come just before its end
             self._switch(evs[-1].source)
         messages = [ev for ev in evs if ev.__class__ is Message]
-        if len(messages) == len(evs):  # the common case: a packet's messages only
-            self._add_messages(messages)
+        if len(messages) == len(evs):  # the common case: a packet's messages only (inline: it runs per packet)
+            self.messages += messages
+            self.payload_bytes += sum(map(len, map(_PAYLOAD, messages)))
+            if len(self.messages) >= ROWS or self.payload_bytes >= BYTES:
+                self._flush_messages()
             return
         for ev in evs:
             cls = ev.__class__
