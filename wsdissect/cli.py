@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from .export.formats import names as export_formats
+
 EXIT_OK, EXIT_INPUT, EXIT_DAMAGED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
 
@@ -363,51 +365,61 @@ def expert(captures, severity, verbose, fmt, **kw):
 
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout).")
+@click.option("-T", "--format", "fmt", type=click.Choice(export_formats()), default="jsonl", show_default=True,
+              help="jsonl, json, csv (messages), parquet (-o DIR: three tables), har (HAR 1.2, Chrome's WebSocket "
+                   "entries).")
+@click.option("-f", "fmt_alias", type=click.Choice(export_formats()), hidden=True)  # the old spelling of -T
+@click.option("-o", "--output", default="-", metavar="FILE|DIR", help="Output file ('-' for stdout; a folder for "
+                                                                        "parquet).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
               default="note", show_default=True, help="Lowest severity of expert records exported.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Decode several capture files in parallel processes (output stays in file order).")
+              help="Decode several capture files in parallel processes (jsonl and json; output stays in file "
+                   "order).")
 @_decode_options
 @_filter_options
-def export(captures, fmt, output, expert_level, jobs, **kw):
-    """Export decoded messages, connections and expert info as JSON or JSONL (see docs/export.md)."""
+def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
+    """Export messages, connections and expert info as JSONL, JSON, CSV, Parquet or HAR (see docs/export.md)."""
 
     def run():
-        from .export.writer import RecordWriter
+        from .export.formats import ExportSettings, open_export
         from .findings import Severity
 
+        fmt_ = fmt_alias or fmt
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
-        min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
-        if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
+        settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
+                                  named=len(captures) > 1)
+        parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
+        if parallel and fmt_ in ("jsonl", "json"):
+            from .export.output import Destination
             from .export.parallel import check_inputs, export_parallel
 
             check_inputs(captures)  # a bad input fails before the output file is created
-            out = _open_output(output)
+            dest = Destination(output, captures)
             try:
-                warnings, damaged = export_parallel(captures, options, flt, min_sev, fmt, out, jobs)
-            finally:
-                if out is not sys.stdout.buffer:
-                    out.close()
+                warnings, damaged = export_parallel(captures, options, flt, settings.min_severity, fmt_,
+                                                    dest.stream(), jobs, named=settings.named)
+            except BaseException:
+                dest.abort()
+                raise
+            dest.commit()
             for w in warnings:
                 _warn(w)
             if damaged:
                 sys.exit(EXIT_DAMAGED)
             return
+        if parallel:
+            _warn(f"-j is used with jsonl and json; decoding {fmt_} in one process")
         run_ = _Run(captures, options, flt)
         run_.open()  # every input is checked before the output is created
-        out = _open_output(output)
+        exp = open_export(fmt_, output, list(captures), settings)
         try:
-            writer = RecordWriter(out, fmt, min_sev)
-            try:
-                run_.feed(writer.events)
-            finally:
-                writer.close()  # what was decoded is written even when interrupted
-        finally:
-            if out is not sys.stdout.buffer:
-                out.close()
+            run_.feed(exp.events)
+        except BaseException:
+            exp.abort()  # an interrupted or failed export leaves no file under the final name
+            raise
+        exp.close()
         _damaged_exit(run_)
 
     _guard(run)
