@@ -1,0 +1,149 @@
+"""The one table of field names wsdissect decodes: Wireshark's own names, types and labels, plus wsdissect's own.
+
+Shared by the display filter (``-Y``), the detail tree and the exporters, so a field is spelled, typed and labelled
+the same everywhere.  Names, types and labels follow tshark 4.0 (``tshark -G fields``); the fields Wireshark does not
+have are marked ``wireshark=False``.  Value names (``value_names``) are Wireshark's value strings, usable in filters
+(``websocket.opcode == "Ping"``).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from .findings import Severity
+from .rfc6455 import OPCODE_LABELS
+
+
+class FieldType(enum.Enum):
+    """What a field's values are (each maps to one Python type in the values a packet gives)."""
+
+    UINT = "unsigned integer"  # int
+    BOOL = "boolean"  # bool
+    STRING = "character string"  # str
+    BYTES = "byte sequence"  # bytes
+    IPV4 = "IPv4 address"  # str, dotted quad
+    IPV6 = "IPv6 address"  # str, as inet_ntop writes it
+    FLOAT = "floating point"  # float
+    TIME = "time offset"  # float seconds
+    PROTOCOL = "protocol"  # presence only (the value is True)
+    LABEL = "label"  # presence only, no value (Wireshark's FT_NONE)
+
+    @property
+    def has_value(self) -> bool:
+        return self not in (FieldType.PROTOCOL, FieldType.LABEL)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One filterable field."""
+
+    name: str
+    type: FieldType
+    label: str  # Wireshark's label text (the tree shows "label: value")
+    wireshark: bool = True  # False for wsdissect's own fields (ws.*)
+    value_names: Mapping[int, str] = field(default_factory=dict)
+    note: str = ""  # how wsdissect's value differs from Wireshark's, where it does
+
+    @property
+    def names_to_values(self) -> dict[str, int]:
+        return {v: k for k, v in self.value_names.items()}
+
+
+#: Wireshark's numeric expert severities (epan/proto.h PI_CHAT ... PI_ERROR) for wsdissect's severities.
+EXPERT_SEVERITY = {Severity.CHAT: 0x00200000, Severity.NOTE: 0x00400000, Severity.WARNING: 0x00600000,
+                   Severity.ERROR: 0x00800000}
+_SEVERITY_NAMES = {0x00100000: "Comment", 0x00200000: "Chat", 0x00400000: "Note", 0x00600000: "Warning",
+                   0x00800000: "Error"}
+_CLOSE_CODE_NAMES = {1000: "Normal Closure", 1001: "Going Away", 1002: "Protocol error", 1003: "Unsupported Data",
+                     1004: "---Reserved----", 1005: "No Status Rcvd", 1006: "Abnormal Closure",
+                     1007: "Invalid frame payload data", 1008: "Policy Violation", 1009: "Message Too Big",
+                     1010: "Mandatory Ext.", 1011: "Internal Server", 1015: "TLS handshake"}
+
+U, B, S, BY, V4, V6, T, P, L = (FieldType.UINT, FieldType.BOOL, FieldType.STRING, FieldType.BYTES, FieldType.IPV4,
+                                FieldType.IPV6, FieldType.TIME, FieldType.PROTOCOL, FieldType.LABEL)
+
+_FIELDS = [
+    Field("frame", P, "Frame"),
+    Field("frame.number", U, "Frame Number"),
+    Field("frame.time_relative", T, "Time since reference or first frame"),
+    Field("frame.time_epoch", T, "Epoch Time"),
+    Field("frame.len", U, "Frame length on the wire"),
+    Field("frame.cap_len", U, "Frame length stored into the capture file"),
+    Field("ip", P, "Internet Protocol Version 4"),
+    Field("ip.addr", V4, "Source or Destination Address"),
+    Field("ip.src", V4, "Source Address"),
+    Field("ip.dst", V4, "Destination Address"),
+    Field("ipv6", P, "Internet Protocol Version 6"),
+    Field("ipv6.addr", V6, "Source or Destination Address"),
+    Field("ipv6.src", V6, "Source Address"),
+    Field("ipv6.dst", V6, "Destination Address"),
+    Field("tcp", P, "Transmission Control Protocol"),
+    Field("tcp.port", U, "Source or Destination Port"),
+    Field("tcp.srcport", U, "Source Port"),
+    Field("tcp.dstport", U, "Destination Port"),
+    Field("tcp.stream", U, "Stream index"),
+    Field("tcp.len", U, "TCP Segment Len"),
+    Field("tcp.seq", U, "Sequence Number", note="relative to the first sequence number seen in that direction"),
+    Field("tcp.seq_raw", U, "Sequence Number (raw)"),
+    Field("tcp.ack", U, "Acknowledgment Number", note="relative; present only when the ACK flag is set"),
+    Field("tcp.ack_raw", U, "Acknowledgment number (raw)"),
+    Field("tcp.flags", U, "Flags"),
+    Field("tcp.flags.fin", B, "Fin"),
+    Field("tcp.flags.syn", B, "Syn"),
+    Field("tcp.flags.reset", B, "Reset"),
+    Field("tcp.flags.push", B, "Push"),
+    Field("tcp.flags.ack", B, "Acknowledgment"),
+    Field("tcp.flags.urg", B, "Urgent"),
+    Field("tcp.window_size_value", U, "Window"),
+    Field("tcp.analysis.flags", L, "TCP Analysis Flags"),
+    Field("tcp.analysis.retransmission", L, "This frame is a (suspected) retransmission"),
+    Field("tcp.analysis.out_of_order", L, "This frame is a (suspected) out-of-order segment"),
+    Field("tcp.analysis.lost_segment", L, "Previous segment(s) not captured (common at capture start)"),
+    Field("http", P, "Hypertext Transfer Protocol",
+          note="present on packets that end an HTTP request or response head"),
+    Field("http.request", B, "Request"),
+    Field("http.response", B, "Response"),
+    Field("http.request.method", S, "Request Method"),
+    Field("http.request.uri", S, "Request URI"),
+    Field("http.request.version", S, "Request Version"),
+    Field("http.response.code", U, "Status Code"),
+    Field("http.response.phrase", S, "Response Phrase"),
+    Field("http.host", S, "Host"),
+    Field("http.user_agent", S, "User-Agent"),
+    Field("http.upgrade", S, "Upgrade"),
+    Field("websocket", P, "WebSocket"),
+    Field("websocket.fin", B, "Fin"),
+    Field("websocket.rsv", U, "Reserved"),
+    Field("websocket.opcode", U, "Opcode", value_names=MappingProxyType(dict(OPCODE_LABELS))),
+    Field("websocket.mask", B, "Mask"),
+    Field("websocket.payload_length", U, "Payload length", note="the 7-bit length field as sent, as in Wireshark"),
+    Field("websocket.payload_length_ext_16", U, "Extended Payload length (16 bits)"),
+    Field("websocket.payload_length_ext_64", U, "Extended Payload length (64 bits)"),
+    Field("websocket.masking_key", BY, "Masking-Key"),
+    Field("websocket.payload", BY, "Payload",
+          note="wsdissect: the unmasked payload bytes, so contains/matches work (Wireshark: a label, no value)"),
+    Field("websocket.payload.text", S, "Text", note="the text of a complete, valid UTF-8 text message (after "
+          "permessage-deflate), on the packet where the message ends"),
+    Field("websocket.payload.close.status_code", U, "Status code",
+          value_names=MappingProxyType(_CLOSE_CODE_NAMES)),
+    Field("websocket.payload.close.reason", S, "Reason"),
+    Field("_ws.expert", P, "Expert Info", note="wsdissect's findings, not Wireshark's expert items"),
+    Field("_ws.expert.severity", U, "Severity level", value_names=MappingProxyType(_SEVERITY_NAMES)),
+    Field("_ws.expert.message", S, "Message"),
+    Field("ws.finding", S, "Finding", wireshark=False, note="a finding code (see docs/expert.md)"),
+    Field("ws.app.protocol", S, "Application protocol", wireshark=False, note="not filled yet"),
+    Field("ws.app.kind", S, "Application message kind", wireshark=False, note="not filled yet"),
+    Field("ws.app.name", S, "Application message name", wireshark=False, note="not filled yet"),
+    Field("tls", P, "Transport Layer Security", note="not filled yet (wss:// decoding)"),
+    Field("tls.handshake.extensions_server_name", S, "Server Name", note="not filled yet"),
+]
+
+#: Every field by name, in table order.
+FIELDS: Mapping[str, Field] = MappingProxyType({f.name: f for f in _FIELDS})
+
+
+def lookup(name: str) -> Field | None:
+    """The field called *name*, or None."""
+    return FIELDS.get(name)

@@ -1,0 +1,139 @@
+"""Literal values of display filters (``-Y``): unescaping and conversion to a field's type, as Wireshark does.
+
+Wireshark's scanner reads ``10.0.0.0/8``, ``01:02:03``, ``0x1f`` and ``GET`` alike as one unquoted word and decides
+what it is from the field it is compared with; so does :func:`convert`.  A literal that does not fit raises
+:class:`LiteralError` with Wireshark's wording; the parser adds the column.
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from .fields import Field, FieldType
+
+WORD, STRING, CHAR = "word", "string", "char"  # how a literal was written
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"',
+            "'": "'", "0": "\0"}
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
+_HEX_BYTES = re.compile(r"[0-9a-fA-F]{2}(?:([:.-]?)[0-9a-fA-F]{2}(?:\1[0-9a-fA-F]{2})*)?")
+_UINT = re.compile(r"(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_BOOLS = {"1": True, "0": False, "True": True, "False": False, "TRUE": True, "FALSE": False, "true": True,
+          "false": False}
+
+
+class LiteralError(ValueError):
+    """A literal that cannot be a value of the field it is compared with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A literal as written: its text (unescaped for strings), how it was written, and where (0-based)."""
+
+    text: str
+    kind: str
+    pos: int
+    width: int
+
+
+def unescape(body: str) -> str:
+    """The text of a double- or single-quoted literal's body, escapes resolved (``\\n``, ``\\x41``, ``\\101``...)."""
+    def one(m: re.Match) -> str:
+        e = m.group(1)
+        if e[0] in "xuU" and len(e) > 1:
+            return chr(int(e[1:], 16))
+        if e[0] in "01234567":
+            return chr(int(e, 8))
+        return _ESCAPES.get(e, e)
+    return _ESCAPE.sub(one, body)
+
+
+def parse_uint(text: str) -> int:
+    """C's strtoul with base 0, as Wireshark reads numbers: ``0x1f``, ``017`` (octal), ``15``."""
+    m = _UINT.fullmatch(text)
+    if not m:
+        raise LiteralError(f'"{text}" is not a valid number.')
+    sign, digits = m.groups()
+    if digits[:2] in ("0x", "0X"):
+        n = int(digits, 16)
+    else:
+        n = int(digits, 8 if digits[0] == "0" else 10)
+    return -n if sign else n
+
+
+@functools.lru_cache(maxsize=65536)
+def address_int(text: str) -> int:
+    """An address as written in a packet (dotted quad or IPv6 text) as an integer, memoised."""
+    return int(ipaddress.ip_address(text))
+
+
+def parse_network(text: str, version: int) -> tuple[int, int]:
+    """``10.0.0.1`` or ``10.0.0.0/8`` (``::1``, ``fe80::/10``) as the inclusive range of addresses it covers."""
+    what = "IPv4" if version == 4 else "IPv6"
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise LiteralError(f'"{text}" is not a valid hostname or {what} address.') from None
+    if net.version != version:
+        raise LiteralError(f'"{text}" is not a valid hostname or {what} address.')
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _uint(f: Field, lit: Literal) -> int:
+    if lit.kind == CHAR:
+        return ord(lit.text)
+    names = f.names_to_values
+    if lit.text in names:
+        return names[lit.text]
+    try:
+        return parse_uint(lit.text)
+    except LiteralError:
+        if lit.kind == STRING and names:
+            raise LiteralError(f'"{lit.text}" cannot be found among the possible values for {f.name}.') from None
+        raise
+
+
+def _bytes(lit: Literal) -> bytes:
+    if lit.kind == STRING:
+        return lit.text.encode("utf-8")
+    if lit.kind == CHAR:
+        return bytes([ord(lit.text) & 0xFF])
+    if _HEX_BYTES.fullmatch(lit.text):
+        return bytes.fromhex(re.sub(r"[:.-]", "", lit.text))
+    raise LiteralError(f'"{lit.text}" is not a valid byte string.')
+
+
+def convert(f: Field, lit: Literal):
+    """*lit* as a value of field *f*: int, bool, str, bytes, float, or an (low, high) address range."""
+    t = f.type
+    if t is FieldType.UINT:
+        return _uint(f, lit)
+    if t is FieldType.BOOL:
+        if lit.text in _BOOLS:
+            return _BOOLS[lit.text]
+        raise LiteralError(f'"{lit.text}" cannot be found among the possible values for {f.name}.')
+    if t is FieldType.STRING:
+        return lit.text
+    if t is FieldType.BYTES:
+        return _bytes(lit)
+    if t in (FieldType.TIME, FieldType.FLOAT):
+        try:
+            return float(lit.text)
+        except ValueError:
+            raise LiteralError(f'"{lit.text}" is not a valid number.') from None
+    if t in (FieldType.IPV4, FieldType.IPV6):
+        return parse_network(lit.text, 4 if t is FieldType.IPV4 else 6)
+    raise LiteralError(f"{f.name} (type={t.value}) cannot be compared with a value.")
+
+
+def compile_regex(lit: Literal, for_bytes: bool) -> re.Pattern:
+    """A ``matches`` pattern: PCRE-like, case-insensitive unless it starts with ``(?-i)`` (Wireshark 4.0)."""
+    pattern, flags = lit.text, re.IGNORECASE
+    if pattern.startswith("(?-i)"):
+        pattern, flags = pattern[5:], 0
+    try:
+        return re.compile(pattern.encode("utf-8") if for_bytes else pattern, flags)
+    except re.error as e:
+        raise LiteralError(f'"{lit.text}" is not a valid regular expression: {e}.') from None
