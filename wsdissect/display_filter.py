@@ -135,8 +135,10 @@ def _syntax_error(e: UnexpectedInput, expression: str) -> DisplayFilterError:
         return DisplayFilterError("Unexpected end of filter expression.", len(expression) + 1, expression)
     if isinstance(e, UnexpectedCharacters):
         ch = expression[e.pos_in_stream]
-        what = "Unterminated string." if ch in "\"'" else f'"{ch}" was unexpected in this context.'
-        return DisplayFilterError(what, e.pos_in_stream + 1, expression)
+        if ch in "\"'":
+            return DisplayFilterError("The final quote was missing from a quoted string.", len(expression) + 1,
+                                      expression)
+        return DisplayFilterError(f'"{ch}" was unexpected in this context.', e.pos_in_stream + 1, expression)
     token = e.token  # UnexpectedToken
     return DisplayFilterError(f'"{token}" was unexpected in this context.', token.start_pos + 1, expression)
 

@@ -147,3 +147,15 @@ FIELDS: Mapping[str, Field] = MappingProxyType({f.name: f for f in _FIELDS})
 def lookup(name: str) -> Field | None:
     """The field called *name*, or None."""
     return FIELDS.get(name)
+
+
+def markdown_table() -> str:
+    """The fields as a Markdown table (docs/display-filter.md embeds it; a test keeps the two the same)."""
+    rows = ["| Field | Type | Label | Notes |", "|---|---|---|---|"]
+    for f in FIELDS.values():
+        notes = f.note if f.wireshark else f"wsdissect's own; {f.note}" if f.note else "wsdissect's own"
+        if f.value_names:
+            notes = (notes + "; " if notes else "") + "value names: " + ", ".join(
+                f'"{name}"' for name in f.value_names.values())
+        rows.append(f"| `{f.name}` | {f.type.value} | {f.label} | {notes} |")
+    return "\n".join(rows) + "\n"

@@ -125,7 +125,7 @@ def test_blank_filter_selects_everything():
     ("tcp.flags.syn == yes", 18, '"yes" cannot be found among the possible values for tcp.flags.syn.'),
     ("websocket.payload contains zz", 28, '"zz" is not a valid byte string.'),
     ("(tcp.port == 1", 15, "Unexpected end of filter expression."),
-    ("tcp.port == \"abc", 13, "Unterminated string."),
+    ("tcp.port == \"abc", 17, "The final quote was missing from a quoted string."),
     ("tcp.port @ 3", 10, '"@" was unexpected in this context.'),
     ("tcp.port == 1 2", 15, '"2" was unexpected in this context.'),
     ("and tcp", 1, '"and" was unexpected in this context.'),
