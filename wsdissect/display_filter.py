@@ -18,6 +18,7 @@ from typing import Callable, Protocol, Sequence
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from .errors import UsageError
 from .fields import FIELDS, Field, FieldType
 from .filter_literals import CHAR, STRING, WORD, Literal, LiteralError, address_int, compile_regex, convert, unescape
 
@@ -31,11 +32,13 @@ class FieldSource(Protocol):
 Predicate = Callable[[FieldSource], bool]
 
 
-class DisplayFilterError(ValueError):
-    """A display filter that cannot be compiled: ``message`` and the 1-based ``column`` where the problem is."""
+class DisplayFilterError(UsageError):
+    """A display filter that cannot be compiled: ``message`` and the 1-based ``column`` where the problem is.
+
+    A :class:`~wsdissect.errors.UsageError`, so the CLI prints it as one line and exits 2."""
 
     def __init__(self, message: str, column: int, expression: str = ""):
-        super().__init__(f"column {column}: {message}")
+        super().__init__(f"display filter: column {column}: {message}")
         self.message = message
         self.column = column
         self.expression = expression

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wsdissect.display_filter import DisplayFilterError, compile_filter
+from wsdissect.errors import UsageError
 
 
 class Fields:
@@ -145,7 +146,8 @@ def test_errors_name_the_column(expr, column, message):
     assert err.column == column
     if message is not None:
         assert err.message == message
-    assert str(err) == f"column {column}: {err.message}" and "\n" not in str(err)
+    assert str(err) == f"display filter: column {column}: {err.message}" and "\n" not in str(err)
+    assert isinstance(err, UsageError) and err.exit_status == 2
 
 
 def test_string_escapes():
