@@ -88,11 +88,18 @@ def _uint(f: Field, lit: Literal) -> int:
     if lit.text in names:
         return names[lit.text]
     try:
-        return parse_uint(lit.text)
+        n = parse_uint(lit.text)
     except LiteralError:
         if lit.kind == STRING and names:
             raise LiteralError(f'"{lit.text}" cannot be found among the possible values for {f.name}.') from None
         raise
+    if f.bits and n >= 1 << f.bits:  # Wireshark's words for each case
+        if n >= 1 << 64:
+            raise LiteralError(f'"{lit.text}" causes an integer overflow.')
+        if names:
+            raise LiteralError(f'"{lit.text}" cannot be found among the possible values for {f.name}.')
+        raise LiteralError(f'"{lit.text}" too big for this field, maximum {(1 << f.bits) - 1}.')
+    return n
 
 
 def _bytes(lit: Literal) -> bytes:

@@ -177,7 +177,7 @@ def test_expressions_select_something():
 BAD = ["tcp.port ==", "foo", "tcp.port == 80 and bogus.field", "websocket.close.code == 1000", "tcp.port == 0x",
        "frame.number == 1.5", "ip.addr == 300.1.1.1", "tcp.port contains 1", 'websocket.opcode == "Blah"',
        "(tcp.port == 1", 'tcp.port == "abc', "tcp.port @ 3", "tcp.port == 1 2", "and tcp", "tcp.port == ip.addr",
-       "nosuch(tcp.port)", "websocket.opcode in {1,}", "!", "tcp.port === ", "http.host matches \"(\""]
+       "nosuch(tcp.port)", "websocket.opcode in {1,}", "tcp.port == 99999", "frame.number in {1..4294967296}", "!", "tcp.port === ", "http.host matches \"(\""]
 
 
 def _tshark_error_column(expr: str) -> tuple[int, int | None]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsdissect.display_filter import DisplayFilterError, compile_filter
@@ -118,6 +118,10 @@ def test_blank_filter_selects_everything():
     ("websocket.close.code == 1000", 1, "websocket.close.code is neither a field nor a protocol name."),
     ("tcp.port == 0x", 13, '"0x" is not a valid number.'),
     ("frame.number == 1.5", 17, '"1.5" is not a valid number.'),
+    ("tcp.port == 99999", 13, '"99999" too big for this field, maximum 65535.'),
+    ("websocket.opcode == 256", 21, '"256" cannot be found among the possible values for websocket.opcode.'),
+    ("websocket.payload_length_ext_64 == 18446744073709551616", 36,
+     '"18446744073709551616" causes an integer overflow.'),
     ("ip.addr == 300.1.1.1", 12, '"300.1.1.1" is not a valid hostname or IPv4 address.'),
     ("ipv6.addr == 10.0.0.1", 14, '"10.0.0.1" is not a valid hostname or IPv6 address.'),
     ("websocket == 1", 1, "websocket (type=protocol) cannot participate in '==' comparison."),
@@ -186,3 +190,22 @@ def test_logic_matches_python(xs, ys, k):
     assert compile_filter(f"tcp.srcport == {k} and not tcp.dstport == {k}")(p) == (a and not b)
     assert compile_filter(f"!(tcp.srcport == {k}) || tcp.dstport == {k}")(p) == ((not a) or b)
     assert compile_filter("tcp.srcport == tcp.dstport")(p) == bool(set(xs) & set(ys))
+
+
+TOKENS = ["websocket", "websocket.opcode", "tcp.port", "ip.addr", "http.request.uri", "websocket.payload", "len(",
+          "(", ")", "{", "}", ",", "..", "==", "!=", "~=", "===", "<", ">=", "contains", "matches", "in", "not", "!",
+          "and", "&&", "or", "||", "&", "1", "0x10", "010", "10.0.0.0/8", "::1", '"a\\x41"', "'b'", "01:02", "r\"x\"",
+          "foo", '"', "@", "-1", "9" * 25]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(TOKENS), max_size=8), st.sampled_from([" ", ""]))
+def test_any_token_soup_compiles_or_fails_cleanly(tokens, sep):
+    """Whatever is typed: a working predicate, or one DisplayFilterError with a column inside the text (+1)."""
+    expr = sep.join(tokens)
+    try:
+        flt = compile_filter(expr)
+    except DisplayFilterError as e:
+        assert 1 <= e.column <= len(expr) + 1
+        return
+    assert flt(WS_PACKET) in (True, False) and flt(HTTP_PACKET) in (True, False)

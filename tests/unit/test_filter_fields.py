@@ -66,6 +66,8 @@ def test_wireshark_fields_match_tshark(name):
         assert ftype == "FT_PROTOCOL"
     else:
         assert ftype in TSHARK_TYPES[f.type]
+    if f.type is FieldType.UINT:
+        assert ftype == f"FT_UINT{f.bits}"
 
 
 @functools.lru_cache(maxsize=None)
