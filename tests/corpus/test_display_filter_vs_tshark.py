@@ -180,21 +180,34 @@ BAD = ["tcp.port ==", "foo", "tcp.port == 80 and bogus.field", "websocket.close.
        "nosuch(tcp.port)", "websocket.opcode in {1,}", "tcp.port == 99999", "frame.number in {1..4294967296}", "!", "tcp.port === ", "http.host matches \"(\""]
 
 
-def _tshark_error_column(expr: str) -> tuple[int, int | None]:
+def _tshark_error_column(expr: str) -> list:
     """tshark's exit status for *expr* and the column its caret line points at (None without one)."""
     r = subprocess.run([TSHARK, "-r", str(CAPTURES[0]), "-Y", expr], capture_output=True, text=True, timeout=60)
     lines = r.stderr.splitlines()
     for i, line in enumerate(lines[1:], 1):
         if line.lstrip().startswith("^") and lines[i - 1] == "    " + expr:
-            return r.returncode, line.index("^") - 4 + 1
-    return r.returncode, None
+            return [r.returncode, line.index("^") - 4 + 1]
+    return [r.returncode, None]
+
+
+@pytest.fixture(scope="module")
+def tshark_errors(request):
+    """Bad expression -> [tshark's exit status, its caret column], cached like tshark_answers."""
+    cache, version, out = request.config.cache, _tshark_version(), {}
+    for expr in BAD:
+        key = "wsdissect/dfilter/bad-" + hashlib.sha256(f"{version}|{expr}".encode()).hexdigest()[:24]
+        out[expr] = cache.get(key, None)
+        if out[expr] is None:
+            out[expr] = _tshark_error_column(expr)
+            cache.set(key, out[expr])
+    return out
 
 
 @pytest.mark.parametrize("expr", BAD)
-def test_bad_expressions_rejected_like_tshark(expr):
+def test_bad_expressions_rejected_like_tshark(expr, tshark_errors):
     with pytest.raises(DisplayFilterError) as info:
         compile_filter(expr)
-    status, column = _tshark_error_column(expr)
+    status, column = tshark_errors[expr]
     assert status != 0
     if column is not None:
         assert info.value.column == column, info.value
