@@ -100,6 +100,7 @@ _FIELDS = [
     Field("tcp.flags.ack", _B, "Acknowledgment"),
     Field("tcp.flags.urg", _B, "Urgent"),
     Field("tcp.window_size_value", _U, "Window", bits=16),
+    Field("tcp.payload", _BY, "TCP payload", note="the captured part of the segment's payload"),
     Field("tcp.analysis.flags", _L, "TCP Analysis Flags"),
     Field("tcp.analysis.retransmission", _L, "This frame is a (suspected) retransmission"),
     Field("tcp.analysis.out_of_order", _L, "This frame is a (suspected) out-of-order segment"),

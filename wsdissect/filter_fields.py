@@ -66,6 +66,14 @@ def _payloads(x: PacketFields) -> list[bytes]:
     return out
 
 
+def _tcp_payload(x: PacketFields) -> Sequence:
+    p = x.packet
+    if not p.payload_len:
+        return _NONE
+    start = p.tcp_offset + (p.data[p.tcp_offset + 12] >> 4) * 4
+    return [bytes(p.data[start:start + p.payload_len])]
+
+
 def _analysis(x: PacketFields, name: str | None) -> Sequence:
     hit = any(TCP_ANALYSIS.get(f.code) == name or (name is None and f.code in TCP_ANALYSIS) for f in x.findings)
     return _TRUE if hit else _NONE
@@ -125,6 +133,7 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "tcp.flags.ack": _flag(0x10),
     "tcp.flags.urg": _flag(0x20),
     "tcp.window_size_value": lambda x: [x.packet.window],
+    "tcp.payload": _tcp_payload,
     "tcp.analysis.flags": lambda x: _analysis(x, None),
     "tcp.analysis.retransmission": lambda x: _analysis(x, "tcp.analysis.retransmission"),
     "tcp.analysis.out_of_order": lambda x: _analysis(x, "tcp.analysis.out_of_order"),

@@ -62,7 +62,7 @@ EXPRESSIONS = [
     "tcp.seq == 1", "tcp.ack == 1 && tcp.len == 0", "tcp.flags & 0x12 == 0x12", "ip.addr == 127.0.0.1",
     "ip.src == 127.0.0.0/8 and tcp.dstport < 10000", "ipv6", "ipv6.addr == ::1", "tcp.srcport < tcp.dstport",
     "frame.number >= 5 && frame.number <= 12", "frame.len > 100", "tcp.analysis.retransmission",
-    "tcp.analysis.out_of_order",
+    "tcp.analysis.out_of_order", 'tcp.payload contains "GET"', "tcp.payload matches \"^\\\\x81\"",
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "
