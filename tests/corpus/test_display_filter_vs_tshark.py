@@ -16,7 +16,6 @@ at the same column where tshark shows one.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import pathlib
@@ -27,11 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from wsdissect.display_filter import DisplayFilterError, compile_filter
-from wsdissect.events import CaptureStart, Message, Packet
-from wsdissect.filter_fields import PacketFields
-from wsdissect.pipeline import Options, dissect_files
 
 from ..conftest import CORPUS, SAMPLES
+from ..filter_support import packet_fields
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
@@ -139,21 +136,7 @@ def tshark_answers(request):
 @pytest.fixture(scope="module")
 def packets():
     """Capture name -> [PacketFields] in frame order, built once per capture."""
-    out = {}
-    for cap in CAPTURES:
-        pkts, events, t0 = {}, collections.defaultdict(list), None
-        for ev in dissect_files([str(cap)], Options(packets=True, frames=True, decode_as=_decode_as(cap))):
-            cls = ev.__class__
-            if cls is CaptureStart:
-                t0 = ev.ts if t0 is None else t0
-            elif cls is Packet:
-                pkts[ev.frame] = ev
-            else:
-                frame = ev.last_frame if cls is Message else getattr(ev, "frame", None)
-                if frame is not None:
-                    events[frame].append(ev)
-        out[_name(cap)] = [PacketFields(p, events[n], t0) for n, p in sorted(pkts.items())]
-    return out
+    return {_name(cap): packet_fields(str(cap), _decode_as(cap)) for cap in CAPTURES}
 
 
 @pytest.mark.parametrize("expr", EXPRESSIONS)

@@ -1,7 +1,6 @@
 """The field table (wsdissect.fields), the values read from events (wsdissect.filter_fields) and the doc's table."""
 from __future__ import annotations
 
-import collections
 import functools
 import pathlib
 import shutil
@@ -9,13 +8,13 @@ import subprocess
 
 import pytest
 
-from wsdissect.events import CaptureStart, Finding, Message, Packet
+from wsdissect.events import Finding
 from wsdissect.fields import FIELDS, FieldType, markdown_table
 from wsdissect.filter_fields import _EXTRACTORS, TCP_ANALYSIS, PacketFields
 from wsdissect.findings import KINDS
-from wsdissect.pipeline import Options, dissect_files
 
 from ..conftest import SAMPLES
+from ..filter_support import packet_fields
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "display-filter.md"
 PY_TYPES = {FieldType.UINT: int, FieldType.BOOL: bool, FieldType.STRING: str, FieldType.BYTES: bytes,
@@ -72,15 +71,7 @@ def test_wireshark_fields_match_tshark(name):
 
 @functools.lru_cache(maxsize=None)
 def _sample_packets(name: str) -> list[PacketFields]:
-    pkts, events, t0 = {}, collections.defaultdict(list), None
-    for ev in dissect_files([str(SAMPLES / name)], Options(packets=True, frames=True)):
-        if ev.__class__ is CaptureStart:
-            t0 = ev.ts if t0 is None else t0
-        elif ev.__class__ is Packet:
-            pkts[ev.frame] = ev
-        elif getattr(ev, "frame", None) is not None or ev.__class__ is Message:
-            events[ev.last_frame if ev.__class__ is Message else ev.frame].append(ev)
-    return [PacketFields(p, events[n], t0) for n, p in sorted(pkts.items())]
+    return packet_fields(str(SAMPLES / name))
 
 
 @pytest.mark.parametrize("capture", ["aiohttp_mixed.pcap", "wsproto_fragments.pcap", "websockets_deflate.pcap"])
