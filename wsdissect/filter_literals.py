@@ -39,15 +39,34 @@ class Literal:
 
 
 def unescape(body: str) -> str:
-    """The text of a double- or single-quoted literal's body, escapes resolved (``\\n``, ``\\x41``, ``\\101``...)."""
-    def one(m: re.Match) -> str:
+    """The text of a quoted literal's body, escapes resolved (``\\n``, ``\\x41``, ``\\101``, ``\\u00e9``).
+
+    As in Wireshark a ``\\xhh`` or octal escape is one raw byte: the result is the UTF-8 decoding of those bytes,
+    with bytes that are not UTF-8 kept as surrogates, so ``encode("utf-8", "surrogateescape")`` gives them back."""
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(body):
+        out += raw_bytes(body[pos:m.start()])
         e = m.group(1)
-        if e[0] in "xuU" and len(e) > 1:
-            return chr(int(e[1:], 16))
-        if e[0] in "01234567":
-            return chr(int(e, 8))
-        return _ESCAPES.get(e, e)
-    return _ESCAPE.sub(one, body)
+        if e[0] == "x" and len(e) > 1:
+            out.append(int(e[1:], 16))
+        elif e[0] in "01234567":
+            out.append(int(e, 8) & 0xFF)
+        elif e[0] in "uU" and len(e) > 1:
+            out += chr(int(e[1:], 16)).encode("utf-8", "surrogatepass")
+        else:
+            out += raw_bytes(_ESCAPES.get(e, e))
+        pos = m.end()
+    out += raw_bytes(body[pos:])
+    return out.decode("utf-8", "surrogateescape")
+
+
+def raw_bytes(text: str) -> bytes:
+    """The bytes a string literal stands for (see :func:`unescape`); other lone surrogates as UTF-8 would."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def parse_uint(text: str) -> int:
@@ -104,7 +123,7 @@ def _uint(f: Field, lit: Literal) -> int:
 
 def _bytes(lit: Literal) -> bytes:
     if lit.kind == STRING:
-        return lit.text.encode("utf-8")
+        return raw_bytes(lit.text)
     if lit.kind == CHAR:
         return bytes([ord(lit.text) & 0xFF])
     if _HEX_BYTES.fullmatch(lit.text):
@@ -141,6 +160,6 @@ def compile_regex(lit: Literal, for_bytes: bool) -> re.Pattern:
     if pattern.startswith("(?-i)"):
         pattern, flags = pattern[5:], 0
     try:
-        return re.compile(pattern.encode("utf-8") if for_bytes else pattern, flags)
+        return re.compile(raw_bytes(pattern) if for_bytes else pattern, flags)
     except re.error as e:
         raise LiteralError(f'"{lit.text}" is not a valid regular expression: {e}.') from None

@@ -209,3 +209,26 @@ def test_any_token_soup_compiles_or_fails_cleanly(tokens, sep):
         assert 1 <= e.column <= len(expr) + 1
         return
     assert flt(WS_PACKET) in (True, False) and flt(HTTP_PACKET) in (True, False)
+
+
+def test_byte_escapes_are_raw_bytes():
+    """"\\x81" is the byte 0x81 (not the UTF-8 of U+0081); other text is UTF-8."""
+    p = Fields(websocket__payload=[b"\x81\x05caf\xc3\xa9"], http__host=["caf\u00e9"])
+    assert compile_filter(r'websocket.payload contains "\x81\x05"')(p)
+    assert compile_filter(r'websocket.payload contains "café"')(p)
+    assert compile_filter(r'websocket.payload matches "^\x81"')(p)
+    assert compile_filter(r'websocket.payload matches "^\\x81\\x05"')(p)  # the regex engine's escape
+    assert compile_filter(r'http.host == "caf\u00e9"')(p) and compile_filter(r'http.host == "caf\xc3\xa9"')(p)
+    assert not compile_filter(r'websocket.payload contains "\u0081"')(p)
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=20))
+def test_any_text_compiles_or_fails_cleanly(text):
+    for expr in (text, f'http.host == "{text}"', f'websocket.payload matches "{text}"', f"tcp.port == {text}"):
+        try:
+            flt = compile_filter(expr)
+        except DisplayFilterError as e:
+            assert 1 <= e.column <= len(expr) + 1
+            continue
+        assert flt(WS_PACKET) in (True, False) and flt(HTTP_PACKET) in (True, False)
