@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from .errors import UsageError
 from .fields import FIELDS, Field, FieldType
-from .filter_literals import CHAR, STRING, WORD, Literal, LiteralError, address_int, compile_regex, convert, unescape
+from .filter_literals import (CHAR, STRING, WORD, Literal, LiteralError, address_int, compile_regex, convert,
+                              cut_ranges, parse_slice, raw_bytes, unescape)
 
 if TYPE_CHECKING:
     from lark import Token, Tree
@@ -78,6 +79,7 @@ test: operand                               -> exists
      | RAWSTRING                            -> rawstring
      | CHARLIT                              -> char
      | WORD "(" operand ")"                 -> call
+     | atom "[" WORD ("," WORD)* "]"        -> slice
 item: atom
     | atom RANGE atom                       -> range
 ?cmp: SYMBOL | EQ | NE | LT | LE | GT | GE | CONTAINS | MATCHES | ANY_EQ | ALL_NE | ANY_NE | ALL_EQ
@@ -216,6 +218,8 @@ class _Compiler:
             return self._mask(tree)
         if kind == "call":
             return self._call(tree)
+        if kind == "slice":
+            return self._slice(tree)
         token: Token = tree.children[0]
         text = str(token)
         if kind == "word":
@@ -256,6 +260,29 @@ class _Compiler:
         text = f"{name_token}({arg.text})"
         return _Operand(text, name_token.start_pos, field=Field(text, result, text),
                         get=lambda s: fn(get(s)))
+
+    def _slice(self, tree: Tree) -> _Operand:
+        arg = self.field_operand(tree.children[0], "with [...]")
+        if arg.field.type not in (FieldType.BYTES, FieldType.STRING):
+            raise self.error(f'"{arg.text}" is a {arg.field.type.value} and cannot be sliced into a sequence of '
+                             "bytes.", arg.pos)
+        ranges = []
+        for token in tree.children[1:]:
+            r = parse_slice(str(token))
+            if r is None:
+                raise self.error(f'"{token}" is not a valid range.', token.start_pos)
+            ranges.append(r)
+        get, encode = arg.get, arg.field.type is FieldType.STRING
+        text = f"{arg.text}[{','.join(map(str, tree.children[1:]))}]"
+
+        def sliced(s: FieldSource) -> list[bytes]:
+            out = []
+            for v in get(s):
+                cut = cut_ranges(raw_bytes(v) if encode else v, ranges)
+                if cut is not None:
+                    out.append(cut)
+            return out
+        return _Operand(text, arg.pos, field=Field(text, FieldType.BYTES, text), get=sliced)
 
     def _mask(self, tree: Tree) -> _Operand:
         left = self.field_operand(tree.children[0], "with &")

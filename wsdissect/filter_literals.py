@@ -20,6 +20,7 @@ _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
 _HEX_BYTES = re.compile(r"[0-9a-fA-F]{2}(?:([:.-]?)[0-9a-fA-F]{2}(?:\1[0-9a-fA-F]{2})*)?")
 _UINT = re.compile(r"(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_SLICE = re.compile(r"(?P<start>-?\d+)?(?:(?P<colon>:)(?P<length>\d+)?|-(?P<end>-?\d+))?")
 _BOOLS = {"1": True, "0": False, "True": True, "False": False, "TRUE": True, "FALSE": False, "true": True,
           "false": False}
 
@@ -163,3 +164,34 @@ def compile_regex(lit: Literal, for_bytes: bool) -> re.Pattern:
         return re.compile(raw_bytes(pattern) if for_bytes else pattern, flags)
     except re.error as e:
         raise LiteralError(f'"{lit.text}" is not a valid regular expression: {e}.') from None
+
+
+def parse_slice(spec: str) -> tuple[int, int | None, bool] | None:
+    """One range of a slice ``[...]``: ``i`` (one byte), ``i:n`` (n bytes from i), ``i-j`` (i to j inclusive),
+    ``i:`` (to the end), ``:n``; negative offsets count from the end.  As ``(start, count or end, is_end)``."""
+    m = _SLICE.fullmatch(spec)
+    if not m or spec in ("", ":"):
+        return None
+    start = int(m["start"] or 0)
+    if m["end"] is not None:
+        return start, int(m["end"]), True
+    if m["colon"]:
+        return start, None if m["length"] is None else int(m["length"]), False
+    return start, 1, False
+
+
+def cut_ranges(value: bytes, ranges: list) -> bytes | None:
+    """The bytes the slice *ranges* select from *value*, or None when a range falls outside it (as in Wireshark)."""
+    out = b""
+    n = len(value)
+    for start, last, is_end in ranges:
+        if start < 0:
+            start += n
+        if is_end:
+            stop = (last + n if last < 0 else last) + 1
+        else:
+            stop = n if last is None else start + last
+        if start < 0 or stop > n or start >= stop:
+            return None
+        out += value[start:stop]
+    return out

@@ -60,6 +60,8 @@ EXPRESSIONS = [
     "ip.src == 127.0.0.0/8 and tcp.dstport < 10000", "ipv6", "ipv6.addr == ::1", "tcp.srcport < tcp.dstport",
     "frame.number >= 5 && frame.number <= 12", "frame.len > 100", "tcp.analysis.retransmission",
     "tcp.analysis.out_of_order", 'tcp.payload contains "GET"', "tcp.payload matches \"^\\\\x81\"",
+    'tcp.payload[0:3] == "GET"', "tcp.payload[-2:] == 0d:0a", "tcp.payload[0] == 81 || tcp.payload[0] == c1",
+    "tcp.payload[300:100]", 'http.request.uri[0:2] == "/m"',
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "
@@ -160,7 +162,8 @@ def test_expressions_select_something():
 BAD = ["tcp.port ==", "foo", "tcp.port == 80 and bogus.field", "websocket.close.code == 1000", "tcp.port == 0x",
        "frame.number == 1.5", "ip.addr == 300.1.1.1", "tcp.port contains 1", 'websocket.opcode == "Blah"',
        "(tcp.port == 1", 'tcp.port == "abc', "tcp.port @ 3", "tcp.port == 1 2", "and tcp", "tcp.port == ip.addr",
-       "nosuch(tcp.port)", "websocket.opcode in {1,}", "tcp.port == 99999", "frame.number in {1..4294967296}", "!", "tcp.port === ", "http.host matches \"(\""]
+       "nosuch(tcp.port)", "websocket.opcode in {1,}", "tcp.port == 99999", "frame.number in {1..4294967296}",
+       "tcp.srcport[0] == 1", "!", "tcp.port === ", "http.host matches \"(\""]
 
 
 def _tshark_error_column(expr: str) -> list:

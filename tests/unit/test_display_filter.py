@@ -93,6 +93,13 @@ def sel(expr: str, packet=WS_PACKET) -> bool:
     ("(websocket || http) && !(frame.number == 4)", True, False),
     ("frame.number == 1 || frame.number == 7 && tcp", True, False),
     ("ws.app.protocol", False, False),
+    ("websocket.payload[0:5] == \"Hello\"", True, False),
+    ("websocket.payload[0-1] == 00:01", True, False),
+    ("websocket.payload[-5:] == \"World\"", True, False),
+    ("websocket.payload[6] == 57", True, False),
+    ("websocket.payload[0:1,6:1] == \"HW\"", True, False),
+    ("websocket.payload[10:5]", False, False),  # out of range: no value
+    ("http.request.uri[:5] == \"/chat\"", False, True),
 ])
 def test_semantics(expr, ws, http):
     assert (sel(expr), sel(expr, HTTP_PACKET)) == (ws, http)
@@ -142,6 +149,8 @@ def test_blank_filter_selects_everything():
     ("http.host matches \"(unclosed\"", 19, None),
     ("ip.addr > 10.0.0.0/8", 11, '"10.0.0.0/8": a subnet cannot be ordered.'),
     ("websocket.opcode == 'ab'", 21, "'ab' is not a valid character constant."),
+    ("tcp.port[0] == 1", 1, '"tcp.port" is a unsigned integer and cannot be sliced into a sequence of bytes.'),
+    ("websocket.payload[1:2:3]", 19, '"1:2:3" is not a valid range.'),
 ])
 def test_errors_name_the_column(expr, column, message):
     with pytest.raises(DisplayFilterError) as info:
