@@ -204,20 +204,23 @@ def test_logic_matches_python(xs, ys, k):
 TOKENS = ["websocket", "websocket.opcode", "tcp.port", "ip.addr", "http.request.uri", "websocket.payload", "len(",
           "(", ")", "{", "}", ",", "..", "==", "!=", "~=", "===", "<", ">=", "contains", "matches", "in", "not", "!",
           "and", "&&", "or", "||", "&", "1", "0x10", "010", "10.0.0.0/8", "::1", '"a\\x41"', "'b'", "01:02", "r\"x\"",
-          "foo", '"', "@", "-1", "9" * 25]
+          "foo", '"', "@", "-1", "9" * 25, "[", "]", "0:2", "-1:", "1-2"]
 
 
-@settings(max_examples=400)
-@given(st.lists(st.sampled_from(TOKENS), max_size=8), st.sampled_from([" ", ""]))
-def test_any_token_soup_compiles_or_fails_cleanly(tokens, sep):
+def assert_compiles_or_fails_cleanly(expr: str) -> None:
     """Whatever is typed: a working predicate, or one DisplayFilterError with a column inside the text (+1)."""
-    expr = sep.join(tokens)
     try:
         flt = compile_filter(expr)
     except DisplayFilterError as e:
         assert 1 <= e.column <= len(expr) + 1
         return
     assert flt(WS_PACKET) in (True, False) and flt(HTTP_PACKET) in (True, False)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(TOKENS), max_size=8), st.sampled_from([" ", ""]))
+def test_any_token_soup_compiles_or_fails_cleanly(tokens, sep):
+    assert_compiles_or_fails_cleanly(sep.join(tokens))
 
 
 def test_byte_escapes_are_raw_bytes():
@@ -234,10 +237,6 @@ def test_byte_escapes_are_raw_bytes():
 @settings(max_examples=300)
 @given(st.text(max_size=20))
 def test_any_text_compiles_or_fails_cleanly(text):
-    for expr in (text, f'http.host == "{text}"', f'websocket.payload matches "{text}"', f"tcp.port == {text}"):
-        try:
-            flt = compile_filter(expr)
-        except DisplayFilterError as e:
-            assert 1 <= e.column <= len(expr) + 1
-            continue
-        assert flt(WS_PACKET) in (True, False) and flt(HTTP_PACKET) in (True, False)
+    for expr in (text, f'http.host == "{text}"', f'websocket.payload matches "{text}"', f"tcp.port == {text}",
+                 f"websocket.payload[{text}]"):
+        assert_compiles_or_fails_cleanly(expr)
