@@ -134,6 +134,8 @@ _FIELDS = [
     Field("websocket.payload.close.status_code", _U, "Status code", bits=16,
           value_names=MappingProxyType(_CLOSE_CODE_NAMES)),
     Field("websocket.payload.close.reason", _S, "Reason"),
+    Field("websocket.payload.ping", _BY, "Ping"),
+    Field("websocket.payload.pong", _BY, "Pong"),
     Field("_ws.expert", _P, "Expert Info", note="wsdissect's findings, not Wireshark's expert items"),
     Field("_ws.expert.severity", _U, "Severity level", bits=32, value_names=MappingProxyType(_SEVERITY_NAMES)),
     Field("_ws.expert.message", _S, "Message"),

@@ -162,6 +162,8 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "websocket.payload.text": lambda x: [m.text for m in x.messages if m.text is not None],
     "websocket.payload.close.status_code": lambda x: _close_code(x.frames),
     "websocket.payload.close.reason": lambda x: _close_reason(x.frames),
+    "websocket.payload.ping": lambda x: [f.payload for f in x.frames if f.opcode == 9],
+    "websocket.payload.pong": lambda x: [f.payload for f in x.frames if f.opcode == 10],
     "_ws.expert": lambda x: _TRUE if x.findings else _NONE,
     "_ws.expert.severity": lambda x: [EXPERT_SEVERITY[f.severity] for f in x.findings],
     "_ws.expert.message": lambda x: [f.message for f in x.findings],

@@ -61,7 +61,8 @@ EXPRESSIONS = [
     "frame.number >= 5 && frame.number <= 12", "frame.len > 100", "tcp.analysis.retransmission",
     "tcp.analysis.out_of_order", 'tcp.payload contains "GET"', "tcp.payload matches \"^\\\\x81\"",
     'tcp.payload[0:3] == "GET"', "tcp.payload[-2:] == 0d:0a", "tcp.payload[0] == 81 || tcp.payload[0] == c1",
-    "tcp.payload[300:100]", 'http.request.uri[0:2] == "/m"',
+    "tcp.payload[300:100]", 'http.request.uri[0:2] == "/m"', "websocket.payload.ping", "websocket.payload.pong",
+    "websocket.payload.close.reason", "len(websocket.payload.ping) == 0",
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "
