@@ -62,7 +62,8 @@ EXPRESSIONS = [
     "tcp.analysis.out_of_order", 'tcp.payload contains "GET"', "tcp.payload matches \"^\\\\x81\"",
     'tcp.payload[0:3] == "GET"', "tcp.payload[-2:] == 0d:0a", "tcp.payload[0] == 81 || tcp.payload[0] == c1",
     "tcp.payload[300:100]", 'http.request.uri[0:2] == "/m"', "websocket.payload.ping", "websocket.payload.pong",
-    "websocket.payload.close.reason", "len(websocket.payload.ping) == 0",
+    "websocket.payload.close.reason", "len(websocket.payload.ping) == 0", "tcp.analysis.lost_segment",
+    "tcp.analysis.flags && !tcp.analysis.retransmission",
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "
@@ -80,6 +81,10 @@ KNOWN = {
     ("variant_overlapping_retransmission", "tcp.analysis.out_of_order"): _ANALYSIS,
     ("variant_reordered_segments", "tcp.analysis.retransmission"): _ANALYSIS,
     ("variant_reordered_segments", "tcp.analysis.out_of_order"): _ANALYSIS,
+    ("variant_reordered_segments", "tcp.analysis.lost_segment"): _ANALYSIS,
+    **{(case, "tcp.analysis.flags && !tcp.analysis.retransmission"): _ANALYSIS for case in (
+        "refused_upgrade_and_plain_http", "variant_overlapping_retransmission", "variant_reordered_segments",
+        "variant_midstream_start")},
     ("variant_midstream_start", "tcp.seq == 1"): _MIDSTREAM_SEQ,
     ("variant_midstream_start", "tcp.ack == 1 && tcp.len == 0"): _MIDSTREAM_SEQ,
     **{("variant_reordered_segments", e): _PLACEMENT for e in EXPRESSIONS if e.startswith("websocket")
