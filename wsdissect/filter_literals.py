@@ -101,9 +101,15 @@ def parse_network(text: str, version: int) -> tuple[int, int]:
     return int(net.network_address), int(net.broadcast_address)
 
 
+def _char(text: str) -> int:
+    """A character constant's value: its byte (``'\\x81'`` is 0x81), or its code point beyond ASCII."""
+    raw = raw_bytes(text)
+    return raw[0] if len(raw) == 1 else ord(text)
+
+
 def _uint(f: Field, lit: Literal) -> int:
     if lit.kind == CHAR:
-        return ord(lit.text)
+        return _char(lit.text)
     names = f.names_to_values
     if lit.text in names:
         return names[lit.text]
@@ -126,7 +132,7 @@ def _bytes(lit: Literal) -> bytes:
     if lit.kind == STRING:
         return raw_bytes(lit.text)
     if lit.kind == CHAR:
-        return bytes([ord(lit.text) & 0xFF])
+        return raw_bytes(lit.text)
     if _HEX_BYTES.fullmatch(lit.text):
         return bytes.fromhex(re.sub(r"[:.-]", "", lit.text))
     raise LiteralError(f'"{lit.text}" is not a valid byte string.')

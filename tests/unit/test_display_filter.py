@@ -232,6 +232,8 @@ def test_byte_escapes_are_raw_bytes():
     assert compile_filter(r'websocket.payload matches "^\\x81\\x05"')(p)  # the regex engine's escape
     assert compile_filter(r'http.host == "caf\u00e9"')(p) and compile_filter(r'http.host == "caf\xc3\xa9"')(p)
     assert not compile_filter(r'websocket.payload contains "\u0081"')(p)
+    assert compile_filter(r"websocket.payload contains '\x81'")(p)
+    assert compile_filter(r"tcp.len == '\x81' && tcp.len == 0201")(Fields(tcp__len=[0x81]))
 
 
 @settings(max_examples=300)
