@@ -19,6 +19,8 @@ _TRUE = (True,)
 #: Finding codes that are Wireshark TCP analysis flags (tcp.analysis.*).
 TCP_ANALYSIS = {"tcp.retransmission": "tcp.analysis.retransmission", "tcp.overlap": "tcp.analysis.retransmission",
                 "tcp.out_of_order": "tcp.analysis.out_of_order", "tcp.gap": "tcp.analysis.lost_segment"}
+_BUCKETS = {WsFrame: "frames", Message: "messages", HttpRequest: "requests", HttpResponse: "responses",
+            Finding: "findings"}
 
 
 class PacketFields:
@@ -34,12 +36,10 @@ class PacketFields:
         self.requests: list[HttpRequest] = []
         self.responses: list[HttpResponse] = []
         self.findings: list[Finding] = []
-        sort = {WsFrame: self.frames, Message: self.messages, HttpRequest: self.requests,
-                HttpResponse: self.responses, Finding: self.findings}
         for ev in events:
-            bucket = sort.get(ev.__class__)
+            bucket = _BUCKETS.get(ev.__class__)
             if bucket is not None:
-                bucket.append(ev)
+                getattr(self, bucket).append(ev)
 
     def values(self, name: str) -> Sequence:
         """The values of field *name* in this packet (empty when absent or not a known field)."""
