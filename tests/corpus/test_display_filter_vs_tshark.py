@@ -33,8 +33,9 @@ from ..filter_support import packet_fields
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 
-CORPUS_CASES = ["refused_upgrade_and_plain_http", "variant_overlapping_retransmission", "variant_reordered_segments",
-                "websockets_ipv6", "node_ws_deflate_fragmented", "variant_midstream_start", "wsproto_crafted_frames"]
+CORPUS_CASES = ["refused_upgrade_and_plain_http", "variant_dropped_segment", "variant_overlapping_retransmission",
+                "variant_reordered_segments", "websockets_ipv6", "node_ws_deflate_fragmented", "variant_midstream_start",
+                "wsproto_crafted_frames"]
 
 
 def _captures() -> list[pathlib.Path]:
@@ -71,6 +72,8 @@ _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent 
 _PLACEMENT = ("wsdissect puts frames of reordered segments on the wrong packets (issue 13 item 2, the "
               "restructured driver)")
 _ANALYSIS = "TCP analysis names differ from tshark's (issue 13 item 2)"
+_RESYNC = ("after a lost segment tshark stops decoding WebSocket in that direction; wsdissect resynchronises "
+           "(ws.resync) and decodes the frames after the hole")
 _MIDSTREAM_SEQ = "relative sequence numbers of a mid-stream connection differ from tshark's (issue 13 item 2)"
 KNOWN = {
     ("websockets_deflate", 'websocket.payload.text contains "a"'): _DEFLATE_FRAGMENTS,
@@ -82,9 +85,11 @@ KNOWN = {
     ("variant_reordered_segments", "tcp.analysis.retransmission"): _ANALYSIS,
     ("variant_reordered_segments", "tcp.analysis.out_of_order"): _ANALYSIS,
     ("variant_reordered_segments", "tcp.analysis.lost_segment"): _ANALYSIS,
+    **{("variant_dropped_segment", e): _RESYNC for e in EXPRESSIONS if e.startswith("websocket")
+       or "not websocket" in e},
     **{(case, "tcp.analysis.flags && !tcp.analysis.retransmission"): _ANALYSIS for case in (
-        "refused_upgrade_and_plain_http", "variant_overlapping_retransmission", "variant_reordered_segments",
-        "variant_midstream_start")},
+        "refused_upgrade_and_plain_http", "variant_dropped_segment", "variant_overlapping_retransmission",
+        "variant_reordered_segments", "variant_midstream_start")},
     ("variant_midstream_start", "tcp.seq == 1"): _MIDSTREAM_SEQ,
     ("variant_midstream_start", "tcp.ack == 1 && tcp.len == 0"): _MIDSTREAM_SEQ,
     **{("variant_reordered_segments", e): _PLACEMENT for e in EXPRESSIONS if e.startswith("websocket")
