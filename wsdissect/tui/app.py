@@ -1,0 +1,311 @@
+"""``wsdissect tui``: Wireshark's three panes in a terminal (Textual): packet list, detail tree, bytes.
+
+A worker thread decodes the capture into a :class:`~wsdissect.tui.model.CaptureIndex` while the list shows what is
+there; the tree and bytes of the selected packet are rebuilt on demand (:mod:`wsdissect.tui.redecode`) in another
+worker.  Everything from the capture is shown through rich ``Text`` objects, never markup.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Input, Static, Tree
+from textual.worker import get_current_worker
+
+from ..errors import UsageError
+from ..events import CaptureStart
+from ..filters import EventFilter
+from ..pipeline import Options
+from ..render.follow import FollowView
+from ..render.expert import render_expert
+from ..render.nodes import Node, Span
+from ..render.packets import list_header
+from ..render.stats import render_stats
+from .hexview import hex_text
+from .model import CaptureIndex, IndexFeeder, decode_file, decode_live, live_records
+from .packet_list import ADDR_WIDTH, PacketList
+from .redecode import PacketDetail, connection_groups, packet_detail
+from .screens import FOLLOW_LIMIT, Collector, Enough, HelpScreen, LogScreen
+
+EXPANDED = ("Hypertext Transfer Protocol", "WebSocket", "Expert Info")  # roots shown open
+
+
+@dataclass
+class LiveSource:
+    """A live capture (already open) and the pcap file its packets are spooled to."""
+
+    capture: object  # wsdissect.capture.live.LiveCapture
+    spool: object  # wsdissect.capture.pcapwriter.PcapWriter
+    spool_path: str
+    name: str
+
+
+class DetailTree(Tree):
+    """The detail tree; space belongs to the app (pause), Enter opens and closes nodes."""
+
+    BINDINGS = [Binding("space", "app.pause", "Pause", show=False)]
+
+
+class WsdissectApp(App):
+    TITLE = "wsdissect"
+    CSS = """
+    #status { height: 1; background: $primary-background; }
+    #list-header { height: 1; text-style: bold; }
+    PacketList { height: 2fr; border-bottom: solid $secondary; }
+    DetailTree { height: 2fr; border-bottom: solid $secondary; }
+    #hex-pane { height: 1fr; }
+    #filter { display: none; }
+    #filter.visible { display: block; }
+    #filter-error { height: auto; color: $error; display: none; }
+    #filter-error.visible { display: block; }
+    """
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "open_filter", "Filter"),
+        Binding("ctrl+f", "open_filter", "Filter", show=False),
+        Binding("f", "follow", "Follow"),
+        Binding("s", "stats", "Stats"),
+        Binding("e", "expert", "Expert"),
+        Binding("space", "pause", "Pause"),
+        Binding("question_mark", "help", "Keys"),
+        Binding("escape", "close_filter", "Close filter", show=False),
+    ]
+
+    def __init__(self, source: str | LiveSource, options: Callable[[], Options],
+                 parse_filter: Callable[[str], Optional[EventFilter]], filter_text: str = ""):
+        super().__init__()
+        self.source = source
+        self.options = options
+        self.parse_filter = parse_filter
+        self.filter_text = filter_text
+        self.live = isinstance(source, LiveSource)
+        path = source.spool_path if isinstance(source, LiveSource) else source
+        self.index = CaptureIndex(path)
+        self.stop = threading.Event()
+        self.feeder = IndexFeeder(self.index, parse_filter(filter_text) if filter_text else None, self.stop)
+        self.detail: Optional[PacketDetail] = None
+        self.reselect: Optional[int] = None  # frame to select again once a new filter's rows reach it
+        self.started = time.monotonic()
+        self.took: Optional[float] = None  # seconds the decoding took, once done
+
+    # -- layout and the decoding worker ---------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield Static(Text(list_header(ADDR_WIDTH)), id="list-header")
+        yield PacketList(self.index)
+        yield DetailTree(Text("(no packet selected)"), id="tree")
+        with VerticalScroll(id="hex-pane"):
+            yield Static(id="hex")
+        yield Input(placeholder="filter: stream N, opcode text, match TEXT, regex RE, client/server IP[:PORT], "
+                                "direction c2s|s2c, time-from/time-to S (Enter applies, Escape closes)",
+                    id="filter", value=self.filter_text)
+        yield Static(id="filter-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(DetailTree)
+        tree.show_root = False
+        packets = self.query_one(PacketList)
+        packets.follow_tail = self.live
+        packets.focus()
+        self.set_interval(0.2, self.tick)
+        self.start_decoding()
+        self.tick()
+
+    def start_decoding(self) -> None:
+        if self.live:
+            self._decode_live()
+        else:
+            self._decode_file(self.feeder)
+
+    @work(thread=True, group="decode")
+    def _decode_file(self, feeder: IndexFeeder) -> None:
+        decode_file(self.source, self.options(), feeder)
+
+    @work(thread=True, group="decode")
+    def _decode_live(self) -> None:
+        src = self.source
+        decode_live(live_records(src.capture, src.spool, self.stop), self.options(), self.feeder, src.name)
+
+    def tick(self) -> None:
+        """Take new rows, select the first (or the re-selected) packet once there, refresh the status line."""
+        packets = self.query_one(PacketList)
+        packets.update_rows()
+        if self.reselect is not None and packets.shown and (
+                self.index.done or self.index.rows[packets.shown - 1].frame >= self.reselect):
+            packets.select(min(self.index.position(self.reselect), packets.shown - 1))
+            self.reselect = None
+        elif packets.cursor < 0 and packets.shown and not self.live:
+            packets.select(0)
+        self.query_one("#status", Static).update(self.status_text())
+
+    def status_text(self) -> Text:
+        idx, packets = self.index, self.query_one(PacketList)
+        name = self.source.name if isinstance(self.source, LiveSource) else self.source
+        line = Text(f" {name}: ", style="bold")
+        state = "live" if self.live and not idx.done else ("done" if idx.done else "decoding…")
+        if idx.done and self.took is None:
+            self.took = time.monotonic() - self.started
+        line.append(f"{len(idx.rows)} packets ({state}, {self.took or time.monotonic() - self.started:.1f} s)")
+        if packets.paused:
+            line.append(f"  PAUSED at {packets.shown} rows", style="bold yellow")
+        if self.feeder.filter is not None:
+            line.append(f"  filter: {self.filter_text}", style="cyan")
+        counts = idx.findings()
+        worst = [f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n and s >= 2]
+        if worst:
+            line.append("  findings: " + ", ".join(worst), style="yellow")
+        if idx.error or idx.warnings:
+            line.append(f"  {idx.error or idx.warnings[0]}", style="bold red")
+        return line
+
+    # -- the selected packet: tree and bytes ----------------------------------------------------------------
+    def on_packet_list_selected(self, message: PacketList.Selected) -> None:
+        self.load_detail(message.position, self.index)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load_detail(self, position: int, index: CaptureIndex) -> None:
+        time.sleep(0.03)  # a held arrow key: decode only where the cursor stops
+        if get_current_worker().is_cancelled:
+            return
+        detail = packet_detail(index, position, self.options(), self.fresh_filter())
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self.show_detail, detail)
+
+    def show_detail(self, detail: Optional[PacketDetail]) -> None:
+        self.detail = detail
+        tree = self.query_one(DetailTree)
+        tree.clear()
+        if detail is None:
+            tree.root.add_leaf(Text("(this packet could not be decoded again)", style="red"))
+            self.show_bytes(None)
+            return
+        for node in detail.nodes:
+            _add_node(tree.root, node, node.label.startswith(EXPANDED))
+        self.show_bytes(None)
+
+    def show_bytes(self, span: Optional[Span]) -> None:
+        data = self.detail.packet.data if self.detail is not None else b""
+        text, line = hex_text(data, span)
+        self.query_one("#hex", Static).update(text)
+        if span is not None:
+            self.query_one("#hex-pane", VerticalScroll).scroll_to(y=max(0, line - 1), animate=False)
+
+    def on_tree_node_highlighted(self, message: Tree.NodeHighlighted) -> None:
+        self.show_bytes(message.node.data)
+
+    # -- filter -----------------------------------------------------------------------------------------------
+    def fresh_filter(self) -> Optional[EventFilter]:
+        """A new filter object each time (filters keep the time origin of the run they filter)."""
+        return self.parse_filter(self.filter_text) if self.filter_text else None
+
+    def action_open_filter(self) -> None:
+        bar = self.query_one("#filter", Input)
+        bar.add_class("visible")
+        bar.focus()
+
+    def action_close_filter(self) -> None:
+        self.query_one("#filter", Input).remove_class("visible")
+        self.query_one("#filter-error", Static).remove_class("visible")
+        self.query_one(PacketList).focus()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        error = self.query_one("#filter-error", Static)
+        try:
+            new = self.parse_filter(message.value)
+        except UsageError as e:
+            error.update(Text(str(e)))
+            error.add_class("visible")
+            return
+        self.filter_text = message.value.strip() if new is not None else ""
+        self.action_close_filter()
+        if self.live:  # the capture goes on: the filter applies from the next packet
+            self.feeder.filter = new
+            return
+        packets = self.query_one(PacketList)
+        if packets.cursor >= 0:
+            self.reselect = self.index.rows[packets.cursor].frame
+        self.stop.set()
+        self.stop = threading.Event()
+        self.index = CaptureIndex(self.index.source)
+        self.feeder = IndexFeeder(self.index, new, self.stop)
+        packets.set_index(self.index)
+        self.show_detail_empty()
+        self.started, self.took = time.monotonic(), None
+        self._decode_file(self.feeder)
+
+    def show_detail_empty(self) -> None:
+        self.detail = None
+        self.query_one(DetailTree).clear()
+        self.show_bytes(None)
+
+    # -- screens ----------------------------------------------------------------------------------------------
+    def action_pause(self) -> None:
+        packets = self.query_one(PacketList)
+        packets.paused = not packets.paused
+        packets.update_rows()
+        self.tick()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_stats(self) -> None:
+        screen = LogScreen("Statistics" + ("" if self.index.done else " (so far: still decoding)"))
+        self.push_screen(screen)
+        collected = screen.collector()
+        render_stats(collected, self.index.stats)
+        screen.show(collected)
+
+    def action_expert(self) -> None:
+        screen = LogScreen("Expert Information" + ("" if self.index.done else " (so far: still decoding)"))
+        self.push_screen(screen)
+        collected = screen.collector()
+        render_expert(collected, self.index.expert, verbose=True)
+        screen.show(collected)
+
+    def action_follow(self) -> None:
+        packets = self.query_one(PacketList)
+        if packets.cursor < 0 or self.index.rows[packets.cursor].stream is None:
+            self.notify("Select a packet of a TCP connection first.")
+            return
+        stream = self.index.rows[packets.cursor].stream
+        screen = LogScreen(f"Follow stream {stream}")
+        self.push_screen(screen)
+        self._follow(screen, stream, self.index)
+
+    @work(thread=True, group="follow")
+    def _follow(self, screen: LogScreen, stream: int, index: CaptureIndex) -> None:
+        collected = screen.collector(FOLLOW_LIMIT)
+        view = FollowView(collected)
+        try:
+            if index.first_ts is not None:
+                view.event(CaptureStart(index.source, index.first_ts))
+            for _pkt, events in connection_groups(index, stream, index.last_frame, self.options(),
+                                                  self.fresh_filter()):
+                for ev in events:
+                    view.event(ev)
+            view.end()
+        except Enough:
+            pass
+        self.call_from_thread(screen.show, collected, f"wsdissect follow {index.source} --stream {stream}")
+
+    async def action_quit(self) -> None:
+        self.stop.set()
+        self.exit(0)
+
+
+def _add_node(parent, node: Node, expand: bool) -> None:
+    label = node.text()
+    if not node.children:
+        parent.add_leaf(label, data=node.span)
+        return
+    branch = parent.add(label, data=node.span, expand=expand)
+    for child in node.children:
+        _add_node(branch, child, expand)
