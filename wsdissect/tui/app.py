@@ -6,6 +6,7 @@ worker.  Everything from the capture is shown through rich ``Text`` objects, nev
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -93,7 +94,6 @@ class WsdissectApp(App):
         self.detail: Optional[PacketDetail] = None
         self.reselect: Optional[int] = None  # frame to select again once a new filter's rows reach it
         self.started = time.monotonic()
-        self.took: Optional[float] = None  # seconds the decoding took, once done
 
     # -- layout and the decoding worker ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -148,12 +148,13 @@ class WsdissectApp(App):
 
     def status_text(self) -> Text:
         idx, packets = self.index, self.query_one(PacketList)
-        name = self.source.name if isinstance(self.source, LiveSource) else self.source
+        name = self.source.name if isinstance(self.source, LiveSource) else os.path.basename(self.source)
         line = Text(f" {name}: ", style="bold")
-        state = "live" if self.live and not idx.done else ("done" if idx.done else "decoding…")
-        if idx.done and self.took is None:
-            self.took = time.monotonic() - self.started
-        line.append(f"{len(idx.rows)} packets ({state}, {self.took or time.monotonic() - self.started:.1f} s)")
+        if idx.done:
+            state = "all read"
+        else:
+            state = f"{'capturing' if self.live else 'reading'}, {time.monotonic() - self.started:.0f} s"
+        line.append(f"{len(idx.rows)} packets ({state})")
         if packets.paused:
             line.append(f"  PAUSED at {packets.shown} rows", style="bold yellow")
         if self.feeder.filter is not None:
@@ -165,6 +166,18 @@ class WsdissectApp(App):
         if idx.error or idx.warnings:
             line.append(f"  {idx.error or idx.warnings[0]}", style="bold red")
         return line
+
+    @property
+    def packet_list(self) -> PacketList:
+        return self.query_one(PacketList)
+
+    @property
+    def tree(self) -> DetailTree:
+        return self.query_one(DetailTree)
+
+    def workers_busy(self) -> bool:
+        """A detail or follow worker is still running (tests wait for them)."""
+        return any(w.group in ("detail", "follow") and not w.is_finished for w in self.workers)
 
     # -- the selected packet: tree and bytes ----------------------------------------------------------------
     def on_packet_list_selected(self, message: PacketList.Selected) -> None:
@@ -182,6 +195,7 @@ class WsdissectApp(App):
     def show_detail(self, detail: Optional[PacketDetail]) -> None:
         self.detail = detail
         tree = self.query_one(DetailTree)
+        line = max(tree.cursor_line, 0)  # the cursor stays on the same line, as Wireshark keeps the field
         tree.clear()
         if detail is None:
             tree.root.add_leaf(Text("(this packet could not be decoded again)", style="red"))
@@ -190,6 +204,11 @@ class WsdissectApp(App):
         for node in detail.nodes:
             _add_node(tree.root, node, node.label.startswith(EXPANDED))
         self.show_bytes(None)
+        self.call_after_refresh(self._restore_cursor, tree, line)
+
+    @staticmethod
+    def _restore_cursor(tree: Tree, line: int) -> None:
+        tree.cursor_line = min(line, tree.last_line)
 
     def show_bytes(self, span: Optional[Span]) -> None:
         data = self.detail.packet.data if self.detail is not None else b""
@@ -238,7 +257,7 @@ class WsdissectApp(App):
         self.feeder = IndexFeeder(self.index, new, self.stop)
         packets.set_index(self.index)
         self.show_detail_empty()
-        self.started, self.took = time.monotonic(), None
+        self.started = time.monotonic()
         self._decode_file(self.feeder)
 
     def show_detail_empty(self) -> None:
