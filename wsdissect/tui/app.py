@@ -112,6 +112,7 @@ class WsdissectApp(App):
     def on_mount(self) -> None:
         tree = self.query_one(DetailTree)
         tree.show_root = False
+        self.query_one("#filter", Input).cursor_blink = False  # a steady cursor (and stable snapshots)
         packets = self.query_one(PacketList)
         packets.follow_tail = self.live
         packets.focus()
@@ -166,6 +167,12 @@ class WsdissectApp(App):
         if idx.error or idx.warnings:
             line.append(f"  {idx.error or idx.warnings[0]}", style="bold red")
         return line
+
+    MAIN_SCREEN_ACTIONS = frozenset({"open_filter", "close_filter", "follow", "stats", "expert", "pause"})
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The main screen's keys do nothing (and are not listed) over the follow, statistics... screens."""
+        return not (action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1)
 
     @property
     def packet_list(self) -> PacketList:
