@@ -326,6 +326,9 @@ class WsdissectApp(App):
         self.stop.set()
         self.exit(0)
 
+    def on_unmount(self) -> None:
+        self.stop.set()  # however the app ends, the decoding worker stops
+
 
 def _add_node(parent, node: Node, expand: bool) -> None:
     label = node.text()

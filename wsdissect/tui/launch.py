@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from typing import Callable, Optional
 
 from ..errors import UsageError
@@ -35,6 +36,9 @@ def run_tui(capture: Optional[str], iface: Optional[str], bpf: Optional[str], op
         name = f"{iface}" + (f" ({bpf})" if bpf else "")
         app = WsdissectApp(LiveSource(live, spool, spool_path, name), options, language.parse, filter_text)
         app.run()
+        deadline = time.monotonic() + 2.0  # the worker sees the stop within one read (0.2 s)
+        while not app.index.done and time.monotonic() < deadline:
+            time.sleep(0.02)
         spool.close()
         return app.return_code or 0
     finally:

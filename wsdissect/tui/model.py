@@ -130,8 +130,12 @@ def decode_file(path: str, options: Options, feeder: IndexFeeder) -> None:
 
 def decode_live(records: Iterable, options: Options, feeder: IndexFeeder, source: str = "live") -> None:
     """The worker's body for live records (spooled to ``index.source`` by *records*, see :func:`live_records`)."""
+    from ..errors import WsdissectError
+
     try:
         feed_records(records, feeder.packet_events, view_options(options), source)
+    except WsdissectError as e:
+        feeder.index.error = str(e)
     finally:
         feeder.index.done = True
 
