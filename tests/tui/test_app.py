@@ -1,7 +1,6 @@
 """The TUI driven headless (Textual's pilot): open a capture, move, open a node, filter, follow, screens, quit."""
 from __future__ import annotations
 
-import pytest
 from textual.widgets import RichLog, Static
 
 from tests.golden._support import capture

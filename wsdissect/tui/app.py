@@ -21,22 +21,20 @@ from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import get_current_worker
 
 from ..errors import UsageError
-from ..events import CaptureStart
 from ..filters import EventFilter
+from ..findings import Severity
 from ..pipeline import Options
-from ..render.follow import FollowView
 from ..render.expert import render_expert
 from ..render.nodes import Node, Span
 from ..render.packets import list_header
 from ..render.stats import render_stats
+from ..render.text import safe
 from .hexview import hex_text
 from .model import CaptureIndex, IndexFeeder, decode_file, decode_live, live_records
 from .packet_list import ADDR_WIDTH, PacketList
-from .redecode import PacketDetail, connection_groups, packet_detail
-from .screens import FOLLOW_LIMIT, Collector, Enough, HelpScreen, LogScreen
-
-EXPANDED = ("Hypertext Transfer Protocol", "WebSocket", "Expert Info")  # roots shown open
-
+from .redecode import PacketDetail, packet_detail
+from .detail import DetailTree
+from .screens import FollowScreen, HelpScreen, LogScreen
 
 @dataclass
 class LiveSource:
@@ -46,12 +44,6 @@ class LiveSource:
     spool: object  # wsdissect.capture.pcapwriter.PcapWriter
     spool_path: str
     name: str
-
-
-class DetailTree(Tree):
-    """The detail tree; space belongs to the app (pause), Enter opens and closes nodes."""
-
-    BINDINGS = [Binding("space", "app.pause", "Pause", show=False)]
 
 
 class WsdissectApp(App):
@@ -148,25 +140,12 @@ class WsdissectApp(App):
         self.query_one("#status", Static).update(self.status_text())
 
     def status_text(self) -> Text:
-        idx, packets = self.index, self.query_one(PacketList)
+        packets = self.query_one(PacketList)
         name = self.source.name if isinstance(self.source, LiveSource) else os.path.basename(self.source)
-        line = Text(f" {name}: ", style="bold")
-        if idx.done:
-            state = "all read"
-        else:
-            state = f"{'capturing' if self.live else 'reading'}, {time.monotonic() - self.started:.0f} s"
-        line.append(f"{len(idx.rows)} packets ({state})")
-        if packets.paused:
-            line.append(f"  PAUSED at {packets.shown} rows", style="bold yellow")
-        if self.feeder.filter is not None:
-            line.append(f"  filter: {self.filter_text}", style="cyan")
-        counts = idx.findings()
-        worst = [f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n and s >= 2]
-        if worst:
-            line.append("  findings: " + ", ".join(worst), style="yellow")
-        if idx.error or idx.warnings:
-            line.append(f"  {idx.error or idx.warnings[0]}", style="bold red")
-        return line
+        state = "all read" if self.index.done else \
+            f"{'capturing' if self.live else 'reading'}, {time.monotonic() - self.started:.0f} s"
+        return status_line(name, self.index, state, packets.shown if packets.paused else None,
+                           self.filter_text if self.feeder.filter is not None else None)
 
     MAIN_SCREEN_ACTIONS = frozenset({"open_filter", "close_filter", "follow", "stats", "expert", "pause"})
 
@@ -202,20 +181,11 @@ class WsdissectApp(App):
     def show_detail(self, detail: Optional[PacketDetail]) -> None:
         self.detail = detail
         tree = self.query_one(DetailTree)
-        line = max(tree.cursor_line, 0)  # the cursor stays on the same line, as Wireshark keeps the field
-        tree.clear()
         if detail is None:
-            tree.root.add_leaf(Text("(this packet could not be decoded again)", style="red"))
-            self.show_bytes(None)
-            return
-        for node in detail.nodes:
-            _add_node(tree.root, node, node.label.startswith(EXPANDED))
+            tree.show_nodes([Node("(this packet could not be decoded again)", "red")])
+        else:
+            tree.show_nodes(detail.nodes)
         self.show_bytes(None)
-        self.call_after_refresh(self._restore_cursor, tree, line)
-
-    @staticmethod
-    def _restore_cursor(tree: Tree, line: int) -> None:
-        tree.cursor_line = min(line, tree.last_line)
 
     def show_bytes(self, span: Optional[Span]) -> None:
         data = self.detail.packet.data if self.detail is not None else b""
@@ -269,7 +239,7 @@ class WsdissectApp(App):
 
     def show_detail_empty(self) -> None:
         self.detail = None
-        self.query_one(DetailTree).clear()
+        self.query_one(DetailTree).show_nodes([])
         self.show_bytes(None)
 
     # -- screens ----------------------------------------------------------------------------------------------
@@ -302,25 +272,7 @@ class WsdissectApp(App):
             self.notify("Select a packet of a TCP connection first.")
             return
         stream = self.index.rows[packets.cursor].stream
-        screen = LogScreen(f"Follow stream {stream}")
-        self.push_screen(screen)
-        self._follow(screen, stream, self.index)
-
-    @work(thread=True, group="follow")
-    def _follow(self, screen: LogScreen, stream: int, index: CaptureIndex) -> None:
-        collected = screen.collector(FOLLOW_LIMIT)
-        view = FollowView(collected)
-        try:
-            if index.first_ts is not None:
-                view.event(CaptureStart(index.source, index.first_ts))
-            for _pkt, events in connection_groups(index, stream, index.last_frame, self.options(),
-                                                  self.fresh_filter()):
-                for ev in events:
-                    view.event(ev)
-            view.end()
-        except Enough:
-            pass
-        self.call_from_thread(screen.show, collected, f"wsdissect follow {index.source} --stream {stream}")
+        self.push_screen(FollowScreen(self.index, stream, self.options(), self.fresh_filter()))
 
     async def action_quit(self) -> None:
         self.stop.set()
@@ -330,11 +282,19 @@ class WsdissectApp(App):
         self.stop.set()  # however the app ends, the decoding worker stops
 
 
-def _add_node(parent, node: Node, expand: bool) -> None:
-    label = node.text()
-    if not node.children:
-        parent.add_leaf(label, data=node.span)
-        return
-    branch = parent.add(label, data=node.span, expand=expand)
-    for child in node.children:
-        _add_node(branch, child, expand)
+
+def status_line(name: str, index: CaptureIndex, state: str, paused_at: Optional[int],
+                filter_text: Optional[str]) -> Text:
+    """The top line: source, rows and state, pause, filter, findings of note and above, the first problem."""
+    line = Text(f" {safe(name, 200)}: ", style="bold")
+    line.append(f"{len(index.rows)} packets ({state})")
+    if paused_at is not None:
+        line.append(f"  PAUSED at {paused_at} rows", style="bold yellow")
+    if filter_text is not None:
+        line.append(f"  filter: {safe(filter_text, 200)}", style="cyan")
+    counts = [f"{n} {s.label}" for s, n in sorted(index.findings().items(), reverse=True) if n and s >= Severity.NOTE]
+    if counts:
+        line.append("  findings: " + ", ".join(counts), style="yellow")
+    if index.error or index.warnings:
+        line.append(f"  {safe(index.error or index.warnings[0], 300)}", style="bold red")
+    return line

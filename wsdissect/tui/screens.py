@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
+
+from ..events import CaptureStart
+from ..filters import EventFilter
+from ..pipeline import Options
+from ..render.follow import FollowView
+from .model import CaptureIndex
+from .redecode import connection_groups
 
 FOLLOW_LIMIT = 5000  # lines shown by the follow screen; `wsdissect follow` prints everything
 
@@ -103,3 +111,31 @@ class HelpScreen(LogScreen):
             line = Text(f"{key:<24}", style="bold")
             line.append(what)
             self.log_widget.write(line, expand=True)
+
+
+class FollowScreen(LogScreen):
+    """``wsdissect follow`` of one connection, decoded again in a worker (the first FOLLOW_LIMIT lines)."""
+
+    def __init__(self, index: CaptureIndex, stream: int, options: Options, event_filter: EventFilter | None):
+        super().__init__(f"Follow stream {stream}")
+        self.index, self.stream, self.options, self.filter = index, stream, options, event_filter
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._follow()
+
+    @work(thread=True, group="follow")
+    def _follow(self) -> None:
+        index = self.index
+        collected = self.collector(FOLLOW_LIMIT)
+        view = FollowView(collected)
+        try:
+            if index.first_ts is not None:
+                view.event(CaptureStart(index.source, index.first_ts))
+            for _pkt, events in connection_groups(index, self.stream, index.last_frame, self.options, self.filter):
+                for ev in events:
+                    view.event(ev)
+            view.end()
+        except Enough:
+            pass
+        self.app.call_from_thread(self.show, collected, f"wsdissect follow {index.source} --stream {self.stream}")
