@@ -36,6 +36,9 @@ from .redecode import PacketDetail, packet_detail
 from .detail import DetailTree
 from .screens import FollowScreen, HelpScreen, LogScreen
 
+RECENT_DETAILS = 32  # details kept for going back to a packet at once
+
+
 @dataclass
 class LiveSource:
     """A live capture (already open) and the pcap file its packets are spooled to."""
@@ -84,6 +87,7 @@ class WsdissectApp(App):
         self.stop = threading.Event()
         self.feeder = IndexFeeder(self.index, parse_filter(filter_text) if filter_text else None, self.stop)
         self.detail: Optional[PacketDetail] = None
+        self.recent: dict[tuple[str, int], Optional[PacketDetail]] = {}  # the last details shown, oldest first
         self.reselect: Optional[int] = None  # frame to select again once a new filter's rows reach it
         self.started = time.monotonic()
 
@@ -171,10 +175,17 @@ class WsdissectApp(App):
 
     @work(thread=True, exclusive=True, group="detail")
     def load_detail(self, position: int, index: CaptureIndex) -> None:
-        time.sleep(0.03)  # a held arrow key: decode only where the cursor stops
-        if get_current_worker().is_cancelled:
-            return
-        detail = packet_detail(index, position, self.options(), self.fresh_filter())
+        key = (self.filter_text, index.rows[position].frame)  # what the detail depends on
+        detail = self.recent.get(key)
+        if detail is None:
+            time.sleep(0.03)  # a held arrow key: decode only where the cursor stops
+            if get_current_worker().is_cancelled:
+                return
+            detail = packet_detail(index, position, self.options(), self.fresh_filter())
+            if index.done:  # live or still reading: a later packet may change it ([Response in frame])
+                self.recent[key] = detail
+            while len(self.recent) > RECENT_DETAILS:
+                self.recent.pop(next(iter(self.recent)))
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.show_detail, detail)
 

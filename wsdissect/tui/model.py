@@ -52,7 +52,7 @@ class CaptureIndex:
 
     def findings(self) -> dict[Severity, int]:
         counts = {s: 0 for s in Severity}
-        for sev, count, _items in self.expert.groups.values():
+        for sev, count, _items in list(self.expert.groups.values()):  # a copy: the worker adds groups
             counts[Severity(sev)] += count
         return counts
 
