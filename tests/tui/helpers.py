@@ -21,11 +21,12 @@ async def settle(pilot, timeout: float = 20.0) -> None:
     app = pilot.app
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        await pilot.pause(0.05)
+        await pilot.pause(0.01)
         packets = app.packet_list
         if app.index.done and packets.shown == len(app.index.rows) and not app.workers_busy():
             break
-    await pilot.pause(0.1)
+    await pilot.pause()  # the messages the workers posted
+    await pilot.pause()
 
 
 def tree_labels(app) -> list[str]:

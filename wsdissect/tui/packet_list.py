@@ -60,9 +60,10 @@ class PacketList(ScrollView, can_focus=True):
         count = len(self.index.rows)
         if count == self.shown:
             return
+        at_end = self.cursor < 0 or self.cursor >= self.shown - 1
         self.shown = count
         self.virtual_size = Size(self.size.width, count)
-        if self.follow_tail and self.cursor in (-1, count - 2):
+        if self.follow_tail and at_end:  # live: the newest rows stay in view unless the user looks elsewhere
             self.scroll_end(animate=False)
         self.refresh()
 
