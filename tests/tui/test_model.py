@@ -14,7 +14,7 @@ from wsdissect.events import WsFrame
 from wsdissect.pipeline import Options, dissect_files
 from wsdissect.render.nodes import to_rich
 from wsdissect.render.packets import group_by_packet
-from wsdissect.render.tree import TreeBuilder, _payload_start, ws_offset
+from wsdissect.render.tree import TreeBuilder, payload_start, ws_offset
 from wsdissect.render.ws_tree import frame_spans
 from wsdissect.tui.filter_text import FilterLanguage
 from wsdissect.tui.hexview import hex_text
@@ -75,7 +75,7 @@ def test_websocket_header_ranges_point_at_the_header_bytes(name: str) -> None:
         if pkt is None:
             continue
         for f in (e for e in events if e.__class__ is WsFrame):
-            spans = frame_spans(f, ws_offset(pkt, f), _payload_start(pkt), pkt.data)
+            spans = frame_spans(f, ws_offset(pkt, f), payload_start(pkt), pkt.data)
             if f.first_frame == pkt.frame:
                 assert spans.header_ok, (name, pkt.frame)
                 start, end = spans.header(0, len(f.header))
@@ -83,7 +83,7 @@ def test_websocket_header_ranges_point_at_the_header_bytes(name: str) -> None:
                 with_header += 1
             payload = spans.payload()
             if payload is not None:
-                assert _payload_start(pkt) <= payload[0] < payload[1] <= len(pkt.data)
+                assert payload_start(pkt) <= payload[0] < payload[1] <= len(pkt.data)
     assert with_header > 0
 
 
@@ -151,3 +151,12 @@ def test_stopping_ends_the_worker_early(tmp_path) -> None:
     stop.set()
     decode_file(index.source, Options(), IndexFeeder(index, None, stop))
     assert index.done and len(index.rows) <= 1
+
+
+def test_a_damaged_capture_keeps_what_was_read_and_says_why(tmp_path) -> None:
+    data = open(capture("aiohttp_mixed"), "rb").read()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:len(data) // 2])
+    index = _index(str(cut))
+    assert 0 < len(index.rows) < 40 and index.warnings
+    assert packet_detail(index, len(index.rows) - 1, Options()) is not None

@@ -84,7 +84,7 @@ class TreeBuilder:
                _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
         out += [self._http_node(p, h, upgrades) for h in heads]
         for f, frags in zip(frames, fragments):
-            spans = frame_spans(f, ws_offset(p, f), _payload_start(p), p.data)
+            spans = frame_spans(f, ws_offset(p, f), payload_start(p), p.data)
             out.append(ws_node(f, completed.get(id(f)), frags, f.conn.index in self.deflate, spans))
         rest = [f for f in findings if not f.code.startswith("tcp.")]
         if rest:
@@ -106,7 +106,7 @@ class TreeBuilder:
         return t
 
     def _http_node(self, p: Packet, h, upgrades: list) -> Node:
-        start = p.data.find(h.raw, _payload_start(p)) if h.first_frame == p.frame else -1
+        start = p.data.find(h.raw, payload_start(p)) if h.first_frame == p.frame else -1
         t = Node("Hypertext Transfer Protocol", "green", (start, start + len(h.raw)) if start >= 0 else None)
         pos = start
         for raw_line in h.raw.split(b"\n"):
@@ -163,10 +163,12 @@ def _pair(events: list) -> dict[int, Message]:
 
 
 def _tcp_header_len(p: Packet) -> int:
+    """The TCP header's length from its data offset field (20 when that byte was not captured)."""
     return (p.data[p.tcp_offset + 12] >> 4) * 4 if len(p.data) > p.tcp_offset + 12 else 20
 
 
-def _payload_start(p: Packet) -> int:
+def payload_start(p: Packet) -> int:
+    """Where the TCP payload starts in ``p.data``."""
     return p.tcp_offset + _tcp_header_len(p)
 
 
@@ -174,8 +176,8 @@ def ws_offset(p: Packet, f: WsFrame) -> int:
     """Where *f*'s header starts in ``p.data`` (negative or past the end when it is in another packet), from
     the stream offsets: the packet's payload starts at stream offset ``rel_seq - 1``."""
     if p.rel_seq is None:
-        return -1 << 62
-    return _payload_start(p) + f.stream_offset - (p.rel_seq - 1)
+        return -1 << 62  # unknown: before any packet's start, so no range is claimed
+    return payload_start(p) + f.stream_offset - (p.rel_seq - 1)
 
 
 def _link_node(p: Packet) -> Node:

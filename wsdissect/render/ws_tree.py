@@ -13,7 +13,7 @@ from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
 
 
-class _Spans:
+class FrameSpans:
     """Byte ranges of one frame's parts in the packet; None for a part that is not (verifiably) in it."""
 
     def __init__(self, f: WsFrame, start: int, floor: int, data_len: int, header_ok: bool):
@@ -39,18 +39,18 @@ class _Spans:
         return payload
 
 
-def frame_spans(f: WsFrame, start: int, floor: int, data: bytes) -> _Spans:
+def frame_spans(f: WsFrame, start: int, floor: int, data: bytes) -> FrameSpans:
     """*start*: where the frame's header would begin in *data*, whose TCP payload begins at *floor*.  The header
     counts as there only when its bytes are; a frame that began in an earlier packet has only (the rest of) its
     payload here."""
     header_ok = floor <= start and bool(f.header) and data[start:start + len(f.header)] == f.header
-    return _Spans(f, start, floor, len(data), header_ok)
+    return FrameSpans(f, start, floor, len(data), header_ok)
 
 
 def ws_node(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], deflate: bool,
-            spans: _Spans | None = None) -> Node:
+            spans: FrameSpans | None = None) -> Node:
     """The tree of one frame; *deflate*: permessage-deflate was negotiated on its connection."""
-    sp = spans if spans is not None else _Spans(f, -1, 0, 0, False)
+    sp = spans if spans is not None else FrameSpans(f, -1, 0, 0, False)
     t = Node("WebSocket", "bright_cyan", sp.frame())
     b0 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode
     b1 = (0x80 if f.masked else 0) | f.length_code
