@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import get_current_worker
@@ -133,7 +134,10 @@ class WsdissectApp(App):
 
     def tick(self) -> None:
         """Take new rows, select the first (or the re-selected) packet once there, refresh the status line."""
-        packets = self.query_one(PacketList)
+        try:
+            packets, status = self.query_one(PacketList), self.query_one("#status", Static)
+        except NoMatches:  # the app is closing: its widgets are going
+            return
         packets.update_rows()
         if self.reselect is not None and packets.shown and (
                 self.index.done or self.index.rows[packets.shown - 1].frame >= self.reselect):
@@ -141,7 +145,7 @@ class WsdissectApp(App):
             self.reselect = None
         elif packets.cursor < 0 and packets.shown and not self.live:
             packets.select(0)
-        self.query_one("#status", Static).update(self.status_text())
+        status.update(self.status_text())
 
     def status_text(self) -> Text:
         packets = self.query_one(PacketList)
