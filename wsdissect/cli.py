@@ -511,6 +511,30 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
 
 
 @main.command()
+@click.argument("capture", required=False, metavar="[CAPTURE]")
+@click.option("-i", "--interface", "iface", metavar="IFACE", help="Sniff this interface instead of reading a file.")
+@click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter for -i, e.g. 'tcp port 8765'.")
+@_decode_options
+@_filter_options
+def tui(capture, iface, bpf, **kw):
+    """Browse a capture (or a live interface) in three panes: packet list, detail tree, bytes (docs/tui.md)."""
+
+    def run():
+        from .tui import require_textual
+
+        require_textual()
+        from .tui.filter_text import FilterLanguage
+        from .tui.launch import run_tui
+
+        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter)
+        _options(**decode)  # bad sizes or ports fail here, before the screen is taken
+        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language, language.text_of(kw))
+        sys.exit(status)
+
+    _guard(run)
+
+
+@main.command()
 def interfaces():
     """List the interfaces live capture can use."""
     from .capture.live import list_interfaces
