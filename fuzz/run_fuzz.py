@@ -169,7 +169,8 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
     from wsdissect.events import ConnectionEnd, Finding, Message
     from wsdissect.export.records import connection_record, expert_record, is_exported_connection, message_record
     from wsdissect.export.writer import RecordWriter
-    from wsdissect.pipeline import Options, dissect_files
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_files
 
     install_tracer()
     own = path is None

@@ -141,7 +141,8 @@ class Conversation:
 # -- running the pipeline ----------------------------------------------------------------------------------------
 def run_pipeline(path: str, **options) -> dict[str, list]:
     """Events for a capture, grouped by class name (``Message``, ``Finding``, ``ConnectionEnd``...)."""
-    from wsdissect.pipeline import Options, dissect_files
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_files
 
     groups: dict[str, list] = {}
     for ev in dissect_files([path], Options(**options)):

@@ -11,7 +11,8 @@ __all__ = ["__version__", "dissect"]
 
 
 def dissect(paths, options=None):
-    """Yield events for the capture files in *paths* (see :class:`wsdissect.pipeline.Options`)."""
-    from .pipeline import dissect_files
+    """Yield events for the capture files in *paths* (see :class:`wsdissect.options.Options`), through the one
+    driver (:class:`wsdissect.run.Driver`)."""
+    from .run import dissect_files
 
     return dissect_files(paths, options)

@@ -74,8 +74,7 @@ def _terminal_options(f):
 
 
 def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
-    from .options import parse_decode_as, parse_size
-    from .pipeline import Options
+    from .options import Options, parse_decode_as, parse_size
 
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
@@ -115,97 +114,44 @@ def _console(color: str, width: int | None, stderr: bool = False):
     return Console(**kw)
 
 
-class _Run:
-    """Runs the pipeline over capture files: progress on stderr, file problems as warnings."""
+def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False):
+    """The one driver (wsdissect.run), with file problems warned about on stderr and an optional progress bar."""
+    from .run import Driver
 
-    def __init__(self, paths, options, event_filter=None, progress: bool = False):
-        self.paths = paths
-        self.options = options
-        self.filter = event_filter if event_filter is not None and event_filter.active else None
-        self.progress = progress and sys.stderr.isatty()
-        self.damaged = False
-
-    def open(self) -> list:
-        """Open every input (a bad one fails here, before any output exists)."""
-        from .capture.files import CaptureFile
-
-        self.files = [CaptureFile(p) for p in self.paths]
-        return self.files
-
-    def feed(self, sink) -> None:
-        """Run every file, handing *sink* lists of events, a packet's worth each (the fast path: no generators in
-        between)."""
-        from .events import CaptureEnd
-        from .pipeline import feed_records
-
-        if self.filter is not None:
-            accepts, inner = self.filter.accepts, sink
-
-            def sink(evs):
-                inner([ev for ev in evs if accepts(ev)])
-        for cf in getattr(self, "files", None) or self.open():
-            with cf:
-                records = self._with_progress(cf) if self.progress and cf.size else cf
-                feed_records(records, sink, self.options, cf.name)
-                sink(self._problems(cf) + [CaptureEnd(cf.name, cf.records_read, bool(cf.problems))])
-
-    def _problems(self, cf) -> list:
-        """The file's damage as warnings on stderr and as findings."""
-        from .events import Finding
-        from .findings import KINDS
-
-        out = []
-        for code, message, frame in cf.problems:
-            _warn(message)
-            self.damaged = True
-            out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
-        return out
-
-    def events(self):
-        """The events as an iterator (for views that look at one packet's events together)."""
-        from .events import CaptureEnd
-        from .pipeline import dissect_records
-
-        accepts = self.filter.accepts if self.filter is not None else None
-        for cf in self.open():
-            with cf:
-                records = self._with_progress(cf) if self.progress and cf.size else cf
-                events = dissect_records(records, self.options, cf.name)
-                if accepts is None:
-                    yield from events
-                else:
-                    yield from filter(accepts, events)
-                yield from self._problems(cf)
-                yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))
-
-    @staticmethod
-    def _with_progress(cf):
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                                   TransferSpeedColumn)
-
-        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                      TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
-                      console=_console("auto", None, stderr=True)) as bar:
-            task = bar.add_task(os.path.basename(cf.name)[:30], total=cf.size)
-            for i, rec in enumerate(cf):
-                if not i & 0x3FF:
-                    bar.update(task, completed=cf.bytes_read)
-                yield rec
+    return Driver(options, event_filter, per_packet=per_packet, on_problem=_warn,
+                  records=_with_progress if progress and sys.stderr.isatty() else None)
 
 
-def _drive(run: "_Run", sink) -> None:
-    """Feed every event of the run to *sink*, one at a time."""
+def _with_progress(cf):
+    """A capture file's records, with a progress bar on stderr (files of known size only)."""
+    if not cf.size:
+        yield from cf
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+                  console=_console("auto", None, stderr=True)) as bar:
+        task = bar.add_task(os.path.basename(cf.name)[:30], total=cf.size)
+        for i, rec in enumerate(cf):
+            if not i & 0x3FF:
+                bar.update(task, completed=cf.bytes_read)
+            yield rec
+
+
+def _each(sink):
+    """A per-packet list sink that hands *sink* the events one at a time."""
 
     def each(evs: list) -> None:
         for ev in evs:
             sink(ev)
 
-    run.feed(each)
+    return each
 
 
-def _damaged_exit(run: "_Run") -> None:
+def _damaged_exit(driver) -> None:
     """A damaged capture (already warned about) ends with EXIT_DAMAGED once everything decodable is out."""
-    if run.damaged:
+    if driver.damaged:
         sys.exit(EXIT_DAMAGED)
 
 
@@ -240,11 +186,13 @@ def main():
 
 
 def _view_run(captures, kw, *, packets=False, frames=False):
+    """The driver of a view command, its opened captures (a bad input fails here), its filter and the console."""
     decode = _split(kw, DECODE)
     flt = _filter(**_split(kw, FILTER))
     term = _split(kw, TERMINAL)
-    run = _Run(captures, _options(**decode, packets=packets, frames=frames), flt, progress=not term["quiet"])
-    return run, _console(term["color"], term["width"])
+    driver = _driver(_options(**decode, packets=packets, frames=frames), flt, per_packet=packets,
+                     progress=not term["quiet"])
+    return driver, driver.open(captures), flt, _console(term["color"], term["width"])
 
 
 @main.command()
@@ -264,15 +212,15 @@ def show(captures, detail, frames_, websocket_only, **kw):
         from .render.packets import PacketListView, group_by_packet
         from .render.tree import DetailView
 
-        r, console = _view_run(captures, kw, packets=True, frames=True)
+        driver, files, _flt, console = _view_run(captures, kw, packets=True, frames=True)
         if detail or frames_:
             view = DetailView(console, set(frames_) if frames_ else None, websocket_only)
         else:
             view = PacketListView(console, websocket_only)
-        for pkt, events in group_by_packet(r.events()):
+        for pkt, events in group_by_packet(driver.events(files)):
             view.group(pkt, events)
         view.end()
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -289,11 +237,11 @@ def follow(captures, hex_limit, **kw):
     def run():
         from .render.follow import FollowView
 
-        r, console = _view_run(captures, kw)
+        driver, files, _flt, console = _view_run(captures, kw)
         view = FollowView(console, hex_limit)
-        _drive(r, view.event)
+        driver.feed(files, _each(view.event))
         view.end()
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -310,15 +258,15 @@ def stats(captures, fmt, **kw):
     def run():
         from .render.stats import StatsCollector, render_stats
 
-        r, console = _view_run(captures, kw)
-        st = StatsCollector()
-        _drive(r, st.event)
+        driver, files, flt, console = _view_run(captures, kw)
+        st = StatsCollector(recount=flt.narrows_messages)
+        driver.feed(files, _each(st.event))
         if fmt == "json":
             import json
             click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2))  # ASCII: terminal-safe
         else:
             render_stats(console, st)
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -339,15 +287,15 @@ def expert(captures, severity, verbose, fmt, **kw):
         from .findings import Severity
         from .render.expert import ExpertCollector, render_expert
 
-        r, console = _view_run(captures, kw)
+        driver, files, _flt, console = _view_run(captures, kw)
         ex = ExpertCollector(Severity[severity.upper()])
-        _drive(r, ex.event)
+        driver.feed(files, _each(ex.event))
         if fmt == "json":
             import json
             click.echo(json.dumps(ex.as_json(), indent=2))
         else:
             render_expert(console, ex, verbose)
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -387,19 +335,19 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
             if damaged:
                 sys.exit(EXIT_DAMAGED)
             return
-        run_ = _Run(captures, options, flt)
-        run_.open()  # every input is checked before the output is created
+        driver = _driver(options, flt)
+        files = driver.open(captures)  # every input is checked before the output is created
         out = _open_output(output)
         try:
             writer = RecordWriter(out, fmt, min_sev)
             try:
-                run_.feed(writer.events)
+                driver.feed(files, writer.events)
             finally:
                 writer.close()  # what was decoded is written even when interrupted
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
-        _damaged_exit(run_)
+        _damaged_exit(driver)
 
     _guard(run)
 

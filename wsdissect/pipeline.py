@@ -2,18 +2,16 @@
 
 ``Dissector.packet(frame, ts, linktype, data, wire_len)`` returns the events that packet produced (a
 :class:`~wsdissect.events.Packet` first when ``options.packets``); ``finish()`` flushes every connection at the end.
-:func:`dissect_files` runs it over capture files.  This module is the one place that contains an unexpected stage
+:class:`wsdissect.run.Driver` runs it over captures.  This module is the one place that contains an unexpected stage
 error: a bug in a stage becomes an ``internal`` finding on that connection and decoding goes on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
-
 from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp
 from .connection import TCP_ACK, TCP_SYN, Connection, Ended, Pending
-from .events import CaptureEnd, CaptureStart, Finding, new_packet
+from .events import Finding, new_packet
 from .findings import KINDS
+from .options import Options
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
 from .speedups import speedups
 
@@ -23,23 +21,6 @@ _parse_tcp_fast = speedups.parse_tcp if speedups is not None else parse_tcp
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
 FINISHED_LINGER = 30.0  # seconds a finished connection is kept for its late packets (final ACKs, RST)
-
-
-@dataclass
-class Options:
-    """What to decode and emit, and the resource bounds (each reported as a finding when hit)."""
-
-    decode_as: frozenset = frozenset()  # server TCP ports to decode as WebSocket without a handshake
-    packets: bool = False  # emit a Packet event per TCP packet (views)
-    frames: bool = False  # emit a WsFrame event per WebSocket frame (views)
-    max_message: int = 64 << 20  # bytes of one message kept; beyond it the payload is truncated
-    max_inflated: int = 64 << 20  # decompressed bytes per message
-    max_ratio: int = 1000  # decompressed/compressed ratio per message
-    max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
-    max_connections: int = 100_000  # connections tracked at once (oldest evicted)
-    max_http_head: int = 64 << 10  # bytes of one HTTP header block
-    detect: bool = True  # recognise WebSocket without a handshake from the frames themselves (strict heuristic)
-    extra: dict = field(default_factory=dict)
 
 
 class Dissector:
@@ -229,49 +210,3 @@ class Dissector:
             if not c.finished and c.__class__ is Connection:
                 c.finish(self.last_frame, self.last_ts, out, "capture ended")
         return out
-
-
-def dissect_records(records: Iterable, options: Options | None = None, source: str = "") -> Iterator:
-    """Events for an iterable of ``(frame, ts, linktype, data, wire_len)`` records."""
-    d = Dissector(options)
-    packet = d.packet
-    it = iter(records)
-    for rec in it:
-        yield CaptureStart(source, rec[1])
-        yield from packet(*rec)
-        break
-    for rec in it:
-        events = packet(*rec)
-        if events:
-            yield from events
-    yield from d.finish()
-
-
-def feed_records(records: Iterable, sink: Callable[[list], None], options: Options | None = None,
-                 source: str = "") -> None:
-    """Like :func:`dissect_records`, but hands *sink* each packet's events as one list (no generator between
-    stages, one call per packet: the export's hot path)."""
-    d = Dissector(options)
-    packet = d.packet
-    it = iter(records)
-    for rec in it:
-        sink([CaptureStart(source, rec[1])])
-        sink(packet(*rec))
-        break
-    for rec in it:
-        events = packet(*rec)
-        if events:
-            sink(events)
-    sink(d.finish())
-
-
-def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:
-    """Events for each capture file in turn; file problems become findings, then a CaptureEnd."""
-    from .capture.files import CaptureFile
-
-    for path in paths:
-        with CaptureFile(path) as cf:
-            yield from dissect_records(cf, options, cf.name)
-            for code, message, frame in cf.problems:
-                yield Finding(frame, 0.0, code, KINDS[code].severity, message)
-            yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))

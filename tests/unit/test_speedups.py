@@ -41,7 +41,9 @@ from wsdissect.events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, M
 from wsdissect.export.writer import BATCH, RecordWriter
 from wsdissect.findings import KINDS, Severity
 from wsdissect.flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
-from wsdissect.pipeline import Dissector, Options, dissect_records
+from wsdissect.options import Options
+from wsdissect.pipeline import Dissector
+from wsdissect.run import dissect_records
 from wsdissect.speedups import speedups as C
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -795,7 +797,7 @@ def _violation_cases() -> list:
 def test_violation_captures_identical_with_and_without_c(name, tmp_path):
     """The captures built to trigger each finding: the same events, findings and order on both paths."""
     from tools.make_violation_pcaps import build_case, write_case
-    from wsdissect.pipeline import dissect_files
+    from wsdissect.run import dissect_files
 
     conv, expect = build_case(name)
     pcap = str(write_case(name, conv, expect, tmp_path))
