@@ -9,19 +9,19 @@ from __future__ import annotations
 from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, new_frame
 from .findings import KINDS
 from .capture.layers import ip_str
-from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
 from .http.checks import check_handshake
-from .http.exchange import HttpExchange, is_websocket_upgrade
+from .http.exchange import (HttpExchange, LeftHttp, Refused, RequestHead, ResponseHead, Upgraded,
+                            is_websocket_upgrade)
 from .http.negotiation import negotiated
 from .http.stream import looks_like_request, looks_like_response
 from .rfc6455 import opcode_name
 from .speedups import speedups
-from .tcp.reassembly import StreamReassembler
+from .tcp.reassembly import Gap, StreamReassembler
 from .ws.deflate import Inflater
 from .ws.frames import INVALID, LOST, PROVEN, FrameParser, check_frame, probe
 from .ws.messages import MessageAssembler
 
-TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 1, 2, 4, 16
 MAX_PENDING_PINGS = 64
 MAX_KEPT_HEADS = 16
 CARRY_MAX = 16 << 10  # the largest cut frame the fast lane holds back for the next segment (larger: the parser)
@@ -247,10 +247,10 @@ class Connection:
 
     def _pieces(self, d: Direction, pieces: list, out: list) -> None:
         for piece in pieces:
-            if piece[1] is None:
-                self._gap(d, piece[2], piece[3], piece[4], out)
+            if piece.__class__ is Gap:
+                self._gap(d, piece.missing, piece.frame, piece.ts, out)
             else:
-                self._data(d, piece[0], piece[1], piece[2], piece[3], out)
+                self._data(d, piece.offset, piece.data, piece.frame, piece.ts, out)
 
     def _data(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
         mode = self.mode
@@ -355,63 +355,67 @@ class Connection:
         crest, srest = self.http.requests.take_rest(), self.http.responses.take_rest()
         self._finding(out, "ws.handshake.no_101", "server sent WebSocket frames without answering the upgrade "
                       f"request{f' in frame {request.frame}' if request else ''} with 101 Switching Protocols",
-                      srest[0][1] if srest and srest[0][1] else frame, srest[0][2] if srest else ts, SERVER_TO_CLIENT)
+                      srest[0].frame if srest and srest[0].frame else frame, srest[0].ts if srest else ts,
+                      SERVER_TO_CLIENT)
         self._start_websocket(None, out, frame, ts, synced=True)
-        for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-            off = d.reasm.next - sum(len(p[0]) for p in rest)
-            for data, f, t in rest:
-                self._ws(d, data, off, f or frame, t or ts, out)
-                off += len(data)
+        self._replay_held(crest, srest, frame, ts, out)
 
-    def _http_result(self, r: tuple, frame: int, ts: float, out: list) -> None:
-        kind = r[0]
-        if kind == "request":
-            head, number = r[1], r[2]
-            ev = HttpRequest(self.conn, head.frame, head.first_frame, head.ts, head.start[0], head.start[1],
-                             head.start[2], head.headers, head.raw, number, is_websocket_upgrade(head))
-            self._req_events[id(head)] = ev
-            if len(self.requests) < MAX_KEPT_HEADS or ev.is_upgrade:
-                self.requests.append(ev)
-            out.append(ev)
-        elif kind == "response":
-            head, number, req = r[1], r[2], r[3]
-            req_ev = self._req_events.pop(id(req), None) if req is not None else None
-            if req_ev is not None and 100 <= int(head.start[1]) < 200 and head.start[1] != "101":
-                self._req_events[id(req)] = req_ev  # an interim response: the final one is still to come
-            ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
-                              head.start[2], head.headers, head.raw, number, req_ev)
-            if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
-                self.responses.append(ev)
-            out.append(ev)
-        elif kind == "upgrade":
-            req, resp, crest, srest = r[1], r[2], r[3], r[4]
-            resp_ev = self.responses[-1]  # the 101 just recorded; upgrade responses are always kept
-            req_ev = resp_ev.request
-            sub, exts, deflate = negotiated(req, resp)
-            up = Upgrade(self.conn, req_ev, resp_ev, sub, exts, deflate)
-            out.append(up)
-            self.handshake_ms = (resp.ts - req.ts) * 1000.0
-            for code, message, head in check_handshake(req, resp):
-                self._finding(out, code, message, head.frame, head.ts,
-                              CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
-            self._start_websocket(up, out, frame, ts, synced=True)
-            for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-                total = sum(len(p[0]) for p in rest)
-                off = d.reasm.next - total
-                for data, f, t in rest:
-                    self._ws(d, data, off, f or frame, t or ts, out)
-                    off += len(data)
-        elif kind == "refused":
-            resp = r[2]
+    def _http_result(self, r, frame: int, ts: float, out: list) -> None:
+        cls = r.__class__
+        if cls is RequestHead:
+            self._http_request(r, out)
+        elif cls is ResponseHead:
+            self._http_response(r, out)
+        elif cls is Upgraded:
+            self._http_upgraded(r, frame, ts, out)
+        elif cls is Refused:
+            resp = r.response
             self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
                           resp.frame, resp.ts, SERVER_TO_CLIENT)
-        elif kind == "other":
+        elif cls is LeftHttp:
             self.mode = OTHER
-            reason = r[1]
-            if not reason.startswith("switched to"):
-                code = ("http.header_too_large" if "larger than" in reason else
-                        "http.gap" if "missing" in reason else "http.malformed")
-                self._finding(out, code, reason, frame, ts)
+            if r.code is not None:
+                self._finding(out, r.code, r.reason, frame, ts)
+
+    def _http_request(self, r: RequestHead, out: list) -> None:
+        head = r.head
+        ev = HttpRequest(self.conn, head.frame, head.first_frame, head.ts, head.start[0], head.start[1],
+                         head.start[2], head.headers, head.raw, r.number, is_websocket_upgrade(head))
+        self._req_events[id(head)] = ev
+        if len(self.requests) < MAX_KEPT_HEADS or ev.is_upgrade:
+            self.requests.append(ev)
+        out.append(ev)
+
+    def _http_response(self, r: ResponseHead, out: list) -> None:
+        head, req = r.head, r.request
+        req_ev = self._req_events.pop(id(req), None) if req is not None else None
+        if req_ev is not None and 100 <= int(head.start[1]) < 200 and head.start[1] != "101":
+            self._req_events[id(req)] = req_ev  # an interim response: the final one is still to come
+        ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
+                          head.start[2], head.headers, head.raw, r.number, req_ev)
+        if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
+            self.responses.append(ev)
+        out.append(ev)
+
+    def _http_upgraded(self, r: Upgraded, frame: int, ts: float, out: list) -> None:
+        req, resp = r.request, r.response
+        resp_ev = self.responses[-1]  # the 101 just recorded; upgrade responses are always kept
+        sub, exts, deflate = negotiated(req, resp)
+        up = Upgrade(self.conn, resp_ev.request, resp_ev, sub, exts, deflate)
+        out.append(up)
+        self.handshake_ms = (resp.ts - req.ts) * 1000.0
+        for code, message, head in check_handshake(req, resp):
+            self._finding(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
+        self._start_websocket(up, out, frame, ts, synced=True)
+        self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
+
+    def _replay_held(self, crest: list, srest: list, frame: int, ts: float, out: list) -> None:
+        """The bytes HTTP held after the heads, decoded as the first WebSocket bytes of each direction."""
+        for d, rest in ((self.c2s, crest), (self.s2c, srest)):
+            off = d.reasm.next - sum(len(p.data) for p in rest)
+            for held in rest:
+                self._ws(d, held.data, off, held.frame or frame, held.ts or ts, out)
+                off += len(held.data)
 
     # -- WebSocket ------------------------------------------------------------------------------------------
     def _start_websocket(self, up: Upgrade | None, out: list, frame: int, ts: float, synced: bool) -> None:
@@ -537,20 +541,21 @@ class Connection:
             if f is LOST:
                 asm.lost(frame, ts, out)
                 continue
-            b0, b1 = f[3], f[4]
+            b0, b1, plen = f.b0, f.b1, f.payload_len
             lc = b1 & 0x7F
-            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or lc == 127 or (lc == 126 and f[6] < 126):
-                for code, message in check_frame(b0, b1, f[6], d.from_client, d.rsv_allowed):
-                    self._finding(out, code, message, f[1], f[2], d.name)
-            if not f[8]:
-                self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f[1], f[2],
+            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or lc == 127 or (lc == 126 and plen < 126):
+                for code, message in check_frame(b0, b1, plen, d.from_client, d.rsv_allowed):
+                    self._finding(out, code, message, f.frame, f.ts, d.name)
+            if not f.complete:
+                self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f.frame, f.ts,
                               d.name)
-            elif f[11]:
-                self._finding(out, "ws.message.too_large", f"frame payload of {f[6]} bytes exceeds the "
-                              f"{self.opts.max_message}-byte limit; payload truncated", f[1], f[2], d.name)
+            elif f.truncated:
+                self._finding(out, "ws.message.too_large", f"frame payload of {plen} bytes exceeds the "
+                              f"{self.opts.max_message}-byte limit; payload truncated", f.frame, f.ts, d.name)
             if want_frames:
-                out.append(new_frame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
-                                   f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
+                out.append(new_frame(self.conn, d.name, f.first_frame, f.frame, f.ts, bool(b0 & 0x80), (b0 >> 4) & 7,
+                                     b0 & 0x0F, f.mask_key is not None, f.mask_key, lc, plen, f.header, f.payload,
+                                     f.complete, f.offset))
             start = len(out)
             asm.add(f, out)
             if asm.findings:

@@ -7,17 +7,13 @@ error: a bug in a stage becomes an ``internal`` finding on that connection and d
 """
 from __future__ import annotations
 
-from .capture.layers import SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, ip_str, l3_offset, parse_tcp
-from .connection import TCP_ACK, TCP_SYN, Connection, Ended, Pending
+from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, TcpSegment, ip_str, l3_offset, parse_tcp,
+                             parse_tcp_fast)
+from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options
-from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
-from .speedups import speedups
-
-# the C parser for the common packets; it answers False when the Python parser must decide
-_parse_tcp_fast = speedups.parse_tcp if speedups is not None else parse_tcp
-
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
 FINISHED_LINGER = 30.0  # seconds a finished connection is kept for its late packets (final ACKs, RST)
@@ -41,44 +37,39 @@ class Dissector:
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
             self._sweep(ts)
-        r = _parse_tcp_fast(linktype, data)
-        if r is False:
-            r = parse_tcp(linktype, data)
-        if r is None or r.__class__ is Malformed:
-            r = self._odd_packet(r, frame, ts, linktype, data, wire_len, out)
-            if r is None:
+        seg = parse_tcp_fast(linktype, data)
+        if seg is None or seg.__class__ is Malformed:
+            whole = self._odd_packet(seg, frame, ts, linktype, data, wire_len, out)
+            if whole is None:
                 return out
-            data = r[-1]
-            r = r[0]
-        ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, toff = r
-        payload = data[start:start + plen]
-        key = (src, sport, dst, dport)
+            seg, data = whole
+        flags, plen = seg.flags, seg.payload_len
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
         conn_state = self.flows.get(key)
         if conn_state is None or (flags & TCP_SYN and conn_state.finished):
-            conn_state = self._new_connection(key, flags, sport, dport, frame, ts, out)
+            conn_state = self._new_connection(key, flags, frame, ts, out)
         from_client = key == conn_state.keys[0]
         if conn_state.__class__ is Pending and not conn_state.finished:
             if not plen:
-                conn_state.control(from_client, seq, flags, ts)
+                conn_state.control(from_client, seg.seq, flags, ts)
                 if self.opts.packets:
-                    out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport,
-                                                  dport, seq, ack, flags, win, toff, plen, conn_state, from_client))
+                    out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
                 return out
             conn_state = conn_state.promote(self.opts)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
+        if self.opts.packets and conn_state.finished:
+            out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         if conn_state.finished:
-            if self.opts.packets:
-                out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport,
-                                              seq, ack, flags, win, toff, plen, conn_state, from_client))
             return out
+        start = seg.payload_start
+        payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
                                f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
         if self.opts.packets:
-            out.append(self._packet_event(frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq,
-                                          ack, flags, win, toff, plen, conn_state, from_client))
+            out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         try:
-            conn_state.segment(from_client, seq, ack, flags, payload, plen, frame, ts, out)
+            conn_state.segment(from_client, seg.seq, seg.ack, flags, payload, plen, frame, ts, out)
         except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
             out.append(Finding(frame, ts, "internal", KINDS["internal"].severity,
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
@@ -88,8 +79,9 @@ class Dissector:
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
         return out
 
-    def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out):
-        """Non-TCP, malformed or fragmented packets: findings, and reassembly of IPv4 fragments."""
+    def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out) -> tuple[TcpSegment, bytes] | None:
+        """Non-TCP, malformed or fragmented packets: findings, and reassembly of IPv4 fragments (the reassembled
+        packet's segment and bytes are returned)."""
         if r is None:
             if linktype not in SUPPORTED_LINKTYPES and linktype not in self.reported_linktypes:
                 self.reported_linktypes.add(linktype)
@@ -115,8 +107,8 @@ class Dissector:
             self._finding(out, "ip.malformed", str(r), frame, ts)
         return None
 
-    def _new_connection(self, key, flags, sport, dport, frame, ts, out):
-        src, _sport, dst, _dport = key
+    def _new_connection(self, key, flags, frame, ts, out):
+        src, sport, dst, dport = key
         old = self.flows.get(key)
         if old is not None:
             self._forget(old)
@@ -168,19 +160,23 @@ class Dissector:
             c.finish(frame, ts, out, "evicted")
         self._forget(c)
 
-    def _packet_event(self, frame, ts, wire_len, linktype, data, l3, ver, src, dst, sport, dport, seq, ack, flags,
-                      win, toff, plen, c, from_client: bool):
+    def _packet_event(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
+                      from_client: bool):
         mine, theirs = c.bases(from_client)
+        flags = seg.flags
         rel_seq = rel_ack = None
         if flags & TCP_SYN:
             rel_seq = 0
         elif mine is not None:  # like Wireshark: the first byte after the SYN is 1
-            rel_seq = (seq - mine + 1) % (1 << 32)
+            rel_seq = (seg.seq - mine + 1) % (1 << 32)
         if theirs is not None and flags & TCP_ACK:
-            rel_ack = (ack - theirs + 1) % (1 << 32)
-        return new_packet(frame, ts, wire_len, len(data), linktype, data, l3, ver, ip_str(src), ip_str(dst), sport,
-                      dport, seq, ack, flags, win, toff, plen, c.conn,
-                      CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
+            rel_ack = (seg.ack - theirs + 1) % (1 << 32)
+        return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
+                          l3_offset=seg.l3_offset, ip_version=seg.ip_version, src=ip_str(seg.src),
+                          dst=ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack,
+                          flags=flags, window=seg.window, tcp_offset=seg.tcp_offset, payload_len=seg.payload_len,
+                          conn=c.conn, direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
+                          rel_seq=rel_seq, rel_ack=rel_ack)
 
     def _sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import wsdissect.connection
 import wsdissect.export.records as records
 import wsdissect.export.writer as writer_mod
-import wsdissect.pipeline as pipeline
+import wsdissect.capture.layers as layers
 import wsdissect.ws.messages
 from tests.helpers import tcp_packet, upgrade_request, upgrade_response, ws_frame
 from wsdissect.events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message, new_message
@@ -82,8 +82,7 @@ def pure_python():
         mp.setattr(writer_mod, "speedups", None)
         mp.setattr(writer_mod, "message_line", records.message_line_py)
         mp.setattr(records, "message_line", records.message_line_py)
-        if getattr(pipeline, "_parse_tcp_fast", None) is not None:  # the C header parser, bound at import
-            mp.setattr(pipeline, "_parse_tcp_fast", pipeline.parse_tcp)
+        mp.setattr(layers, "_parse_tcp_c", None)  # the C header parser, bound at import
         yield
 
 

@@ -1,17 +1,12 @@
 """RFC 6455 frame decoding for one direction of a connection.
 
 Contract (sans-IO): ``feed(data, offset, frame, ts)`` and ``gap(n, frame, ts)`` return a list whose items are
-frame tuples (layout below) or ``LOST`` (sync was lost here: what was in progress is gone).  The parser never
+:class:`Frame` results or ``LOST`` (sync was lost here: what was in progress is gone).  The parser never
 raises on protocol content; ``check_frame`` (separate from parsing, as in websockets' ``Frame.parse``/``check``)
 says what is wrong with a frame.
 
-Frame tuple (plain tuples keep the hot path allocation-light; :class:`wsdissect.events.WsFrame` is built from them
-only for consumers that want frames)::
-
-    (first_frame, frame, ts, b0, b1, mask_key|None, payload_len, payload, complete, stream_offset, header,
-     truncated)
-
-``complete`` is False when bytes of the frame are missing from the capture; ``truncated`` is True when the payload
+A :class:`Frame` is a NamedTuple (cheap to build on the hot path; :class:`wsdissect.events.WsFrame` is built from
+it only for consumers that want frames).  ``complete`` is False when bytes of the frame are missing from the capture; ``truncated`` is True when the payload
 was cut at ``max_payload`` (nothing was lost, it was just not kept).
 
 After a gap the parser resynchronises only on a position it can prove: a chain of plausible frame headers (opcode
@@ -22,8 +17,29 @@ from __future__ import annotations
 
 import heapq
 
+from typing import NamedTuple
+
 from .mask import unmask
 
+
+class Frame(NamedTuple):
+    """One decoded frame, as the parser returns it."""
+
+    first_frame: int  # capture frame where its header began
+    frame: int  # capture frame where it completed
+    ts: float
+    b0: int  # first header byte: FIN, RSV1-3, opcode
+    b1: int  # second header byte: MASK, 7-bit length code
+    mask_key: bytes | None
+    payload_len: int  # as the header says
+    payload: bytes  # unmasked; at most max_payload bytes kept
+    complete: bool  # False: bytes of it are missing from the capture
+    offset: int  # stream offset of its header
+    header: bytes
+    truncated: bool  # the payload was cut at max_payload (nothing was lost, it was just not kept)
+
+
+_frame = tuple.__new__  # builds a Frame without NamedTuple's keyword handling (the hot path)
 LOST = None
 F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER, F_TRUNCATED = range(12)
 
@@ -143,7 +159,8 @@ class FrameParser:
                 payload = data[p:end]
                 if key is not None and plen:
                     payload = unmask(payload, key)
-                out.append((first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p], False))
+                out.append(_frame(Frame, (first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p],
+                                                 False)))
                 pos = end
                 first = frame
                 continue
@@ -223,7 +240,7 @@ class FrameParser:
                 self.chunks.append(chunk)
                 self.kept += len(chunk)
 
-    def _finish(self, frame: int, ts: float) -> tuple:
+    def _finish(self, frame: int, ts: float) -> Frame:
         first, b0, b1, key, plen, off, header = self.hdr  # type: ignore[misc]
         payload = b"".join(self.chunks)
         if key is not None and payload:
@@ -233,7 +250,7 @@ class FrameParser:
         self.hdr = None
         self.chunks = []
         self.left = 0
-        return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
+        return Frame(first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
 
     def end(self) -> list:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and

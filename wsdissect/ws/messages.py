@@ -1,6 +1,6 @@
 """Message assembly for one direction: fragments joined, control frames passed through, deflate undone.
 
-Contract (sans-IO): ``add(frame_tuple, out)`` appends finished :class:`~wsdissect.events.Message` events to *out*;
+Contract (sans-IO): ``add(frame, out)`` (a :class:`~wsdissect.ws.frames.Frame`) appends finished :class:`~wsdissect.events.Message` events to *out*;
 ``lost(frame, ts, out)`` says sync was lost (the message in progress is emitted incomplete, deflate history is
 forgotten).  Findings go to ``self.findings`` as ``(code, message, frame, ts)``.
 
@@ -24,7 +24,11 @@ from ..events import new_message
 from ..flow import Conn
 from ..speedups import speedups
 from .close import parse_close
-from .deflate import Inflater
+from .deflate import InflateProblem, Inflater
+from .frames import Frame
+
+INFLATE_NOTES = {"ws.deflate.limit": "decompressed size limit reached",
+                 "ws.deflate.no_context": "compressed with history not in the capture"}
 
 
 class MessageAssembler:
@@ -53,11 +57,11 @@ class MessageAssembler:
     def largest(self) -> int:
         return self.sums[1]
 
-    def add(self, f: tuple, out: list) -> None:
-        b0 = f[3]
-        if (b0 == 0x81 or b0 == 0x82) and self.cur is None and f[8] and not f[11] and not self.closed:
+    def add(self, f: Frame, out: list) -> None:
+        b0 = f.b0
+        if (b0 == 0x81 or b0 == 0x82) and self.cur is None and f.complete and not f.truncated and not self.closed:
             # the common case: one unfragmented, uncompressed, complete text or binary frame
-            first, frame, ts, payload = f[0], f[1], f[2], f[7]
+            first, frame, ts, payload = f.first_frame, f.frame, f.ts, f.payload
             text = None
             if b0 == 0x81:
                 try:
@@ -66,11 +70,11 @@ class MessageAssembler:
                     self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
             op, n = b0 & 0x0F, len(payload)
             out.append(new_message(self.conn, self.direction, op, payload, True, first, frame, ts, ts, 1,
-                                   False, f[6], (frame,), None, None, text))
+                                   False, f.payload_len, (frame,), None, None, text))
             self.count[op] += 1
             self.nbytes[op] += n
             sums = self.sums
-            sums[0] += f[6]
+            sums[0] += f.payload_len
             if n > sums[1]:
                 sums[1] = n
             return
@@ -129,7 +133,7 @@ class MessageAssembler:
         return (mask_bit, max_payload, self.conn, self.direction, inflate, self.lane_inflated, self.count,
                 self.nbytes, self.sums)
 
-    def lane_inflated(self, opcode: int, payload: bytes, problem: str | None, first: int, frame: int, ts: float,
+    def lane_inflated(self, opcode: int, payload: bytes, problem: InflateProblem | None, first: int, frame: int, ts: float,
                       wire: int, out: list) -> None:
         """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
         not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
@@ -157,12 +161,10 @@ class MessageAssembler:
         self._finish(opcode, payload, note, truncated, first, frame, first_ts, ts, tuple(frames), compressed, wire,
                      out)
 
-    def _inflate_problem(self, problem: str, frame: int, ts: float) -> str:
+    def _inflate_problem(self, problem: InflateProblem, frame: int, ts: float) -> str:
         """Report what the inflater said; the note for the incomplete message."""
-        code, _, detail = problem.partition(":")
-        self.findings.append((code, detail, frame, ts))
-        return {"ws.deflate.limit": "decompressed size limit reached",
-                "ws.deflate.no_context": "compressed with history not in the capture"}.get(code, "decompression failed")
+        self.findings.append((problem.code, problem.detail, frame, ts))
+        return INFLATE_NOTES.get(problem.code, "decompression failed")
 
     def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, first: int, frame: int,
                 first_ts: float, ts: float, frames: tuple, compressed: bool, wire: int, out: list) -> None:
@@ -179,7 +181,7 @@ class MessageAssembler:
                                None if complete else note))
         self._tally(opcode, len(payload), wire)
 
-    def _control(self, f: tuple, opcode: int, out: list) -> None:
+    def _control(self, f: Frame, opcode: int, out: list) -> None:
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         complete = complete and not truncated
         code = reason = None
