@@ -6,7 +6,7 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 """
 from __future__ import annotations
 
-from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, new_frame
+from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade
 from .findings import KINDS
 from .capture.layers import ip_str
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
@@ -15,16 +15,12 @@ from .http.exchange import (HttpExchange, LeftHttp, Refused, RequestHead, Respon
                             is_websocket_upgrade)
 from .http.negotiation import negotiated
 from .http.stream import looks_like_request, looks_like_response
-from .rfc6455 import opcode_name
-from .speedups import speedups
 from .tcp.reassembly import Gap, StreamReassembler
-from .ws.deflate import Inflater
-from .ws.frames import INVALID, LOST, PROVEN, FrameParser, check_frame, probe
-from .ws.messages import MessageAssembler
+from .ws.frames import INVALID, PROVEN, probe
+from .ws.stream import WsStream
 
 MAX_PENDING_PINGS = 64
 MAX_KEPT_HEADS = 16
-CARRY_MAX = 16 << 10  # the largest cut frame the fast lane holds back for the next segment (larger: the parser)
 
 UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
 PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
@@ -109,33 +105,23 @@ class Ended:
 
 
 class Direction:
-    """Per-direction state of a connection."""
+    """Per-direction state of a connection: its reassembly, and its WebSocket stream once there is one."""
 
-    __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "probe", "lane", "carry")
+    __slots__ = ("name", "from_client", "reasm", "ws", "fin", "probe")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
         self.from_client = from_client
         self.reasm = StreamReassembler(max_buffer)
-        self.parser: FrameParser | None = None
-        self.asm: MessageAssembler | None = None
-        self.fast_b0: frozenset[int] = frozenset()
-        self.mask_bit = 0x80 if from_client else 0
-        self.rsv_allowed = 0
+        self.ws: WsStream | None = None
         self.fin = False
-        self.lane: tuple | None = None  # the C fast lane's context (MessageAssembler.lane_context), when it is used
-        self.carry: list | None = None  # [segments, bytes, bytes needed]: one frame the lane holds back, cut by a
-        # segment end (the segments as (data, offset, frame, ts); their bytes; the frame's length as far as known)
         self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
         """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
-        a = self.asm
-        if a is None:
+        if self.ws is None:
             return {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
-        return {"messages": sum(a.count), "bytes": sum(a.nbytes), "wire_bytes": a.wire, "largest": a.largest,
-                "opcodes": {opcode_name(op): [n, a.nbytes[op]] for op, n in enumerate(a.count) if n}}
+        return self.ws.stats()
 
 
 class Connection:
@@ -179,17 +165,22 @@ class Connection:
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None):
         out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
 
-    def _drain(self, out: list, items: list, direction: str | None) -> None:
+    def report(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None) -> None:
+        """A finding of one of this connection's stages (the stages' one sink, see :class:`WsStream`)."""
+        out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
+
+    def report_all(self, out: list, items: list, direction: str | None) -> None:
+        """Findings a stage handed over as ``(code, message, frame, ts)``; a stage that does not know the time
+        says 0.0 and gets the connection's latest."""
         for code, message, frame, ts in items:
             self._finding(out, code, message, frame, ts or self.last_ts, direction)
-        items.clear()
 
     def swap_roles(self) -> None:
         """The first guess of who is the client was wrong."""
         self.conn = self.conn.swapped()
         self.c2s, self.s2c = self.s2c, self.c2s
         for d, name, from_client in ((self.c2s, CLIENT_TO_SERVER, True), (self.s2c, SERVER_TO_CLIENT, False)):
-            d.name, d.from_client, d.mask_bit = name, from_client, 0x80 if from_client else 0
+            d.name, d.from_client = name, from_client
         self.keys = (self.keys[1], self.keys[0])
 
     # -- packets --------------------------------------------------------------------------------------------
@@ -220,15 +211,15 @@ class Connection:
             if pieces:
                 self._pieces(d, pieces, out)
         o = other.reasm
-        if flags & TCP_ACK and o.base is not None and (ack - o.base - o.next) & 0xFFFFFFFF:
+        if flags & TCP_ACK and o.acks_other_than_next(ack):
             # the peer acknowledged something other than exactly what we have: maybe evidence of a lost segment
             late = o.peer_ack(ack, frame, ts, self.packets)
             if late:
                 self._pieces(other, late, out)
         if d.reasm.findings:
-            self._drain(out, d.reasm.findings, d.name)
-        if other.reasm.findings:
-            self._drain(out, other.reasm.findings, other.name)
+            self.report_all(out, d.reasm.take_findings(), d.name)
+        if o.findings:
+            self.report_all(out, o.take_findings(), other.name)
         if flags & TCP_FIN and not d.fin:
             d.fin = True
         if flags & TCP_RST:
@@ -239,11 +230,7 @@ class Connection:
             self.finish(frame, ts, out, None)
 
     def _drained(self) -> bool:
-        for d in (self.c2s, self.s2c):
-            r = d.reasm
-            if r.starts or r.fin_off is None or r.next < r.fin_off:
-                return False
-        return True
+        return self.c2s.reasm.complete and self.s2c.reasm.complete
 
     def _pieces(self, d: Direction, pieces: list, out: list) -> None:
         for piece in pieces:
@@ -266,10 +253,8 @@ class Connection:
                 self._data(self.c2s if d.from_client else self.s2c, off, data, frame, ts, out)
 
     def _gap(self, d: Direction, n: int, frame: int, ts: float, out: list) -> None:
-        if self.mode == WEBSOCKET and d.parser is not None:
-            if d.carry:
-                self._flush_carry(d, out)
-            self._ws_items(d, d.parser.gap(n, frame, ts), frame, ts, out)
+        if self.mode == WEBSOCKET and d.ws is not None:
+            d.ws.gap(n, frame, ts, out)
         elif self.mode == HTTP and self.http is not None:
             for r in self.http.gap(d.from_client, n):
                 self._http_result(r, frame, ts, out)
@@ -422,159 +407,14 @@ class Connection:
         self.mode = WEBSOCKET
         self.upgrade = up
         self.midstream = not synced
-        opts = self.opts
-        deflate = up.deflate if up is not None else None
-        negotiated_deflate = None if up is None else deflate is not None
         for d in (self.c2s, self.s2c):
-            side = "client" if d.from_client else "server"
-            d.rsv_allowed = 4 if deflate is not None or up is None else 0
-            d.parser = FrameParser(opts.max_message, client=d.from_client, rsv_allowed=d.rsv_allowed, synced=synced)
-            inflater = None
-            if deflate is not None or up is None:
-                inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), opts.max_inflated,
-                                    opts.max_ratio, history_known=synced)
-            d.asm = MessageAssembler(self.conn, d.name, inflater, negotiated_deflate, opts.max_message)
-            fast = {0, 1, 2}
-            if d.rsv_allowed:
-                fast |= {0x41, 0x42}
-            d.fast_b0 = frozenset(fast)
-            d.lane = None if opts.frames else d.asm.lane_context(d.mask_bit, opts.max_message)
+            d.ws = WsStream(self, self.conn, d.name, d.from_client, up, self.opts, synced)
 
     def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        if d.lane is not None and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
-            self._ws_lane(d, data, off, frame, ts, out)
-        else:
-            if d.carry:
-                self._flush_carry(d, out)
-            self._ws_feed(d, data, off, frame, ts, out)
+        d.ws.feed(data, off, frame, ts, out)
 
-    def _ws_feed(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        items = d.parser.feed(data, off, frame, ts)
-        if items:
-            self._ws_items(d, items, frame, ts, out)
-        elif d.parser.findings:
-            self._drain(out, d.parser.findings, d.name)
-
-    def _flush_carry(self, d: Direction, out: list) -> None:
-        """Give the parser the bytes the lane held back, segment by segment as they came: from then on its state is
-        exactly what feeding them at once would have made it."""
-        pieces, d.carry = d.carry[0], None
-        for data, off, frame, ts in pieces:
-            self._ws_feed(d, data, off, frame, ts, out)
-
-    def _ws_lane(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        """Alternate between the C fast lane (runs of plain frames) and the Python stages (everything else, one
-        frame at a time); after the lane twice takes nothing, the Python stages get the rest of the segment.
-
-        A frame the lane would take but that a segment end cuts is held back (``d.carry``, up to CARRY_MAX bytes)
-        and scanned again with the next segment, instead of going through the parser's buffering."""
-        parser, asm, lane = d.parser, d.asm, d.lane
-        scan = speedups.scan_messages
-        pos = 0
-        carry = d.carry
-        if carry is not None:
-            pieces, held, need = carry
-            if held + len(data) < need:  # the held-back frame is still cut: hold this segment too
-                pieces.append((data, off, frame, ts))
-                carry[1] = held + len(data)
-                parser.last = (frame, ts)
-                return
-            d.carry = None
-            joined = b"".join([c[0] for c in pieces]) + data
-            p, tail = scan(joined, 0, pieces[0][2], frame, ts, out, lane)
-            if asm.findings:
-                self._drain(out, asm.findings, d.name)
-            if p:  # the held-back frame is complete (and maybe more): go on from there
-                data, off, pos = joined, pieces[0][1], p
-            elif tail and tail <= CARRY_MAX:  # still cut (its header was)
-                pieces.append((data, off, frame, ts))
-                d.carry = [pieces, len(joined), tail]
-                parser.last = (frame, ts)
-                return
-            else:  # not for the lane after all: the parser takes that frame, bytes as they came
-                d.carry = carry
-                self._flush_carry(d, out)
-        elif parser.left or parser.stash:  # a frame begun in an earlier segment, in the parser
-            pending = parser.pending_frame(data) if asm.cur is None and not asm.closed else None
-            if pending is not None:
-                whole, first, end = pending
-                if scan(whole, 0, first, frame, ts, out, lane)[0] == len(whole):
-                    parser.drop_pending()
-                    pos = end
-                    if asm.findings:
-                        self._drain(out, asm.findings, d.name)
-        n = len(data)
-        misses = 0
-        while pos < n and not asm.closed:
-            if not parser.left and not parser.stash and asm.cur is None:
-                p, tail = scan(data, pos, frame, frame, ts, out, lane)
-                if asm.findings:  # a compressed message the lane finished with a problem (the run ends there)
-                    self._drain(out, asm.findings, d.name)
-                if p == n:
-                    parser.last = (frame, ts)
-                    return
-                if tail and tail <= CARRY_MAX:
-                    d.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
-                    parser.last = (frame, ts)
-                    return
-                if p == pos:
-                    misses += 1
-                    if misses == 2:  # e.g. a compressed stream: the lane is not helping here
-                        break
-                else:
-                    misses = 0
-                    pos = p
-            end = parser.frame_end(data, pos)  # one frame (or the rest of one) through the Python stages
-            if end < 0:
-                break
-            self._ws_feed(d, data[pos:end], off + pos, frame, ts, out)
-            pos = end
-        if pos < n:
-            self._ws_feed(d, data[pos:] if pos else data, off + pos, frame, ts, out)
-
-    def _ws_items(self, d: Direction, items: list, frame: int, ts: float, out: list) -> None:
-        """Frames in, messages out; each frame's findings and lifecycle notes follow its message directly (so the
-        order is the same however the bytes were cut into segments, and with or without the C lane)."""
-        asm = d.asm
-        want_frames = self.opts.frames
-        for f in items:
-            if f is LOST:
-                asm.lost(frame, ts, out)
-                continue
-            b0, b1, plen = f.b0, f.b1, f.payload_len
-            lc = b1 & 0x7F
-            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or lc == 127 or (lc == 126 and plen < 126):
-                for code, message in check_frame(b0, b1, plen, d.from_client, d.rsv_allowed):
-                    self._finding(out, code, message, f.frame, f.ts, d.name)
-            if not f.complete:
-                self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f.frame, f.ts,
-                              d.name)
-            elif f.truncated:
-                self._finding(out, "ws.message.too_large", f"frame payload of {plen} bytes exceeds the "
-                              f"{self.opts.max_message}-byte limit; payload truncated", f.frame, f.ts, d.name)
-            if want_frames:
-                out.append(new_frame(self.conn, d.name, f.first_frame, f.frame, f.ts, bool(b0 & 0x80), (b0 >> 4) & 7,
-                                     b0 & 0x0F, f.mask_key is not None, f.mask_key, lc, plen, f.header, f.payload,
-                                     f.complete, f.offset))
-            start = len(out)
-            asm.add(f, out)
-            if asm.findings:
-                self._drain(out, asm.findings, d.name)
-            if b0 & 0x08:
-                self._controls(d, out, start)
-        if d.parser.findings:
-            self._drain(out, d.parser.findings, d.name)
-        if asm.findings:
-            self._drain(out, asm.findings, d.name)
-
-    def _controls(self, d: Direction, out: list, start: int) -> None:
-        for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
-            m = out[i]
-            if m.__class__ is Message and m.opcode >= 8:
-                self._control(d, m, out)
-
-    def _control(self, d: Direction, m: Message, out: list) -> None:
-        """Lifecycle bookkeeping for control messages: closes, ping/pong pairing."""
+    def control(self, d: WsStream, m: Message, out: list) -> None:
+        """Lifecycle bookkeeping for the control messages of a stream: closes, ping/pong pairing."""
         op = m.opcode
         if op == 8:
             if self.first_close is None:
@@ -611,15 +451,9 @@ class Connection:
             if pieces:
                 self._pieces(d, pieces, out)
             if d.reasm.findings:
-                self._drain(out, d.reasm.findings, d.name)
-            if d.parser is not None and self.mode == WEBSOCKET:
-                if d.carry:
-                    self._flush_carry(d, out)
-                self._ws_items(d, d.parser.end(), frame, ts, out)
-            if d.asm is not None:
-                d.asm.finish(frame, ts, out)
-                if d.asm.findings:
-                    self._drain(out, d.asm.findings, d.name)
+                self.report_all(out, d.reasm.take_findings(), d.name)
+            if d.ws is not None:
+                d.ws.end(frame, ts, out)
         if reason is None:
             both_closed = len(self.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
@@ -631,13 +465,9 @@ class Connection:
             self.handshake_ms))
         # drop the heavy state; the tombstone stays in the flow table for late packets until swept
         for d in (self.c2s, self.s2c):
-            d.parser = None
-            d.asm = None
-            d.carry = None
+            d.ws = None
             d.probe = []
-            d.reasm.recent = []
-            d.reasm.ooo = {}
-            d.reasm.starts = []
+            d.reasm.release()
         self.http = None
         self._req_events = {}
         self.requests = []

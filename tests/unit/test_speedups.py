@@ -1,6 +1,6 @@
 """The optional C accelerators (wsdissect/_speedups.c) are exactly equivalent to the pure-Python path.
 
-* the WebSocket fast lane (``speedups.scan_messages`` via ``Connection._ws_lane``): the same events, in the same order,
+* the WebSocket fast lane (``speedups.scan_messages`` via ``wsdissect.ws.lane.FastLane``): the same events, in the same order,
   with the lane on and off, for hypothesis-generated conversations (every frame kind, every segmentation);
 * the record encoder (``_message_line_c`` vs ``message_line_py``): byte-identical lines;
 * the JSONL writer (``RecordWriter.events`` with ``encode_messages`` vs the pure writer): byte-identical output;
@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import wsdissect.connection
+import wsdissect.ws.lane
 import wsdissect.export.records as records
 import wsdissect.export.writer as writer_mod
 import wsdissect.capture.layers as layers
@@ -77,7 +77,7 @@ def pure_python():
                     and getattr(mod, "speedups", None) is C:
                 mp.setattr(mod, "speedups", None)
         # the two the lane depends on, named explicitly (in case the loop above ever misses them)
-        mp.setattr(wsdissect.connection, "speedups", None)
+        mp.setattr(wsdissect.ws.lane, "speedups", None)
         mp.setattr(wsdissect.ws.messages, "speedups", None)
         mp.setattr(writer_mod, "speedups", None)
         mp.setattr(writer_mod, "message_line", records.message_line_py)
@@ -87,7 +87,7 @@ def pure_python():
 
 
 class LaneCounter:
-    """Stands in for the C module in wsdissect.connection and counts the messages the fast lane produced."""
+    """Stands in for the C module in wsdissect.ws.lane and counts the messages the fast lane produced."""
 
     def __init__(self):
         self.taken = 0
@@ -106,7 +106,7 @@ def run_events(recs: list, options: Options, pure: bool, counter: LaneCounter | 
     if counter is None:
         return list(dissect_records(recs, options, "synthetic"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wsdissect.connection, "speedups", counter)
+        mp.setattr(wsdissect.ws.lane, "speedups", counter)
         return list(dissect_records(recs, options, "synthetic"))
 
 

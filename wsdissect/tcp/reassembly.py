@@ -115,6 +115,26 @@ class StreamReassembler:
             self._deliver(off, data, wire_len, frame, ts, out)
         return out
 
+    @property
+    def complete(self) -> bool:
+        """Everything up to the FIN was delivered (nothing waits behind a hole)."""
+        return not self.starts and self.fin_off is not None and self.next >= self.fin_off
+
+    def acks_other_than_next(self, ack: int) -> bool:
+        """The peer acknowledged something other than exactly the bytes delivered so far."""
+        return self.base is not None and bool((ack - self.base - self.next) & 0xFFFFFFFF)
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
+
+    def release(self) -> None:
+        """The connection is over: drop the buffers (the sequence base stays, to number late packets)."""
+        self.recent = deque(maxlen=8)
+        self.ooo = {}
+        self.starts = []
+
     def in_order(self, seq: int, data: bytes) -> int:
         """The common case, decided cheaply: *data* (all of the segment, no SYN/FIN) starts exactly at ``next``
         and nothing is buffered or pending.  Returns its stream offset after taking it (the caller passes the

@@ -98,6 +98,21 @@ class FrameParser:
         self.findings: list[tuple] = []
         self.last = (0, 0.0)  # frame and time of the last bytes fed
 
+    @property
+    def at_boundary(self) -> bool:
+        """No frame in progress: the next byte fed starts a frame (when synchronised)."""
+        return not self.left and not self.stash
+
+    def touch(self, frame: int, ts: float) -> None:
+        """Bytes of this stream went by without the parser (the C lane took them): the frame and time of the last
+        bytes, for a frame that :meth:`end` finds incomplete."""
+        self.last = (frame, ts)
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
+
     # -- the normal path ------------------------------------------------------------------------------------
     def feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
         self.last = (frame, ts)

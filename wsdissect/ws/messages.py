@@ -50,6 +50,16 @@ class MessageAssembler:
         self.sums = [0, 0]  # payload bytes on the wire (before decompression), largest payload
 
     @property
+    def idle(self) -> bool:
+        """At a message boundary and open: no fragmented message in progress, no Close seen."""
+        return self.cur is None and not self.closed
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
+
+    @property
     def wire(self) -> int:
         return self.sums[0]
 
