@@ -404,7 +404,7 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
 @main.command()
 def interfaces():
     """List the interfaces live capture can use."""
-    from .capture.live import list_interfaces
+    from .capture.afpacket import list_interfaces
 
     for index, name in list_interfaces():
         click.echo(f"{index}. {name}" if index else f"-. {name} (all interfaces)")

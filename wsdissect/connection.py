@@ -14,6 +14,8 @@ from .http.checks import check_handshake
 from .http.exchange import (HttpExchange, LeftHttp, Refused, RequestHead, ResponseHead, Upgraded,
                             is_websocket_upgrade)
 from .http.negotiation import negotiated
+from .options import decode_as_client
+from .rfc6455 import Opcode
 from .http.stream import looks_like_request, looks_like_response
 from .tcp.reassembly import Gap, StreamReassembler
 from .ws.frames import INVALID, PROVEN, probe
@@ -263,7 +265,7 @@ class Connection:
     def _classify(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
         decode_as = self.opts.decode_as
         if decode_as and (self.conn.server_port in decode_as or self.conn.client_port in decode_as):
-            if self.conn.client_port in decode_as and self.conn.server_port not in decode_as:
+            if decode_as_client(decode_as, self.conn.client_port, self.conn.server_port) is False:
                 self.swap_roles()
             self._start_websocket(None, out, frame, ts, synced=False)
             self._finding(out, "ws.handshake.missing",
@@ -416,14 +418,14 @@ class Connection:
     def control(self, d: WsStream, m: Message, out: list) -> None:
         """Lifecycle bookkeeping for the control messages of a stream: closes, ping/pong pairing."""
         op = m.opcode
-        if op == 8:
+        if op == Opcode.CLOSE:
             if self.first_close is None:
                 self.first_close = d.name
             self.close_codes[d.name] = (m.close_code, m.close_reason)
-        elif op == 9:
+        elif op == Opcode.PING:
             if len(self.pings) < MAX_PENDING_PINGS:
                 self.pings[(d.name, m.payload)] = m.last_ts
-        elif op == 10:
+        elif op == Opcode.PONG:
             other = SERVER_TO_CLIENT if d.from_client else CLIENT_TO_SERVER
             sent = self.pings.pop((other, m.payload), None)
             if sent is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import time
 
-from .capture.live import LiveCapture
+from .capture.afpacket import LiveCapture
 from .capture.pcapwriter import PcapWriter
 from .errors import UsageError
 from .events import Finding, Message

@@ -40,6 +40,17 @@ def parse_decode_as(values: tuple[str, ...] | list[str]) -> frozenset[int]:
     return frozenset(ports)
 
 
+def decode_as_client(decode_as: frozenset, port: int, peer_port: int) -> bool | None:
+    """Who is the client, by ``--decode-as`` (the one place that decides it): True when *peer_port* is a port to
+    decode and *port* is not (the side using *port* is the client), False for the reverse, None when
+    ``--decode-as`` does not tell."""
+    if peer_port in decode_as and port not in decode_as:
+        return True
+    if port in decode_as and peer_port not in decode_as:
+        return False
+    return None
+
+
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)
 
 

@@ -12,7 +12,7 @@ from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, Tcp
 from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
-from .options import Options
+from .options import Options, decode_as_client
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
@@ -116,12 +116,8 @@ class Dissector:
             sender_is_client = not flags & TCP_ACK
             known = True
         else:
-            da = self.opts.decode_as
-            if dport in da and sport not in da:
-                sender_is_client = True
-            elif sport in da and dport not in da:
-                sender_is_client = False
-            else:
+            sender_is_client = decode_as_client(self.opts.decode_as, sport, dport)
+            if sender_is_client is None:  # the higher port is the client's (ephemeral) one
                 sender_is_client = sport > dport or (sport == dport and src > dst)
             known = False
         if sender_is_client:

@@ -19,6 +19,7 @@ import heapq
 
 from typing import NamedTuple
 
+from ..rfc6455 import Opcode, is_control
 from .mask import unmask
 
 
@@ -43,7 +44,7 @@ _frame = tuple.__new__  # builds a Frame without NamedTuple's keyword handling (
 LOST = None
 F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER, F_TRUNCATED = range(12)
 
-KNOWN_OPCODES = frozenset({0, 1, 2, 8, 9, 10})
+KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 RESYNC_MAX = 256 << 10  # bytes searched for a frame boundary before they are given up
 UNDECIDED, INVALID, PROVEN = 0, 1, 2
 
@@ -426,7 +427,7 @@ def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_all
         return False
     if client is not None and bool(b1 & 0x80) != client:
         return False
-    if opcode >= 8 and (not b0 & 0x80 or plen > 125):
+    if is_control(opcode) and (not b0 & 0x80 or plen > 125):
         return False
     if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
         return False
@@ -479,11 +480,11 @@ def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allow
         problems.append(("ws.frame.masked_server", "server frame is masked"))
     if rsv & ~rsv_allowed:
         problems.append(("ws.frame.rsv", f"RSV bits 0x{rsv:x} set; negotiated extensions allow 0x{rsv_allowed:x}"))
-    elif rsv & 4 and (opcode == 0 or opcode >= 8):
+    elif rsv & 4 and (opcode == Opcode.CONTINUATION or is_control(opcode)):
         problems.append(("ws.frame.rsv1_continuation", "RSV1 set on a continuation or control frame"))
     if opcode not in KNOWN_OPCODES:
         problems.append(("ws.frame.reserved_opcode", f"reserved opcode 0x{opcode:x}"))
-    if opcode >= 8:
+    if is_control(opcode):
         if plen > 125:
             problems.append(("ws.frame.control_length", f"control frame payload of {plen} bytes"))
         if not b0 & 0x80:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..events import new_message
 from ..flow import Conn
+from ..rfc6455 import Opcode, is_control
 from ..speedups import speedups
 from .close import parse_close
 from .deflate import InflateProblem, Inflater
@@ -92,7 +93,7 @@ class MessageAssembler:
         opcode = b0 & 0x0F
         if self.closed:
             self.findings.append(("ws.frame.after_close", "frame sent after this side's Close frame", frame, ts))
-        if opcode >= 8:
+        if is_control(opcode):
             self._control(f, opcode, out)
             return
         cur = self.cur
@@ -127,6 +128,12 @@ class MessageAssembler:
             cur[5] = len(joined)
         if b0 & 0x80:
             self._emit(cur, frame, ts, out)
+
+    def frame_too_large(self, f: Frame) -> None:
+        """A frame whose payload the parser cut at the size limit: reported before the frame is added.  This and
+        :meth:`add` (fragments joined past the limit) are the one place ``ws.message.too_large`` comes from."""
+        self.findings.append(("ws.message.too_large", f"frame payload of {f.payload_len} bytes exceeds the "
+                              f"{self.max_message}-byte limit; payload truncated", f.frame, f.ts))
 
     def lane_context(self, mask_bit: int, max_payload: int) -> tuple | None:
         """The constant arguments of ``speedups.scan_messages`` for this direction (the C fast lane, see
@@ -195,7 +202,7 @@ class MessageAssembler:
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         complete = complete and not truncated
         code = reason = None
-        if opcode == 8:
+        if opcode == Opcode.CLOSE:
             self.closed = True
             if complete:
                 code, reason, problems = parse_close(payload)

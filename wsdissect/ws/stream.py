@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..events import Message, Upgrade, new_frame
 from ..flow import Conn
-from ..rfc6455 import Opcode, opcode_name
+from ..rfc6455 import Opcode, is_control, opcode_name
 from .deflate import Inflater
 from .frames import LOST, FrameParser, check_frame
 from .lane import FastLane, lane_for
@@ -34,7 +34,7 @@ class Owner(Protocol):
 
 class WsStream:
     __slots__ = ("name", "from_client", "mask_bit", "rsv_allowed", "fast_b0", "parser", "asm", "lane", "frames",
-                 "max_message", "owner")
+                 "owner")
 
     def __init__(self, owner: Owner, conn: Conn, name: str, from_client: bool, upgrade: Upgrade | None, options,
                  synced: bool):
@@ -48,7 +48,6 @@ class WsStream:
         inflating = deflate is not None or upgrade is None
         self.rsv_allowed = 4 if inflating else 0
         self.frames = options.frames  # WsFrame events wanted (views)
-        self.max_message = options.max_message
         self.parser = FrameParser(options.max_message, client=from_client, rsv_allowed=self.rsv_allowed,
                                   synced=synced)
         inflater = None
@@ -115,14 +114,14 @@ class WsStream:
             if f.b0 & 0x08:
                 for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
                     m = out[i]
-                    if m.__class__ is Message and m.opcode >= 8:
+                    if m.__class__ is Message and is_control(m.opcode):
                         self.owner.control(self, m, out)
         self.report_parser(out)
         self.report_assembler(out)
 
     def _check(self, f, out: list) -> None:
-        """The findings about one frame itself (header rules, bytes missing).  (A payload over the limit is the
-        assembler's finding: the frame is marked truncated and its message reports it.)"""
+        """The findings about one frame itself (header rules, bytes missing), before its message; a payload the
+        parser cut at the size limit is reported by the assembler (the one place for that limit)."""
         b0, b1, plen = f.b0, f.b1, f.payload_len
         lc = b1 & 0x7F
         report = self.owner.report
@@ -132,8 +131,8 @@ class WsStream:
         if not f.complete:
             report(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f.frame, f.ts, self.name)
         elif f.truncated:
-            report(out, "ws.message.too_large", f"frame payload of {plen} bytes exceeds the {self.max_message}-byte "
-                   "limit; payload truncated", f.frame, f.ts, self.name)
+            self.asm.frame_too_large(f)
+            self.report_assembler(out)
 
     def report_parser(self, out: list) -> None:
         if self.parser.findings:
