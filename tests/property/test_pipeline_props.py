@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import upgrade_request, upgrade_response, ws_frame
+from tests.support import upgrade_request, upgrade_response, ws_frame
 from wsdissect.errors import CaptureError
 from wsdissect.run import dissect_files
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import feedings, upgrade_request, upgrade_response, ws_frame
+from tests.support import feedings, upgrade_request, upgrade_response, ws_frame
 from wsdissect.http.exchange import HttpExchange, is_websocket_upgrade
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="

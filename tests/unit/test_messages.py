@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from tests.helpers import feedings, ws_frame
+from tests.support import feedings, ws_frame
 from wsdissect.flow import Conn
 from wsdissect.ws.close import parse_close
 from wsdissect.ws.deflate import Inflater

@@ -111,7 +111,7 @@ def forget_heads(conn) -> None:
 
 def _message_line_c(m: Message) -> bytes:
     """:func:`message_line_py` with the common record built by the C encoder (byte-identical for realistic
-    timestamps; ``tests/unit/test_speedups.py``)."""
+    timestamps; ``tests/equivalence/test_record_encoder.py``)."""
     line = _c_line(m, _HEADS)
     if line is None:
         entry = _HEADS.get((id(m.conn), m.direction))

@@ -231,6 +231,19 @@ class HttpStream:
             headers.append((k.strip(), v.strip()))
         return Head(start, tuple(headers), raw, first_frame, frame, ts)
 
+    @property
+    def pending(self) -> int:
+        """Bytes fed and not yet parsed."""
+        return len(self.buf)
+
+    def peek(self, n: int) -> bytes:
+        """The first *n* unparsed bytes."""
+        return bytes(self.buf[:n])
+
+    def unparsed(self) -> bytes:
+        """All the unparsed bytes (left in place)."""
+        return bytes(self.buf)
+
     def take_rest(self) -> list[Held]:
         """The unconsumed bytes as pieces, emptying the stream."""
         out = []

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from tests.helpers import FastConversation, upgrade_request, upgrade_response, ws_frame
+from tests.support import FastConversation, upgrade_request, upgrade_response, ws_frame
 from wsdissect.capture.pcapwriter import PcapWriter
 
 PEAK_LIMIT_MIB = 150  # documented in docs/robustness.md
