@@ -6,26 +6,19 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 """
 from __future__ import annotations
 
-from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade
+from .capture.layers import TcpSegment, ip_str
+from .detect import HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect
+from .events import ConnectionEnd, Finding, Message, Upgrade
 from .findings import KINDS
-from .capture.layers import ip_str
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
 from .http.checks import check_handshake
-from .http.exchange import (HttpExchange, LeftHttp, Refused, RequestHead, ResponseHead, Upgraded,
-                            is_websocket_upgrade)
+from .http.exchange import LeftHttp, Upgraded
 from .http.negotiation import negotiated
-from .options import decode_as_client
-from .rfc6455 import Opcode
-from .http.stream import looks_like_request, looks_like_response
-from .tcp.reassembly import Gap, StreamReassembler
-from .ws.frames import INVALID, PROVEN, probe
+from .http.session import FramesWithout101, HttpSession
+from .tcp.reassembly import Gap, Piece, StreamReassembler
+from .ws.closing import Lifecycle
 from .ws.stream import WsStream
 
-MAX_PENDING_PINGS = 64
-MAX_KEPT_HEADS = 16
-
-UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
-PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
 
 
 class Pending:
@@ -117,7 +110,7 @@ class Direction:
         self.reasm = StreamReassembler(max_buffer)
         self.ws: WsStream | None = None
         self.fin = False
-        self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
+        self.probe: list[Piece] = []  # held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
         """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
@@ -127,9 +120,8 @@ class Direction:
 
 
 class Connection:
-    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "requests", "responses",
-                 "_req_events", "first_frame", "last_frame", "start_ts", "last_ts", "syn_seen", "packets", "rst",
-                 "finished", "roles_known", "midstream", "first_close", "close_codes", "pings", "rtts",
+    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
+                 "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
                  "handshake_ms")
 
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
@@ -139,11 +131,8 @@ class Connection:
         self.c2s = Direction(CLIENT_TO_SERVER, True, options.max_tcp_buffer)
         self.s2c = Direction(SERVER_TO_CLIENT, False, options.max_tcp_buffer)
         self.mode = UNKNOWN
-        self.http: HttpExchange | None = None
+        self.http: HttpSession | None = None
         self.upgrade: Upgrade | None = None
-        self.requests: list[HttpRequest] = []
-        self.responses: list[HttpResponse] = []
-        self._req_events: dict[int, HttpRequest] = {}
         self.first_frame = self.last_frame = frame
         self.start_ts = self.last_ts = ts
         self.syn_seen = False
@@ -152,10 +141,7 @@ class Connection:
         self.finished = False
         self.roles_known = False
         self.midstream = False
-        self.first_close: str | None = None
-        self.close_codes: dict[str, tuple] = {}
-        self.pings: dict[tuple[str, bytes], float] = {}
-        self.rtts: list | None = None  # [count, total, min, max] of ping round-trip times
+        self.life = Lifecycle()
         self.handshake_ms: float | None = None
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -164,10 +150,7 @@ class Connection:
         d, o = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
         return d.reasm.base, o.reasm.base
 
-    def _finding(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None):
-        out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
-
-    def report(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None) -> None:
+    def report(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None) -> None:
         """A finding of one of this connection's stages (the stages' one sink, see :class:`WsStream`)."""
         out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
 
@@ -175,7 +158,7 @@ class Connection:
         """Findings a stage handed over as ``(code, message, frame, ts)``; a stage that does not know the time
         says 0.0 and gets the connection's latest."""
         for code, message, frame, ts in items:
-            self._finding(out, code, message, frame, ts or self.last_ts, direction)
+            self.report(out, code, message, frame, ts or self.last_ts, direction)
 
     def swap_roles(self) -> None:
         """The first guess of who is the client was wrong."""
@@ -186,8 +169,9 @@ class Connection:
         self.keys = (self.keys[1], self.keys[0])
 
     # -- packets --------------------------------------------------------------------------------------------
-    def segment(self, from_client: bool, seq: int, ack: int, flags: int, data: bytes, wire_len: int, frame: int,
-                ts: float, out: list) -> None:
+    def segment(self, from_client: bool, seg: TcpSegment, data: bytes, frame: int, ts: float, out: list) -> None:
+        """One packet's TCP segment (*data*: its captured payload) in either direction."""
+        seq, ack, flags, wire_len = seg.seq, seg.ack, seg.flags, seg.payload_len
         self.last_frame = frame
         self.last_ts = ts
         d, other = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
@@ -203,7 +187,7 @@ class Connection:
         if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
             off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
             if off >= 0:
-                self._ws(d, data, off, frame, ts, out)
+                d.ws.feed(data, off, frame, ts, out)
             else:
                 pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
                 if pieces:
@@ -226,13 +210,10 @@ class Connection:
             d.fin = True
         if flags & TCP_RST:
             self.rst = True
-            self._finding(out, "tcp.rst", "connection reset", frame, ts, d.name)
+            self.report(out, "tcp.rst", "connection reset", frame, ts, d.name)
             self.finish(frame, ts, out, "rst")
-        elif self.c2s.fin and self.s2c.fin and self._drained():
+        elif self.c2s.fin and self.s2c.fin and self.c2s.reasm.complete and self.s2c.reasm.complete:
             self.finish(frame, ts, out, None)
-
-    def _drained(self) -> bool:
-        return self.c2s.reasm.complete and self.s2c.reasm.complete
 
     def _pieces(self, d: Direction, pieces: list, out: list) -> None:
         for piece in pieces:
@@ -244,7 +225,7 @@ class Connection:
     def _data(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
         mode = self.mode
         if mode == WEBSOCKET:
-            self._ws(d, data, off, frame, ts, out)
+            d.ws.feed(data, off, frame, ts, out)
         elif mode == HTTP:
             self._http(d, data, frame, ts, out)
         elif mode == PROBE:
@@ -258,141 +239,75 @@ class Connection:
         if self.mode == WEBSOCKET and d.ws is not None:
             d.ws.gap(n, frame, ts, out)
         elif self.mode == HTTP and self.http is not None:
-            for r in self.http.gap(d.from_client, n):
-                self._http_result(r, frame, ts, out)
+            for r in self.http.gap(d.from_client, n, out, self):
+                self._switch(r, frame, ts, out)
 
     # -- deciding what the connection carries ---------------------------------------------------------------
     def _classify(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
-        decode_as = self.opts.decode_as
-        if decode_as and (self.conn.server_port in decode_as or self.conn.client_port in decode_as):
-            if decode_as_client(decode_as, self.conn.client_port, self.conn.server_port) is False:
-                self.swap_roles()
-            self._start_websocket(None, out, frame, ts, synced=False)
-            self._finding(out, "ws.handshake.missing",
-                          f"decoding port {self.conn.server_port} as WebSocket without a handshake", frame, ts)
-            return
-        if d.from_client and looks_like_request(data) or not d.from_client and looks_like_response(data):
-            self.mode = HTTP
-        elif not d.from_client and looks_like_request(data) and not self.roles_known:
+        first = classify(data, d.from_client, self.conn, self.opts, self.roles_known)
+        if first.swap:
             self.swap_roles()
-            self.mode = HTTP
-        else:
-            self.mode = PROBE if self.opts.detect else OTHER
+        if first.mode == WEBSOCKET:  # --decode-as
+            self._start_websocket(None, out, frame, ts, synced=False)
+            self.report(out, "ws.handshake.missing",
+                        f"decoding port {self.conn.server_port} as WebSocket without a handshake", frame, ts)
+            return
+        self.mode = first.mode
+        if first.mode != HTTP:
             return
         self.roles_known = True
-        self.http = HttpExchange(self.opts.max_http_head)
+        self.http = HttpSession(self.conn, self.opts.max_http_head)
 
     def _probe(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
-        """No HTTP and no --decode-as: is this WebSocket whose handshake is not in the capture?
-
-        Only on strong evidence (no false positives): each direction's bytes from its first captured byte must be
-        a chain of plausible frames ending exactly where the data ends, the two directions with opposite mask
-        bits (clients mask, servers do not) - or one direction alone with eight such frames.
-        """
-        d.probe.append((off, data, frame, ts))
-        verdicts = {}
-        for side in (self.c2s, self.s2c):
-            buf = b"".join(p[1] for p in side.probe)
-            if len(buf) > PROBE_LIMIT:
-                verdicts[side.name] = (INVALID, 0, None)
-            else:
-                verdicts[side.name] = probe(buf) if buf else None
-        vs = [v for v in verdicts.values() if v is not None]
-        if any(v[0] == INVALID for v in vs):
+        """No HTTP and no --decode-as: is this WebSocket whose handshake is not in the capture? (see detect.py)"""
+        d.probe.append(Piece(off, data, frame, ts))
+        found = detect(b"".join(p.data for p in self.c2s.probe), b"".join(p.data for p in self.s2c.probe))
+        if found is Detection.UNDECIDED:
+            return
+        if found is Detection.NOT_WEBSOCKET:
             self.mode = OTHER
             self.c2s.probe = self.s2c.probe = []
             return
-        proven = [v for v in vs if v[0] == PROVEN]
-        both = len(proven) == 2 and proven[0][2] != proven[1][2]
-        alone = len(vs) == 1 and proven and proven[0][1] >= 8
-        if not (both or alone):
-            return
-        masked_side = next(name for name, v in verdicts.items() if v is not None and v[0] == PROVEN)
-        client_masked = verdicts[masked_side][2]
-        if (masked_side == CLIENT_TO_SERVER) != bool(client_masked):
+        if found is Detection.REVERSED:
             self.swap_roles()
         held = sorted([(p, self.c2s) for p in self.c2s.probe] + [(p, self.s2c) for p in self.s2c.probe],
-                      key=lambda item: item[0][2])  # replay both directions in capture order
+                      key=lambda item: item[0].frame)  # replay both directions in capture order
         self.c2s.probe = self.s2c.probe = []
         self._start_websocket(None, out, frame, ts, synced=True)
         self.midstream = True
-        self._finding(out, "ws.handshake.missing", "WebSocket frames recognised without a handshake in the capture "
+        self.report(out, "ws.handshake.missing", "WebSocket frames recognised without a handshake in the capture "
                       "(heuristic; use --decode-as to force)", frame, ts)
-        for (p_off, p_data, p_frame, p_ts), side in held:
-            self._ws(side, p_data, p_off, p_frame, p_ts, out)
+        for p, side in held:
+            side.ws.feed(p.data, p.offset, p.frame, p.ts, out)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
     def _http(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
-        http = self.http
-        results = http.client(data, frame, ts) if d.from_client else http.server(data, frame, ts)
-        for r in results:
-            self._http_result(r, frame, ts, out)
-        if not d.from_client and self.mode == HTTP and http.upgrade_request is not None:
-            self._frames_without_101(frame, ts, out)
+        for r in self.http.feed(d.from_client, data, frame, ts, out, self):
+            self._switch(r, frame, ts, out)
 
-    def _frames_without_101(self, frame: int, ts: float, out: list) -> None:
-        """The server answers a WebSocket upgrade request with frames instead of an HTTP response."""
-        buf = self.http.responses.buf
-        if len(buf) < 2 or buf[:5] == b"HTTP/"[:len(buf[:5])]:
-            return
-        verdict, count, masked = probe(bytes(buf))
-        if verdict != PROVEN or masked:
-            return
-        request = self._req_events.get(id(self.http.upgrade_request))
-        crest, srest = self.http.requests.take_rest(), self.http.responses.take_rest()
-        self._finding(out, "ws.handshake.no_101", "server sent WebSocket frames without answering the upgrade "
-                      f"request{f' in frame {request.frame}' if request else ''} with 101 Switching Protocols",
-                      srest[0].frame if srest and srest[0].frame else frame, srest[0].ts if srest else ts,
-                      SERVER_TO_CLIENT)
-        self._start_websocket(None, out, frame, ts, synced=True)
-        self._replay_held(crest, srest, frame, ts, out)
-
-    def _http_result(self, r, frame: int, ts: float, out: list) -> None:
+    def _switch(self, r, frame: int, ts: float, out: list) -> None:
+        """HTTP ends here: the WebSocket upgrade, frames without a 101, or another protocol (or a problem)."""
         cls = r.__class__
-        if cls is RequestHead:
-            self._http_request(r, out)
-        elif cls is ResponseHead:
-            self._http_response(r, out)
-        elif cls is Upgraded:
-            self._http_upgraded(r, frame, ts, out)
-        elif cls is Refused:
-            resp = r.response
-            self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
-                          resp.frame, resp.ts, SERVER_TO_CLIENT)
+        if cls is Upgraded:
+            self._upgraded(r, frame, ts, out)
+        elif cls is FramesWithout101:
+            self.report(out, "ws.handshake.no_101", r.finding_message(), *r.where(frame, ts), SERVER_TO_CLIENT)
+            self._start_websocket(None, out, frame, ts, synced=True)
+            self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
         elif cls is LeftHttp:
             self.mode = OTHER
             if r.code is not None:
-                self._finding(out, r.code, r.reason, frame, ts)
+                self.report(out, r.code, r.reason, frame, ts)
 
-    def _http_request(self, r: RequestHead, out: list) -> None:
-        head = r.head
-        ev = HttpRequest(self.conn, head.frame, head.first_frame, head.ts, head.start[0], head.start[1],
-                         head.start[2], head.headers, head.raw, r.number, is_websocket_upgrade(head))
-        self._req_events[id(head)] = ev
-        if len(self.requests) < MAX_KEPT_HEADS or ev.is_upgrade:
-            self.requests.append(ev)
-        out.append(ev)
-
-    def _http_response(self, r: ResponseHead, out: list) -> None:
-        head, req = r.head, r.request
-        req_ev = self._req_events.pop(id(req), None) if req is not None else None
-        if req_ev is not None and 100 <= int(head.start[1]) < 200 and head.start[1] != "101":
-            self._req_events[id(req)] = req_ev  # an interim response: the final one is still to come
-        ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
-                          head.start[2], head.headers, head.raw, r.number, req_ev)
-        if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
-            self.responses.append(ev)
-        out.append(ev)
-
-    def _http_upgraded(self, r: Upgraded, frame: int, ts: float, out: list) -> None:
+    def _upgraded(self, r: Upgraded, frame: int, ts: float, out: list) -> None:
         req, resp = r.request, r.response
-        resp_ev = self.responses[-1]  # the 101 just recorded; upgrade responses are always kept
+        resp_ev = self.http.last_response
         sub, exts, deflate = negotiated(req, resp)
         up = Upgrade(self.conn, resp_ev.request, resp_ev, sub, exts, deflate)
         out.append(up)
         self.handshake_ms = (resp.ts - req.ts) * 1000.0
         for code, message, head in check_handshake(req, resp):
-            self._finding(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
+            self.report(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
         self._start_websocket(up, out, frame, ts, synced=True)
         self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
 
@@ -401,7 +316,7 @@ class Connection:
         for d, rest in ((self.c2s, crest), (self.s2c, srest)):
             off = d.reasm.next - sum(len(p.data) for p in rest)
             for held in rest:
-                self._ws(d, held.data, off, held.frame or frame, held.ts or ts, out)
+                d.ws.feed(held.data, off, held.frame or frame, held.ts or ts, out)
                 off += len(held.data)
 
     # -- WebSocket ------------------------------------------------------------------------------------------
@@ -412,35 +327,21 @@ class Connection:
         for d in (self.c2s, self.s2c):
             d.ws = WsStream(self, self.conn, d.name, d.from_client, up, self.opts, synced)
 
-    def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        d.ws.feed(data, off, frame, ts, out)
-
     def control(self, d: WsStream, m: Message, out: list) -> None:
-        """Lifecycle bookkeeping for the control messages of a stream: closes, ping/pong pairing."""
-        op = m.opcode
-        if op == Opcode.CLOSE:
-            if self.first_close is None:
-                self.first_close = d.name
-            self.close_codes[d.name] = (m.close_code, m.close_reason)
-        elif op == Opcode.PING:
-            if len(self.pings) < MAX_PENDING_PINGS:
-                self.pings[(d.name, m.payload)] = m.last_ts
-        elif op == Opcode.PONG:
-            other = SERVER_TO_CLIENT if d.from_client else CLIENT_TO_SERVER
-            sent = self.pings.pop((other, m.payload), None)
-            if sent is not None:
-                rtt = m.last_ts - sent
-                r = self.rtts
-                if r is None:
-                    self.rtts = [1, rtt, rtt, rtt]
-                else:
-                    r[0] += 1
-                    r[1] += rtt
-                    r[2] = min(r[2], rtt)
-                    r[3] = max(r[3], rtt)
-            elif m.complete:
-                self._finding(out, "ws.pong.unsolicited", "pong payload matches no outstanding ping",
-                              m.last_frame, m.last_ts, d.name)
+        """A stream's control message: the lifecycle (closes, ping/pong pairing) notes it."""
+        problem = self.life.control(d.name, m)
+        if problem is not None:
+            self.report(out, problem[0], problem[1], m.last_frame, m.last_ts, d.name)
+
+    def _summary(self, reason: str) -> ConnectionEnd:
+        http, life = self.http, self.life
+        return ConnectionEnd(
+            conn=self.conn, websocket=self.mode == WEBSOCKET, upgrade=self.upgrade,
+            requests=tuple(http.requests) if http else (), responses=tuple(http.responses) if http else (),
+            first_frame=self.first_frame, last_frame=self.last_frame, start_ts=self.start_ts, end_ts=self.last_ts,
+            ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
+            midstream=self.midstream, stats={self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
+            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms)
 
     # -- the end ----------------------------------------------------------------------------------------------
     def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
@@ -457,21 +358,13 @@ class Connection:
             if d.ws is not None:
                 d.ws.end(frame, ts, out)
         if reason is None:
-            both_closed = len(self.close_codes) == 2
+            both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
-        out.append(ConnectionEnd(
-            self.conn, self.mode == WEBSOCKET, self.upgrade, tuple(self.requests), tuple(self.responses),
-            self.first_frame, self.last_frame, self.start_ts, self.last_ts, reason, self.first_close,
-            dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            None if self.rtts is None else (self.rtts[0], self.rtts[2], self.rtts[1] / self.rtts[0], self.rtts[3]),
-            self.handshake_ms))
+        out.append(self._summary(reason))
         # drop the heavy state; the tombstone stays in the flow table for late packets until swept
         for d in (self.c2s, self.s2c):
             d.ws = None
             d.probe = []
             d.reasm.release()
         self.http = None
-        self._req_events = {}
-        self.requests = []
-        self.responses = []
-        self.pings = {}
+        self.life.forget_pings()

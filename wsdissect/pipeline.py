@@ -69,7 +69,7 @@ class Dissector:
         if self.opts.packets:
             out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         try:
-            conn_state.segment(from_client, seg.seq, seg.ack, flags, payload, plen, frame, ts, out)
+            conn_state.segment(from_client, seg, payload, frame, ts, out)
         except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
             out.append(Finding(frame, ts, "internal", KINDS["internal"].severity,
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
@@ -151,8 +151,8 @@ class Dissector:
                 break
         c = min(candidates, key=lambda c: c.last_ts)
         if c.__class__ is Connection:  # a connection that never carried data goes silently
-            c._finding(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked; the most "
-                       "idle of the oldest was finished", frame, ts)
+            c.report(out, "tcp.evicted", f"more than {self.opts.max_connections} connections tracked; the most "
+                     "idle of the oldest was finished", frame, ts)
             c.finish(frame, ts, out, "evicted")
         self._forget(c)
 

@@ -25,6 +25,16 @@ class FramesWithout101(NamedTuple):
     client_rest: list[Held]
     server_rest: list[Held]
 
+    def finding_message(self) -> str:
+        request = self.request
+        return ("server sent WebSocket frames without answering the upgrade request"
+                f"{f' in frame {request.frame}' if request else ''} with 101 Switching Protocols")
+
+    def where(self, frame: int, ts: float) -> tuple[int, float]:
+        """Frame and time of the server's first frame (or the current ones)."""
+        srest = self.server_rest
+        return (srest[0].frame if srest and srest[0].frame else frame), (srest[0].ts if srest else ts)
+
 
 class HttpSession:
     __slots__ = ("conn", "exchange", "requests", "responses", "_req_events")

@@ -458,14 +458,20 @@ def chain(buf, p: int, n: int, client: bool | None, rsv_allowed: int) -> tuple[i
         count += 1
 
 
-def probe(buf: bytes) -> tuple[int, int, bool | None]:
-    """Does a direction's first data look like WebSocket frames?  ``(verdict, frames, masked)``: the chain must
-    start at the first byte and keep one mask bit throughout (clients mask every frame, servers none)."""
+class ProbeResult(NamedTuple):
+    verdict: int  # UNDECIDED, INVALID or PROVEN
+    frames: int  # plausible frames in the chain
+    masked: bool | None  # their mask bit (None: too few bytes to tell)
+
+
+def probe(buf: bytes) -> ProbeResult:
+    """Does a direction's first data look like WebSocket frames?  The chain must start at the first byte and keep
+    one mask bit throughout (clients mask every frame, servers none)."""
     if len(buf) < 2:
-        return UNDECIDED, 0, None
+        return ProbeResult(UNDECIDED, 0, None)
     masked = bool(buf[1] & 0x80)
     verdict, count = chain(buf, 0, len(buf), masked, 4)
-    return verdict, count, masked
+    return ProbeResult(verdict, count, masked)
 
 
 def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allowed: int) -> list[tuple[str, str]]:
