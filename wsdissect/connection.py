@@ -197,7 +197,7 @@ class Connection:
             if pieces:
                 self._pieces(d, pieces, out)
         o = other.reasm
-        if flags & TCP_ACK and o.acks_other_than_next(ack):
+        if flags & TCP_ACK and o.base is not None and (ack - o.base - o.next) & 0xFFFFFFFF:
             # the peer acknowledged something other than exactly what we have: maybe evidence of a lost segment
             late = o.peer_ack(ack, frame, ts, self.packets)
             if late:

@@ -120,10 +120,6 @@ class StreamReassembler:
         """Everything up to the FIN was delivered (nothing waits behind a hole)."""
         return not self.starts and self.fin_off is not None and self.next >= self.fin_off
 
-    def acks_other_than_next(self, ack: int) -> bool:
-        """The peer acknowledged something other than exactly the bytes delivered so far."""
-        return self.base is not None and bool((ack - self.base - self.next) & 0xFFFFFFFF)
-
     def take_findings(self) -> list[tuple]:
         """The findings so far as ``(code, message, frame, ts)``, handed over once."""
         items, self.findings = self.findings, []

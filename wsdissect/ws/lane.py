@@ -49,23 +49,22 @@ class FastLane:
     def feed(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list) -> None:
         """One segment's bytes: runs of plain frames through the lane, the rest through the Python stages; after
         the lane twice takes nothing, the Python stages get the rest of the segment."""
+        parser, asm = stream.parser, stream.asm
         if self.carry is not None:
             resumed = self._resume(stream, data, off, frame, ts, out)
             if resumed is None:
                 return
             data, off, pos = resumed
         else:
-            pos = self._pending(stream, data, frame, ts, out)
-        self._run(stream, data, off, pos, frame, ts, out)
-
-    def _run(self, stream: "WsStream", data: bytes, off: int, pos: int, frame: int, ts: float, out: list) -> None:
-        parser, asm, lane, scan = stream.parser, stream.asm, self.context, speedups.scan_messages
+            pos = 0 if parser.at_boundary else self._pending(stream, data, frame, ts, out)
+        lane, scan = self.context, speedups.scan_messages
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
             if parser.at_boundary and asm.idle:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
-                stream.report_assembler(out)  # a compressed message the lane finished with a problem
+                if asm.findings:  # a compressed message the lane finished with a problem
+                    stream.report_assembler(out)
                 if p == n:
                     parser.touch(frame, ts)
                     return
@@ -117,7 +116,7 @@ class FastLane:
         """A frame begun in an earlier segment, in the parser: when it ends in *data* and the lane takes it whole,
         the parser forgets it.  Returns where in *data* the lane goes on."""
         parser, asm = stream.parser, stream.asm
-        if parser.at_boundary or not asm.idle:
+        if not asm.idle:
             return 0
         pending = parser.pending_frame(data)
         if pending is None:
