@@ -1,10 +1,9 @@
 """What a connection carries: :func:`classify` decides from its first payload bytes (``--decode-as``, HTTP, or
 "probe"); :func:`detect` recognises WebSocket whose handshake is not in the capture (no HTTP, no ``--decode-as``).
 
-:func:`detect` decides only on strong evidence (no false positives): each direction's bytes from its first captured byte must be a chain
-of plausible frames ending exactly where the data ends, the two directions with opposite mask bits (clients mask,
-servers do not), or one direction alone with eight such frames.
-"""
+:func:`detect` decides only on strong evidence (no false positives): each direction's bytes from its first captured
+byte must be a chain of plausible frames ending exactly where the data ends, the two directions with opposite mask
+bits (clients mask, servers do not), or one direction alone with eight such frames."""
 from __future__ import annotations
 
 import enum

@@ -131,7 +131,8 @@ class LiveSession:
                 received, dropped = self.capture.stats()
                 self.close()
         sev = ", ".join(f"{n} {s.label}" for s, n in sorted(self.findings.items(), reverse=True) if n)
-        return (f"{self.packets} packets captured, {dropped} dropped by the kernel, {feed.dissector.connections} connections, "
+        return (f"{self.packets} packets captured, {dropped} dropped by the kernel, "
+                f"{feed.dissector.connections} connections, "
                 f"{self.messages} messages" + (f", findings: {sev}" if sev else ""))
 
     def close(self) -> None:

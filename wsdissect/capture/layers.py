@@ -162,7 +162,8 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
     plen = ip_end - start
     if plen < 0:
         return Malformed("TCP header longer than the IP payload")
-    return TcpSegment(ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, t)
+    return TcpSegment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+                      window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
 
 
 _segment = tuple.__new__  # a TcpSegment from the C parser's tuple (NamedTuple._make without the checks)

@@ -1,7 +1,8 @@
 """Per-direction TCP stream reassembly.
 
-Contract (sans-IO): ``segment(seq, data, wire_len, syn, fin, frame, ts)`` returns a list of pieces in stream
-order, each a :class:`Piece` (bytes) or a :class:`Gap` (bytes the capture lost); findings go to ``self.findings`` as ``(code, message, frame, ts)`` for the caller to drain.
+Contract (sans-IO): ``segment(seq, data, wire_len, syn, fin, frame, ts)`` returns a list of pieces in stream order,
+each a :class:`Piece` (bytes) or a :class:`Gap` (bytes the capture lost); findings go to ``self.findings`` as
+``(code, message, frame, ts)`` for the caller to drain.
 
 Policy:
 - Bytes are delivered once, in order.  Where segments overlap, the bytes seen first win (a retransmission never

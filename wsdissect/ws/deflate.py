@@ -1,9 +1,9 @@
 """permessage-deflate (RFC 7692) inflation for one direction, with a size guard.
 
 Contract: ``inflate(data) -> (payload, problem)`` where *problem* is None or an :class:`InflateProblem` whose
-``code`` is a finding code: ``ws.deflate.error`` (corrupt data), ``ws.deflate.no_context`` (the message refers to history this inflater never
-saw: the capture started after the handshake or lost bytes), ``ws.deflate.limit`` (the decompressed size or ratio
-limit was hit; the payload is cut there).
+``code`` is a finding code: ``ws.deflate.error`` (corrupt data), ``ws.deflate.no_context`` (the message refers to
+history this inflater never saw: the capture started after the handshake or lost bytes), ``ws.deflate.limit`` (the
+decompressed size or ratio limit was hit; the payload is cut there).
 
 Soundness: after any loss (``lose_history``) inflation restarts with an empty window.  A raw-deflate back-reference
 further than the output produced so far fails, so every message inflated afterwards is either exact or an error,

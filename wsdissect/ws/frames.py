@@ -5,9 +5,9 @@ Contract (sans-IO): ``feed(data, offset, frame, ts)`` and ``gap(n, frame, ts)`` 
 raises on protocol content; ``check_frame`` (separate from parsing, as in websockets' ``Frame.parse``/``check``)
 says what is wrong with a frame.
 
-A :class:`Frame` is a NamedTuple (cheap to build on the hot path; :class:`wsdissect.events.WsFrame` is built from
-it only for consumers that want frames).  ``complete`` is False when bytes of the frame are missing from the capture; ``truncated`` is True when the payload
-was cut at ``max_payload`` (nothing was lost, it was just not kept).
+A :class:`Frame` is a NamedTuple (cheap to build on the hot path; :class:`wsdissect.events.WsFrame` is built from it
+only for consumers that want frames).  ``complete`` is False when bytes of the frame are missing from the capture;
+``truncated`` is True when the payload was cut at ``max_payload`` (nothing was lost, it was just not kept).
 
 After a gap the parser resynchronises only on a position it can prove: a chain of plausible frame headers (opcode
 known, RSV bits allowed, mask bit as this direction must send it, control-frame rules, minimal length encoding)
@@ -266,7 +266,8 @@ class FrameParser:
         self.hdr = None
         self.chunks = []
         self.left = 0
-        return Frame(first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
+        return Frame(first_frame=first, frame=frame, ts=ts, b0=b0, b1=b1, mask_key=key, payload_len=plen,
+                     payload=payload, complete=complete, offset=off, header=header, truncated=truncated)
 
     def end(self) -> list:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and

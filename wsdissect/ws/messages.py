@@ -1,8 +1,9 @@
 """Message assembly for one direction: fragments joined, control frames passed through, deflate undone.
 
-Contract (sans-IO): ``add(frame, out)`` (a :class:`~wsdissect.ws.frames.Frame`) appends finished :class:`~wsdissect.events.Message` events to *out*;
-``lost(frame, ts, out)`` says sync was lost (the message in progress is emitted incomplete, deflate history is
-forgotten).  Findings go to ``self.findings`` as ``(code, message, frame, ts)``.
+Contract (sans-IO): ``add(frame, out)`` (a :class:`~wsdissect.ws.frames.Frame`) appends finished
+:class:`~wsdissect.events.Message` events to *out*; ``lost(frame, ts, out)`` says sync was lost (the message in
+progress is emitted incomplete, deflate history is forgotten).  Findings go to ``self.findings`` as ``(code,
+message, frame, ts)``.
 
 Theory of operation (the fragmentation state, RFC 6455 5.4):
 
@@ -20,6 +21,8 @@ any                control (FIN=1)              one control message, state uncha
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..events import new_message
 from ..flow import Conn
 from ..rfc6455 import Opcode, is_control
@@ -27,6 +30,16 @@ from ..speedups import speedups
 from .close import parse_close
 from .deflate import InflateProblem, Inflater
 from .frames import Frame
+
+class Span(NamedTuple):
+    """Where a message lies in the capture."""
+
+    first: int  # capture frame of its first fragment
+    last: int  # and of its last
+    first_ts: float
+    last_ts: float
+    frames: tuple  # capture frames where each fragment completed
+
 
 INFLATE_NOTES = {"ws.deflate.limit": "decompressed size limit reached",
                  "ws.deflate.no_context": "compressed with history not in the capture"}
@@ -80,8 +93,9 @@ class MessageAssembler:
                 except UnicodeDecodeError:
                     self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
             op, n = b0 & 0x0F, len(payload)
-            out.append(new_message(self.conn, self.direction, op, payload, True, first, frame, ts, ts, 1,
-                                   False, f.payload_len, (frame,), None, None, text))
+            out.append(new_message(conn=self.conn, direction=self.direction, opcode=op, payload=payload, complete=True,
+                                   first_frame=first, last_frame=frame, first_ts=ts, last_ts=ts, fragments=1,
+                                   compressed=False, wire_length=f.payload_len, frames=(frame,), text=text))
             self.count[op] += 1
             self.nbytes[op] += n
             sums = self.sums
@@ -150,13 +164,13 @@ class MessageAssembler:
         return (mask_bit, max_payload, self.conn, self.direction, inflate, self.lane_inflated, self.count,
                 self.nbytes, self.sums)
 
-    def lane_inflated(self, opcode: int, payload: bytes, problem: InflateProblem | None, first: int, frame: int, ts: float,
-                      wire: int, out: list) -> None:
+    def lane_inflated(self, opcode: int, payload: bytes, problem: InflateProblem | None, first: int, frame: int,
+                      ts: float, wire: int, out: list) -> None:
         """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
         not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
         note = self._inflate_problem(problem, frame, ts) if problem else None
-        self._finish(opcode, payload, note, note == "decompressed size limit reached", first, frame, ts, ts,
-                     (frame,), True, wire, out)
+        truncated = note == "decompressed size limit reached"
+        self._finish(opcode, payload, note, truncated, Span(first, frame, ts, ts, (frame,)), True, wire, out)
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None
@@ -175,16 +189,16 @@ class MessageAssembler:
                 self.inflater.lose_history()
                 payload = b""
                 note = note or "compressed and incomplete"
-        self._finish(opcode, payload, note, truncated, first, frame, first_ts, ts, tuple(frames), compressed, wire,
-                     out)
+        self._finish(opcode, payload, note, truncated, Span(first, frame, first_ts, ts, tuple(frames)), compressed,
+                     wire, out)
 
     def _inflate_problem(self, problem: InflateProblem, frame: int, ts: float) -> str:
         """Report what the inflater said; the note for the incomplete message."""
         self.findings.append((problem.code, problem.detail, frame, ts))
         return INFLATE_NOTES.get(problem.code, "decompression failed")
 
-    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, first: int, frame: int,
-                first_ts: float, ts: float, frames: tuple, compressed: bool, wire: int, out: list) -> None:
+    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, span: Span, compressed: bool,
+                wire: int, out: list) -> None:
         """Emit a data message: text decoded (a finding if it is not UTF-8), counters updated."""
         complete = note is None and not truncated
         text = None
@@ -192,10 +206,12 @@ class MessageAssembler:
             try:
                 text = payload.decode("utf-8")
             except UnicodeDecodeError:
-                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
-        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
-                               len(frames), compressed, wire, frames, None, None, text, truncated,
-                               None if complete else note))
+                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", span.last, span.last_ts))
+        out.append(new_message(conn=self.conn, direction=self.direction, opcode=opcode, payload=payload,
+                               complete=complete, first_frame=span.first, last_frame=span.last,
+                               first_ts=span.first_ts, last_ts=span.last_ts, fragments=len(span.frames),
+                               compressed=compressed, wire_length=wire, frames=span.frames, text=text,
+                               truncated=truncated, note=None if complete else note))
         self._tally(opcode, len(payload), wire)
 
     def _control(self, f: Frame, opcode: int, out: list) -> None:
@@ -208,9 +224,11 @@ class MessageAssembler:
                 code, reason, problems = parse_close(payload)
                 for c, m in problems:
                     self.findings.append((c, m, frame, ts))
-        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
-                           bool(b0 & 0x40), plen, (frame,), code, reason, None, False,
-                           None if complete else "bytes missing from the capture"))
+        out.append(new_message(conn=self.conn, direction=self.direction, opcode=opcode, payload=payload,
+                               complete=complete, first_frame=first, last_frame=frame, first_ts=ts, last_ts=ts,
+                               fragments=1, compressed=bool(b0 & 0x40), wire_length=plen, frames=(frame,),
+                               close_code=code, close_reason=reason,
+                               note=None if complete else "bytes missing from the capture"))
         self._tally(opcode, len(payload), plen)
 
     def _tally(self, opcode: int, n: int, wire: int) -> None:

@@ -105,9 +105,11 @@ class WsStream:
             self._check(f, out)
             if self.frames:
                 b0, b1 = f.b0, f.b1
-                out.append(new_frame(self.asm.conn, self.name, f.first_frame, f.frame, f.ts, bool(b0 & 0x80),
-                                     (b0 >> 4) & 7, b0 & 0x0F, f.mask_key is not None, f.mask_key, b1 & 0x7F,
-                                     f.payload_len, f.header, f.payload, f.complete, f.offset))
+                out.append(new_frame(conn=self.asm.conn, direction=self.name, first_frame=f.first_frame,
+                                     frame=f.frame, ts=f.ts, fin=bool(b0 & 0x80), rsv=(b0 >> 4) & 7,
+                                     opcode=b0 & 0x0F, masked=f.mask_key is not None, mask_key=f.mask_key,
+                                     length_code=b1 & 0x7F, payload_len=f.payload_len, header=f.header,
+                                     payload=f.payload, complete=f.complete, stream_offset=f.offset))
             start = len(out)
             asm.add(f, out)
             self.report_assembler(out)
