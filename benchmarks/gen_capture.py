@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a synthetic WebSocket capture (classic pcap, Ethernet) of a chosen size, for benchmarks.
 
-    python benchmarks/gen_capture.py --size 200M --mix payload --seed 1 -o bench-out/payload-200M.pcap
+    python -m benchmarks.gen_capture --size 200M --mix payload --seed 1 -o bench-out/payload-200M.pcap
 
 The capture is streamed to disk (only the packets of the connections currently open are held in memory) and
 written by a struct-based pcap writer, so 200 MB takes seconds, not minutes.  Nothing here depends on wsdissect.
@@ -67,7 +67,8 @@ import time
 import zlib
 from collections import deque
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from tests.support import accept_key, ws_frame
+
 MSS = 1448
 MIXES = ("payload", "small", "deflate")
 MASK32 = 0xFFFFFFFF
@@ -81,8 +82,6 @@ C2S, S2C = "client_to_server", "server_to_client"
 _ip = struct.Struct("!BBHHHBBH4s4s")
 _tcp = struct.Struct("!HHIIBBHHH")
 _rec = struct.Struct("<IIII")
-_h16 = struct.Struct("!BBH")
-_h64 = struct.Struct("!BBQ")
 _u64 = struct.Struct("!Q")
 
 CLIENT_MAC = bytes.fromhex("020000000001")
@@ -104,21 +103,6 @@ def parse_size(s: str) -> int:
     if s[-1:] in "KMG":
         s = s[:-1]
     return int(float(s) * mult)
-
-
-def accept_key(key: bytes) -> str:
-    return base64.b64encode(hashlib.sha1(key + GUID).digest()).decode("ascii")
-
-
-def mask(data: bytes, key: bytes) -> bytes:
-    """XOR *data* with the repeating 4-byte *key* (big-int XOR: C speed for any length)."""
-    n = len(data)
-    if not n:
-        return b""
-    k = key * ((n + 3) >> 2)
-    if len(k) != n:
-        k = k[:n]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
 
 
 def _words(b: bytes) -> int:
@@ -257,19 +241,7 @@ class Generator:
 
     # -- WebSocket frames ----------------------------------------------------------------------------------------
     def _frame(self, opcode: int, payload: bytes, client: bool, fin: bool = True, rsv1: bool = False) -> bytes:
-        n = len(payload)
-        b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
-        mb = 0x80 if client else 0
-        if n < 126:
-            hdr = bytes((b0, mb | n))
-        elif n < 65536:
-            hdr = _h16.pack(b0, mb | 126, n)
-        else:
-            hdr = _h64.pack(b0, mb | 127, n)
-        if client:
-            key = self.rng.randbytes(4)
-            return hdr + key + mask(payload, key)
-        return hdr + payload
+        return ws_frame(opcode, payload, fin=fin, rsv=4 if rsv1 else 0, mask=self.rng.randbytes(4) if client else None)
 
     def _record(self, c: Conn, direction: str, opcode: int, payload: bytes) -> None:
         h = c.hashes[direction]

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark ``wsdissect export`` against tshark on the same synthetic captures (issue 7).
 
-    python benchmarks/run_benchmark.py                       # payload, small, deflate at 200M, 3 runs each
-    python benchmarks/run_benchmark.py 200M 2G --mix small --runs 3 --markdown
+    python -m benchmarks.run_benchmark                       # payload, small, deflate at 200M, 3 runs each
+    python -m benchmarks.run_benchmark 200M 2G --mix small --runs 3 --markdown
 
 For every mix and size it generates the capture with ``gen_capture.py`` if it is not already in the cache
 directory (``bench-out/``, gitignored), reads it once to warm the page cache, then runs, alternately (A B A B ...):
@@ -41,8 +41,7 @@ MIXES = ("payload", "small", "deflate")
 TSHARK_FIELDS = ["-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "websocket.opcode",
                  "-e", "websocket.payload.text", "-e", "data.data", "-o", "websocket.decompress:TRUE"]
 
-sys.path.insert(0, str(HERE))
-from gen_capture import parse_size  # noqa: E402
+from benchmarks.gen_capture import parse_size
 
 
 # -- measuring ---------------------------------------------------------------------------------------------------
@@ -103,8 +102,8 @@ def ensure_capture(out_dir: Path, mix: str, size: str, seed: int, conns: int, lo
         return path
     log(f"generating {path} ...")
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(HERE / "gen_capture.py"), "--size", size, "--mix", mix, "--seed", str(seed),
-                    "--conns", str(conns), "-o", str(path)], check=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.gen_capture", "--size", size, "--mix", mix, "--seed", str(seed),
+                    "--conns", str(conns), "-o", str(path)], check=True, cwd=ROOT)
     log(f"  generated in {time.perf_counter() - t0:.1f} s")
     return path
 

@@ -11,10 +11,7 @@ import struct
 import sys
 import zlib
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from fuzz.mutate import (ACK, PSH, Capture, Conv, Record, link_wrap, tcp_ip, upgrade_request,  # noqa: E402
+from fuzz.mutate import (ACK, PSH, Capture, Conv, Record, link_wrap, tcp_ip, upgrade_request,
                          upgrade_response, write, ws_frame)
 
 

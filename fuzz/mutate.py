@@ -31,7 +31,9 @@ import zlib
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from tests.helpers import ws_frame as _ws_frame
+from tests.support import upgrade_request as _upgrade_request
+from tests.support import upgrade_response as _upgrade_response
+from tests.support import ws_frame as _ws_frame
 
 # ---------------------------------------------------------------------------------------------------------------
 # The capture model
@@ -345,9 +347,6 @@ def tcp_payload(linktype: int, data: bytes) -> bytes | None:
 # ---------------------------------------------------------------------------------------------------------------
 # WebSocket bytes
 # ---------------------------------------------------------------------------------------------------------------
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
 def ws_frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bytes | None = None,
              form: int | None = None) -> bytes:
     """One RFC 6455 frame (the tests' builder; *form* forces the 7/16/64-bit length form)."""
@@ -361,23 +360,19 @@ def deflate_message(data: bytes, comp=None) -> bytes:
     return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
 
 
-def accept_key(key: str) -> str:
-    import base64
-    import hashlib
-    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+def _headers(extra: tuple) -> list[tuple[str, str]]:
+    return [tuple(line.split(": ", 1)) for line in extra]  # type: ignore[misc]
 
 
 def upgrade_request(key: str = "dGhlIHNhbXBsZSBub25jZQ==", extra: tuple = (), path: str = "/ws") -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: example.test", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", *extra]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    """The shared builder (tests.support) with this module's defaults; *extra* as ``"Name: value"`` lines."""
+    return _upgrade_request(path=path, key=key, extra=_headers(extra))
 
 
 def upgrade_response(key: str = "dGhlIHNhbXBsZSBub25jZQ==", extra: tuple = (), status: str = "101 Switching Protocols"
                      ) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Accept: {accept_key(key)}", *extra]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    """The shared builder (tests.support) with this module's defaults; *extra* as ``"Name: value"`` lines."""
+    return _upgrade_response(key, extra=_headers(extra), status=status)
 
 
 # ---------------------------------------------------------------------------------------------------------------

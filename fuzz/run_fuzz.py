@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run a time-bounded, seeded mutation-fuzzing campaign against wsdissect's whole pipeline.
 
-    python fuzz/run_fuzz.py --seconds 120 --seed 1            # short campaign, 2 worker processes
-    python fuzz/run_fuzz.py --seconds 2400 --seed 7 --json stats.json
-    python fuzz/run_fuzz.py --replay fuzz/crashes/<hash>.pcap   # run one saved input and print the outcome
+    python -m fuzz.run_fuzz --seconds 120 --seed 1            # short campaign, 2 worker processes
+    python -m fuzz.run_fuzz --seconds 2400 --seed 7 --json stats.json
+    python -m fuzz.run_fuzz --replay fuzz/crashes/<hash>.pcap   # run one saved input and print the outcome
 
 Every input goes through ``wsdissect.pipeline.dissect_files`` with ``Options(packets=True, frames=True)`` (so every
 event type is built) and every event through the ``wsdissect.export.records`` functions and ``orjson``; then once
@@ -43,12 +43,10 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 
+from fuzz.mutate import load_seeds, make_input, parse_capture, write
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from fuzz.mutate import load_seeds, make_input, parse_capture, write  # noqa: E402
 
 DEFAULT_OUT = os.path.join(HERE, "crashes")
 FAIL_KINDS = ("crash", "internal", "oom", "hang")
@@ -169,7 +167,8 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
     from wsdissect.events import ConnectionEnd, Finding, Message
     from wsdissect.export.records import connection_record, expert_record, is_exported_connection, message_record
     from wsdissect.export.writer import RecordWriter
-    from wsdissect.pipeline import Options, dissect_files
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_files
 
     install_tracer()
     own = path is None

@@ -14,7 +14,7 @@ violation legitimately causes as well.
 
 Usage::
 
-    python tools/make_violation_pcaps.py --out DIR [CASE ...]
+    python -m tools.make_violation_pcaps --out DIR [CASE ...]
 
 or, from tests, ``build_case(name)`` / ``build_cases()`` and ``write_case(name, conv, expect, out_dir)``.
 Everything is deterministic: fixed keys, masks, timestamps and compressor settings.
@@ -31,12 +31,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.helpers import Conversation, ws_frame  # noqa: E402
-from wsdissect.findings import KINDS  # noqa: E402
-from wsdissect.rfc6455 import accept_key  # noqa: E402
+from tests.support import Conversation, accept_key, ws_frame
+from wsdissect.findings import KINDS
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3's sample key
 MASK = b"\x37\xfa\x21\x3d"  # RFC 6455 section 5.7's sample mask
@@ -95,7 +91,7 @@ class Deflater:
 
 # -- a conversation that knows its frame numbers -----------------------------------------------------------------
 class Script:
-    """A :class:`tests.helpers.Conversation` plus frame-number bookkeeping: every send returns the capture frame
+    """A :class:`tests.support.Conversation` plus frame-number bookkeeping: every send returns the capture frame
     number of the packet that completes it, and ``mark=True`` records it as the frame of the violation."""
 
     def __init__(self, client_port: int = 50000, t0: float = 1_700_000_000.0, mss: int = 1400):

@@ -34,9 +34,9 @@ def open(source: "Source", **options: Any) -> "Capture":  # noqa: A001 - wsdisse
 
 def dissect(paths: Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]],
             options: Any = None) -> Iterator:
-    """Yield the pipeline's events for one capture path or several (options: :class:`wsdissect.pipeline.Options`).
+    """Yield the pipeline's events for one capture path or several through the one driver (options: :class:`wsdissect.options.Options`).
     """
-    from .pipeline import dissect_files
+    from .run import dissect_files
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -76,8 +76,7 @@ def _terminal_options(f):
 
 
 def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
-    from .options import parse_decode_as, parse_size
-    from .pipeline import Options
+    from .options import Options, parse_decode_as, parse_size
 
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
@@ -117,97 +116,44 @@ def _console(color: str, width: int | None, stderr: bool = False):
     return Console(**kw)
 
 
-class _Run:
-    """Runs the pipeline over capture files: progress on stderr, file problems as warnings."""
+def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False):
+    """The one driver (wsdissect.run), with file problems warned about on stderr and an optional progress bar."""
+    from .run import Driver
 
-    def __init__(self, paths, options, event_filter=None, progress: bool = False):
-        self.paths = paths
-        self.options = options
-        self.filter = event_filter if event_filter is not None and event_filter.active else None
-        self.progress = progress and sys.stderr.isatty()
-        self.damaged = False
-
-    def open(self) -> list:
-        """Open every input (a bad one fails here, before any output exists)."""
-        from .capture.files import CaptureFile
-
-        self.files = [CaptureFile(p) for p in self.paths]
-        return self.files
-
-    def feed(self, sink) -> None:
-        """Run every file, handing *sink* lists of events, a packet's worth each (the fast path: no generators in
-        between)."""
-        from .events import CaptureEnd
-        from .pipeline import feed_records
-
-        if self.filter is not None:
-            accepts, inner = self.filter.accepts, sink
-
-            def sink(evs):
-                inner([ev for ev in evs if accepts(ev)])
-        for cf in getattr(self, "files", None) or self.open():
-            with cf:
-                records = self._with_progress(cf) if self.progress and cf.size else cf
-                feed_records(records, sink, self.options, cf.name)
-                sink(self._problems(cf) + [CaptureEnd(cf.name, cf.records_read, bool(cf.problems))])
-
-    def _problems(self, cf) -> list:
-        """The file's damage as warnings on stderr and as findings."""
-        from .events import Finding
-        from .findings import KINDS
-
-        out = []
-        for code, message, frame in cf.problems:
-            _warn(message)
-            self.damaged = True
-            out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
-        return out
-
-    def events(self):
-        """The events as an iterator (for views that look at one packet's events together)."""
-        from .events import CaptureEnd
-        from .pipeline import dissect_records
-
-        accepts = self.filter.accepts if self.filter is not None else None
-        for cf in self.open():
-            with cf:
-                records = self._with_progress(cf) if self.progress and cf.size else cf
-                events = dissect_records(records, self.options, cf.name)
-                if accepts is None:
-                    yield from events
-                else:
-                    yield from filter(accepts, events)
-                yield from self._problems(cf)
-                yield CaptureEnd(cf.name, cf.records_read, bool(cf.problems))
-
-    @staticmethod
-    def _with_progress(cf):
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                                   TransferSpeedColumn)
-
-        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                      TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
-                      console=_console("auto", None, stderr=True)) as bar:
-            task = bar.add_task(os.path.basename(cf.name)[:30], total=cf.size)
-            for i, rec in enumerate(cf):
-                if not i & 0x3FF:
-                    bar.update(task, completed=cf.bytes_read)
-                yield rec
+    return Driver(options, event_filter, per_packet=per_packet, on_problem=_warn,
+                  records=_with_progress if progress and sys.stderr.isatty() else None)
 
 
-def _drive(run: "_Run", sink) -> None:
-    """Feed every event of the run to *sink*, one at a time."""
+def _with_progress(cf):
+    """A capture file's records, with a progress bar on stderr (files of known size only)."""
+    if not cf.size:
+        yield from cf
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+                  console=_console("auto", None, stderr=True)) as bar:
+        task = bar.add_task(os.path.basename(cf.name)[:30], total=cf.size)
+        for i, rec in enumerate(cf):
+            if not i & 0x3FF:
+                bar.update(task, completed=cf.bytes_read)
+            yield rec
+
+
+def _each(sink):
+    """A per-packet list sink that hands *sink* the events one at a time."""
 
     def each(evs: list) -> None:
         for ev in evs:
             sink(ev)
 
-    run.feed(each)
+    return each
 
 
-def _damaged_exit(run: "_Run") -> None:
+def _damaged_exit(driver) -> None:
     """A damaged capture (already warned about) ends with EXIT_DAMAGED once everything decodable is out."""
-    if run.damaged:
+    if driver.damaged:
         sys.exit(EXIT_DAMAGED)
 
 
@@ -242,11 +188,13 @@ def main():
 
 
 def _view_run(captures, kw, *, packets=False, frames=False):
+    """The driver of a view command, its opened captures (a bad input fails here), its filter and the console."""
     decode = _split(kw, DECODE)
     flt = _filter(**_split(kw, FILTER))
     term = _split(kw, TERMINAL)
-    run = _Run(captures, _options(**decode, packets=packets, frames=frames), flt, progress=not term["quiet"])
-    return run, _console(term["color"], term["width"])
+    driver = _driver(_options(**decode, packets=packets, frames=frames), flt, per_packet=packets,
+                     progress=not term["quiet"])
+    return driver, driver.open(captures), flt, _console(term["color"], term["width"])
 
 
 @main.command()
@@ -266,15 +214,15 @@ def show(captures, detail, frames_, websocket_only, **kw):
         from .render.packets import PacketListView, group_by_packet
         from .render.tree import DetailView
 
-        r, console = _view_run(captures, kw, packets=True, frames=True)
+        driver, files, _flt, console = _view_run(captures, kw, packets=True, frames=True)
         if detail or frames_:
             view = DetailView(console, set(frames_) if frames_ else None, websocket_only)
         else:
             view = PacketListView(console, websocket_only)
-        for pkt, events in group_by_packet(r.events()):
+        for pkt, events in group_by_packet(driver.events(files)):
             view.group(pkt, events)
         view.end()
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -291,11 +239,11 @@ def follow(captures, hex_limit, **kw):
     def run():
         from .render.follow import FollowView
 
-        r, console = _view_run(captures, kw)
+        driver, files, _flt, console = _view_run(captures, kw)
         view = FollowView(console, hex_limit)
-        _drive(r, view.event)
+        driver.feed(files, _each(view.event))
         view.end()
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -314,10 +262,10 @@ def stats(captures, fmt, plot, **kw):
         from .render.stats import StatsCollector, render_stats
         from .report.aggregate import ReportAggregator, plot_json, tee
 
-        r, console = _view_run(captures, kw)
-        st = StatsCollector()
+        driver, files, flt, console = _view_run(captures, kw)
+        st = StatsCollector(recount=flt.narrows_messages)
         agg = ReportAggregator() if plot else None
-        _drive(r, st.event if agg is None else tee(st.event, agg.event))
+        driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
         if fmt == "json":
             import json
             doc = {"connections": st.rows, "totals": st.totals()}
@@ -329,7 +277,7 @@ def stats(captures, fmt, plot, **kw):
             if agg is not None:
                 from .render.sparkline import render_sparklines
                 render_sparklines(console, agg.result())
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -350,15 +298,15 @@ def expert(captures, severity, verbose, fmt, **kw):
         from .findings import Severity
         from .render.expert import ExpertCollector, render_expert
 
-        r, console = _view_run(captures, kw)
+        driver, files, _flt, console = _view_run(captures, kw)
         ex = ExpertCollector(Severity[severity.upper()])
-        _drive(r, ex.event)
+        driver.feed(files, _each(ex.event))
         if fmt == "json":
             import json
             click.echo(json.dumps(ex.as_json(), indent=2))
         else:
             render_expert(console, ex, verbose)
-        _damaged_exit(r)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -385,9 +333,9 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
         from .export.formats import ExportSettings, open_export
         from .findings import Severity
 
-        fmt_ = fmt_alias or fmt
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
+        fmt_ = fmt_alias or fmt
         settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
                                   named=len(captures) > 1)
         parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
@@ -411,16 +359,16 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
             return
         if parallel:
             _warn(f"-j is used with jsonl and json; decoding {fmt_} in one process")
-        run_ = _Run(captures, options, flt)
-        run_.open()  # every input is checked before the output is created
+        driver = _driver(options, flt)
+        files = driver.open(captures)  # every input is checked before the output is created
         exp = open_export(fmt_, output, list(captures), settings)
         try:
-            run_.feed(exp.events)
+            driver.feed(files, exp.events)
         except BaseException:
             exp.abort()  # an interrupted or failed export leaves no file under the final name
             raise
         exp.close()
-        _damaged_exit(run_)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -440,14 +388,14 @@ def report(captures, output, title, quiet, **kw):
         from .report.html import describe_filters, write_report
 
         filters = _split(kw, FILTER)
-        run_ = _Run(captures, _options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
-        run_.open()  # every input is checked before the output is created
+        driver = _driver(_options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
+        files = driver.open(captures)  # every input is checked before the output is created
         out = _open_output(output)
         agg = ReportAggregator()
         interrupted = False
         try:
             try:
-                run_.feed(agg.feed)
+                driver.feed(files, agg.feed)
             except KeyboardInterrupt:  # what was decoded is still reported
                 interrupted = True
             write_report(out, agg.result(), title, describe_filters(filters), interrupted)
@@ -456,7 +404,7 @@ def report(captures, output, title, quiet, **kw):
                 out.close()
         if interrupted:
             raise KeyboardInterrupt
-        _damaged_exit(run_)
+        _damaged_exit(driver)
 
     _guard(run)
 
@@ -511,6 +459,15 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
 
 
 @main.command()
+def interfaces():
+    """List the interfaces live capture can use."""
+    from .capture.afpacket import list_interfaces
+
+    for index, name in list_interfaces():
+        click.echo(f"{index}. {name}" if index else f"-. {name} (all interfaces)")
+
+
+@main.command()
 @click.argument("capture", required=False, metavar="[CAPTURE]")
 @click.option("-i", "--interface", "iface", metavar="IFACE", help="Sniff this interface instead of reading a file.")
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter for -i, e.g. 'tcp port 8765'.")
@@ -532,12 +489,3 @@ def tui(capture, iface, bpf, **kw):
         sys.exit(status)
 
     _guard(run)
-
-
-@main.command()
-def interfaces():
-    """List the interfaces live capture can use."""
-    from .capture.live import list_interfaces
-
-    for index, name in list_interfaces():
-        click.echo(f"{index}. {name}" if index else f"-. {name} (all interfaces)")

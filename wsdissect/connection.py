@@ -6,28 +6,19 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 """
 from __future__ import annotations
 
-from .events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message, Upgrade, new_frame
+from .capture.layers import TcpSegment, ip_str
+from .detect import HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect
+from .events import ConnectionEnd, Finding, Message, Upgrade
 from .findings import KINDS
-from .capture.layers import ip_str
-from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
 from .http.checks import check_handshake
-from .http.exchange import HttpExchange, is_websocket_upgrade
+from .http.exchange import LeftHttp, Upgraded
 from .http.negotiation import negotiated
-from .http.stream import looks_like_request, looks_like_response
-from .rfc6455 import opcode_name
-from .speedups import speedups
-from .tcp.reassembly import StreamReassembler
-from .ws.deflate import Inflater
-from .ws.frames import INVALID, LOST, PROVEN, FrameParser, check_frame, probe
-from .ws.messages import MessageAssembler
+from .http.session import FramesWithout101, HttpSession
+from .tcp.reassembly import Gap, Piece, StreamReassembler
+from .ws.closing import Lifecycle
+from .ws.stream import WsStream
 
-TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 1, 2, 4, 16
-MAX_PENDING_PINGS = 64
-MAX_KEPT_HEADS = 16
-CARRY_MAX = 16 << 10  # the largest cut frame the fast lane holds back for the next segment (larger: the parser)
-
-UNKNOWN, HTTP, WEBSOCKET, OTHER, PROBE = "unknown", "http", "websocket", "other", "probe"
-PROBE_LIMIT = 64 << 10  # bytes per direction examined by the WebSocket heuristic before giving up
 
 
 class Pending:
@@ -109,39 +100,28 @@ class Ended:
 
 
 class Direction:
-    """Per-direction state of a connection."""
+    """Per-direction state of a connection: its reassembly, and its WebSocket stream once there is one."""
 
-    __slots__ = ("name", "from_client", "reasm", "parser", "asm", "fast_b0", "mask_bit", "rsv_allowed", "fin",
-                 "probe", "lane", "carry")
+    __slots__ = ("name", "from_client", "reasm", "ws", "fin", "probe")
 
     def __init__(self, name: str, from_client: bool, max_buffer: int):
         self.name = name
         self.from_client = from_client
         self.reasm = StreamReassembler(max_buffer)
-        self.parser: FrameParser | None = None
-        self.asm: MessageAssembler | None = None
-        self.fast_b0: frozenset[int] = frozenset()
-        self.mask_bit = 0x80 if from_client else 0
-        self.rsv_allowed = 0
+        self.ws: WsStream | None = None
         self.fin = False
-        self.lane: tuple | None = None  # the C fast lane's context (MessageAssembler.lane_context), when it is used
-        self.carry: list | None = None  # [segments, bytes, bytes needed]: one frame the lane holds back, cut by a
-        # segment end (the segments as (data, offset, frame, ts); their bytes; the frame's length as far as known)
-        self.probe: list[tuple] = []  # (offset, data, frame, ts) held while the WebSocket heuristic decides
+        self.probe: list[Piece] = []  # held while the WebSocket heuristic decides
 
     def stats(self) -> dict:
         """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
-        a = self.asm
-        if a is None:
+        if self.ws is None:
             return {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
-        return {"messages": sum(a.count), "bytes": sum(a.nbytes), "wire_bytes": a.wire, "largest": a.largest,
-                "opcodes": {opcode_name(op): [n, a.nbytes[op]] for op, n in enumerate(a.count) if n}}
+        return self.ws.stats()
 
 
 class Connection:
-    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "requests", "responses",
-                 "_req_events", "first_frame", "last_frame", "start_ts", "last_ts", "syn_seen", "packets", "rst",
-                 "finished", "roles_known", "midstream", "first_close", "close_codes", "pings", "rtts",
+    __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
+                 "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
                  "handshake_ms")
 
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
@@ -151,11 +131,8 @@ class Connection:
         self.c2s = Direction(CLIENT_TO_SERVER, True, options.max_tcp_buffer)
         self.s2c = Direction(SERVER_TO_CLIENT, False, options.max_tcp_buffer)
         self.mode = UNKNOWN
-        self.http: HttpExchange | None = None
+        self.http: HttpSession | None = None
         self.upgrade: Upgrade | None = None
-        self.requests: list[HttpRequest] = []
-        self.responses: list[HttpResponse] = []
-        self._req_events: dict[int, HttpRequest] = {}
         self.first_frame = self.last_frame = frame
         self.start_ts = self.last_ts = ts
         self.syn_seen = False
@@ -164,10 +141,7 @@ class Connection:
         self.finished = False
         self.roles_known = False
         self.midstream = False
-        self.first_close: str | None = None
-        self.close_codes: dict[str, tuple] = {}
-        self.pings: dict[tuple[str, bytes], float] = {}
-        self.rtts: list | None = None  # [count, total, min, max] of ping round-trip times
+        self.life = Lifecycle()
         self.handshake_ms: float | None = None
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -176,25 +150,28 @@ class Connection:
         d, o = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
         return d.reasm.base, o.reasm.base
 
-    def _finding(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None):
+    def report(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None = None) -> None:
+        """A finding of one of this connection's stages (the stages' one sink, see :class:`WsStream`)."""
         out.append(Finding(frame, ts, code, KINDS[code].severity, message, self.conn, direction))
 
-    def _drain(self, out: list, items: list, direction: str | None) -> None:
+    def report_all(self, out: list, items: list, direction: str | None) -> None:
+        """Findings a stage handed over as ``(code, message, frame, ts)``; a stage that does not know the time
+        says 0.0 and gets the connection's latest."""
         for code, message, frame, ts in items:
-            self._finding(out, code, message, frame, ts or self.last_ts, direction)
-        items.clear()
+            self.report(out, code, message, frame, ts or self.last_ts, direction)
 
     def swap_roles(self) -> None:
         """The first guess of who is the client was wrong."""
         self.conn = self.conn.swapped()
         self.c2s, self.s2c = self.s2c, self.c2s
         for d, name, from_client in ((self.c2s, CLIENT_TO_SERVER, True), (self.s2c, SERVER_TO_CLIENT, False)):
-            d.name, d.from_client, d.mask_bit = name, from_client, 0x80 if from_client else 0
+            d.name, d.from_client = name, from_client
         self.keys = (self.keys[1], self.keys[0])
 
     # -- packets --------------------------------------------------------------------------------------------
-    def segment(self, from_client: bool, seq: int, ack: int, flags: int, data: bytes, wire_len: int, frame: int,
-                ts: float, out: list) -> None:
+    def segment(self, from_client: bool, seg: TcpSegment, data: bytes, frame: int, ts: float, out: list) -> None:
+        """One packet's TCP segment (*data*: its captured payload) in either direction."""
+        seq, ack, flags, wire_len = seg.seq, seg.ack, seg.flags, seg.payload_len
         self.last_frame = frame
         self.last_ts = ts
         d, other = (self.c2s, self.s2c) if from_client else (self.s2c, self.c2s)
@@ -210,7 +187,7 @@ class Connection:
         if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
             off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
             if off >= 0:
-                self._ws(d, data, off, frame, ts, out)
+                d.ws.feed(data, off, frame, ts, out)
             else:
                 pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
                 if pieces:
@@ -226,36 +203,29 @@ class Connection:
             if late:
                 self._pieces(other, late, out)
         if d.reasm.findings:
-            self._drain(out, d.reasm.findings, d.name)
-        if other.reasm.findings:
-            self._drain(out, other.reasm.findings, other.name)
+            self.report_all(out, d.reasm.take_findings(), d.name)
+        if o.findings:
+            self.report_all(out, o.take_findings(), other.name)
         if flags & TCP_FIN and not d.fin:
             d.fin = True
         if flags & TCP_RST:
             self.rst = True
-            self._finding(out, "tcp.rst", "connection reset", frame, ts, d.name)
+            self.report(out, "tcp.rst", "connection reset", frame, ts, d.name)
             self.finish(frame, ts, out, "rst")
-        elif self.c2s.fin and self.s2c.fin and self._drained():
+        elif self.c2s.fin and self.s2c.fin and self.c2s.reasm.complete and self.s2c.reasm.complete:
             self.finish(frame, ts, out, None)
-
-    def _drained(self) -> bool:
-        for d in (self.c2s, self.s2c):
-            r = d.reasm
-            if r.starts or r.fin_off is None or r.next < r.fin_off:
-                return False
-        return True
 
     def _pieces(self, d: Direction, pieces: list, out: list) -> None:
         for piece in pieces:
-            if piece[1] is None:
-                self._gap(d, piece[2], piece[3], piece[4], out)
+            if piece.__class__ is Gap:
+                self._gap(d, piece.missing, piece.frame, piece.ts, out)
             else:
-                self._data(d, piece[0], piece[1], piece[2], piece[3], out)
+                self._data(d, piece.offset, piece.data, piece.frame, piece.ts, out)
 
     def _data(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
         mode = self.mode
         if mode == WEBSOCKET:
-            self._ws(d, data, off, frame, ts, out)
+            d.ws.feed(data, off, frame, ts, out)
         elif mode == HTTP:
             self._http(d, data, frame, ts, out)
         elif mode == PROBE:
@@ -266,334 +236,112 @@ class Connection:
                 self._data(self.c2s if d.from_client else self.s2c, off, data, frame, ts, out)
 
     def _gap(self, d: Direction, n: int, frame: int, ts: float, out: list) -> None:
-        if self.mode == WEBSOCKET and d.parser is not None:
-            if d.carry:
-                self._flush_carry(d, out)
-            self._ws_items(d, d.parser.gap(n, frame, ts), frame, ts, out)
+        if self.mode == WEBSOCKET and d.ws is not None:
+            d.ws.gap(n, frame, ts, out)
         elif self.mode == HTTP and self.http is not None:
-            for r in self.http.gap(d.from_client, n):
-                self._http_result(r, frame, ts, out)
+            for r in self.http.gap(d.from_client, n, out, self):
+                self._switch(r, frame, ts, out)
 
     # -- deciding what the connection carries ---------------------------------------------------------------
     def _classify(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
-        decode_as = self.opts.decode_as
-        if decode_as and (self.conn.server_port in decode_as or self.conn.client_port in decode_as):
-            if self.conn.client_port in decode_as and self.conn.server_port not in decode_as:
-                self.swap_roles()
-            self._start_websocket(None, out, frame, ts, synced=False)
-            self._finding(out, "ws.handshake.missing",
-                          f"decoding port {self.conn.server_port} as WebSocket without a handshake", frame, ts)
-            return
-        if d.from_client and looks_like_request(data) or not d.from_client and looks_like_response(data):
-            self.mode = HTTP
-        elif not d.from_client and looks_like_request(data) and not self.roles_known:
+        first = classify(data, d.from_client, self.conn, self.opts, self.roles_known)
+        if first.swap:
             self.swap_roles()
-            self.mode = HTTP
-        else:
-            self.mode = PROBE if self.opts.detect else OTHER
+        if first.mode == WEBSOCKET:  # --decode-as
+            self._start_websocket(None, out, frame, ts, synced=False)
+            self.report(out, "ws.handshake.missing",
+                        f"decoding port {self.conn.server_port} as WebSocket without a handshake", frame, ts)
+            return
+        self.mode = first.mode
+        if first.mode != HTTP:
             return
         self.roles_known = True
-        self.http = HttpExchange(self.opts.max_http_head)
+        self.http = HttpSession(self.conn, self.opts.max_http_head)
 
     def _probe(self, d: Direction, off: int, data: bytes, frame: int, ts: float, out: list) -> None:
-        """No HTTP and no --decode-as: is this WebSocket whose handshake is not in the capture?
-
-        Only on strong evidence (no false positives): each direction's bytes from its first captured byte must be
-        a chain of plausible frames ending exactly where the data ends, the two directions with opposite mask
-        bits (clients mask, servers do not) - or one direction alone with eight such frames.
-        """
-        d.probe.append((off, data, frame, ts))
-        verdicts = {}
-        for side in (self.c2s, self.s2c):
-            buf = b"".join(p[1] for p in side.probe)
-            if len(buf) > PROBE_LIMIT:
-                verdicts[side.name] = (INVALID, 0, None)
-            else:
-                verdicts[side.name] = probe(buf) if buf else None
-        vs = [v for v in verdicts.values() if v is not None]
-        if any(v[0] == INVALID for v in vs):
+        """No HTTP and no --decode-as: is this WebSocket whose handshake is not in the capture? (see detect.py)"""
+        d.probe.append(Piece(off, data, frame, ts))
+        found = detect(b"".join(p.data for p in self.c2s.probe), b"".join(p.data for p in self.s2c.probe))
+        if found is Detection.UNDECIDED:
+            return
+        if found is Detection.NOT_WEBSOCKET:
             self.mode = OTHER
             self.c2s.probe = self.s2c.probe = []
             return
-        proven = [v for v in vs if v[0] == PROVEN]
-        both = len(proven) == 2 and proven[0][2] != proven[1][2]
-        alone = len(vs) == 1 and proven and proven[0][1] >= 8
-        if not (both or alone):
-            return
-        masked_side = next(name for name, v in verdicts.items() if v is not None and v[0] == PROVEN)
-        client_masked = verdicts[masked_side][2]
-        if (masked_side == CLIENT_TO_SERVER) != bool(client_masked):
+        if found is Detection.REVERSED:
             self.swap_roles()
         held = sorted([(p, self.c2s) for p in self.c2s.probe] + [(p, self.s2c) for p in self.s2c.probe],
-                      key=lambda item: item[0][2])  # replay both directions in capture order
+                      key=lambda item: item[0].frame)  # replay both directions in capture order
         self.c2s.probe = self.s2c.probe = []
         self._start_websocket(None, out, frame, ts, synced=True)
         self.midstream = True
-        self._finding(out, "ws.handshake.missing", "WebSocket frames recognised without a handshake in the capture "
+        self.report(out, "ws.handshake.missing", "WebSocket frames recognised without a handshake in the capture "
                       "(heuristic; use --decode-as to force)", frame, ts)
-        for (p_off, p_data, p_frame, p_ts), side in held:
-            self._ws(side, p_data, p_off, p_frame, p_ts, out)
+        for p, side in held:
+            side.ws.feed(p.data, p.offset, p.frame, p.ts, out)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
     def _http(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
-        http = self.http
-        results = http.client(data, frame, ts) if d.from_client else http.server(data, frame, ts)
-        for r in results:
-            self._http_result(r, frame, ts, out)
-        if not d.from_client and self.mode == HTTP and http.upgrade_request is not None:
-            self._frames_without_101(frame, ts, out)
+        for r in self.http.feed(d.from_client, data, frame, ts, out, self):
+            self._switch(r, frame, ts, out)
 
-    def _frames_without_101(self, frame: int, ts: float, out: list) -> None:
-        """The server answers a WebSocket upgrade request with frames instead of an HTTP response."""
-        buf = self.http.responses.buf
-        if len(buf) < 2 or buf[:5] == b"HTTP/"[:len(buf[:5])]:
-            return
-        verdict, count, masked = probe(bytes(buf))
-        if verdict != PROVEN or masked:
-            return
-        request = self._req_events.get(id(self.http.upgrade_request))
-        crest, srest = self.http.requests.take_rest(), self.http.responses.take_rest()
-        self._finding(out, "ws.handshake.no_101", "server sent WebSocket frames without answering the upgrade "
-                      f"request{f' in frame {request.frame}' if request else ''} with 101 Switching Protocols",
-                      srest[0][1] if srest and srest[0][1] else frame, srest[0][2] if srest else ts, SERVER_TO_CLIENT)
-        self._start_websocket(None, out, frame, ts, synced=True)
-        for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-            off = d.reasm.next - sum(len(p[0]) for p in rest)
-            for data, f, t in rest:
-                self._ws(d, data, off, f or frame, t or ts, out)
-                off += len(data)
-
-    def _http_result(self, r: tuple, frame: int, ts: float, out: list) -> None:
-        kind = r[0]
-        if kind == "request":
-            head, number = r[1], r[2]
-            ev = HttpRequest(self.conn, head.frame, head.first_frame, head.ts, head.start[0], head.start[1],
-                             head.start[2], head.headers, head.raw, number, is_websocket_upgrade(head))
-            self._req_events[id(head)] = ev
-            if len(self.requests) < MAX_KEPT_HEADS or ev.is_upgrade:
-                self.requests.append(ev)
-            out.append(ev)
-        elif kind == "response":
-            head, number, req = r[1], r[2], r[3]
-            req_ev = self._req_events.pop(id(req), None) if req is not None else None
-            if req_ev is not None and 100 <= int(head.start[1]) < 200 and head.start[1] != "101":
-                self._req_events[id(req)] = req_ev  # an interim response: the final one is still to come
-            ev = HttpResponse(self.conn, head.frame, head.first_frame, head.ts, head.start[0], int(head.start[1]),
-                              head.start[2], head.headers, head.raw, number, req_ev)
-            if len(self.responses) < MAX_KEPT_HEADS or (req_ev and req_ev.is_upgrade):
-                self.responses.append(ev)
-            out.append(ev)
-        elif kind == "upgrade":
-            req, resp, crest, srest = r[1], r[2], r[3], r[4]
-            resp_ev = self.responses[-1]  # the 101 just recorded; upgrade responses are always kept
-            req_ev = resp_ev.request
-            sub, exts, deflate = negotiated(req, resp)
-            up = Upgrade(self.conn, req_ev, resp_ev, sub, exts, deflate)
-            out.append(up)
-            self.handshake_ms = (resp.ts - req.ts) * 1000.0
-            for code, message, head in check_handshake(req, resp):
-                self._finding(out, code, message, head.frame, head.ts,
-                              CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
-            self._start_websocket(up, out, frame, ts, synced=True)
-            for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-                total = sum(len(p[0]) for p in rest)
-                off = d.reasm.next - total
-                for data, f, t in rest:
-                    self._ws(d, data, off, f or frame, t or ts, out)
-                    off += len(data)
-        elif kind == "refused":
-            resp = r[2]
-            self._finding(out, "ws.handshake.refused", f"upgrade refused: {resp.start[1]} {resp.start[2]}",
-                          resp.frame, resp.ts, SERVER_TO_CLIENT)
-        elif kind == "other":
+    def _switch(self, r, frame: int, ts: float, out: list) -> None:
+        """HTTP ends here: the WebSocket upgrade, frames without a 101, or another protocol (or a problem)."""
+        cls = r.__class__
+        if cls is Upgraded:
+            self._upgraded(r, frame, ts, out)
+        elif cls is FramesWithout101:
+            self.report(out, "ws.handshake.no_101", r.finding_message(), *r.where(frame, ts), SERVER_TO_CLIENT)
+            self._start_websocket(None, out, frame, ts, synced=True)
+            self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
+        elif cls is LeftHttp:
             self.mode = OTHER
-            reason = r[1]
-            if not reason.startswith("switched to"):
-                code = ("http.header_too_large" if "larger than" in reason else
-                        "http.gap" if "missing" in reason else "http.malformed")
-                self._finding(out, code, reason, frame, ts)
+            if r.code is not None:
+                self.report(out, r.code, r.reason, frame, ts)
+
+    def _upgraded(self, r: Upgraded, frame: int, ts: float, out: list) -> None:
+        req, resp = r.request, r.response
+        resp_ev = self.http.last_response
+        sub, exts, deflate = negotiated(req, resp)
+        up = Upgrade(self.conn, resp_ev.request, resp_ev, sub, exts, deflate)
+        out.append(up)
+        self.handshake_ms = (resp.ts - req.ts) * 1000.0
+        for code, message, head in check_handshake(req, resp):
+            self.report(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
+        self._start_websocket(up, out, frame, ts, synced=True)
+        self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
+
+    def _replay_held(self, crest: list, srest: list, frame: int, ts: float, out: list) -> None:
+        """The bytes HTTP held after the heads, decoded as the first WebSocket bytes of each direction."""
+        for d, rest in ((self.c2s, crest), (self.s2c, srest)):
+            off = d.reasm.next - sum(len(p.data) for p in rest)
+            for held in rest:
+                d.ws.feed(held.data, off, held.frame or frame, held.ts or ts, out)
+                off += len(held.data)
 
     # -- WebSocket ------------------------------------------------------------------------------------------
     def _start_websocket(self, up: Upgrade | None, out: list, frame: int, ts: float, synced: bool) -> None:
         self.mode = WEBSOCKET
         self.upgrade = up
         self.midstream = not synced
-        opts = self.opts
-        deflate = up.deflate if up is not None else None
-        negotiated_deflate = None if up is None else deflate is not None
         for d in (self.c2s, self.s2c):
-            side = "client" if d.from_client else "server"
-            d.rsv_allowed = 4 if deflate is not None or up is None else 0
-            d.parser = FrameParser(opts.max_message, client=d.from_client, rsv_allowed=d.rsv_allowed, synced=synced)
-            inflater = None
-            if deflate is not None or up is None:
-                inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), opts.max_inflated,
-                                    opts.max_ratio, history_known=synced)
-            d.asm = MessageAssembler(self.conn, d.name, inflater, negotiated_deflate, opts.max_message)
-            fast = {0, 1, 2}
-            if d.rsv_allowed:
-                fast |= {0x41, 0x42}
-            d.fast_b0 = frozenset(fast)
-            d.lane = None if opts.frames else d.asm.lane_context(d.mask_bit, opts.max_message)
+            d.ws = WsStream(self, self.conn, d.name, d.from_client, up, self.opts, synced)
 
-    def _ws(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        if d.lane is not None and d.parser.synced:  # (resynchronising after a gap is the Python parser's job)
-            self._ws_lane(d, data, off, frame, ts, out)
-        else:
-            if d.carry:
-                self._flush_carry(d, out)
-            self._ws_feed(d, data, off, frame, ts, out)
+    def control(self, d: WsStream, m: Message, out: list) -> None:
+        """A stream's control message: the lifecycle (closes, ping/pong pairing) notes it."""
+        problem = self.life.control(d.name, m)
+        if problem is not None:
+            self.report(out, problem[0], problem[1], m.last_frame, m.last_ts, d.name)
 
-    def _ws_feed(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        items = d.parser.feed(data, off, frame, ts)
-        if items:
-            self._ws_items(d, items, frame, ts, out)
-        elif d.parser.findings:
-            self._drain(out, d.parser.findings, d.name)
-
-    def _flush_carry(self, d: Direction, out: list) -> None:
-        """Give the parser the bytes the lane held back, segment by segment as they came: from then on its state is
-        exactly what feeding them at once would have made it."""
-        pieces, d.carry = d.carry[0], None
-        for data, off, frame, ts in pieces:
-            self._ws_feed(d, data, off, frame, ts, out)
-
-    def _ws_lane(self, d: Direction, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
-        """Alternate between the C fast lane (runs of plain frames) and the Python stages (everything else, one
-        frame at a time); after the lane twice takes nothing, the Python stages get the rest of the segment.
-
-        A frame the lane would take but that a segment end cuts is held back (``d.carry``, up to CARRY_MAX bytes)
-        and scanned again with the next segment, instead of going through the parser's buffering."""
-        parser, asm, lane = d.parser, d.asm, d.lane
-        scan = speedups.scan_messages
-        pos = 0
-        carry = d.carry
-        if carry is not None:
-            pieces, held, need = carry
-            if held + len(data) < need:  # the held-back frame is still cut: hold this segment too
-                pieces.append((data, off, frame, ts))
-                carry[1] = held + len(data)
-                parser.last = (frame, ts)
-                return
-            d.carry = None
-            joined = b"".join([c[0] for c in pieces]) + data
-            p, tail = scan(joined, 0, pieces[0][2], frame, ts, out, lane)
-            if asm.findings:
-                self._drain(out, asm.findings, d.name)
-            if p:  # the held-back frame is complete (and maybe more): go on from there
-                data, off, pos = joined, pieces[0][1], p
-            elif tail and tail <= CARRY_MAX:  # still cut (its header was)
-                pieces.append((data, off, frame, ts))
-                d.carry = [pieces, len(joined), tail]
-                parser.last = (frame, ts)
-                return
-            else:  # not for the lane after all: the parser takes that frame, bytes as they came
-                d.carry = carry
-                self._flush_carry(d, out)
-        elif parser.left or parser.stash:  # a frame begun in an earlier segment, in the parser
-            pending = parser.pending_frame(data) if asm.cur is None and not asm.closed else None
-            if pending is not None:
-                whole, first, end = pending
-                if scan(whole, 0, first, frame, ts, out, lane)[0] == len(whole):
-                    parser.drop_pending()
-                    pos = end
-                    if asm.findings:
-                        self._drain(out, asm.findings, d.name)
-        n = len(data)
-        misses = 0
-        while pos < n and not asm.closed:
-            if not parser.left and not parser.stash and asm.cur is None:
-                p, tail = scan(data, pos, frame, frame, ts, out, lane)
-                if asm.findings:  # a compressed message the lane finished with a problem (the run ends there)
-                    self._drain(out, asm.findings, d.name)
-                if p == n:
-                    parser.last = (frame, ts)
-                    return
-                if tail and tail <= CARRY_MAX:
-                    d.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
-                    parser.last = (frame, ts)
-                    return
-                if p == pos:
-                    misses += 1
-                    if misses == 2:  # e.g. a compressed stream: the lane is not helping here
-                        break
-                else:
-                    misses = 0
-                    pos = p
-            end = parser.frame_end(data, pos)  # one frame (or the rest of one) through the Python stages
-            if end < 0:
-                break
-            self._ws_feed(d, data[pos:end], off + pos, frame, ts, out)
-            pos = end
-        if pos < n:
-            self._ws_feed(d, data[pos:] if pos else data, off + pos, frame, ts, out)
-
-    def _ws_items(self, d: Direction, items: list, frame: int, ts: float, out: list) -> None:
-        """Frames in, messages out; each frame's findings and lifecycle notes follow its message directly (so the
-        order is the same however the bytes were cut into segments, and with or without the C lane)."""
-        asm = d.asm
-        want_frames = self.opts.frames
-        for f in items:
-            if f is LOST:
-                asm.lost(frame, ts, out)
-                continue
-            b0, b1 = f[3], f[4]
-            lc = b1 & 0x7F
-            if (b0 & 0x7F) not in d.fast_b0 or (b1 & 0x80) != d.mask_bit or lc == 127 or (lc == 126 and f[6] < 126):
-                for code, message in check_frame(b0, b1, f[6], d.from_client, d.rsv_allowed):
-                    self._finding(out, code, message, f[1], f[2], d.name)
-            if not f[8]:
-                self._finding(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f[1], f[2],
-                              d.name)
-            elif f[11]:
-                self._finding(out, "ws.message.too_large", f"frame payload of {f[6]} bytes exceeds the "
-                              f"{self.opts.max_message}-byte limit; payload truncated", f[1], f[2], d.name)
-            if want_frames:
-                out.append(new_frame(self.conn, d.name, f[0], f[1], f[2], bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
-                                   f[5] is not None, f[5], b1 & 0x7F, f[6], f[10], f[7], f[8], f[9]))
-            start = len(out)
-            asm.add(f, out)
-            if asm.findings:
-                self._drain(out, asm.findings, d.name)
-            if b0 & 0x08:
-                self._controls(d, out, start)
-        if d.parser.findings:
-            self._drain(out, d.parser.findings, d.name)
-        if asm.findings:
-            self._drain(out, asm.findings, d.name)
-
-    def _controls(self, d: Direction, out: list, start: int) -> None:
-        for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
-            m = out[i]
-            if m.__class__ is Message and m.opcode >= 8:
-                self._control(d, m, out)
-
-    def _control(self, d: Direction, m: Message, out: list) -> None:
-        """Lifecycle bookkeeping for control messages: closes, ping/pong pairing."""
-        op = m.opcode
-        if op == 8:
-            if self.first_close is None:
-                self.first_close = d.name
-            self.close_codes[d.name] = (m.close_code, m.close_reason)
-        elif op == 9:
-            if len(self.pings) < MAX_PENDING_PINGS:
-                self.pings[(d.name, m.payload)] = m.last_ts
-        elif op == 10:
-            other = SERVER_TO_CLIENT if d.from_client else CLIENT_TO_SERVER
-            sent = self.pings.pop((other, m.payload), None)
-            if sent is not None:
-                rtt = m.last_ts - sent
-                r = self.rtts
-                if r is None:
-                    self.rtts = [1, rtt, rtt, rtt]
-                else:
-                    r[0] += 1
-                    r[1] += rtt
-                    r[2] = min(r[2], rtt)
-                    r[3] = max(r[3], rtt)
-            elif m.complete:
-                self._finding(out, "ws.pong.unsolicited", "pong payload matches no outstanding ping",
-                              m.last_frame, m.last_ts, d.name)
+    def _summary(self, reason: str) -> ConnectionEnd:
+        http, life = self.http, self.life
+        return ConnectionEnd(
+            conn=self.conn, websocket=self.mode == WEBSOCKET, upgrade=self.upgrade,
+            requests=tuple(http.requests) if http else (), responses=tuple(http.responses) if http else (),
+            first_frame=self.first_frame, last_frame=self.last_frame, start_ts=self.start_ts, end_ts=self.last_ts,
+            ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
+            midstream=self.midstream, stats={self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
+            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms)
 
     # -- the end ----------------------------------------------------------------------------------------------
     def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
@@ -606,35 +354,17 @@ class Connection:
             if pieces:
                 self._pieces(d, pieces, out)
             if d.reasm.findings:
-                self._drain(out, d.reasm.findings, d.name)
-            if d.parser is not None and self.mode == WEBSOCKET:
-                if d.carry:
-                    self._flush_carry(d, out)
-                self._ws_items(d, d.parser.end(), frame, ts, out)
-            if d.asm is not None:
-                d.asm.finish(frame, ts, out)
-                if d.asm.findings:
-                    self._drain(out, d.asm.findings, d.name)
+                self.report_all(out, d.reasm.take_findings(), d.name)
+            if d.ws is not None:
+                d.ws.end(frame, ts, out)
         if reason is None:
-            both_closed = len(self.close_codes) == 2
+            both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
-        out.append(ConnectionEnd(
-            self.conn, self.mode == WEBSOCKET, self.upgrade, tuple(self.requests), tuple(self.responses),
-            self.first_frame, self.last_frame, self.start_ts, self.last_ts, reason, self.first_close,
-            dict(self.close_codes), self.midstream, {self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            None if self.rtts is None else (self.rtts[0], self.rtts[2], self.rtts[1] / self.rtts[0], self.rtts[3]),
-            self.handshake_ms))
+        out.append(self._summary(reason))
         # drop the heavy state; the tombstone stays in the flow table for late packets until swept
         for d in (self.c2s, self.s2c):
-            d.parser = None
-            d.asm = None
-            d.carry = None
+            d.ws = None
             d.probe = []
-            d.reasm.recent = []
-            d.reasm.ooo = {}
-            d.reasm.starts = []
+            d.reasm.release()
         self.http = None
-        self._req_events = {}
-        self.requests = []
-        self.responses = []
-        self.pings = {}
+        self.life.forget_pings()

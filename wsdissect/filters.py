@@ -74,6 +74,28 @@ class EventFilter:
         return any(v is not None for v in (self.streams, self.client, self.server, self.direction, self.opcodes,
                                            self.match, self.regex, self.time_from, self.time_to))
 
+    @property
+    def narrows_messages(self) -> bool:
+        """True when some messages of a selected connection may be left out (per-connection totals must then be
+        counted from the selected messages)."""
+        return any(v is not None for v in (self.direction, self.opcodes, self.match, self.regex, self.time_from,
+                                           self.time_to))
+
+    def packet_ok(self, pkt: Packet, events: list) -> bool:
+        """Packet views: is this packet (with the *events* it produced) shown?  Its connection, direction and time
+        must pass; with an opcode criterion it must carry a frame with that opcode or complete a selected
+        message; with a payload criterion (``--match``/``--regex``) it must complete a selected message."""
+        if not self.accepts(pkt):
+            return False
+        if self.opcodes is None and self._match_b is None and self._regex is None:
+            return True
+        by_frame = self._match_b is None and self._regex is None
+        for ev in events:
+            cls = ev.__class__
+            if (cls is Message or by_frame and cls is WsFrame) and self.accepts(ev):
+                return True
+        return False
+
     def conn_ok(self, conn) -> bool:
         if conn is None:
             return True

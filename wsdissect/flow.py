@@ -1,4 +1,5 @@
-"""Connection identity: endpoints, directions and the shared, immutable ``Conn`` every event names."""
+"""Connection identity: endpoints, directions, the TCP flag bits, and the shared, immutable ``Conn`` every event
+names."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,6 +7,11 @@ from dataclasses import dataclass, field
 CLIENT_TO_SERVER = "client_to_server"
 SERVER_TO_CLIENT = "server_to_client"
 DIRECTIONS = (CLIENT_TO_SERVER, SERVER_TO_CLIENT)
+
+# TCP header flag bits (RFC 9293 section 3.1; ECE/CWR RFC 3168)
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR = 1, 2, 4, 8, 16, 32, 64, 128
+TCP_FLAG_NAMES = ((TCP_FIN, "FIN"), (TCP_SYN, "SYN"), (TCP_RST, "RST"), (TCP_PSH, "PSH"), (TCP_ACK, "ACK"),
+                  (TCP_URG, "URG"), (TCP_ECE, "ECE"), (TCP_CWR, "CWR"))
 
 
 def endpoint(ip: str, port: int) -> str:

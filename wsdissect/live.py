@@ -8,13 +8,14 @@ from __future__ import annotations
 import signal
 import time
 
-from .capture.live import LiveCapture
+from .capture.afpacket import LiveCapture
 from .capture.pcapwriter import PcapWriter
 from .errors import UsageError
 from .events import Finding, Message
 from .filters import EventFilter
 from .findings import Severity
-from .pipeline import Dissector, Options
+from .options import Options
+from .run import Driver, event_selector
 
 
 class _Stop(Exception):
@@ -25,8 +26,11 @@ class LiveSession:
     def __init__(self, iface: str, bpf: str | None, options: Options, event_filter: EventFilter, console, mode: str,
                  snaplen: int = 262144, promisc: bool = True, idle_timeout: float = 300.0, quiet: bool = False):
         self.capture = LiveCapture(iface, bpf, snaplen, promisc)
-        self.dissector = Dissector(options)
-        self.filter = event_filter if event_filter.active else None
+        # the one driver; its filter selection, event by event for the counts and the export, packet by packet
+        # for packet views
+        self.feed = Driver(options).live(self._handle, iface)
+        self.select_events = event_selector(event_filter, per_packet=False)
+        self.select_view = event_selector(event_filter, per_packet=mode != "messages")
         self.console = console
         self.mode = mode
         self.idle_timeout = idle_timeout
@@ -69,18 +73,16 @@ class LiveSession:
                 self.findings[Severity(ev.severity)] += 1
 
     def _handle(self, events: list) -> None:
-        if self.quiet:
-            self._count(events)
-            if self.export is not None:
-                for ev in events:
-                    self.export.event(ev)
-            return
-        if self.filter is not None:
-            events = [e for e in events if self.filter.accepts(e)]
-        self._count(events)
+        """One packet's events: the selected ones counted, exported, shown."""
+        selected = events if self.select_events is None else self.select_events(events)
+        self._count(selected)
         if self.export is not None:
-            for ev in events:
+            for ev in selected:
                 self.export.event(ev)
+        if self.quiet:
+            return
+        if self.select_view is not None:
+            events = self.select_view(events)
         if self.mode == "messages":
             for ev in events:
                 self.view.event(ev)
@@ -97,7 +99,7 @@ class LiveSession:
         old = signal.signal(signal.SIGTERM, on_term)
         start = time.monotonic()
         last_evict = start
-        d = self.dissector
+        feed = self.feed
         try:
             if on_ready is not None:
                 on_ready()
@@ -108,7 +110,7 @@ class LiveSession:
                     self.packets += 1
                     if self.pcap is not None:
                         self.pcap.write(rec[1], rec[3], rec[4])
-                    self._handle(d.packet(*rec))
+                    feed.packet(rec)
                     if count is not None and self.packets >= count:
                         raise _Stop()
                 if self.pcap is not None:
@@ -116,22 +118,21 @@ class LiveSession:
                 now = time.monotonic()
                 if now - last_evict > min(10.0, self.idle_timeout):
                     last_evict = now
-                    evicted = d.evict_idle(time.time(), self.idle_timeout)
-                    if evicted:
-                        self._handle(evicted)
+                    feed.idle(time.time(), self.idle_timeout)
         except (KeyboardInterrupt, _Stop):
             pass
         finally:
             signal.signal(signal.SIGTERM, old)
             try:
-                self._handle(d.finish())
+                feed.end()
                 if not self.quiet:
                     self.view.end()
             finally:
                 received, dropped = self.capture.stats()
                 self.close()
         sev = ", ".join(f"{n} {s.label}" for s, n in sorted(self.findings.items(), reverse=True) if n)
-        return (f"{self.packets} packets captured, {dropped} dropped by the kernel, {d.connections} connections, "
+        return (f"{self.packets} packets captured, {dropped} dropped by the kernel, "
+                f"{feed.dissector.connections} connections, "
                 f"{self.messages} messages" + (f", findings: {sev}" if sev else ""))
 
     def close(self) -> None:

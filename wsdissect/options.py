@@ -1,9 +1,29 @@
-"""Parsing of user-facing option values shared by the CLI commands (no click here)."""
+"""What to decode and the resource bounds (:class:`Options`), and the parsers of the user-facing option values
+shared by the CLI commands (no click here)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from .errors import UsageError
+
+
+@dataclass
+class Options:
+    """What to decode and emit, and the resource bounds (each reported as a finding when hit)."""
+
+    decode_as: frozenset = frozenset()  # server TCP ports to decode as WebSocket without a handshake
+    packets: bool = False  # emit a Packet event per TCP packet (views)
+    frames: bool = False  # emit a WsFrame event per WebSocket frame (views)
+    max_message: int = 64 << 20  # bytes of one message kept; beyond it the payload is truncated
+    max_inflated: int = 64 << 20  # decompressed bytes per message
+    max_ratio: int = 1000  # decompressed/compressed ratio per message
+    max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
+    max_connections: int = 100_000  # connections tracked at once (oldest evicted)
+    max_http_head: int = 64 << 10  # bytes of one HTTP header block
+    detect: bool = True  # recognise WebSocket without a handshake from the frames themselves (strict heuristic)
+    extra: dict = field(default_factory=dict)
+
 
 _DECODE_AS = re.compile(r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*(?:,\s*websocket)?\s*$", re.I)
 
@@ -18,6 +38,17 @@ def parse_decode_as(values: tuple[str, ...] | list[str]) -> frozenset[int]:
                 raise UsageError(f"--decode-as {value!r}: expected tcp.port==PORT or PORT")
             ports.add(int(m.group(1)))
     return frozenset(ports)
+
+
+def decode_as_client(decode_as: frozenset, port: int, peer_port: int) -> bool | None:
+    """Who is the client, by ``--decode-as`` (the one place that decides it): True when *peer_port* is a port to
+    decode and *port* is not (the side using *port* is the client), False for the reverse, None when
+    ``--decode-as`` does not tell."""
+    if peer_port in decode_as and port not in decode_as:
+        return True
+    if port in decode_as and peer_port not in decode_as:
+        return False
+    return None
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)

@@ -96,7 +96,8 @@ CLOSE_CODE_LABELS = {
 }
 
 #: Close codes an endpoint must never put on the wire (section 7.4.1, 7.4.2).
-FORBIDDEN_ON_WIRE = frozenset({1004, 1005, 1006, 1015})
+FORBIDDEN_ON_WIRE = frozenset({CloseCode.RESERVED_1004, CloseCode.NO_STATUS_RCVD, CloseCode.ABNORMAL_CLOSURE,
+                               CloseCode.TLS_HANDSHAKE})
 
 
 def close_code_label(code: int) -> str:

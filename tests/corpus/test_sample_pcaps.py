@@ -21,7 +21,8 @@ import pytest
 from wsdissect.events import Finding, Message
 from wsdissect.export.records import message_record
 from wsdissect.findings import Severity
-from wsdissect.pipeline import Options, dissect_files
+from wsdissect.options import Options
+from wsdissect.run import dissect_files
 
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "sample_pcaps"
 CAPTURES = sorted(p for p in SAMPLES.glob("*.pcap")

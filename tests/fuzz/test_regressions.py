@@ -79,7 +79,8 @@ def _deflate_bomb(inflated: int) -> bytes:
 def test_max_inflated_is_a_limit(tmp_path, max_inflated):
     """A 1 MB deflate bomb (about 1 kB on the wire) under --max-inflated N yields at most N bytes."""
     from wsdissect.events import Message
-    from wsdissect.pipeline import Options, dissect_files
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_files
 
     p = tmp_path / "bomb.pcap"
     p.write_bytes(_deflate_bomb(1 << 20))

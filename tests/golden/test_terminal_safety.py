@@ -1,6 +1,6 @@
 """No view lets captured bytes drive the terminal.
 
-A crafted capture (tests/helpers.py) carries hostile text everywhere wsdissect prints peer data: the request URI,
+A crafted capture (tests/support/builders.py) carries hostile text everywhere wsdissect prints peer data: the request URI,
 Host, User-Agent and Server header values, the subprotocol the server picks (which also lands in an expert
 finding), text messages (plain, multi-line, pretty-printed JSON), a binary message, ping/pong payloads, the close
 reason, and an invalid UTF-8 text message.  The hostile text: rich markup (``[red]x[/red]``,
@@ -40,7 +40,7 @@ MASK = b"\x37\xfa\x21\x3d"
 
 
 def build_capture(path: str) -> None:
-    from tests.helpers import Conversation, upgrade_request, upgrade_response, ws_frame
+    from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
 
     header_value = HOSTILE.replace("\x00", "")  # a NUL would end the head for some HTTP parsers; all else stays
     req = upgrade_request(path=f"/chat?m={MARKUP}{LINK}&e=\x1b]0;t\x07\u202e", host=f"evil{MARKUP}",

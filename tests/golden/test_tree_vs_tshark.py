@@ -14,7 +14,7 @@ it.  Compared, per packet (Wireshark, like wsdissect, attaches a WebSocket frame
   reference or first frame``;
 - ``summary``: the Frame, link-layer, IP and TCP summary lines; ``tcp``: the TCP node's fields.
 
-Two crafted captures (tests/helpers.py) add what the samples lack: every close code 1000-1016, 2999, 3000, 3999,
+Two crafted captures (tests/support/builders.py) add what the samples lack: every close code 1000-1016, 2999, 3000, 3999,
 4000, 4999 with a reason, and an upgrade whose request target carries a URL in its query.
 
 Skipped when tshark is not installed (CI installs it).  A difference that a known wsdissect bug explains makes its
@@ -371,7 +371,7 @@ def _crafted_close_codes(path: str) -> None:
     """One connection per close code: the client closes with CODE and a reason, the server echoes CODE."""
     from scapy.utils import wrpcap
 
-    from tests.helpers import Conversation, upgrade_request, upgrade_response, ws_frame
+    from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
 
     packets = []
     for i, code in enumerate(CLOSE_CODES):
@@ -388,7 +388,7 @@ def _crafted_close_codes(path: str) -> None:
 
 def _crafted_uri_in_query(path: str) -> None:
     """An upgrade whose request target carries a URL in its query (an OAuth-style redirect)."""
-    from tests.helpers import Conversation, upgrade_request, upgrade_response, ws_frame
+    from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
 
     req = upgrade_request(path="/login?next=http://example.test/home", host="ws.example.test",
                           key="dGhlIHNhbXBsZSBub25jZQ==")

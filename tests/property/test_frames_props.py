@@ -6,7 +6,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import ws_frame
+from tests.support import ws_frame
 from wsdissect.ws.frames import (F_COMPLETE, F_KEY, F_LEN, F_OFFSET, F_PAYLOAD, F_TRUNCATED, LOST, FrameParser,
                                  check_frame)
 

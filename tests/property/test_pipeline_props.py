@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import upgrade_request, upgrade_response, ws_frame
+from tests.support import upgrade_request, upgrade_response, ws_frame
 from wsdissect.errors import CaptureError
-from wsdissect.pipeline import dissect_files
+from wsdissect.run import dissect_files
 
 LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147]
 _TMP = tempfile.TemporaryDirectory(prefix="wsdissect-props-")

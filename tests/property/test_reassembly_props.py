@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsdissect.tcp.reassembly import SEQ_MOD, StreamReassembler
+from wsdissect.tcp.reassembly import SEQ_MOD, Gap, Piece, StreamReassembler
 
 
 @st.composite
@@ -39,12 +39,12 @@ def run(data: bytes, isn: int, order: list) -> tuple[list, StreamReassembler]:
 def test_shuffled_duplicated_segments_reassemble_exactly(case):
     data, isn, order = case
     pieces, r = run(data, isn, order)
-    assert all(p[1] is not None for p in pieces), "a gap piece for bytes that were all sent"
+    assert all(p.__class__ is Piece for p in pieces), "a gap piece for bytes that were all sent"
     pos = 0
     for p in pieces:
-        assert p[0] == pos  # in order, each byte once
-        pos += len(p[1])
-    assert b"".join(p[1] for p in pieces) == data
+        assert p.offset == pos  # in order, each byte once
+        pos += len(p.data)
+    assert b"".join(p.data for p in pieces) == data
     codes = {f[0] for f in r.findings}
     assert not codes & {"tcp.gap", "tcp.overlap_conflict", "tcp.buffer_limit"}
     assert r.lost == 0 and r.delivered == len(data)
@@ -62,8 +62,8 @@ def test_peer_acks_of_sent_bytes_never_invent_gaps(case, patience):
         pieces += r.segment((isn + 1 + a) % SEQ_MOD, data[a:b], b - a, False, False, i, float(i))
         pieces += r.peer_ack((isn + 1 + r.next) % SEQ_MOD, i, float(i), i)
     pieces += r.flush(len(order) + 1, 0.0)
-    assert all(p[1] is not None for p in pieces)
-    assert b"".join(p[1] for p in pieces) == data
+    assert all(p.__class__ is Piece for p in pieces)
+    assert b"".join(p.data for p in pieces) == data
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -84,8 +84,8 @@ def test_lost_segments_become_gaps_of_the_right_size(data, draw):
     pieces += r.flush(999, 0.0)
     rebuilt = bytearray()
     for p in pieces:
-        assert p[0] == len(rebuilt)
-        rebuilt += p[1] if p[1] is not None else b"\x00" * p[2]
+        assert p.offset == len(rebuilt)
+        rebuilt += p.data if p.__class__ is Piece else b"\x00" * p.missing
     expected = bytearray(data)
     for i in dropped:
         a, b = segments[i]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import feedings, splits, ws_frame
+from tests.support import feedings, splits, ws_frame
 from wsdissect.ws.frames import (F_COMPLETE, F_FIRST, F_FRAME, F_HEADER, F_KEY, F_LEN, F_OFFSET, F_PAYLOAD, F_TS,
                                  F_TRUNCATED, LOST, FrameParser, check_frame, header_length)
 from wsdissect.ws.mask import unmask, unmask_py

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import feedings, ws_frame
+from tests.support import feedings, ws_frame
 from wsdissect.http.stream import HttpStream, body_kind, looks_like_request, looks_like_response
 
 REQ_GET = b"GET /a HTTP/1.1\r\nHost: example.test\r\n\r\n"

@@ -43,7 +43,7 @@ def _run(backend: str, compressed: list[bytes], **kw) -> list[tuple[bytes, str |
         results = []
         for data in compressed:
             payload, problem = inf.inflate(data)
-            results.append((payload, problem.partition(":")[0] if problem else None))
+            results.append((payload, problem.code if problem else None))
         return results
 
 

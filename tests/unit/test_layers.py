@@ -12,8 +12,9 @@ from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ethe
 from scapy.packet import raw
 
 from wsdissect.capture.layers import (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP,
-                                      LINKTYPE_NULL, LINKTYPE_RAW, TCP_ACK, TCP_PSH, TCP_SYN, IpDefragmenter,
-                                      Malformed, ip_str, l3_offset, parse_tcp)
+                                      LINKTYPE_NULL, LINKTYPE_RAW, IpDefragmenter, Malformed, ip_str, l3_offset,
+                                      parse_tcp)
+from wsdissect.flow import TCP_ACK, TCP_PSH, TCP_SYN
 
 MACS = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 V4 = dict(src="192.0.2.1", dst="198.51.100.2")

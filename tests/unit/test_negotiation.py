@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import upgrade_request, upgrade_response
+from tests.support import upgrade_request, upgrade_response
 from wsdissect.http.negotiation import deflate_params, negotiated, parse_extensions
 from wsdissect.http.stream import HttpStream
 

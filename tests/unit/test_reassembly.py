@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from wsdissect.tcp.reassembly import SEQ_MOD, StreamReassembler
+from wsdissect.tcp.reassembly import SEQ_MOD, Gap, Piece, StreamReassembler
 
 ISN = 1000
 
@@ -20,8 +20,8 @@ def seg(r: StreamReassembler, off: int, data: bytes, frame: int = 1, isn: int = 
 
 
 def data_of(pieces: list) -> bytes:
-    assert all(p[1] is not None for p in pieces), pieces
-    return b"".join(p[1] for p in pieces)
+    assert all(p.__class__ is Piece for p in pieces), pieces
+    return b"".join(p.data for p in pieces)
 
 
 def codes(r: StreamReassembler) -> list[str]:
@@ -31,15 +31,15 @@ def codes(r: StreamReassembler) -> list[str]:
 def assert_contiguous(pieces: list, start: int = 0) -> None:
     pos = start
     for p in pieces:
-        assert p[0] == pos, pieces
-        pos += len(p[1]) if p[1] is not None else p[2]
+        assert p.offset == pos, pieces
+        pos += len(p.data) if p.__class__ is Piece else p.missing
 
 
 def test_in_order():
     r = StreamReassembler()
     assert syn(r) == []
     out = seg(r, 0, b"hello ", 2) + seg(r, 6, b"world", 3)
-    assert out == [(0, b"hello ", 2, 2.0), (6, b"world", 3, 3.0)]
+    assert out == [Piece(0, b"hello ", 2, 2.0), Piece(6, b"world", 3, 3.0)]
     assert r.next == 11 and r.delivered == 11
     assert codes(r) == []
     assert not r.midstream
@@ -48,12 +48,12 @@ def test_in_order():
 def test_syn_sets_origin_and_syn_with_data():
     r = StreamReassembler()
     out = r.segment(ISN, b"early", 5, True, False, 1, 1.0)  # SYN carrying data (TFO)
-    assert out == [(0, b"early", 1, 1.0)]
+    assert out == [Piece(0, b"early", 1, 1.0)]
     assert r.base == ISN + 1
     # a retransmitted SYN does not move the origin
     assert r.segment(ISN, b"early", 5, True, False, 2, 2.0) == []
     assert "tcp.retransmission" in codes(r)
-    assert seg(r, 5, b"!", 3) == [(5, b"!", 3, 3.0)]
+    assert seg(r, 5, b"!", 3) == [Piece(5, b"!", 3, 3.0)]
 
 
 def test_empty_ack_before_data_does_not_set_origin():
@@ -61,7 +61,7 @@ def test_empty_ack_before_data_does_not_set_origin():
     assert r.segment(5000, b"", 0, False, False, 1, 1.0) == []
     assert r.base is None
     out = r.segment(7000, b"abc", 3, False, False, 2, 2.0)
-    assert out == [(0, b"abc", 2, 2.0)]
+    assert out == [Piece(0, b"abc", 2, 2.0)]
     assert r.base == 7000 and r.midstream
 
 
@@ -80,7 +80,7 @@ def test_out_of_order_waits_then_drains():
     assert r.buffered == 15
     out = seg(r, 0, b"ABCDE", 4)
     assert data_of(out) == b"ABCDEFGHIJKLMNOPQRST"
-    assert [p[2] for p in out] == [4, 3, 2]
+    assert [p.frame for p in out] == [4, 3, 2]
     assert_contiguous(out)
     # Wireshark's sense: the segment that arrived after later data is the out-of-order one
     assert [(f[0], f[2]) for f in r.findings] == [("tcp.out_of_order", 4)]
@@ -90,7 +90,7 @@ def test_out_of_order_waits_then_drains():
 def test_exact_duplicates():
     r = StreamReassembler()
     syn(r)
-    assert seg(r, 0, b"abc", 2) == [(0, b"abc", 2, 2.0)]
+    assert seg(r, 0, b"abc", 2) == [Piece(0, b"abc", 2, 2.0)]
     assert seg(r, 0, b"abc", 3) == []
     # duplicate of a buffered out-of-order segment
     assert seg(r, 10, b"xyz", 4) == []
@@ -106,7 +106,7 @@ def test_overlapping_retransmission_same_bytes():
     syn(r)
     seg(r, 0, b"abcdef", 2)
     out = seg(r, 3, b"defghi", 3)
-    assert out == [(6, b"ghi", 3, 3.0)]
+    assert out == [Piece(6, b"ghi", 3, 3.0)]
     assert codes(r) == ["tcp.overlap"]
 
 
@@ -115,7 +115,7 @@ def test_overlapping_retransmission_conflict_first_seen_wins():
     syn(r)
     seg(r, 0, b"abcdef", 2)
     out = seg(r, 3, b"dXfghi", 3)
-    assert out == [(6, b"ghi", 3, 3.0)]  # "def" as first seen, never rewritten
+    assert out == [Piece(6, b"ghi", 3, 3.0)]  # "def" as first seen, never rewritten
     assert "tcp.overlap_conflict" in codes(r)
     assert "tcp.overlap" in codes(r)
 
@@ -199,9 +199,9 @@ def test_snaplen_cut_segment_gives_data_then_gap():
     r = StreamReassembler()
     syn(r)
     out = seg(r, 0, b"abc", 2, wire_len=10)
-    assert out == [(0, b"abc", 2, 2.0), (3, None, 7, 2, 2.0)]
+    assert out == [Piece(0, b"abc", 2, 2.0), Gap(3, 7, 2, 2.0)]
     assert r.next == 10 and r.lost == 7
-    assert seg(r, 10, b"zz", 3) == [(10, b"zz", 3, 3.0)]
+    assert seg(r, 10, b"zz", 3) == [Piece(10, b"zz", 3, 3.0)]
 
 
 def test_snaplen_cut_buffered_segment():
@@ -209,7 +209,7 @@ def test_snaplen_cut_buffered_segment():
     syn(r)
     seg(r, 5, b"FG", 2, wire_len=5)
     out = seg(r, 0, b"ABCDE", 3)
-    assert out == [(0, b"ABCDE", 3, 3.0), (5, b"FG", 2, 2.0), (7, None, 3, 2, 2.0)]
+    assert out == [Piece(0, b"ABCDE", 3, 3.0), Piece(5, b"FG", 2, 2.0), Gap(7, 3, 2, 2.0)]
 
 
 def test_lost_segment_gap_only_after_flush():
@@ -221,7 +221,7 @@ def test_lost_segment_gap_only_after_flush():
     assert r.next == 3  # without ACK evidence nothing is declared lost
     out = r.flush(9, 9.0)
     # the gap is reported where Wireshark puts it: at the first segment after the hole
-    assert out == [(3, None, 3, 3, 3.0), (6, b"ghi", 3, 3.0), (9, b"jkl", 4, 4.0)]
+    assert out == [Gap(3, 3, 3, 3.0), Piece(6, b"ghi", 3, 3.0), Piece(9, b"jkl", 4, 4.0)]
     assert codes(r).count("tcp.gap") == 1
     assert r.lost == 3
 
@@ -232,7 +232,7 @@ def test_flush_with_several_holes():
     seg(r, 5, b"F", 2)
     seg(r, 10, b"K", 3)
     out = r.flush(4, 4.0)
-    assert out == [(0, None, 5, 2, 2.0), (5, b"F", 2, 2.0), (6, None, 4, 3, 3.0), (10, b"K", 3, 3.0)]
+    assert out == [Gap(0, 5, 2, 2.0), Piece(5, b"F", 2, 2.0), Gap(6, 4, 3, 3.0), Piece(10, b"K", 3, 3.0)]
     assert r.flush(5, 5.0) == []
 
 
@@ -246,7 +246,7 @@ def test_lost_segment_after_peer_ack_and_patience():
     for i in range(3):
         assert r.peer_ack(ack, 5 + i, 5.0 + i, i + 1) == []  # not patient enough yet
     out = r.peer_ack(ack, 9, 9.0, 4)
-    assert out == [(3, None, 3, 3, 3.0), (6, b"ghi", 3, 3.0)]
+    assert out == [Gap(3, 3, 3, 3.0), Piece(6, b"ghi", 3, 3.0)]
     assert "tcp.gap" in codes(r)
 
 
@@ -279,7 +279,7 @@ def test_lost_tail_declared_after_ack():
     seg(r, 0, b"abc", 2)
     ack = ISN + 1 + 8  # the peer saw 5 bytes the capture did not
     r.peer_ack(ack, 3, 3.0, 0)
-    assert r.peer_ack(ack, 4, 4.0, 2) == [(3, None, 5, 4, 4.0)]
+    assert r.peer_ack(ack, 4, 4.0, 2) == [Gap(3, 5, 4, 4.0)]
     assert r.next == 8
 
 
@@ -289,7 +289,7 @@ def test_buffer_limit_declares_hole_lost():
     seg(r, 0, b"ab", 2)
     assert seg(r, 5, b"FGHIJ", 3) == []
     out = seg(r, 10, b"KLMNOP", 4)
-    assert out[0] == (2, None, 3, 3, 3.0)
+    assert out[0] == Gap(2, 3, 3, 3.0)
     assert data_of(out[1:]) == b"FGHIJKLMNOP"
     assert "tcp.buffer_limit" in codes(r) and "tcp.gap" in codes(r)
 
@@ -298,7 +298,7 @@ def test_fin_and_data_after_fin():
     r = StreamReassembler()
     syn(r)
     out = seg(r, 0, b"bye", 2, fin=True)
-    assert out == [(0, b"bye", 2, 2.0)]
+    assert out == [Piece(0, b"bye", 2, 2.0)]
     assert r.fin_off == 3
     seg(r, 3, b"more", 3)
     assert "tcp.data_after_fin" in codes(r)
@@ -318,9 +318,9 @@ def test_fin_without_data_sets_fin_offset():
 def test_data_after_fin_follows_the_fin_data_without_a_phantom_gap():
     r = StreamReassembler()
     syn(r)
-    assert seg(r, 0, b"bye", 2, fin=True) == [(0, b"bye", 2, 2.0)]
+    assert seg(r, 0, b"bye", 2, fin=True) == [Piece(0, b"bye", 2, 2.0)]
     # the FIN used sequence number isn+1+3; data sent after it starts one later
     out = seg(r, 4, b"more", 3)
-    assert out == [(3, b"more", 3, 3.0)]
+    assert out == [Piece(3, b"more", 3, 3.0)]
     assert "tcp.data_after_fin" in codes(r)
     assert r.flush(4, 4.0) == [] and "tcp.gap" not in codes(r)

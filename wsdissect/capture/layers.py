@@ -1,10 +1,9 @@
 """Link, IP and TCP headers parsed by offset from raw packet bytes (no scapy ``Packet`` on the hot path).
 
 Contract: ``parse_tcp(linktype, data)`` returns ``None`` for packets that are not TCP over IP (ARP, UDP...),
-a :class:`Malformed` for a header that cannot be read, or a tuple::
-
-    (ip_version, src_addr_bytes, dst_addr_bytes, sport, dport, seq, ack, flags, window,
-     payload_start, payload_len, l3_offset, tcp_offset)
+a :class:`Malformed` for a header that cannot be read, or a :class:`TcpSegment`.  (The optional C parser,
+``speedups.parse_tcp``, returns the same fields as a plain tuple, or False for "let Python decide";
+:func:`parse_tcp_fast` is the one place that wraps it.)
 
 ``payload_len`` comes from the IP header, so it may exceed what was captured (snaplen); Ethernet padding is
 excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP parsing.
@@ -13,7 +12,9 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
+
+from ..speedups import speedups
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -36,10 +37,26 @@ IPV6_EXT = frozenset({0, 43, 60, 135, 139, 140})  # hop-by-hop, routing, dest op
 IPV6_FRAGMENT, IPV6_AH = 44, 51
 BSD_AF_INET6 = frozenset({24, 28, 30})
 
-TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR = 1, 2, 4, 8, 16, 32, 64, 128
-
 _tcp = struct.Struct("!HHIIBBH")
 _ip4 = struct.Struct("!BxHHHBB")
+
+
+class TcpSegment(NamedTuple):
+    """The IP and TCP header fields of one packet."""
+
+    ip_version: int
+    src: bytes  # address bytes (4 or 16)
+    dst: bytes
+    sport: int
+    dport: int
+    seq: int
+    ack: int
+    flags: int
+    window: int
+    payload_start: int  # offset of the TCP payload in the packet
+    payload_len: int  # from the IP header (may exceed what was captured)
+    l3_offset: int
+    tcp_offset: int
 
 
 class Malformed(str):
@@ -145,7 +162,21 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
     plen = ip_end - start
     if plen < 0:
         return Malformed("TCP header longer than the IP payload")
-    return (ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, l3, t)
+    return TcpSegment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+                      window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
+
+
+_segment = tuple.__new__  # a TcpSegment from the C parser's tuple (NamedTuple._make without the checks)
+_parse_tcp_c = speedups.parse_tcp if speedups is not None else None
+
+
+def parse_tcp_fast(linktype: int, data: bytes):
+    """:func:`parse_tcp`, through the C parser for the common packets when it is there."""
+    if _parse_tcp_c is not None:
+        r = _parse_tcp_c(linktype, data)
+        if r is not False:
+            return _segment(TcpSegment, r)
+    return parse_tcp(linktype, data)
 
 
 def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo

@@ -17,26 +17,17 @@ from .writer import RecordWriter
 
 def _export_one(path: str, options, event_filter, min_severity: int, tmp: str, named: bool = False
                 ) -> tuple[list[str], bool]:
-    from ..events import Finding
-    from ..findings import KINDS
-    from ..pipeline import feed_records
+    """One worker: one capture through the driver into a temporary JSONL file; its warnings and damage."""
+    from ..run import Driver
 
     warnings: list[str] = []
-    with open(tmp, "wb") as out, CaptureFile(path) as cf:
+    driver = Driver(options, event_filter, on_problem=warnings.append)
+    with open(tmp, "wb") as out:
         writer = RecordWriter(out, "jsonl", min_severity, named=named)
-        writer.input.file = cf.name if named else None  # also for a file without packets (no CaptureStart)
-        sink = writer.events
-        if event_filter is not None and event_filter.active:
-            accepts = event_filter.accepts
-
-            def sink(evs: list) -> None:
-                writer.events([ev for ev in evs if accepts(ev)])
-        feed_records(cf, sink, options, cf.name)
-        for code, message, frame in cf.problems:
-            warnings.append(message)
-            writer.event(Finding(frame, 0.0, code, KINDS[code].severity, message))
+        writer.input.file = path if named else None  # also for a file without packets (no CaptureStart)
+        driver.feed([path], writer.events)
         writer.close()
-    return warnings, bool(cf.problems)
+    return warnings, driver.damaged
 
 
 def check_inputs(paths) -> None:

@@ -143,7 +143,7 @@ def forget_heads(conn) -> None:
 
 def _message_line_c(m: Message, file: str | None = None) -> bytes:
     """:func:`message_line_py` with the common record built by the C encoder (byte-identical for realistic
-    timestamps; ``tests/unit/test_speedups.py``)."""
+    timestamps; ``tests/equivalence/test_record_encoder.py``)."""
     heads = heads_for(file)
     line = _c_line(m, heads)
     if line is None:

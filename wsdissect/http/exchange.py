@@ -1,22 +1,52 @@
 """Requests and responses on one connection, paired in order, and the switch to WebSocket.
 
-Contract (sans-IO): ``client(data, frame, ts)`` and ``server(data, frame, ts)`` return a list of results:
+Contract (sans-IO): ``client(data, frame, ts)`` and ``server(data, frame, ts)`` return a list of typed results:
 
-- ``("request", head, number)``, ``("response", head, number, request_head_or_None)``;
-- ``("upgrade", request, response, client_rest, server_rest)``: a 101 answered a WebSocket upgrade; both
-  directions carry frames from here, starting with the ``*_rest`` pieces ``[(data, frame, ts), ...]``;
-- ``("refused", request, response)``: the server answered the upgrade with another status; HTTP goes on;
-- ``("other", reason)``: the connection switched to a protocol that is not WebSocket, or HTTP parsing failed.
+- :class:`RequestHead`, :class:`ResponseHead` (with the request it answers, when known);
+- :class:`Upgraded`: a 101 answered a WebSocket upgrade; both directions carry frames from here, starting with
+  the held pieces ``client_rest``/``server_rest``;
+- :class:`Refused`: the server answered the upgrade with another status; HTTP goes on;
+- :class:`LeftHttp`: the connection switched to a protocol that is not WebSocket (``code`` None), or HTTP parsing
+  failed (``code`` is the finding that reports why).
 
 After a WebSocket upgrade request the client's bytes are held until the response decides what they are.
 """
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple, Optional
 
-from .stream import Head, HttpStream, body_kind
+from .stream import Head, Held, HttpStream, body_kind
 
 MAX_PENDING = 1000  # pipelined requests awaiting a response
+
+
+class RequestHead(NamedTuple):
+    head: Head
+    number: int  # 1 for the connection's first request
+
+
+class ResponseHead(NamedTuple):
+    head: Head
+    number: int
+    request: Optional[Head]  # the request it answers, None when that was not captured
+
+
+class Upgraded(NamedTuple):
+    request: Head
+    response: Head
+    client_rest: list[Held]  # bytes after the heads: the first WebSocket bytes of each direction
+    server_rest: list[Held]
+
+
+class Refused(NamedTuple):
+    request: Head
+    response: Head
+
+
+class LeftHttp(NamedTuple):
+    reason: str
+    code: Optional[str]  # the finding code; None when this is not a problem (switched to another protocol)
 
 
 def is_websocket_upgrade(head: Head) -> bool:
@@ -51,7 +81,7 @@ class HttpExchange:
         stream.gap(n)
         if stream.broken and not self.done:
             self.done = True
-            return [("other", stream.broken)]
+            return [LeftHttp(stream.broken, stream.broken_code)]
         return []
 
     def _parse_requests(self) -> list:
@@ -63,17 +93,17 @@ class HttpExchange:
             self.n_requests += 1
             if len(self.pending) >= MAX_PENDING:
                 self.done = True
-                out.append(("other", f"more than {MAX_PENDING} requests without a response"))
+                out.append(LeftHttp(f"more than {MAX_PENDING} requests without a response", "http.malformed"))
                 return out
             self.pending.append((head, self.n_requests))
-            out.append(("request", head, self.n_requests))
+            out.append(RequestHead(head, self.n_requests))
             kind, length = body_kind(head, False)
             self.requests.expect_body(kind, length)
             if is_websocket_upgrade(head):
                 self.upgrade_request = head
         if self.requests.broken and not self.done:
             self.done = True
-            out.append(("other", self.requests.broken))
+            out.append(LeftHttp(self.requests.broken, self.requests.broken_code))
         return out
 
     def _parse_responses(self) -> list:
@@ -88,21 +118,21 @@ class HttpExchange:
             if not informational and self.pending:
                 self.pending.popleft()
             self.n_responses += 1
-            out.append(("response", head, self.n_responses, request))
+            out.append(ResponseHead(head, self.n_responses, request))
             if status == 101:
                 self.done = True
                 if request is not None and request is self.upgrade_request:
-                    out.append(("upgrade", request, head, self.requests.take_rest(), self.responses.take_rest()))
+                    out.append(Upgraded(request, head, self.requests.take_rest(), self.responses.take_rest()))
                 else:
-                    out.append(("other", f"switched to {head.get('upgrade') or 'another protocol'}"))
+                    out.append(LeftHttp(f"switched to {head.get('upgrade') or 'another protocol'}", None))
                 return out
             kind, length = body_kind(head, True, request.start[0] if request else None)
             self.responses.expect_body(kind, length)
             if request is not None and request is self.upgrade_request and not informational:
                 self.upgrade_request = None
-                out.append(("refused", request, head))
+                out.append(Refused(request, head))
                 out.extend(self._parse_requests())
         if self.responses.broken and not self.done:
             self.done = True
-            out.append(("other", self.responses.broken))
+            out.append(LeftHttp(self.responses.broken, self.responses.broken_code))
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_HEAD = 64 * 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts '¹' and '٣'
@@ -58,6 +59,14 @@ def looks_like_response(data: bytes) -> bool:
     return data[:5] == b"HTTP/"
 
 
+class Held(NamedTuple):
+    """Bytes a stream held that belong to what follows HTTP (WebSocket frames after the upgrade)."""
+
+    data: bytes
+    frame: int
+    ts: float
+
+
 class HttpStream:
     """Parses heads and skips bodies in one direction."""
 
@@ -68,7 +77,13 @@ class HttpStream:
         self.marks: list[tuple[int, int, float]] = []  # (buffer offset, frame, ts) where each chunk starts
         self.body: str | None = None  # None, "length", "chunked", "close"
         self.body_left = 0
-        self.broken: str | None = None
+        self.broken: str | None = None  # why parsing stopped
+        self.broken_code: str | None = None  # and the finding code that reports it
+
+    def _fail(self, code: str, reason: str) -> None:
+        """Stop parsing: the stream cannot be followed further (*code* is the finding that reports it)."""
+        self.broken = reason
+        self.broken_code = code
 
     def feed(self, data: bytes, frame: int, ts: float) -> None:
         if self.broken:
@@ -86,7 +101,7 @@ class HttpStream:
                 self.body = None
             return
         if self.body != "close":
-            self.broken = "bytes missing from the capture"
+            self._fail("http.gap", "bytes missing from the capture")
 
     def _consume(self, n: int) -> None:
         del self.buf[:n]
@@ -113,7 +128,7 @@ class HttpStream:
         """Say how the body after the last head is delimited: None, "length", "chunked", "close" or "invalid"
         (a framing error: the stream cannot be followed further)."""
         if kind == "invalid":
-            self.broken = "invalid Content-Length"
+            self._fail("http.malformed", "invalid Content-Length")
             return
         self.body = kind if (kind != "length" or length > 0) else None
         self.body_left = length
@@ -146,7 +161,7 @@ class HttpStream:
             eol = self.buf.find(b"\n")
             if eol < 0:
                 if len(self.buf) > self.max_head:
-                    self.broken = "chunk size line too long"
+                    self._fail("http.malformed", "chunk size line too long")
                 return False
             line = bytes(self.buf[:eol]).strip()
             self._consume(eol + 1)
@@ -158,7 +173,7 @@ class HttpStream:
             try:
                 size = int(line.split(b";", 1)[0], 16)
             except ValueError:
-                self.broken = "bad chunk size"
+                self._fail("http.malformed", "bad chunk size")
                 return False
             if size == 0:
                 self.body_left = -1
@@ -178,7 +193,7 @@ class HttpStream:
             end, sep = lf, 2
         if end < 0:
             if len(buf) > self.max_head:
-                self.broken = f"header block larger than {self.max_head} bytes"
+                self._fail("http.header_too_large", f"header block larger than {self.max_head} bytes")
             return None
         raw = bytes(buf[:end + sep])
         first_frame, _ = self._frame_at(0)
@@ -193,12 +208,12 @@ class HttpStream:
         parts = lines[0].split(" ", 2)
         if self.is_request:
             if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                self.broken = f"malformed request line {lines[0][:60]!r}"
+                self._fail("http.malformed", f"malformed request line {lines[0][:60]!r}")
                 return None
             start = (parts[0], parts[1], parts[2])
         else:
             if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _DIGITS.fullmatch(parts[1]):
-                self.broken = f"malformed status line {lines[0][:60]!r}"
+                self._fail("http.malformed", f"malformed status line {lines[0][:60]!r}")
                 return None
             start = (parts[0], parts[1], parts[2] if len(parts) > 2 else "")
         headers = []
@@ -211,19 +226,32 @@ class HttpStream:
                 continue
             k, colon, v = line.partition(":")
             if not colon:
-                self.broken = f"malformed header line {line[:60]!r}"
+                self._fail("http.malformed", f"malformed header line {line[:60]!r}")
                 return None
             headers.append((k.strip(), v.strip()))
         return Head(start, tuple(headers), raw, first_frame, frame, ts)
 
-    def take_rest(self) -> list[tuple[bytes, int, float]]:
-        """The unconsumed bytes as (data, frame, ts) pieces, emptying the stream."""
+    @property
+    def pending(self) -> int:
+        """Bytes fed and not yet parsed."""
+        return len(self.buf)
+
+    def peek(self, n: int) -> bytes:
+        """The first *n* unparsed bytes."""
+        return bytes(self.buf[:n])
+
+    def unparsed(self) -> bytes:
+        """All the unparsed bytes (left in place)."""
+        return bytes(self.buf)
+
+    def take_rest(self) -> list[Held]:
+        """The unconsumed bytes as pieces, emptying the stream."""
         out = []
         marks = self.marks or [(0, 0, 0.0)]
         for i, (o, f, t) in enumerate(marks):
             end = marks[i + 1][0] if i + 1 < len(marks) else len(self.buf)
             if end > o:
-                out.append((bytes(self.buf[o:end]), f, t))
+                out.append(Held(bytes(self.buf[o:end]), f, t))
         self.buf = bytearray()
         self.marks = []
         return out

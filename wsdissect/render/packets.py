@@ -9,11 +9,10 @@ from rich.text import Text
 from ..capture.layers import tcp_window_scale
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, WsFrame
 from ..findings import Severity
+from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
 from .text import safe
 
-TCP_FLAG_NAMES = ((1, "FIN"), (2, "SYN"), (4, "RST"), (8, "PSH"), (16, "ACK"), (32, "URG"), (64, "ECE"),
-                  (128, "CWR"))
 TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
                    "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",

@@ -4,20 +4,46 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..events import ConnectionEnd
+from ..events import ConnectionEnd, Message
 from ..export.records import connection_record, is_exported_connection
+from ..rfc6455 import opcode_name
 from .text import safe, size
 
 
 class StatsCollector:
-    """Keeps one summary per WebSocket connection (memory grows with connections, never with packets)."""
+    """Keeps one summary per WebSocket connection (memory grows with connections, never with packets).
 
-    def __init__(self) -> None:
+    With ``recount`` (a filter leaves some messages out), the per-direction counters of each row are counted from
+    the messages this collector was given instead of the connection's own totals."""
+
+    def __init__(self, recount: bool = False) -> None:
         self.rows: list[dict] = []
+        self.recount = recount
+        self.tallies: dict[tuple[int, str], dict] = {}
 
     def event(self, ev) -> None:
-        if ev.__class__ is ConnectionEnd and is_exported_connection(ev):
-            self.rows.append(connection_record(ev))
+        cls = ev.__class__
+        if cls is Message and self.recount:
+            self._tally(ev)
+        elif cls is ConnectionEnd and is_exported_connection(ev):
+            row = connection_record(ev)
+            if self.recount:
+                for direction in row["stats"]:
+                    st = self.tallies.pop((ev.conn.index, direction), _empty())
+                    st["opcodes"] = {opcode_name(op): v for op, v in sorted(st["opcodes"].items())}
+                    row["stats"][direction] = st
+            self.rows.append(row)
+
+    def _tally(self, m: Message) -> None:
+        st = self.tallies.setdefault((m.conn.index, m.direction), _empty())
+        n = len(m.payload)
+        st["messages"] += 1
+        st["bytes"] += n
+        st["wire_bytes"] += m.wire_length
+        st["largest"] = max(st["largest"], n)
+        per_opcode = st["opcodes"].setdefault(m.opcode, [0, 0])
+        per_opcode[0] += 1
+        per_opcode[1] += n
 
     def totals(self) -> dict:
         t = {"connections": len(self.rows), "messages": 0, "bytes": 0, "by_opcode": {}}
@@ -30,6 +56,10 @@ class StatsCollector:
                     cur[0] += n
                     cur[1] += b
         return t
+
+
+def _empty() -> dict:
+    return {"messages": 0, "bytes": 0, "wire_bytes": 0, "largest": 0, "opcodes": {}}
 
 
 def _dir_cell(st: dict) -> str:

@@ -1,8 +1,8 @@
 """Per-direction TCP stream reassembly.
 
-Contract (sans-IO): ``segment(seq, data, wire_len, syn, fin, frame, ts)`` returns a list of pieces in stream
-order, each ``(offset, data, frame, ts)`` for bytes or ``(offset, None, n_missing, frame, ts)`` for a gap the
-capture lost; findings go to ``self.findings`` as ``(code, message, frame, ts)`` for the caller to drain.
+Contract (sans-IO): ``segment(seq, data, wire_len, syn, fin, frame, ts)`` returns a list of pieces in stream order,
+each a :class:`Piece` (bytes) or a :class:`Gap` (bytes the capture lost); findings go to ``self.findings`` as
+``(code, message, frame, ts)`` for the caller to drain.
 
 Policy:
 - Bytes are delivered once, in order.  Where segments overlap, the bytes seen first win (a retransmission never
@@ -18,6 +18,25 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import deque
+from typing import NamedTuple
+
+
+class Piece(NamedTuple):
+    """Stream bytes, delivered once and in order."""
+
+    offset: int
+    data: bytes
+    frame: int  # the capture frame that carried them
+    ts: float
+
+
+class Gap(NamedTuple):
+    """Bytes of the stream that the capture lost."""
+
+    offset: int
+    missing: int
+    frame: int  # where the loss was noticed (the first segment after it, like Wireshark)
+    ts: float
 
 SEQ_MOD = 1 << 32
 HALF = 1 << 31
@@ -97,6 +116,22 @@ class StreamReassembler:
             self._deliver(off, data, wire_len, frame, ts, out)
         return out
 
+    @property
+    def complete(self) -> bool:
+        """Everything up to the FIN was delivered (nothing waits behind a hole)."""
+        return not self.starts and self.fin_off is not None and self.next >= self.fin_off
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
+
+    def release(self) -> None:
+        """The connection is over: drop the buffers (the sequence base stays, to number late packets)."""
+        self.recent = deque(maxlen=8)
+        self.ooo = {}
+        self.starts = []
+
     def in_order(self, seq: int, data: bytes) -> int:
         """The common case, decided cheaply: *data* (all of the segment, no SYN/FIN) starts exactly at ``next``
         and nothing is buffered or pending.  Returns its stream offset after taking it (the caller passes the
@@ -113,10 +148,10 @@ class StreamReassembler:
     def _deliver(self, off: int, data: bytes, wire_len: int, frame: int, ts: float, out: list) -> None:
         n = len(data)
         if n:
-            out.append((off, data, frame, ts))
+            out.append(Piece(off, data, frame, ts))
             self.recent.append((off, data))
         if n < wire_len:
-            out.append((off + n, None, wire_len - n, frame, ts))
+            out.append(Gap(off + n, wire_len - n, frame, ts))
             self.lost += wire_len - n
         self.next = off + wire_len
         self.delivered += n
@@ -185,7 +220,7 @@ class StreamReassembler:
         if later is not None:  # report the gap where Wireshark does: at the first segment after it
             frame, ts = later[2], later[3]
         if n > 0:
-            out.append((self.next, None, n, frame, ts))
+            out.append(Gap(self.next, n, frame, ts))
             self.findings.append(("tcp.gap", f"{n} bytes missing from the capture at stream offset {self.next}",
                                   frame, ts))
             self.lost += n

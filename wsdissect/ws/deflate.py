@@ -1,9 +1,9 @@
 """permessage-deflate (RFC 7692) inflation for one direction, with a size guard.
 
-Contract: ``inflate(data) -> (payload, problem)`` where *problem* is None or a finding code:
-``ws.deflate.error`` (corrupt data), ``ws.deflate.no_context`` (the message refers to history this inflater never
-saw: the capture started after the handshake or lost bytes), ``ws.deflate.limit`` (the decompressed size or ratio
-limit was hit; the payload is cut there).
+Contract: ``inflate(data) -> (payload, problem)`` where *problem* is None or an :class:`InflateProblem` whose
+``code`` is a finding code: ``ws.deflate.error`` (corrupt data), ``ws.deflate.no_context`` (the message refers to
+history this inflater never saw: the capture started after the handshake or lost bytes), ``ws.deflate.limit`` (the
+decompressed size or ratio limit was hit; the payload is cut there).
 
 Soundness: after any loss (``lose_history``) inflation restarts with an empty window.  A raw-deflate back-reference
 further than the output produced so far fails, so every message inflated afterwards is either exact or an error,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections import deque
+from typing import NamedTuple
 
 try:  # Intel ISA-L's inflate: the same output as zlib's (a deflate stream has one decoding), 1.5-2x faster
     from isal import isal_zlib as _inflate_lib  # type: ignore[import-not-found]
@@ -22,6 +23,15 @@ try:  # Intel ISA-L's inflate: the same output as zlib's (a deflate stream has o
 except ImportError:  # pragma: no cover - isal has wheels for the common platforms; zlib is the fallback
     _inflate_lib = zlib
     INFLATE_ERRORS = (zlib.error,)
+
+
+
+class InflateProblem(NamedTuple):
+    """Why a message could not be inflated (fully): a finding code and what happened."""
+
+    code: str  # ws.deflate.error, ws.deflate.no_context or ws.deflate.limit
+    detail: str
+
 
 WINDOW = 1 << 15  # the largest LZ77 window: history a later message may refer to
 TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: appended before inflating
@@ -56,7 +66,9 @@ class Inflater:
                 size -= len(recent.popleft())
             self.recent_size = size
 
-    def inflate(self, data: bytes) -> tuple[bytes, str | None]:
+    def inflate(self, data: bytes) -> tuple[bytes, InflateProblem | None]:
+        """The decompressed message and None, or what could be inflated and the problem (a plain 2-tuple: the C
+        lane calls this too)."""
         if self._d is None or self.no_context_takeover:
             # A 15-bit window decodes any stream compressed with a smaller one (RFC 7692 7.1.2).
             self._d = _inflate_lib.decompressobj(wbits=-15)
@@ -69,17 +81,17 @@ class Inflater:
             self._d = None
             known = self.history_known or self.no_context_takeover
             self.history_known = False
-            return b"", ("ws.deflate.error" if known else "ws.deflate.no_context") + f":{e}"
+            return b"", InflateProblem("ws.deflate.error" if known else "ws.deflate.no_context", str(e))
         d = self._d
         if d.unconsumed_tail:
             self.lose_history()
-            return out[:self.max_size], f"ws.deflate.limit:decompressed size passed {limit} bytes"
+            return out[:self.max_size], InflateProblem("ws.deflate.limit", f"decompressed size passed {limit} bytes")
         if d.eof:
             # the message ended with a final (BFINAL) block: the stream ends here, but with context takeover the
             # next message still refers to this window (RFC 7692 7.2.3.4)
             if d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
                 self.lose_history()
-                return b"", "ws.deflate.error:data after the final deflate block"
+                return b"", InflateProblem("ws.deflate.error", "data after the final deflate block")
             if self.no_context_takeover:
                 self._d = None
             else:

@@ -1,18 +1,13 @@
 """RFC 6455 frame decoding for one direction of a connection.
 
 Contract (sans-IO): ``feed(data, offset, frame, ts)`` and ``gap(n, frame, ts)`` return a list whose items are
-frame tuples (layout below) or ``LOST`` (sync was lost here: what was in progress is gone).  The parser never
+:class:`Frame` results or ``LOST`` (sync was lost here: what was in progress is gone).  The parser never
 raises on protocol content; ``check_frame`` (separate from parsing, as in websockets' ``Frame.parse``/``check``)
 says what is wrong with a frame.
 
-Frame tuple (plain tuples keep the hot path allocation-light; :class:`wsdissect.events.WsFrame` is built from them
-only for consumers that want frames)::
-
-    (first_frame, frame, ts, b0, b1, mask_key|None, payload_len, payload, complete, stream_offset, header,
-     truncated)
-
-``complete`` is False when bytes of the frame are missing from the capture; ``truncated`` is True when the payload
-was cut at ``max_payload`` (nothing was lost, it was just not kept).
+A :class:`Frame` is a NamedTuple (cheap to build on the hot path; :class:`wsdissect.events.WsFrame` is built from it
+only for consumers that want frames).  ``complete`` is False when bytes of the frame are missing from the capture;
+``truncated`` is True when the payload was cut at ``max_payload`` (nothing was lost, it was just not kept).
 
 After a gap the parser resynchronises only on a position it can prove: a chain of plausible frame headers (opcode
 known, RSV bits allowed, mask bit as this direction must send it, control-frame rules, minimal length encoding)
@@ -22,12 +17,34 @@ from __future__ import annotations
 
 import heapq
 
+from typing import NamedTuple
+
+from ..rfc6455 import Opcode, is_control
 from .mask import unmask
 
+
+class Frame(NamedTuple):
+    """One decoded frame, as the parser returns it."""
+
+    first_frame: int  # capture frame where its header began
+    frame: int  # capture frame where it completed
+    ts: float
+    b0: int  # first header byte: FIN, RSV1-3, opcode
+    b1: int  # second header byte: MASK, 7-bit length code
+    mask_key: bytes | None
+    payload_len: int  # as the header says
+    payload: bytes  # unmasked; at most max_payload bytes kept
+    complete: bool  # False: bytes of it are missing from the capture
+    offset: int  # stream offset of its header
+    header: bytes
+    truncated: bool  # the payload was cut at max_payload (nothing was lost, it was just not kept)
+
+
+_frame = tuple.__new__  # builds a Frame without NamedTuple's keyword handling (the hot path)
 LOST = None
 F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSET, F_HEADER, F_TRUNCATED = range(12)
 
-KNOWN_OPCODES = frozenset({0, 1, 2, 8, 9, 10})
+KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 RESYNC_MAX = 256 << 10  # bytes searched for a frame boundary before they are given up
 UNDECIDED, INVALID, PROVEN = 0, 1, 2
 
@@ -81,6 +98,21 @@ class FrameParser:
         self.scanner: BoundaryScanner | None = None
         self.findings: list[tuple] = []
         self.last = (0, 0.0)  # frame and time of the last bytes fed
+
+    @property
+    def at_boundary(self) -> bool:
+        """No frame in progress: the next byte fed starts a frame (when synchronised)."""
+        return not self.left and not self.stash
+
+    def touch(self, frame: int, ts: float) -> None:
+        """Bytes of this stream went by without the parser (the C lane took them): the frame and time of the last
+        bytes, for a frame that :meth:`end` finds incomplete."""
+        self.last = (frame, ts)
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
 
     # -- the normal path ------------------------------------------------------------------------------------
     def feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
@@ -143,7 +175,8 @@ class FrameParser:
                 payload = data[p:end]
                 if key is not None and plen:
                     payload = unmask(payload, key)
-                out.append((first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p], False))
+                out.append(_frame(Frame, (first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p],
+                                                 False)))
                 pos = end
                 first = frame
                 continue
@@ -223,7 +256,7 @@ class FrameParser:
                 self.chunks.append(chunk)
                 self.kept += len(chunk)
 
-    def _finish(self, frame: int, ts: float) -> tuple:
+    def _finish(self, frame: int, ts: float) -> Frame:
         first, b0, b1, key, plen, off, header = self.hdr  # type: ignore[misc]
         payload = b"".join(self.chunks)
         if key is not None and payload:
@@ -233,7 +266,8 @@ class FrameParser:
         self.hdr = None
         self.chunks = []
         self.left = 0
-        return (first, frame, ts, b0, b1, key, plen, payload, complete, off, header, truncated)
+        return Frame(first_frame=first, frame=frame, ts=ts, b0=b0, b1=b1, mask_key=key, payload_len=plen,
+                     payload=payload, complete=complete, offset=off, header=header, truncated=truncated)
 
     def end(self) -> list:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and
@@ -394,7 +428,7 @@ def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_all
         return False
     if client is not None and bool(b1 & 0x80) != client:
         return False
-    if opcode >= 8 and (not b0 & 0x80 or plen > 125):
+    if is_control(opcode) and (not b0 & 0x80 or plen > 125):
         return False
     if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
         return False
@@ -425,14 +459,20 @@ def chain(buf, p: int, n: int, client: bool | None, rsv_allowed: int) -> tuple[i
         count += 1
 
 
-def probe(buf: bytes) -> tuple[int, int, bool | None]:
-    """Does a direction's first data look like WebSocket frames?  ``(verdict, frames, masked)``: the chain must
-    start at the first byte and keep one mask bit throughout (clients mask every frame, servers none)."""
+class ProbeResult(NamedTuple):
+    verdict: int  # UNDECIDED, INVALID or PROVEN
+    frames: int  # plausible frames in the chain
+    masked: bool | None  # their mask bit (None: too few bytes to tell)
+
+
+def probe(buf: bytes) -> ProbeResult:
+    """Does a direction's first data look like WebSocket frames?  The chain must start at the first byte and keep
+    one mask bit throughout (clients mask every frame, servers none)."""
     if len(buf) < 2:
-        return UNDECIDED, 0, None
+        return ProbeResult(UNDECIDED, 0, None)
     masked = bool(buf[1] & 0x80)
     verdict, count = chain(buf, 0, len(buf), masked, 4)
-    return verdict, count, masked
+    return ProbeResult(verdict, count, masked)
 
 
 def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allowed: int) -> list[tuple[str, str]]:
@@ -447,11 +487,11 @@ def check_frame(b0: int, b1: int, plen: int, from_client: bool | None, rsv_allow
         problems.append(("ws.frame.masked_server", "server frame is masked"))
     if rsv & ~rsv_allowed:
         problems.append(("ws.frame.rsv", f"RSV bits 0x{rsv:x} set; negotiated extensions allow 0x{rsv_allowed:x}"))
-    elif rsv & 4 and (opcode == 0 or opcode >= 8):
+    elif rsv & 4 and (opcode == Opcode.CONTINUATION or is_control(opcode)):
         problems.append(("ws.frame.rsv1_continuation", "RSV1 set on a continuation or control frame"))
     if opcode not in KNOWN_OPCODES:
         problems.append(("ws.frame.reserved_opcode", f"reserved opcode 0x{opcode:x}"))
-    if opcode >= 8:
+    if is_control(opcode):
         if plen > 125:
             problems.append(("ws.frame.control_length", f"control frame payload of {plen} bytes"))
         if not b0 & 0x80:

@@ -1,8 +1,9 @@
 """Message assembly for one direction: fragments joined, control frames passed through, deflate undone.
 
-Contract (sans-IO): ``add(frame_tuple, out)`` appends finished :class:`~wsdissect.events.Message` events to *out*;
-``lost(frame, ts, out)`` says sync was lost (the message in progress is emitted incomplete, deflate history is
-forgotten).  Findings go to ``self.findings`` as ``(code, message, frame, ts)``.
+Contract (sans-IO): ``add(frame, out)`` (a :class:`~wsdissect.ws.frames.Frame`) appends finished
+:class:`~wsdissect.events.Message` events to *out*; ``lost(frame, ts, out)`` says sync was lost (the message in
+progress is emitted incomplete, deflate history is forgotten).  Findings go to ``self.findings`` as ``(code,
+message, frame, ts)``.
 
 Theory of operation (the fragmentation state, RFC 6455 5.4):
 
@@ -20,11 +21,28 @@ any                control (FIN=1)              one control message, state uncha
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..events import new_message
 from ..flow import Conn
+from ..rfc6455 import Opcode, is_control
 from ..speedups import speedups
 from .close import parse_close
-from .deflate import Inflater
+from .deflate import InflateProblem, Inflater
+from .frames import Frame
+
+class Span(NamedTuple):
+    """Where a message lies in the capture."""
+
+    first: int  # capture frame of its first fragment
+    last: int  # and of its last
+    first_ts: float
+    last_ts: float
+    frames: tuple  # capture frames where each fragment completed
+
+
+INFLATE_NOTES = {"ws.deflate.limit": "decompressed size limit reached",
+                 "ws.deflate.no_context": "compressed with history not in the capture"}
 
 
 class MessageAssembler:
@@ -46,6 +64,16 @@ class MessageAssembler:
         self.sums = [0, 0]  # payload bytes on the wire (before decompression), largest payload
 
     @property
+    def idle(self) -> bool:
+        """At a message boundary and open: no fragmented message in progress, no Close seen."""
+        return self.cur is None and not self.closed
+
+    def take_findings(self) -> list[tuple]:
+        """The findings so far as ``(code, message, frame, ts)``, handed over once."""
+        items, self.findings = self.findings, []
+        return items
+
+    @property
     def wire(self) -> int:
         return self.sums[0]
 
@@ -53,11 +81,11 @@ class MessageAssembler:
     def largest(self) -> int:
         return self.sums[1]
 
-    def add(self, f: tuple, out: list) -> None:
-        b0 = f[3]
-        if (b0 == 0x81 or b0 == 0x82) and self.cur is None and f[8] and not f[11] and not self.closed:
+    def add(self, f: Frame, out: list) -> None:
+        b0 = f.b0
+        if (b0 == 0x81 or b0 == 0x82) and self.cur is None and f.complete and not f.truncated and not self.closed:
             # the common case: one unfragmented, uncompressed, complete text or binary frame
-            first, frame, ts, payload = f[0], f[1], f[2], f[7]
+            first, frame, ts, payload = f.first_frame, f.frame, f.ts, f.payload
             text = None
             if b0 == 0x81:
                 try:
@@ -65,12 +93,13 @@ class MessageAssembler:
                 except UnicodeDecodeError:
                     self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
             op, n = b0 & 0x0F, len(payload)
-            out.append(new_message(self.conn, self.direction, op, payload, True, first, frame, ts, ts, 1,
-                                   False, f[6], (frame,), None, None, text))
+            out.append(new_message(conn=self.conn, direction=self.direction, opcode=op, payload=payload, complete=True,
+                                   first_frame=first, last_frame=frame, first_ts=ts, last_ts=ts, fragments=1,
+                                   compressed=False, wire_length=f.payload_len, frames=(frame,), text=text))
             self.count[op] += 1
             self.nbytes[op] += n
             sums = self.sums
-            sums[0] += f[6]
+            sums[0] += f.payload_len
             if n > sums[1]:
                 sums[1] = n
             return
@@ -78,7 +107,7 @@ class MessageAssembler:
         opcode = b0 & 0x0F
         if self.closed:
             self.findings.append(("ws.frame.after_close", "frame sent after this side's Close frame", frame, ts))
-        if opcode >= 8:
+        if is_control(opcode):
             self._control(f, opcode, out)
             return
         cur = self.cur
@@ -114,6 +143,12 @@ class MessageAssembler:
         if b0 & 0x80:
             self._emit(cur, frame, ts, out)
 
+    def frame_too_large(self, f: Frame) -> None:
+        """A frame whose payload the parser cut at the size limit: reported before the frame is added.  This and
+        :meth:`add` (fragments joined past the limit) are the one place ``ws.message.too_large`` comes from."""
+        self.findings.append(("ws.message.too_large", f"frame payload of {f.payload_len} bytes exceeds the "
+                              f"{self.max_message}-byte limit; payload truncated", f.frame, f.ts))
+
     def lane_context(self, mask_bit: int, max_payload: int) -> tuple | None:
         """The constant arguments of ``speedups.scan_messages`` for this direction (the C fast lane, see
         ``wsdissect/_speedups.c``), or None without the C code.
@@ -129,13 +164,13 @@ class MessageAssembler:
         return (mask_bit, max_payload, self.conn, self.direction, inflate, self.lane_inflated, self.count,
                 self.nbytes, self.sums)
 
-    def lane_inflated(self, opcode: int, payload: bytes, problem: str | None, first: int, frame: int, ts: float,
-                      wire: int, out: list) -> None:
+    def lane_inflated(self, opcode: int, payload: bytes, problem: InflateProblem | None, first: int, frame: int,
+                      ts: float, wire: int, out: list) -> None:
         """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
         not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
         note = self._inflate_problem(problem, frame, ts) if problem else None
-        self._finish(opcode, payload, note, note == "decompressed size limit reached", first, frame, ts, ts,
-                     (frame,), True, wire, out)
+        truncated = note == "decompressed size limit reached"
+        self._finish(opcode, payload, note, truncated, Span(first, frame, ts, ts, (frame,)), True, wire, out)
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None
@@ -154,18 +189,16 @@ class MessageAssembler:
                 self.inflater.lose_history()
                 payload = b""
                 note = note or "compressed and incomplete"
-        self._finish(opcode, payload, note, truncated, first, frame, first_ts, ts, tuple(frames), compressed, wire,
-                     out)
+        self._finish(opcode, payload, note, truncated, Span(first, frame, first_ts, ts, tuple(frames)), compressed,
+                     wire, out)
 
-    def _inflate_problem(self, problem: str, frame: int, ts: float) -> str:
+    def _inflate_problem(self, problem: InflateProblem, frame: int, ts: float) -> str:
         """Report what the inflater said; the note for the incomplete message."""
-        code, _, detail = problem.partition(":")
-        self.findings.append((code, detail, frame, ts))
-        return {"ws.deflate.limit": "decompressed size limit reached",
-                "ws.deflate.no_context": "compressed with history not in the capture"}.get(code, "decompression failed")
+        self.findings.append((problem.code, problem.detail, frame, ts))
+        return INFLATE_NOTES.get(problem.code, "decompression failed")
 
-    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, first: int, frame: int,
-                first_ts: float, ts: float, frames: tuple, compressed: bool, wire: int, out: list) -> None:
+    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, span: Span, compressed: bool,
+                wire: int, out: list) -> None:
         """Emit a data message: text decoded (a finding if it is not UTF-8), counters updated."""
         complete = note is None and not truncated
         text = None
@@ -173,25 +206,29 @@ class MessageAssembler:
             try:
                 text = payload.decode("utf-8")
             except UnicodeDecodeError:
-                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", frame, ts))
-        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, first_ts, ts,
-                               len(frames), compressed, wire, frames, None, None, text, truncated,
-                               None if complete else note))
+                self.findings.append(("ws.message.utf8", "text message is not valid UTF-8", span.last, span.last_ts))
+        out.append(new_message(conn=self.conn, direction=self.direction, opcode=opcode, payload=payload,
+                               complete=complete, first_frame=span.first, last_frame=span.last,
+                               first_ts=span.first_ts, last_ts=span.last_ts, fragments=len(span.frames),
+                               compressed=compressed, wire_length=wire, frames=span.frames, text=text,
+                               truncated=truncated, note=None if complete else note))
         self._tally(opcode, len(payload), wire)
 
-    def _control(self, f: tuple, opcode: int, out: list) -> None:
+    def _control(self, f: Frame, opcode: int, out: list) -> None:
         first, frame, ts, b0, _b1, _key, plen, payload, complete, _off, _hdr, truncated = f
         complete = complete and not truncated
         code = reason = None
-        if opcode == 8:
+        if opcode == Opcode.CLOSE:
             self.closed = True
             if complete:
                 code, reason, problems = parse_close(payload)
                 for c, m in problems:
                     self.findings.append((c, m, frame, ts))
-        out.append(new_message(self.conn, self.direction, opcode, payload, complete, first, frame, ts, ts, 1,
-                           bool(b0 & 0x40), plen, (frame,), code, reason, None, False,
-                           None if complete else "bytes missing from the capture"))
+        out.append(new_message(conn=self.conn, direction=self.direction, opcode=opcode, payload=payload,
+                               complete=complete, first_frame=first, last_frame=frame, first_ts=ts, last_ts=ts,
+                               fragments=1, compressed=bool(b0 & 0x40), wire_length=plen, frames=(frame,),
+                               close_code=code, close_reason=reason,
+                               note=None if complete else "bytes missing from the capture"))
         self._tally(opcode, len(payload), plen)
 
     def _tally(self, opcode: int, n: int, wire: int) -> None:

@@ -1,47 +1,30 @@
-"""The optional C accelerators (wsdissect/_speedups.c) are exactly equivalent to the pure-Python path.
-
-* the WebSocket fast lane (``speedups.scan_messages`` via ``Connection._ws_lane``): the same events, in the same order,
-  with the lane on and off, for hypothesis-generated conversations (every frame kind, every segmentation);
-* the record encoder (``_message_line_c`` vs ``message_line_py``): byte-identical lines;
-* the JSONL writer (``RecordWriter.events`` with ``encode_messages`` vs the pure writer): byte-identical output;
-* end to end: ``python -m wsdissect export`` with and without ``WSDISSECT_PURE_PYTHON=1`` on every sample capture and
-  the shared corpus: byte-identical files; and the same event lists for every violation capture
-  (tools/make_violation_pcaps.py).
-
-The comparisons need the C module and are skipped without it; ``test_speedups_built_when_required`` fails instead
-when ``WSDISSECT_REQUIRE_SPEEDUPS=1`` (CI sets it to insist the extension was built).
-"""
+"""Running wsdissect with and without the C accelerators in one process, and the conversations and hypothesis
+strategies the equivalence tests feed both paths (tests/equivalence, tests/integration/test_c_and_python_identical.py)."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
-import os
 import pathlib
 import random
 import struct
-import subprocess
 import sys
-import tempfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
-import orjson
 import pytest
-from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import wsdissect.connection
+import wsdissect.capture.layers as layers
 import wsdissect.export.records as records
 import wsdissect.export.writer as writer_mod
-import wsdissect.pipeline as pipeline
+import wsdissect.ws.lane
 import wsdissect.ws.messages
-from tests.helpers import tcp_packet, upgrade_request, upgrade_response, ws_frame
-from wsdissect.events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message, new_message
-from wsdissect.export.writer import BATCH, RecordWriter
+from tests.support import tcp_packet, upgrade_request, upgrade_response, ws_frame
+from wsdissect.events import Message, new_message
+from wsdissect.export.writer import RecordWriter
 from wsdissect.findings import KINDS, Severity
-from wsdissect.flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
-from wsdissect.pipeline import Dissector, Options, dissect_records
+from wsdissect.flow import CLIENT_TO_SERVER, Conn, SERVER_TO_CLIENT
+from wsdissect.options import Options
+from wsdissect.run import dissect_records
 from wsdissect.speedups import speedups as C
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -51,17 +34,6 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 needs_c = pytest.mark.skipif(C is None, reason="wsdissect._speedups is not built (or WSDISSECT_PURE_PYTHON is set)")
 
 
-# -- CI guard ----------------------------------------------------------------------------------------------------
-def test_speedups_built_when_required():
-    """With WSDISSECT_REQUIRE_SPEEDUPS=1 the C extension must be importable (and in use unless PURE_PYTHON is set)."""
-    if os.environ.get("WSDISSECT_REQUIRE_SPEEDUPS") != "1":
-        pytest.skip("WSDISSECT_REQUIRE_SPEEDUPS=1 not set")
-    try:
-        importlib.import_module("wsdissect._speedups")
-    except ImportError as e:
-        pytest.fail(f"WSDISSECT_REQUIRE_SPEEDUPS=1 but wsdissect._speedups is not importable: {e}")
-    if not os.environ.get("WSDISSECT_PURE_PYTHON"):
-        assert C is not None, "wsdissect._speedups imports but wsdissect.speedups.speedups is None"
 
 
 # -- running both paths in one process ---------------------------------------------------------------------------
@@ -75,18 +47,17 @@ def pure_python():
                     and getattr(mod, "speedups", None) is C:
                 mp.setattr(mod, "speedups", None)
         # the two the lane depends on, named explicitly (in case the loop above ever misses them)
-        mp.setattr(wsdissect.connection, "speedups", None)
+        mp.setattr(wsdissect.ws.lane, "speedups", None)
         mp.setattr(wsdissect.ws.messages, "speedups", None)
         mp.setattr(writer_mod, "speedups", None)
         mp.setattr(writer_mod, "message_line", records.message_line_py)
         mp.setattr(records, "message_line", records.message_line_py)
-        if getattr(pipeline, "_parse_tcp_fast", None) is not None:  # the C header parser, bound at import
-            mp.setattr(pipeline, "_parse_tcp_fast", pipeline.parse_tcp)
+        mp.setattr(layers, "_parse_tcp_c", None)  # the C header parser, bound at import
         yield
 
 
 class LaneCounter:
-    """Stands in for the C module in wsdissect.connection and counts the messages the fast lane produced."""
+    """Stands in for the C module in wsdissect.ws.lane and counts the messages the fast lane produced."""
 
     def __init__(self):
         self.taken = 0
@@ -105,7 +76,7 @@ def run_events(recs: list, options: Options, pure: bool, counter: LaneCounter | 
     if counter is None:
         return list(dissect_records(recs, options, "synthetic"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wsdissect.connection, "speedups", counter)
+        mp.setattr(wsdissect.ws.lane, "speedups", counter)
         return list(dissect_records(recs, options, "synthetic"))
 
 
@@ -404,48 +375,6 @@ def conversation_records(conv: dict) -> list:
                          conv["drop"], conv["ending"], conv.get("head_apart", False))
 
 
-# -- (a) the fast lane ---------------------------------------------------------------------------------------------
-def per_packet(recs: list, options: Options, pure: bool) -> list:
-    """The events of each packet (and of the final flush) as separate lists, as the export's sink gets them."""
-    ctx = pure_python() if pure else contextlib.nullcontext()
-    with ctx:
-        d = Dissector(options)
-        return [d.packet(*rec) for rec in recs] + [d.finish()]
-
-
-# Run first, and alone while it fails (so a failure is reported without minutes of shrinking): one TCP segment with
-# a text frame that is not valid UTF-8 and then a plain one, both ways.  Before c8cf6e7 the lane put the UTF-8
-# finding between the two messages and the Python path after both.
-KNOWN_CASE = {"handshake": "plain",
-              "client": [(1, b"\xff", True, 0, True, b"abcd", 7), (1, b"ok", True, 0, True, b"abcd", 7)],
-              "server": [(1, b"\xff", True, 0, True, None, 7), (1, b"ok", True, 0, True, None, 7)],
-              "c_sizes": [10**6], "s_sizes": [10**6], "order": [], "drop": None, "ending": "fin",
-              "max_message": 64 << 20}
-
-
-@needs_c
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(conversations())
-@example(KNOWN_CASE)
-def test_fast_lane_events_equal_pure_python(conv):
-    """The same events in the same order with the lane on and off, packet by packet; and the same export."""
-    recs = conversation_records(conv)
-    options = conv_options(conv)
-    pure_packets, lane_packets = per_packet(recs, options, pure=True), per_packet(recs, options, pure=False)
-    pure = [e for evs in pure_packets for e in evs]
-    lane = [e for evs in lane_packets for e in evs]
-    assert not [e for e in lane + pure if getattr(e, "code", None) == "internal"]
-    assert_same_events(pure, lane)
-    for i, (p, q) in enumerate(zip(pure_packets, lane_packets)):  # and each event from the same packet
-        assert p == q, f"packet {i + 1}:\n" + describe_difference(p, q)
-    for m in lane:  # what the C record encoder relies on: ``text`` is ``payload`` decoded
-        if m.__class__ is Message and m.text is not None:
-            assert m.text.encode("utf-8") == m.payload, short(m)
-    # and the export of those events: the C writer on the lane's events, the pure writer on the pure events
-    assert write_records(lane, pure=False)[0] == write_records(pure, pure=True)[0]
-
-
 def plain_conversation(n: int = 40, sizes: tuple = (1, 3, 700, 5, 1400)) -> list:
     rnd = random.Random(7)
     client, server = [], []
@@ -461,65 +390,17 @@ def plain_conversation(n: int = 40, sizes: tuple = (1, 3, 700, 5, 1400)) -> list
     return conversation_records(conv)
 
 
-@needs_c
-@pytest.mark.parametrize("sizes", [(1,), (3, 1, 7), (100000,), (1, 3, 700, 5, 1400)])
-def test_fast_lane_is_used_and_equivalent(sizes):
-    """The property test above is not vacuous: on plain traffic the lane takes most messages, in one piece and
-    across segment boundaries (a frame begun in an earlier segment)."""
-    recs = plain_conversation(sizes=sizes)
-    counter = LaneCounter()
-    lane = run_events(recs, Options(), pure=False, counter=counter)
-    pure = run_events(recs, Options(), pure=True)
-    assert_same_events(pure, lane)
-    assert sum(e.__class__ is Message for e in lane) == 82
-    assert counter.taken >= 40
-
-
-FRAGMENT_CASES = {
-    # several frames in one segment with findings between messages (UTF-8, pong, close problems)
-    "invalid utf8 then plain": [(1, b"\xff", True, 0), (1, b"ok", True, 0)],
-    "two invalid utf8": [(1, b"\xff", True, 0), (1, b"\xc0\xaf", True, 0), (2, b"x", True, 0)],
-    "unsolicited pong then plain": [(10, b"?", True, 0), (1, b"ok", True, 0)],
-    "bad close then frames": [(8, b"\x03\xe7", True, 0), (1, b"late", True, 0)],
-    "rsv then plain": [(1 | 0x30, b"r", True, 0), (1, b"ok", True, 0)],
-    "non-minimal length then plain": [(1, b"n", True, 16), (1, b"ok", True, 0)],
-    "fragments with ping": [(1, b"fr", False, 0), (9, b"p", True, 0), (0, b"ag", True, 0), (2, b"b", True, 0)],
-}
-
-
-@needs_c
-@pytest.mark.parametrize("name", sorted(FRAGMENT_CASES))
-@pytest.mark.parametrize("whole", [True, False], ids=["one-segment", "bytewise"])
-def test_fast_lane_handpicked(name, whole):
-    """Hand-written conversations (also a readable record of what the property test covers), sent as one segment
-    and one byte per segment."""
-    specs = []
-    for op, payload, fin, form in FRAGMENT_CASES[name]:
-        specs.append((op & 0x0F, payload, fin, op >> 4, True, b"\x01\x02\x03\x04", form or 7))
-    conv = {"handshake": "plain", "client": specs, "server": list(specs), "c_sizes": [200 if whole else 1],
-            "s_sizes": [200 if whole else 1], "order": [True, False], "drop": None, "ending": "fin",
-            "max_message": 64 << 20}
-    recs = conversation_records(conv)
-    if whole:  # the request and the frames in separate segments, all the frames in one
-        req, resp = upgrade_request(key=KEY), upgrade_response(KEY)
-        c2s, s2c = req + encode_frames(specs, True), resp + encode_frames(specs, False)
-        recs = build_records(c2s, s2c, (len(req), len(resp)), [len(req), 10**6], [len(resp), 10**6],
-                             [True, False], None, "fin")
-    pure = run_events(recs, Options(), pure=True)
-    lane = run_events(recs, Options(), pure=False)
-    assert_same_events(pure, lane)
-
-
-# -- (b) the record encoder ----------------------------------------------------------------------------------------
-CONNS = [Conn(0, "127.0.0.1", 50000, "127.0.0.1", 8765), Conn(7, "::1", 1, "::1", 28002),
-         Conn(2**40, "10.1.2.3", 65535, "192.168.0.1", 80)]
-DIRECTIONS = [CLIENT_TO_SERVER, SERVER_TO_CLIENT]
 TIMES = [1700000000.123456, 0.0, 5e-05, 1e-7, 1700000000.123456789, 2**32 + 0.5, 2**32 - 0.5, 4294967295.9999995,
          1e300, 1.7976931348623157e308, 0.001, 0.0009999999999999998, 0.0015, 1.0, 1700000000.0, 1700000000.1,
          1700000000.999999, 1700000000.9999995, 123.456789, 1e-300, 5e-324, -1.5, 2**31 + 0.000001,
          1699999999.999999, 0.1 + 0.2, 4294967295.999999]
 TEXTS = ["", "plain", "é\"\\\x01\x7f\u2028\u2029\x00\x1f\b\t\n\f\r/", "😀" * 3, "\ufeff\uffff", "a" * 5000,
          "</script>\u202e", "\x00" * 50]
+CONNS = [Conn(0, "127.0.0.1", 50000, "127.0.0.1", 8765), Conn(7, "::1", 1, "::1", 28002),
+         Conn(2**40, "10.1.2.3", 65535, "192.168.0.1", 80)]
+
+
+DIRECTIONS = [CLIENT_TO_SERVER, SERVER_TO_CLIENT]
 
 
 def message(conn=CONNS[0], direction=CLIENT_TO_SERVER, opcode=1, payload=b"x", complete=True, first=1, last=1,
@@ -568,241 +449,3 @@ def handpicked_messages() -> list:
         message(first=True, last=True),  # an int subclass (bool) where an int is expected: left to Python
     ]
     return ms
-
-
-def in_fast_range(m: Message) -> bool:
-    return all(isinstance(t, float) and 0.001 <= t < 2**32 for t in (m.first_ts, m.last_ts))
-
-
-def check_line(m: Message) -> None:
-    c_line = records._message_line_c(m)
-    py_line = records.message_line_py(m)
-    assert c_line == py_line, f"C and Python lines differ for {short(m)}:\n C: {c_line[:600]!r}\n P: {py_line[:600]!r}"
-    assert orjson.loads(c_line) == message_record(m)
-
-
-message_record = records.message_record
-
-
-@needs_c
-def test_message_line_handpicked():
-    ms = handpicked_messages()
-    assert sum(in_fast_range(m) for m in ms) > 50
-    for m in ms:
-        check_line(m)
-    # the same again in another order (the C encoder caches the head of the last connection and direction)
-    for m in ms[::-1]:
-        check_line(m)
-
-
-@needs_c
-def test_message_line_takes_the_common_record():
-    """The C encoder really writes the common record (otherwise the comparisons above compare Python with itself)."""
-    m = message(payload="é\"\x7f\u2028".encode(), text="é\"\x7f\u2028")
-    records._message_line_c(m)  # caches the head
-    assert C.message_line(m, records._HEADS) == records.message_line_py(m)
-    assert C.message_line(message(t0=1e-7, t1=1e-7), records._HEADS) is None
-
-
-microsecond_times = st.integers(1000, 2**32 * 10**6 - 1).map(lambda us: us / 1e6)
-any_times = st.one_of(microsecond_times, st.floats(0.001, 2**32, exclude_max=True),
-                      st.floats(0, 1e20, allow_nan=False, allow_infinity=False),
-                      st.integers(1000, 4294967295999).map(lambda ms: ms / 1000.0),
-                      st.sampled_from(TIMES))
-
-
-@needs_c
-@settings(max_examples=800, deadline=None, derandomize=True, database=None)
-@given(st.sampled_from(CONNS), st.sampled_from(DIRECTIONS), st.sampled_from([1, 2, 1, 2, 8, 9, 0]),
-       st.one_of(texts.map(lambda s: (s.encode(), s)), invalid_text.map(lambda b: (b, None)),
-                 st.binary(max_size=200).map(lambda b: (b, None))),
-       st.booleans(), st.integers(0, 2**64 - 1 - 10**6), st.integers(0, 10**6), any_times, any_times,
-       st.integers(0, 2**40), st.booleans(), st.integers(0, 2**65),
-       st.sampled_from([(None, None)] * 4 + [(1000, "bye"), (None, "x")]), st.sampled_from([False] * 4 + [True]),
-       st.sampled_from([None] * 4 + ["bytes missing", ""]))
-def test_message_line_property(conn, direction, opcode, payload_text, complete, first, span, t0, t1, frags,
-                               compressed, wire, close, truncated, note):
-    payload, text = payload_text
-    m = message(conn, direction, opcode, payload, complete, first, first + span, t0, t1, frags, compressed, wire,
-                (first,), close[0], close[1], text, truncated, note)
-    check_line(m)
-
-
-@needs_c
-@settings(max_examples=2000, deadline=None, derandomize=True, database=None)
-@given(st.one_of(microsecond_times, st.floats(0.001, 2**32, exclude_max=True)))
-def test_message_line_timestamps(t):
-    """Timestamps in the C encoder's own range, [0.001, 2**32): byte-identical to orjson's shortest form."""
-    check_line(message(t0=t, t1=t))
-    check_line(message(opcode=2, payload=b"", t0=1700000000.25, t1=t))
-
-
-@needs_c
-def test_message_line_many_connections():
-    """More connections than the head cache holds (it is cleared past 8192 entries), interleaved."""
-    conns = [Conn(i, "10.0.%d.%d" % (i >> 8 & 255, i & 255), 40000 + i % 1000, "10.9.9.9", 443) for i in range(9000)]
-    for i in range(18000):
-        conn = conns[(i * 7919) % len(conns)]
-        check_line(message(conn=conn, direction=DIRECTIONS[i & 1], opcode=1 + (i & 1), payload=b"p%d" % i,
-                           t0=1700000000 + i / 1e6, t1=1700000000 + i / 1e6))
-
-
-# -- (c) the writer ------------------------------------------------------------------------------------------------
-def finding(conn, code="ws.message.utf8", sev=None, frame=5, ts=1700000000.5, direction=CLIENT_TO_SERVER):
-    return Finding(frame, ts, code, KINDS[code].severity if sev is None else sev, "a \"finding\" é\x01", conn,
-                   direction)
-
-
-def realistic_events() -> list:
-    """The events of a real (synthetic) conversation: HTTP heads, Upgrade, messages, findings, ConnectionEnd."""
-    return run_events(plain_conversation(n=12), Options(), pure=False)
-
-
-def writer_event_lists() -> dict:
-    conv = realistic_events()
-    ends = [e for e in conv if e.__class__ is ConnectionEnd]
-    assert ends
-    c0, c1 = CONNS[0], CONNS[1]
-    mixed = []
-    for i, m in enumerate(handpicked_messages()):
-        mixed.append(m)
-        if i % 3 == 0:
-            mixed.append(finding(c0 if i & 1 else None, sev=Severity(1 + i % 4)))
-        if i % 7 == 0:
-            mixed.append(ends[0])
-        if i % 11 == 0:
-            mixed += [CaptureStart("x", 1.0), CaptureEnd("x", 3, False)]
-    big_text = "é\"\\\x01" * 300_000
-    big = [message(c1, SERVER_TO_CLIENT, 2, random.Random(2).randbytes(1_200_000)),  # > the writer's buffer
-           finding(c1), ends[0],
-           message(c0, CLIENT_TO_SERVER, 1, big_text.encode(), text=big_text),
-           message(c0, CLIENT_TO_SERVER, 1, b"small", text="small")]
-    # many medium records: the buffer fills at every possible place
-    medium = []
-    rnd = random.Random(3)
-    for i in range(300):
-        n = rnd.randint(0, 20000)
-        medium.append(message(CONNS[i % 3], DIRECTIONS[i & 1], 1 + i % 2, rnd.randbytes(n),
-                              t0=1700000000 + i * 0.001, t1=1700000000 + i * 0.001))
-        if i % 13 == 0:
-            medium.append(finding(CONNS[i % 3], frame=i))
-        if i % 29 == 0:
-            medium.append(ends[0])
-    return {"conversation": conv, "mixed": mixed, "big": big + mixed[:20] + big, "medium": medium}
-
-
-@pytest.fixture(scope="module")
-def event_lists():
-    if C is None:
-        pytest.skip("no C module")
-    return writer_event_lists()
-
-
-@needs_c
-@pytest.mark.parametrize("case", ["conversation", "mixed", "big", "medium"])
-@pytest.mark.parametrize("fmt,flush_each,min_severity", [
-    ("jsonl", False, Severity.NOTE), ("jsonl", False, Severity.CHAT), ("jsonl", False, 99),
-    ("jsonl", True, Severity.NOTE), ("json", False, Severity.NOTE)])
-def test_writer_output_identical(event_lists, case, fmt, flush_each, min_severity):
-    if flush_each and case in ("big", "medium"):
-        pytest.skip("flush_each does not use the C run encoder; covered by the smaller lists")
-    evs = event_lists[case]
-    c_out, c_writes = write_records(evs, pure=False, fmt=fmt, flush_each=flush_each, min_severity=min_severity)
-    py_out, py_writes = write_records(evs, pure=True, fmt=fmt, flush_each=flush_each, min_severity=min_severity)
-    assert len(c_out) == len(py_out) and c_out == py_out, \
-        f"outputs differ from byte {next(i for i, (a, b) in enumerate(zip(c_out + b'$', py_out + b'#')) if a != b)}"
-    if fmt == "jsonl":  # whole records per write, both ways
-        assert all(w.endswith(b"\n") for w in c_writes if w)
-        assert all(w.endswith(b"\n") for w in py_writes if w)
-        lines = c_out.splitlines()
-        assert len(lines) == sum(1 for e in evs if e.__class__ is Message) + sum(
-            1 for e in evs if e.__class__ is Finding and e.severity >= min_severity) + sum(
-            1 for e in evs if e.__class__ is ConnectionEnd and records.is_exported_connection(e))
-    if case == "big":
-        with contextlib.closing(RecordWriter(io.BytesIO())) as w:
-            assert max(len(line) for line in c_out.split(b"\n")) > len(w.buf) > BATCH
-
-
-@needs_c
-def test_writer_uses_the_c_run_encoder():
-    """The C writer path is the one compared: RecordWriter binds encode_messages for JSONL."""
-    with contextlib.closing(RecordWriter(io.BytesIO(), "jsonl")) as w:
-        assert w._encode_run is C.encode_messages
-    with pure_python(), contextlib.closing(RecordWriter(io.BytesIO(), "jsonl")) as w:
-        assert w._encode_run is None
-
-
-# -- (d) end to end ------------------------------------------------------------------------------------------------
-def capture_files() -> list[pathlib.Path]:
-    # wss captures (a NAME.keys.log beside them) hold no WebSocket record the exporter can show without the key log
-    files = sorted(p for p in SAMPLES.glob("*.pcap*")
-                   if p.is_file() and not (SAMPLES / f"{p.name.split('.')[0]}.keys.log").exists())
-    if CORPUS.is_dir():
-        files += sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
-    return files
-
-
-def export(paths: list[pathlib.Path], out: pathlib.Path, pure: bool) -> tuple[int, bytes, str]:
-    env = dict(os.environ)
-    env.pop("WSDISSECT_PURE_PYTHON", None)
-    if pure:
-        env["WSDISSECT_PURE_PYTHON"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    p = subprocess.run([sys.executable, "-m", "wsdissect", "export", *map(str, paths), "--format", "jsonl", "-o",
-                        str(out)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=120)
-    data = out.read_bytes() if out.exists() else b""
-    return p.returncode, data, p.stderr
-
-
-@needs_c
-def test_export_identical_with_and_without_c():
-    files = capture_files()
-    assert files, "no sample captures found"
-    with tempfile.TemporaryDirectory(prefix="wsdissect-speedups-") as tmp:
-        jobs = []
-        for i, f in enumerate(files):
-            jobs.append(([f], pathlib.Path(tmp) / f"{i}-c.jsonl", False))
-            jobs.append(([f], pathlib.Path(tmp) / f"{i}-py.jsonl", True))
-        # all the captures in one run as well: the encoders' caches carry over between files
-        jobs.append((files, pathlib.Path(tmp) / "all-c.jsonl", False))
-        jobs.append((files, pathlib.Path(tmp) / "all-py.jsonl", True))
-        with ThreadPoolExecutor(max_workers=max(2, min(8, (os.cpu_count() or 2) * 2))) as pool:
-            results = list(pool.map(lambda job: export(*job), jobs))
-    problems = []
-    names = [str(f.relative_to(ROOT.parent)) for f in files] + ["(all files in one run)"]
-    for name, c_res, py_res in zip(names, results[0::2], results[1::2]):
-        (c_rc, c_out, c_err), (py_rc, py_out, py_err) = c_res, py_res
-        if c_rc not in (0, 3) or "Traceback" in c_err or "Traceback" in py_err:
-            problems.append(f"{name}: export failed (C exit {c_rc}, pure exit {py_rc}):\n{c_err[-1500:]}"
-                            f"\n{py_err[-1500:]}")
-        elif c_rc != py_rc or c_out != py_out or not c_out:
-            cl, pl = c_out.splitlines(), py_out.splitlines()
-            i = next((i for i, (a, b) in enumerate(zip(cl, pl)) if a != b), min(len(cl), len(pl)))
-            problems.append(f"{name}: exit {c_rc} vs {py_rc}, {len(cl)} vs {len(pl)} lines; first differing line "
-                            f"{i + 1}:\n  C:    {cl[i][:500] if i < len(cl) else None!r}\n"
-                            f"  pure: {pl[i][:500] if i < len(pl) else None!r}")
-    assert not problems, "\n".join(problems)
-
-
-# -- every deliberately broken conversation (tools/make_violation_pcaps.py) ------------------------------------------
-def _violation_cases() -> list:
-    from tools.make_violation_pcaps import CASES
-
-    return list(CASES)
-
-
-@needs_c
-@pytest.mark.parametrize("name", _violation_cases())
-def test_violation_captures_identical_with_and_without_c(name, tmp_path):
-    """The captures built to trigger each finding: the same events, findings and order on both paths."""
-    from tools.make_violation_pcaps import build_case, write_case
-    from wsdissect.pipeline import dissect_files
-
-    conv, expect = build_case(name)
-    pcap = str(write_case(name, conv, expect, tmp_path))
-    options = expect.get("options", {})
-    lane = list(dissect_files([pcap], Options(**options)))
-    with pure_python():
-        pure = list(dissect_files([pcap], Options(**options)))
-    assert_same_events(pure, lane)

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from tests.helpers import FastConversation, upgrade_request, upgrade_response, ws_frame
+from tests.support import FastConversation, upgrade_request, upgrade_response, ws_frame
 from wsdissect.capture.pcapwriter import PcapWriter
 
 PEAK_LIMIT_MIB = 150  # documented in docs/robustness.md
@@ -124,3 +124,21 @@ def test_many_half_open_connections(tmp_path, limit):
     assert status == 0 and b"Traceback" not in err
     assert _texts(recs) == sent
     assert peak < PEAK_LIMIT_MIB, peak
+
+
+def test_connection_limit_evicts_the_most_idle_connection_with_a_finding():
+    """--max-connections: a connection that carried data is finished (ConnectionEnd "evicted") and reported."""
+    from tests.support import tcp_packet
+    from wsdissect.events import ConnectionEnd, Finding
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_records
+
+    records = []
+    for i in range(3):  # three connections carrying HTTP, one after the other
+        pkt = tcp_packet(("10.0.0.1", 40000 + i), ("10.0.0.2", 80), 1000, 1, 0x18, b"GET / HTTP/1.1\r\n\r\n")
+        records.append((i + 1, float(i + 1), 1, pkt, len(pkt)))
+    events = list(dissect_records(records, Options(max_connections=2)))
+    evicted = [ev for ev in events if ev.__class__ is Finding and ev.code == "tcp.evicted"]
+    ends = [ev for ev in events if ev.__class__ is ConnectionEnd]
+    assert len(evicted) == 1 and evicted[0].conn.index == 0 and evicted[0].frame == 3
+    assert [e.ended_by for e in ends if e.conn.index == 0] == ["evicted"]

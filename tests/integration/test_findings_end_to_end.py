@@ -6,17 +6,11 @@ conversation full of valid edge cases must produce no warning or error at all an
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.helpers import run_pipeline  # noqa: E402
-from tools.make_violation_pcaps import (BINARY, CASES, CLOSE, CONT, DEFLATE_ACCEPT, DEFLATE_OFFER, PING,  # noqa: E402
+from tests.support import run_pipeline
+from tools.make_violation_pcaps import (BINARY, CASES, CLOSE, CONT, DEFLATE_ACCEPT, DEFLATE_OFFER, PING,
                                         PONG, RSV1, TEXT, Deflater, Script, build_case, cf, close_payload, main,
                                         request, response, sf, write_case)
 from wsdissect.findings import KINDS, Severity  # noqa: E402

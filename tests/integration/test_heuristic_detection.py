@@ -2,7 +2,7 @@
 import os
 import random
 
-from tests.helpers import Conversation, run_pipeline, ws_frame
+from tests.support import Conversation, run_pipeline, ws_frame
 
 
 def _midstream(tmp_path, client_frames, server_frames, name="m.pcap"):

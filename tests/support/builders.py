@@ -1,14 +1,18 @@
 """Test helpers: WebSocket frame and handshake builders, TCP conversations written with scapy, feeders that split
-byte streams every way (whole, byte by byte, random splits), and a runner that collects events by type."""
+byte streams every way (whole, byte by byte, random splits), and a runner that collects events by type.
+
+The builders do not use wsdissect (``accept_key`` here is computed from RFC 6455 directly), so what they build is
+an independent reference; only :func:`run_pipeline` runs wsdissect."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import random
 import struct
 from typing import Iterable, Iterator
 
-from wsdissect.rfc6455 import accept_key
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 
 
 # -- byte-stream feeders ---------------------------------------------------------------------------------------
@@ -31,6 +35,21 @@ def feedings(data: bytes, seeds: Iterable[int] = range(5)) -> Iterator[tuple[str
 
 
 # -- WebSocket bytes -------------------------------------------------------------------------------------------
+def accept_key(key: str | bytes) -> str:
+    """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    raw = key.encode("latin-1") if isinstance(key, str) else key
+    return base64.b64encode(hashlib.sha1(raw + GUID).digest()).decode("ascii")
+
+
+def _mask(data: bytes, key: bytes) -> bytes:
+    """XOR *data* with the repeating 4-byte *key* (big-int XOR: fast for any length)."""
+    n = len(data)
+    if not n:
+        return b""
+    k = (key * ((n + 3) >> 2))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
+
+
 def ws_frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bytes | None = None,
              length_form: int | None = None) -> bytes:
     """One RFC 6455 frame.  *mask*: 4-byte key (client frames) or None.  *length_form*: force 7, 16 or 64."""
@@ -46,7 +65,7 @@ def ws_frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, 
         head = bytes([b0, mbit | 127]) + struct.pack("!Q", n)
     if mask is not None:
         head += mask
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        payload = _mask(payload, mask)
     return head + payload
 
 
@@ -141,7 +160,8 @@ class Conversation:
 # -- running the pipeline ----------------------------------------------------------------------------------------
 def run_pipeline(path: str, **options) -> dict[str, list]:
     """Events for a capture, grouped by class name (``Message``, ``Finding``, ``ConnectionEnd``...)."""
-    from wsdissect.pipeline import Options, dissect_files
+    from wsdissect.options import Options
+    from wsdissect.run import dissect_files
 
     groups: dict[str, list] = {}
     for ev in dissect_files([path], Options(**options)):

@@ -1,5 +1,5 @@
 """End to end on a crafted conversation: handshake, masked text, unmasked reply, close."""
-from tests.helpers import Conversation, run_pipeline, upgrade_request, upgrade_response, ws_frame
+from tests.support import Conversation, run_pipeline, upgrade_request, upgrade_response, ws_frame
 
 
 def test_crafted_conversation(tmp_path):

@@ -1,0 +1,191 @@
+"""The one driver: capture records in, per-packet event lists out, filters applied on the way.
+
+Every consumer goes through here: the views (``show``, ``show -V``, ``follow``, ``stats``, ``expert``), the
+exporters (single file and ``export -j`` workers), ``live`` and the Python API (:func:`wsdissect.dissect`).  The
+driver's jobs, each done once:
+
+1. read captures (files, ``.gz``, ``-`` for stdin; the caller may wrap the records, e.g. for a progress bar);
+2. decode them with a fresh :class:`~wsdissect.pipeline.Dissector` per capture;
+3. turn file problems into ``Finding`` events (and tell ``on_problem``), then end the capture (``CaptureEnd``);
+4. apply the :class:`~wsdissect.filters.EventFilter`, event by event or, for packet views, packet by packet.
+   Filters only select what is handed on; they never change decoding.
+
+Seams for new layers: decoding layers (TLS between TCP reassembly and HTTP, application decoders after the message
+assembler) are chosen per connection by the :class:`~wsdissect.pipeline.Dissector` from ``Options``; a display
+filter is any object with ``accepts(event) -> bool`` (and optionally ``packet_ok(packet, events) -> bool`` for
+packet views) given as ``event_filter``; a new exporter is any ``sink(list_of_events)`` callable given to
+:meth:`Driver.feed` (see :mod:`wsdissect.export.writer` for the JSON/JSONL one).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from ..capture.files import CaptureFile
+from ..events import CaptureEnd, CaptureStart, Finding, Packet
+from ..findings import KINDS
+from ..options import Options
+from ..pipeline import Dissector
+
+Sink = Callable[[list], None]
+
+
+def event_selector(event_filter, per_packet: bool) -> Callable[[list], list] | None:
+    """The function that keeps the selected events of one packet's list, or None when everything is kept.
+
+    Event views keep each event the filter accepts.  Packet views (``per_packet``) show a packet whole or not at
+    all: the packet and every event after it in its list stand or fall together (``packet_ok``), so a packet is
+    never relabelled by losing some of its events; events before the packet, and lists without one, are
+    selected one by one."""
+    if event_filter is None or not getattr(event_filter, "active", True):
+        return None
+    accepts = event_filter.accepts
+    if not per_packet:
+        return lambda evs: [ev for ev in evs if accepts(ev)]
+    packet_ok = event_filter.packet_ok
+
+    def select(evs: list) -> list:
+        for i, ev in enumerate(evs):
+            if ev.__class__ is Packet:
+                head = [e for e in evs[:i] if accepts(e)]
+                return head + evs[i:] if packet_ok(ev, evs[i + 1:]) else head
+        return [ev for ev in evs if accepts(ev)]
+
+    return select
+
+
+class Feed:
+    """One capture being decoded: records in (all at once with :meth:`records`, or one by one with :meth:`packet`
+    as live capture does), selected event lists out to the sink."""
+
+    def __init__(self, options: Options, sink: Sink, source: str = ""):
+        self.dissector = Dissector(options)
+        self.sink = sink
+        self.source = source
+        self.started = False
+
+    def packet(self, rec: tuple) -> None:
+        """One ``(frame, ts, linktype, data, wire_len)`` record."""
+        if not self.started:
+            self.started = True
+            self.sink([CaptureStart(self.source, rec[1])])
+        events = self.dissector.packet(*rec)
+        if events:
+            self.sink(events)
+
+    def records(self, records: Iterable) -> None:
+        """Every record of an iterable (the hot path: no generator between the stages, one sink call per packet
+        that produced events)."""
+        it = iter(records)
+        for rec in it:
+            self.packet(rec)
+            break
+        packet, sink = self.dissector.packet, self.sink
+        for rec in it:
+            events = packet(*rec)
+            if events:
+                sink(events)
+
+    def lists(self, records: Iterable) -> Iterator[list]:
+        """The same as :meth:`records` followed by :meth:`end`, pulled: one list per packet (views)."""
+        it = iter(records)
+        for rec in it:
+            self.started = True
+            yield [CaptureStart(self.source, rec[1])]
+            yield self.dissector.packet(*rec)
+            break
+        packet = self.dissector.packet
+        for rec in it:
+            events = packet(*rec)
+            if events:
+                yield events
+        yield self.dissector.finish()
+
+    def idle(self, now: float, idle: float) -> None:
+        """Finish connections idle for *idle* seconds (long live runs)."""
+        events = self.dissector.evict_idle(now, idle)
+        if events:
+            self.sink(events)
+
+    def end(self) -> None:
+        """The capture is over: flush every connection still open."""
+        self.sink(self.dissector.finish())
+
+
+class Driver:
+    """Runs captures through the pipeline for one consumer (a view, an exporter, live, the API)."""
+
+    def __init__(self, options: Options | None = None, event_filter=None, *, per_packet: bool = False,
+                 on_problem: Callable[[str], None] | None = None,
+                 records: Callable[[CaptureFile], Iterable] | None = None):
+        self.options = options or Options()
+        self.select = event_selector(event_filter, per_packet)
+        self.on_problem = on_problem  # told each file problem's message (the CLI warns on stderr)
+        self.wrap_records = records  # e.g. a progress bar around a file's records
+        self.damaged = False  # a capture had problems (the CLI's exit status 3)
+
+    @staticmethod
+    def open(paths: Iterable[str]) -> list[CaptureFile]:
+        """Open every input now, so a bad one fails before any output exists."""
+        return [CaptureFile(p) for p in paths]
+
+    def selected(self, sink: Sink) -> Sink:
+        """*sink* behind the filter."""
+        select = self.select
+        if select is None:
+            return sink
+        return lambda evs: sink(select(evs))
+
+    def _opened(self, captures: Iterable) -> Iterator[CaptureFile]:
+        for cf in captures:
+            if not isinstance(cf, CaptureFile):
+                cf = CaptureFile(cf)
+            with cf:
+                yield cf
+
+    def _records(self, cf: CaptureFile) -> Iterable:
+        return self.wrap_records(cf) if self.wrap_records is not None else cf
+
+    def _ending(self, cf: CaptureFile) -> list:
+        """The file's damage as findings (capture-level: never filtered out), then its ``CaptureEnd``."""
+        out = []
+        for code, message, frame in cf.problems:
+            if self.on_problem is not None:
+                self.on_problem(message)
+            self.damaged = True
+            out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
+        out.append(CaptureEnd(cf.name, cf.records_read, bool(cf.problems)))
+        return out
+
+    def feed(self, captures: Iterable, sink: Sink) -> None:
+        """Decode every capture (paths or opened :class:`CaptureFile` objects) in turn, handing *sink* one list of
+        selected events per packet, then each file's problems as findings and its ``CaptureEnd`` (push: the
+        exporters' hot path)."""
+        out = self.selected(sink)
+        for cf in self._opened(captures):
+            feed = Feed(self.options, out, cf.name)
+            feed.records(self._records(cf))
+            feed.end()
+            sink(self._ending(cf))
+
+    def events(self, captures: Iterable) -> Iterator:
+        """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
+        select = self.select
+        for cf in self._opened(captures):
+            for evs in Feed(self.options, None, cf.name).lists(self._records(cf)):
+                yield from (select(evs) if select is not None else evs)
+            yield from self._ending(cf)
+
+    def live(self, sink: Sink, source: str = "") -> Feed:
+        """A :class:`Feed` for records that arrive one by one (live capture), behind the filter."""
+        return Feed(self.options, self.selected(sink), source)
+
+
+def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:
+    """Events for each capture file in turn; file problems become findings, then a CaptureEnd (the Python API)."""
+    return Driver(options).events(paths)
+
+
+def dissect_records(records: Iterable, options: Options | None = None, source: str = "") -> Iterator:
+    """Events for an iterable of ``(frame, ts, linktype, data, wire_len)`` records (no file, no CaptureEnd)."""
+    for evs in Feed(options or Options(), None, source).lists(records):
+        yield from evs

@@ -1,0 +1,129 @@
+"""The only Python that drives the C fast lane (``speedups.scan_messages``, see ``wsdissect/_speedups.c``).
+
+The lane decodes runs of frames that need no judgement (complete, unfragmented text/binary frames, plain or one-frame
+permessage-deflate) straight into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
+:class:`~wsdissect.ws.messages.MessageAssembler` would.  :class:`FastLane` alternates between the lane and the
+Python stages of its :class:`~wsdissect.ws.stream.WsStream` (everything else, one frame at a time), so every
+finding still comes from the Python stages.  Without the C module there is no lane (:func:`lane_for` is None).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..speedups import speedups
+
+if TYPE_CHECKING:
+    from .stream import WsStream
+
+CARRY_MAX = 16 << 10  # the largest cut frame the lane holds back for the next segment (larger: the parser)
+
+
+def lane_for(stream: "WsStream", max_payload: int) -> "FastLane | None":
+    """A lane for *stream*, or None without the C code."""
+    if speedups is None:
+        return None
+    return FastLane(stream.asm.lane_context(stream.mask_bit, max_payload))
+
+
+class FastLane:
+    """The C lane for one WebSocket direction.
+
+    A frame the lane would take but that a segment end cuts is held back (``carry``: the segments as
+    ``(data, offset, frame, ts)``, their byte count and the frame's length as far as known, up to CARRY_MAX bytes)
+    and scanned again with the next segment, instead of going through the parser's buffering."""
+
+    __slots__ = ("context", "carry")
+
+    def __init__(self, context: tuple):
+        self.context = context  # scan_messages' constant arguments (MessageAssembler.lane_context)
+        self.carry: list | None = None
+
+    def flush(self, stream: "WsStream", out: list) -> None:
+        """Give the parser the bytes held back, segment by segment as they came: from then on its state is exactly
+        what feeding them at once would have made it."""
+        if self.carry:
+            pieces, self.carry = self.carry[0], None
+            for data, off, frame, ts in pieces:
+                stream.python(data, off, frame, ts, out)
+
+    def feed(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        """One segment's bytes: runs of plain frames through the lane, the rest through the Python stages; after
+        the lane twice takes nothing, the Python stages get the rest of the segment."""
+        parser, asm = stream.parser, stream.asm
+        if self.carry is not None:
+            resumed = self._resume(stream, data, off, frame, ts, out)
+            if resumed is None:
+                return
+            data, off, pos = resumed
+        else:
+            pos = 0 if parser.at_boundary else self._pending(stream, data, frame, ts, out)
+        lane, scan = self.context, speedups.scan_messages
+        n = len(data)
+        misses = 0
+        while pos < n and not asm.closed:
+            if parser.at_boundary and asm.idle:
+                p, tail = scan(data, pos, frame, frame, ts, out, lane)
+                if asm.findings:  # a compressed message the lane finished with a problem
+                    stream.report_assembler(out)
+                if p == n:
+                    parser.touch(frame, ts)
+                    return
+                if tail and tail <= CARRY_MAX:
+                    self.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
+                    parser.touch(frame, ts)
+                    return
+                if p == pos:
+                    misses += 1
+                    if misses == 2:  # e.g. a compressed stream: the lane is not helping here
+                        break
+                else:
+                    misses = 0
+                    pos = p
+            end = parser.frame_end(data, pos)  # one frame (or the rest of one) through the Python stages
+            if end < 0:
+                break
+            stream.python(data[pos:end], off + pos, frame, ts, out)
+            pos = end
+        if pos < n:
+            stream.python(data[pos:] if pos else data, off + pos, frame, ts, out)
+
+    def _resume(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list):
+        """A frame was held back: try it again with this segment.  Returns ``(data, offset, position)`` to go on
+        from, or None when everything was taken or held."""
+        carry = self.carry
+        pieces, held, need = carry
+        if held + len(data) < need:  # the held-back frame is still cut: hold this segment too
+            pieces.append((data, off, frame, ts))
+            carry[1] = held + len(data)
+            stream.parser.touch(frame, ts)
+            return None
+        self.carry = None
+        joined = b"".join([c[0] for c in pieces]) + data
+        p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
+        stream.report_assembler(out)
+        if p:  # the held-back frame is complete (and maybe more): go on from there
+            return joined, pieces[0][1], p
+        if tail and tail <= CARRY_MAX:  # still cut (its header was)
+            pieces.append((data, off, frame, ts))
+            self.carry = [pieces, len(joined), tail]
+            stream.parser.touch(frame, ts)
+            return None
+        self.carry = carry  # not for the lane after all: the parser takes that frame, bytes as they came
+        self.flush(stream, out)
+        return data, off, 0
+
+    def _pending(self, stream: "WsStream", data: bytes, frame: int, ts: float, out: list) -> int:
+        """A frame begun in an earlier segment, in the parser: when it ends in *data* and the lane takes it whole,
+        the parser forgets it.  Returns where in *data* the lane goes on."""
+        parser, asm = stream.parser, stream.asm
+        if not asm.idle:
+            return 0
+        pending = parser.pending_frame(data)
+        if pending is None:
+            return 0
+        whole, first, end = pending
+        if speedups.scan_messages(whole, 0, first, frame, ts, out, self.context)[0] != len(whole):
+            return 0
+        parser.drop_pending()
+        stream.report_assembler(out)
+        return end

@@ -1,0 +1,151 @@
+"""One direction of a WebSocket connection: frame parser -> message assembler (+ permessage-deflate), with the C
+fast lane when it is there.
+
+Contract (sans-IO): ``feed(data, offset, frame, ts, out)``, ``gap(n, frame, ts, out)`` and ``end(frame, ts, out)``
+append the direction's events to *out* in order: each frame's findings, its ``WsFrame`` (when frames are wanted),
+the message it completes and that message's findings.  Findings and control messages go to the stream's *owner*
+(the connection, see :class:`Owner`): the one sink, so the order is the same however the bytes were cut into
+segments, and with or without the C lane.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..events import Message, Upgrade, new_frame
+from ..flow import Conn
+from ..rfc6455 import Opcode, is_control, opcode_name
+from .deflate import Inflater
+from .frames import LOST, FrameParser, check_frame
+from .lane import FastLane, lane_for
+from .messages import MessageAssembler
+
+RSV1 = 0x40  # permessage-deflate's "compressed" bit in the first header byte
+
+
+class Owner(Protocol):
+    """What a stream reports to: its connection."""
+
+    def report(self, out: list, code: str, message: str, frame: int, ts: float, direction: str | None) -> None: ...
+
+    def report_all(self, out: list, items: list, direction: str | None) -> None: ...
+
+    def control(self, stream: "WsStream", m: Message, out: list) -> None: ...
+
+
+class WsStream:
+    __slots__ = ("name", "from_client", "mask_bit", "rsv_allowed", "fast_b0", "parser", "asm", "lane", "frames",
+                 "owner")
+
+    def __init__(self, owner: Owner, conn: Conn, name: str, from_client: bool, upgrade: Upgrade | None, options,
+                 synced: bool):
+        """*upgrade*: the handshake, None when it is not in the capture (RSV1 frames are then inflated if they
+        come); *synced*: the stream starts at a frame boundary (False: the parser must find one)."""
+        self.owner = owner
+        self.name = name
+        self.from_client = from_client
+        self.mask_bit = 0x80 if from_client else 0
+        deflate = upgrade.deflate if upgrade is not None else None  # the negotiated permessage-deflate parameters
+        inflating = deflate is not None or upgrade is None
+        self.rsv_allowed = 4 if inflating else 0
+        self.frames = options.frames  # WsFrame events wanted (views)
+        self.parser = FrameParser(options.max_message, client=from_client, rsv_allowed=self.rsv_allowed,
+                                  synced=synced)
+        inflater = None
+        if inflating:
+            side = "client" if from_client else "server"
+            inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), options.max_inflated,
+                                options.max_ratio, history_known=synced)
+        negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
+        self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
+        fast = {Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY}
+        if self.rsv_allowed:
+            fast |= {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
+        self.fast_b0 = frozenset(int(b) for b in fast)  # first header bytes (FIN aside) that need no check_frame
+        self.lane: FastLane | None = None if options.frames else lane_for(self, options.max_message)
+
+    # -- bytes in ---------------------------------------------------------------------------------------------
+    def feed(self, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        if self.lane is not None and self.parser.synced:  # (resynchronising after a gap is the parser's job)
+            self.lane.feed(self, data, off, frame, ts, out)
+        else:
+            if self.lane is not None:
+                self.lane.flush(self, out)
+            self.python(data, off, frame, ts, out)
+
+    def python(self, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        """Bytes through the Python stages (the lane hands them what it does not take)."""
+        items = self.parser.feed(data, off, frame, ts)
+        if items:
+            self.frames_in(items, frame, ts, out)
+        else:
+            self.report_parser(out)
+
+    def gap(self, n: int, frame: int, ts: float, out: list) -> None:
+        """*n* bytes of this direction are missing from the capture."""
+        if self.lane is not None:
+            self.lane.flush(self, out)
+        self.frames_in(self.parser.gap(n, frame, ts), frame, ts, out)
+
+    def end(self, frame: int, ts: float, out: list) -> None:
+        """The connection is over: a frame or fragmented message in progress is emitted incomplete."""
+        if self.lane is not None:
+            self.lane.flush(self, out)
+        self.frames_in(self.parser.end(), frame, ts, out)
+        self.asm.finish(frame, ts, out)
+        self.report_assembler(out)
+
+    # -- frames -> messages -----------------------------------------------------------------------------------
+    def frames_in(self, items: list, frame: int, ts: float, out: list) -> None:
+        """Frames in, messages out; each frame's findings and lifecycle notes follow its message directly."""
+        asm = self.asm
+        for f in items:
+            if f is LOST:
+                asm.lost(frame, ts, out)
+                continue
+            self._check(f, out)
+            if self.frames:
+                b0, b1 = f.b0, f.b1
+                out.append(new_frame(conn=self.asm.conn, direction=self.name, first_frame=f.first_frame,
+                                     frame=f.frame, ts=f.ts, fin=bool(b0 & 0x80), rsv=(b0 >> 4) & 7,
+                                     opcode=b0 & 0x0F, masked=f.mask_key is not None, mask_key=f.mask_key,
+                                     length_code=b1 & 0x7F, payload_len=f.payload_len, header=f.header,
+                                     payload=f.payload, complete=f.complete, stream_offset=f.offset))
+            start = len(out)
+            asm.add(f, out)
+            self.report_assembler(out)
+            if f.b0 & 0x08:
+                for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
+                    m = out[i]
+                    if m.__class__ is Message and is_control(m.opcode):
+                        self.owner.control(self, m, out)
+        self.report_parser(out)
+        self.report_assembler(out)
+
+    def _check(self, f, out: list) -> None:
+        """The findings about one frame itself (header rules, bytes missing), before its message; a payload the
+        parser cut at the size limit is reported by the assembler (the one place for that limit)."""
+        b0, b1, plen = f.b0, f.b1, f.payload_len
+        lc = b1 & 0x7F
+        report = self.owner.report
+        if (b0 & 0x7F) not in self.fast_b0 or (b1 & 0x80) != self.mask_bit or lc == 127 or (lc == 126 and plen < 126):
+            for code, message in check_frame(b0, b1, plen, self.from_client, self.rsv_allowed):
+                report(out, code, message, f.frame, f.ts, self.name)
+        if not f.complete:
+            report(out, "ws.frame.incomplete", "frame has bytes missing from the capture", f.frame, f.ts, self.name)
+        elif f.truncated:
+            self.asm.frame_too_large(f)
+            self.report_assembler(out)
+
+    def report_parser(self, out: list) -> None:
+        if self.parser.findings:
+            self.owner.report_all(out, self.parser.take_findings(), self.name)
+
+    def report_assembler(self, out: list) -> None:
+        if self.asm.findings:
+            self.owner.report_all(out, self.asm.take_findings(), self.name)
+
+    def stats(self) -> dict:
+        """Counters as exported: messages, bytes, wire bytes, largest, and per opcode [count, bytes]."""
+        a = self.asm
+        return {"messages": sum(a.count), "bytes": sum(a.nbytes), "wire_bytes": a.wire, "largest": a.largest,
+                "opcodes": {opcode_name(op): [n, a.nbytes[op]] for op, n in enumerate(a.count) if n}}
