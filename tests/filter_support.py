@@ -5,7 +5,8 @@ import collections
 
 from wsdissect.events import CaptureStart, Message, Packet
 from wsdissect.filter_fields import PacketFields
-from wsdissect.pipeline import Options, dissect_files
+from wsdissect.options import Options
+from wsdissect.run import dissect_files
 
 
 def packet_fields(path: str, decode_as: frozenset = frozenset()) -> list[PacketFields]:

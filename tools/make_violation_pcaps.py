@@ -9,7 +9,7 @@ handshake, FIN exchange) that commits exactly one protocol violation.  Next to `
 
 ``frame`` is the 1-based capture frame number of the packet in which the offending WebSocket frame or HTTP head
 completes, and ``direction`` who sent it; ``options`` are keyword arguments for
-:class:`wsdissect.pipeline.Options`; ``also`` lists the (rare) other findings of warning or error severity the
+:class:`wsdissect.options.Options`; ``also`` lists the (rare) other findings of warning or error severity the
 violation legitimately causes as well.
 
 Usage::

@@ -298,7 +298,7 @@ class Capture:
         """Every event of the capture, filtered like the export (the one place the API runs the pipeline)."""
         import dataclasses
 
-        from .pipeline import dissect_files
+        from .run import dissect_files
 
         options = dataclasses.replace(self.settings.options, packets=packets) if packets else self.settings.options
         flt = self.settings.event_filter

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from wsdissect.cli import _filter, _filter_options
-from wsdissect.pipeline import Options
+from wsdissect.options import Options
 from wsdissect.tui.app import WsdissectApp
 from wsdissect.tui.filter_text import FilterLanguage
 

@@ -20,8 +20,8 @@ PACKETS = 78_000
 def big_capture(tmp_path_factory) -> str:
     """benchmarks/gen_capture.py's small-message mix, sized to about 79k packets (1.5 to 5 s to write)."""
     path = tmp_path_factory.mktemp("big") / "small-78k.pcap"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_capture.py"), "--size", "53M", "--mix", "small",
-                    "--seed", "3", "-o", str(path)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.gen_capture", "--size", "53M", "--mix", "small",
+                    "--seed", "3", "-o", str(path)], check=True, capture_output=True, cwd=ROOT)
     packets = json.loads(pathlib.Path(f"{path}.expected.json").read_text())["packets"]
     assert packets >= PACKETS
     return str(path)

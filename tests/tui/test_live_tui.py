@@ -12,7 +12,7 @@ import pytest
 
 from tests.live.test_live import _exchange, _free_port
 from tests.tui.helpers import LANGUAGE, SIZE, tree_labels
-from wsdissect.pipeline import Options
+from wsdissect.options import Options
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("tcpdump"),
                                 reason="live capture needs root and tcpdump")
@@ -26,7 +26,7 @@ async def _wait(pilot, condition, timeout: float = 15.0) -> None:
 
 
 def test_live_rows_pause_and_details(tmp_path) -> None:
-    from wsdissect.capture.live import LiveCapture
+    from wsdissect.capture.afpacket import LiveCapture
     from wsdissect.capture.pcapwriter import PcapWriter
     from wsdissect.tui.app import LiveSource, WsdissectApp
 

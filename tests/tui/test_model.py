@@ -11,7 +11,8 @@ from tests.golden._support import CAPTURES, capture, run_cli
 from wsdissect.cli import _filter, _filter_options
 from wsdissect.errors import UsageError
 from wsdissect.events import WsFrame
-from wsdissect.pipeline import Options, dissect_files
+from wsdissect.options import Options
+from wsdissect.run import dissect_files
 from wsdissect.render.nodes import to_rich
 from wsdissect.render.packets import group_by_packet
 from wsdissect.render.tree import TreeBuilder, payload_start, ws_offset

@@ -193,7 +193,7 @@ def test_parquet_types_and_duckdb_queries(tmp_path):
 
 def test_csv_quotes_hostile_text_rfc4180(tmp_path):
     """Commas, quotes, CR/LF and NUL in a text message survive a round trip through pandas."""
-    from tests.helpers import FastConversation, upgrade_request, upgrade_response, ws_frame
+    from tests.support.builders import FastConversation, upgrade_request, upgrade_response, ws_frame
     from wsdissect.capture.pcapwriter import PcapWriter
 
     text = 'a,b "quoted"\r\nnext\x00line =cmd()'
@@ -316,7 +316,7 @@ def test_dissect_accepts_a_single_path():
 def test_message_columns_c_equals_python():
     from wsdissect.events import Message
     from wsdissect.export.records import message_columns_py
-    from wsdissect.pipeline import dissect_files
+    from wsdissect.run import dissect_files
     from wsdissect.speedups import speedups
 
     if speedups is None:

@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES
-from wsdissect.cli import _Run, main
+from wsdissect.cli import main
+from wsdissect.run import Driver
 from wsdissect.events import CaptureStart, new_message
 from wsdissect.flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 from wsdissect.rfc6455 import opcode_name
 from wsdissect.filters import EventFilter
-from wsdissect.pipeline import Options, dissect_files
+from wsdissect.options import Options
+from wsdissect.run import dissect_files
 from wsdissect.report.aggregate import ReportAggregator
 from wsdissect.report.timeseries import MAX_BUCKETS
 
@@ -100,7 +102,7 @@ def test_batches_and_single_events_agree() -> None:
     """``feed`` (a packet's events at a time, the CLI's path) and ``event`` give the same result."""
     path = str(SAMPLES / "wsproto_fragments.pcap")
     batched = ReportAggregator()
-    _Run([path], Options()).feed(batched.feed)
+    Driver(Options()).feed([path], batched.feed)
     assert batched.result() == aggregate([path])
 
 

@@ -1,7 +1,7 @@
 """The report's aggregation: the event stream in, :class:`~wsdissect.report.data.ReportData` out, in bounded memory.
 
-Feed it the events of a run, a list at a time (:meth:`ReportAggregator.feed`, the shape ``pipeline.feed_records``
-and ``cli._Run.feed`` hand out) or one at a time (:meth:`ReportAggregator.event`), then call
+Feed it the events of a run, a list at a time (:meth:`ReportAggregator.feed`, the shape ``run.Driver.feed``
+hands out) or one at a time (:meth:`ReportAggregator.event`), then call
 :meth:`ReportAggregator.result`.  Only ``Message``, ``Finding``, ``ConnectionEnd``, ``CaptureStart`` and
 ``CaptureEnd`` events are used, so the pipeline need not build packets or frames.  Memory depends on the time
 buckets (at most ``timeseries.MAX_BUCKETS``), the connections open at once and fixed limits, never on the number

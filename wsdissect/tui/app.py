@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 from ..errors import UsageError
 from ..filters import EventFilter
 from ..findings import Severity
-from ..pipeline import Options
+from ..options import Options
 from ..render.expert import render_expert
 from ..render.nodes import Node, Span
 from ..render.packets import list_header
@@ -44,7 +44,7 @@ RECENT_DETAILS = 32  # details kept for going back to a packet at once
 class LiveSource:
     """A live capture (already open) and the pcap file its packets are spooled to."""
 
-    capture: object  # wsdissect.capture.live.LiveCapture
+    capture: object  # wsdissect.capture.afpacket.LiveCapture
     spool: object  # wsdissect.capture.pcapwriter.PcapWriter
     spool_path: str
     name: str

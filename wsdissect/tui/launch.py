@@ -10,7 +10,7 @@ import time
 from typing import Callable, Optional
 
 from ..errors import UsageError
-from ..pipeline import Options
+from ..options import Options
 from .filter_text import FilterLanguage
 
 
@@ -26,7 +26,7 @@ def run_tui(capture: Optional[str], iface: Optional[str], bpf: Optional[str], op
     language.parse(filter_text)  # a bad filter fails here, as one line
     if capture is not None:
         return _run_file(capture, options, language, filter_text, WsdissectApp)
-    from ..capture.live import LiveCapture
+    from ..capture.afpacket import LiveCapture
     from ..capture.pcapwriter import PcapWriter
 
     live = LiveCapture(iface, bpf, snaplen)

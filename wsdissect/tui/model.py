@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Iterator, Optional
 from ..events import CaptureStart, Packet
 from ..filters import EventFilter
 from ..findings import Severity
-from ..pipeline import Options, dissect_records, feed_records
+from ..options import Options
+from ..run.driver import Feed, dissect_records
 from ..render.expert import ExpertCollector
 from ..render.packets import PacketRow, PacketSummaries, group_by_packet
 from ..render.stats import StatsCollector
@@ -95,7 +96,7 @@ class IndexFeeder:
             self.index.rows.append(self.summaries.row(pkt, events))
 
     def packet_events(self, events: list) -> None:
-        """A packet's worth of events, as the live path hands them over (``feed_records``)."""
+        """A packet's worth of events, as the live path hands them over (``Feed.records``)."""
         events = list(self.filtered(self.tap(events)))
         pkt = events[0] if events and events[0].__class__ is Packet else None
         self.group(pkt, events[1:] if pkt is not None else events)
@@ -133,7 +134,9 @@ def decode_live(records: Iterable, options: Options, feeder: IndexFeeder, source
     from ..errors import WsdissectError
 
     try:
-        feed_records(records, feeder.packet_events, view_options(options), source)
+        feed = Feed(view_options(options), feeder.packet_events, source)
+        feed.records(records)
+        feed.end()
     except WsdissectError as e:
         feeder.index.error = str(e)
     finally:
@@ -141,7 +144,7 @@ def decode_live(records: Iterable, options: Options, feeder: IndexFeeder, source
 
 
 def live_records(capture, spool, stop: threading.Event, on_batch: Callable[[], None] | None = None) -> Iterator:
-    """Records from a :class:`~wsdissect.capture.live.LiveCapture` until *stop*, each written to the *spool*
+    """Records from a :class:`~wsdissect.capture.afpacket.LiveCapture` until *stop*, each written to the *spool*
     pcap writer first (flushed per batch) so that details can read it back."""
     while not stop.is_set():
         batch = capture.read(0.2)

@@ -13,7 +13,8 @@ from typing import Iterator, NamedTuple, Optional
 from ..capture.files import CaptureFile
 from ..events import CaptureStart, HttpRequest, Packet
 from ..filters import EventFilter
-from ..pipeline import Dissector, Options
+from ..options import Options
+from ..pipeline import Dissector
 from ..render.nodes import Node
 from ..render.packets import PacketRow
 from ..render.tree import HOLD_LIMIT, TreeBuilder

@@ -15,7 +15,7 @@ from textual.widgets import Footer, RichLog, Static
 
 from ..events import CaptureStart
 from ..filters import EventFilter
-from ..pipeline import Options
+from ..options import Options
 from ..render.follow import FollowView
 from .model import CaptureIndex
 from .redecode import connection_groups

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from wsdissect.capture.files import CaptureFile
-from wsdissect.capture.layers import TCP_SYN, TCP_ACK, Malformed, parse_tcp, ip_str
+from wsdissect.capture.layers import Malformed, parse_tcp, ip_str
+from wsdissect.flow import TCP_ACK, TCP_SYN
 from wsdissect.events import Finding
 from wsdissect.flow import Conn
 from wsdissect.tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsRecord
