@@ -38,6 +38,9 @@ def _decode_options(f):
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
                      type=click.IntRange(1), help="Connections tracked at once (the most idle are evicted)."),
+        click.option("--tls-keylog", "tls_keylog", multiple=True, metavar="FILE",
+                     help="TLS key log (NSS SSLKEYLOGFILE format) to decrypt wss:// (repeatable; default: "
+                          "$SSLKEYLOGFILE; pcapng Decryption Secrets Blocks are used too)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
@@ -75,12 +78,19 @@ def _terminal_options(f):
     return f
 
 
-def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
-    from .options import Options, parse_decode_as, parse_size
+def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, tls_keylog=(),
+             live: bool = False, **kw):
+    """Options from the shared decode options; the TLS key log is loaded here (*live*: re-read as it grows)."""
+    from .options import Options, load_tls_keys, parse_decode_as, parse_size
 
+    keys = load_tls_keys(tls_keylog, refresh_interval=LIVE_KEYLOG_REFRESH if live else None)
+    if keys.note:
+        click.echo(f"wsdissect: note: {keys.note}", err=True)
+    for warning in keys.warnings:
+        _warn(f"TLS key log {warning}")
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
-                   max_connections=max_connections, **kw)
+                   max_connections=max_connections, tls_keys=keys.keylog, **kw)
 
 
 def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
@@ -94,7 +104,8 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
+DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections", "tls_keylog")
+LIVE_KEYLOG_REFRESH = 0.5  # seconds between re-reads of a growing key log (live: browsers append as they go)
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
 
@@ -447,7 +458,7 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
         term = _split(kw, TERMINAL)
         quiet = term["quiet"]  # live: no per-packet output at all (outputs and the summary only)
         views = not quiet and mode != "messages"
-        session = LiveSession(iface, bpf, _options(**decode, packets=views, frames=views),
+        session = LiveSession(iface, bpf, _options(**decode, packets=views, frames=views, live=True),
                               flt, _console(term["color"], term["width"]), mode or "list", snaplen=snaplen,
                               promisc=not no_promisc, idle_timeout=idle_timeout, quiet=quiet)
         session.open_outputs(pcap_out, export_path)

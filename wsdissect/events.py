@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .findings import Severity
-from .flow import Conn
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +166,22 @@ class ConnectionEnd:
     stats: dict  # per direction counters: messages, bytes, per opcode
     ping_rtt: Optional[tuple[int, float, float, float]]  # answered pings: (count, min, avg, max) seconds
     handshake_ms: Optional[float] = None
+    tls: Any = None  # wsdissect.tls.TlsInfo of a wss:// connection (version, cipher suite, SNI, ALPN, decrypted)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsRecordSeen:
+    """One TLS record of a wss:// connection (views only: emitted when ``Options.packets``); *record* is a
+    :class:`wsdissect.tls.TlsRecord` (content type, version, length, handshake messages, decrypted or not)."""
+
+    frame: int  # the frame that carried the record's last byte
+    ts: float
+    conn: Conn
+    record: Any
+
+    @property
+    def direction(self) -> str:
+        return CLIENT_TO_SERVER if self.record.from_client else SERVER_TO_CLIENT
 
 
 @dataclass(frozen=True, slots=True)

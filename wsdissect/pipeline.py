@@ -13,6 +13,8 @@ from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
+from .tls import SessionCache
+from .tls_layer import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
@@ -28,6 +30,8 @@ class Dissector:
         self.reported_linktypes: set[int] = set()
         self.last_frame = 0
         self.last_ts = 0.0
+        self.tls_secrets = CaptureSecrets(self.opts.tls_keys)  # + the capture's DSBs (Driver attaches them)
+        self.tls_context = (self.tls_secrets, SessionCache())  # one session cache per capture (resumption)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -55,7 +59,7 @@ class Dissector:
                 if self.opts.packets:
                     out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
                 return out
-            conn_state = conn_state.promote(self.opts)
+            conn_state = conn_state.promote(self.opts, self.tls_context)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
         if self.opts.packets and conn_state.finished:
             out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))

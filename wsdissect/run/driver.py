@@ -57,8 +57,12 @@ class Feed:
     """One capture being decoded: records in (all at once with :meth:`records`, or one by one with :meth:`packet`
     as live capture does), selected event lists out to the sink."""
 
-    def __init__(self, options: Options, sink: Sink, source: str = ""):
+    def __init__(self, options: Options, sink: Sink, source: str = "", tls_secrets: list | None = None):
+        """*tls_secrets*: the capture's list of pcapng Decryption Secrets Blocks, filled while it is read
+        (``CaptureFile.tls_secrets``); its secrets are used as they appear."""
         self.dissector = Dissector(options)
+        if tls_secrets is not None:
+            self.dissector.tls_secrets.attach(tls_secrets)
         self.sink = sink
         self.source = source
         self.started = False
@@ -162,7 +166,7 @@ class Driver:
         exporters' hot path)."""
         out = self.selected(sink)
         for cf in self._opened(captures):
-            feed = Feed(self.options, out, cf.name)
+            feed = Feed(self.options, out, cf.name, cf.tls_secrets)
             feed.records(self._records(cf))
             feed.end()
             sink(self._ending(cf))
@@ -171,7 +175,7 @@ class Driver:
         """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
         select = self.select
         for cf in self._opened(captures):
-            for evs in Feed(self.options, None, cf.name).lists(self._records(cf)):
+            for evs in Feed(self.options, None, cf.name, cf.tls_secrets).lists(self._records(cf)):
                 yield from (select(evs) if select is not None else evs)
             yield from self._ending(cf)
 

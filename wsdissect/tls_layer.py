@@ -1,0 +1,91 @@
+"""The TLS stage of one connection (wss://): between TCP reassembly and the HTTP/WebSocket stages.
+
+A :class:`TlsLayer` is made by :class:`~wsdissect.connection.Connection` when the first client bytes look like TLS
+(:func:`~wsdissect.tls.looks_like_tls`).  Reassembled pieces (and gaps) of either direction go in; what comes out
+is sorted for the connection: decrypted application bytes (``Plaintext``, with the plaintext stream offset of
+their direction) for the existing HTTP upgrade + WebSocket path, record infos as :class:`~wsdissect.events.TlsRecordSeen`
+events (views only) and ``tls.*`` findings.  Sans-IO: no files, no printing.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+from .events import TlsRecordSeen
+from .flow import Conn
+from .tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsInfo, TlsRecord
+
+
+class Decrypted(NamedTuple):
+    """Decrypted application bytes of one direction at plaintext stream offset *offset*."""
+
+    from_client: bool
+    offset: int
+    data: bytes
+    frame: int
+    ts: float
+
+
+class CaptureSecrets:
+    """The key log of one capture: the user's key log (shared by every capture) plus the secrets of the
+    capture's pcapng Decryption Secrets Blocks, read as they appear (the reader appends to *blocks*)."""
+
+    __slots__ = ("keylog", "blocks", "used", "extra")
+
+    def __init__(self, keylog: Optional[KeyLog], blocks: Optional[list] = None):
+        self.keylog = keylog
+        self.blocks: list = blocks if blocks is not None else []
+        self.used = 0
+        self.extra = KeyLog()  # this capture's embedded secrets only
+
+    def attach(self, blocks: list) -> None:
+        """Use the DSB list of the capture being read (``CaptureFile.tls_secrets``)."""
+        self.blocks, self.used = blocks, 0
+
+    def lookup(self, label: str, client_random: bytes) -> Optional[bytes]:
+        while self.used < len(self.blocks):
+            self.extra.add_secrets_block(self.blocks[self.used])
+            self.used += 1
+        secret = self.extra.lookup(label, client_random) if len(self.extra) else None
+        if secret is None and self.keylog is not None:
+            secret = self.keylog.lookup(label, client_random)
+        return secret
+
+
+class TlsLayer:
+    """One connection's TLS: pieces in, :class:`Decrypted` / :class:`TlsRecordSeen` / ``Finding`` out."""
+
+    __slots__ = ("tls", "conn", "next_plain")
+
+    def __init__(self, secrets: CaptureSecrets, sessions: SessionCache, conn: Conn, record_infos: bool):
+        self.tls = TlsConnection(secrets, conn, sessions, record_infos=record_infos)
+        self.conn = conn
+        self.next_plain = [0, 0]  # plaintext bytes handed on so far: [server -> client, client -> server]
+
+    def feed(self, from_client: bool, data: bytes, frame: int, ts: float) -> list:
+        return self._sorted(self.tls.feed(from_client, data, frame, ts))
+
+    def gap(self, from_client: bool, nbytes: int, frame: int, ts: float) -> list:
+        return self._sorted(self.tls.gap(from_client, nbytes, frame, ts))
+
+    def end(self) -> list:
+        return self._sorted(self.tls.end())
+
+    @property
+    def info(self) -> TlsInfo:
+        return self.tls.info
+
+    def _sorted(self, items: list) -> list:
+        out = []
+        for item in items:
+            cls = item.__class__
+            if cls is Plaintext:
+                side = int(item.from_client)
+                off = self.next_plain[side]
+                self.next_plain[side] = off + len(item.data)
+                out.append(Decrypted(item.from_client, off, item.data, item.frame, item.ts))
+            elif cls is TlsRecord:
+                out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item))
+            else:
+                out.append(item)
+        return out
+
