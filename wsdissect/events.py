@@ -178,6 +178,8 @@ class TlsRecordSeen:
     ts: float
     conn: Conn
     record: Any
+    protocol: str  # Wireshark's Protocol column: "TLSv1.3" once negotiated, the record's version before
+    info: str  # Wireshark's Info text: "Client Hello (SNI=example.com)", "Application Data"...
 
     @property
     def direction(self) -> str:

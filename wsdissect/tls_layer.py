@@ -13,6 +13,8 @@ from typing import NamedTuple, Optional
 from .events import TlsRecordSeen
 from .flow import Conn
 from .tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsInfo, TlsRecord
+from .tls.handshake import CLIENT_HELLO
+from .tls.records import VERSION_NAMES
 
 
 class Decrypted(NamedTuple):
@@ -74,6 +76,17 @@ class TlsLayer:
     def info(self) -> TlsInfo:
         return self.tls.info
 
+    def _protocol(self, rec: TlsRecord) -> str:
+        version = self.tls.hello.version
+        return VERSION_NAMES.get(version, rec.version_name) if version is not None else rec.version_name
+
+    def _info(self, rec: TlsRecord) -> str:
+        info = rec.describe()
+        client = self.tls.hello.client
+        if CLIENT_HELLO in rec.handshake_types and client is not None and client.sni:
+            info = info.replace("Client Hello", f"Client Hello (SNI={client.sni})", 1)
+        return info
+
     def _sorted(self, items: list) -> list:
         out = []
         for item in items:
@@ -84,7 +97,7 @@ class TlsLayer:
                 self.next_plain[side] = off + len(item.data)
                 out.append(Decrypted(item.from_client, off, item.data, item.frame, item.ts))
             elif cls is TlsRecord:
-                out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item))
+                out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item, self._protocol(item), self._info(item)))
             else:
                 out.append(item)
         return out

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..capture.layers import tcp_window_scale
-from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, TlsRecordSeen, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
@@ -17,7 +17,7 @@ TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_or
                    "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",
                   Severity.CHAT: "dim"}
-PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": ""}
+PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": "", "TLSv1.2": "magenta", "TLSv1.3": "magenta"}
 
 
 def group_by_packet(events: Iterable) -> Iterator[tuple[Packet | None, list]]:
@@ -119,6 +119,9 @@ class PacketSummaries:
         if frames or http:
             info = ", ".join([http_info(h) for h in http] + [ws_frame_info(f) for f in frames])
             return ("WebSocket" if frames else "HTTP"), prefix + info, worst, codes
+        records = [ev for ev in events if ev.__class__ is TlsRecordSeen and ev.frame == p.frame]
+        if records:
+            return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, codes
         seq = p.rel_seq if p.rel_seq is not None else p.seq
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:
