@@ -180,6 +180,8 @@ class TlsRecordSeen:
     record: Any
     protocol: str  # Wireshark's Protocol column: "TLSv1.3" once negotiated, the record's version before
     info: str  # Wireshark's Info text: "Client Hello (SNI=example.com)", "Application Data"...
+    details: tuple[str, ...] = ()  # handshake facts of this record: "Server Name: ...", "Cipher Suite: ..."
+    plaintext: int = 0  # decrypted application data bytes handed on from this record
 
     @property
     def direction(self) -> str:

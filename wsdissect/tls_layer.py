@@ -13,7 +13,8 @@ from typing import NamedTuple, Optional
 from .events import TlsRecordSeen
 from .flow import Conn
 from .tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsInfo, TlsRecord
-from .tls.handshake import CLIENT_HELLO
+from .tls.ciphers import suite_name
+from .tls.handshake import CLIENT_HELLO, ENCRYPTED_EXTENSIONS, SERVER_HELLO
 from .tls.records import VERSION_NAMES
 
 
@@ -87,17 +88,37 @@ class TlsLayer:
             info = info.replace("Client Hello", f"Client Hello (SNI={client.sni})", 1)
         return info
 
+    def _details(self, rec: TlsRecord) -> tuple[str, ...]:
+        """What the tree shows of this record's handshake messages (SNI, ALPN, cipher suite)."""
+        hello, lines = self.tls.hello, []
+        if CLIENT_HELLO in rec.handshake_types and hello.client is not None:
+            lines += [f"Server Name: {hello.client.sni}"] if hello.client.sni else []
+            lines += [f"ALPN Protocols: {', '.join(hello.client.alpn)}"] if hello.client.alpn else []
+            lines.append(f"Cipher Suites: {len(hello.client.cipher_suites)} offered")
+        if SERVER_HELLO in rec.handshake_types and hello.server is not None:
+            suite = hello.server.cipher_suite
+            lines.append(f"Cipher Suite: {suite_name(suite)} (0x{suite:04x})")
+            lines.append(f"Negotiated Version: {VERSION_NAMES.get(hello.server.version, hex(hello.server.version))}")
+        if hello.alpn and (SERVER_HELLO in rec.handshake_types or ENCRYPTED_EXTENSIONS in rec.handshake_types):
+            lines.append(f"ALPN Protocol: {hello.alpn}")
+        return tuple(lines)
+
     def _sorted(self, items: list) -> list:
         out = []
-        for item in items:
+        for i, item in enumerate(items):
             cls = item.__class__
-            if cls is Plaintext:
+            if cls is TlsRecord:
+                after = items[i + 1] if i + 1 < len(items) else None
+                plain = (len(after.data) if after.__class__ is Plaintext and after.from_client == item.from_client
+                         and after.frame == item.frame else 0)
+                out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item, self._protocol(item),
+                                         self._info(item), self._details(item) if item.handshake_types else (),
+                                         plain))
+            elif cls is Plaintext:
                 side = int(item.from_client)
                 off = self.next_plain[side]
                 self.next_plain[side] = off + len(item.data)
                 out.append(Decrypted(item.from_client, off, item.data, item.frame, item.ts))
-            elif cls is TlsRecord:
-                out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item, self._protocol(item), self._info(item)))
             else:
                 out.append(item)
         return out
