@@ -182,6 +182,7 @@ class TlsRecordSeen:
     info: str  # Wireshark's Info text: "Client Hello (SNI=example.com)", "Application Data"...
     details: tuple[str, ...] = ()  # handshake facts of this record: "Server Name: ...", "Cipher Suite: ..."
     plaintext: int = 0  # decrypted application data bytes handed on from this record
+    server_name: Optional[str] = None  # the SNI of a Client Hello record
 
     @property
     def direction(self) -> str:

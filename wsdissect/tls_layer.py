@@ -111,9 +111,11 @@ class TlsLayer:
                 after = items[i + 1] if i + 1 < len(items) else None
                 plain = (len(after.data) if after.__class__ is Plaintext and after.from_client == item.from_client
                          and after.frame == item.frame else 0)
+                client = self.tls.hello.client
+                sni = client.sni if CLIENT_HELLO in item.handshake_types and client is not None else None
                 out.append(TlsRecordSeen(item.frame, item.ts, self.conn, item, self._protocol(item),
                                          self._info(item), self._details(item) if item.handshake_types else (),
-                                         plain))
+                                         plain, sni))
             elif cls is Plaintext:
                 side = int(item.from_client)
                 off = self.next_plain[side]
