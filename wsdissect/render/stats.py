@@ -108,13 +108,13 @@ def _narrow(console: Console, stats: StatsCollector) -> None:
 
 
 def render_stats(console: Console, stats: StatsCollector) -> None:
-    if console.width < 110:
+    tls = any(r["tls"] for r in stats.rows)
+    if console.width < (130 if tls else 110):  # the TLS column needs room
         _narrow(console, stats)
         _totals(console, stats)
         return
     table = Table(title="WebSocket connections", show_lines=True)
     ends = max((len(x) for r in stats.rows for x in (r["client"], r["server"])), default=10)
-    tls = any(r["tls"] for r in stats.rows)
     columns = [("#", {"justify": "right"}), ("Client\nServer", {"min_width": ends}),
                ("URI\nstatus", {"min_width": 8}), ("Subprotocol\nextensions", {"min_width": 12}),
                ("Duration", {"justify": "right", "min_width": 8}), ("Client →", {"min_width": 9}),
