@@ -105,7 +105,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
 
 
 DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections", "tls_keylog")
-LIVE_KEYLOG_REFRESH = 0.5  # seconds between re-reads of a growing key log (live: browsers append as they go)
+LIVE_KEYLOG_REFRESH = 0.1  # seconds between re-reads of a growing key log (live: browsers append as they go)
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
 

@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 from .events import TlsRecordSeen
 from .flow import Conn
 from .tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsInfo, TlsRecord
+from .tls_patience import PatientTls
 from .tls.ciphers import suite_name
 from .tls.handshake import CLIENT_HELLO, ENCRYPTED_EXTENSIONS, SERVER_HELLO
 from .tls.records import VERSION_NAMES
@@ -40,6 +41,11 @@ class CaptureSecrets:
         self.used = 0
         self.extra = KeyLog()  # this capture's embedded secrets only
 
+    @property
+    def growing(self) -> bool:
+        """The key log is re-read as it grows (live capture)."""
+        return self.keylog is not None and self.keylog.refresh_interval is not None
+
     def attach(self, blocks: list) -> None:
         """Use the DSB list of the capture being read (``CaptureFile.tls_secrets``)."""
         self.blocks, self.used = blocks, 0
@@ -60,7 +66,10 @@ class TlsLayer:
     __slots__ = ("tls", "conn", "next_plain")
 
     def __init__(self, secrets: CaptureSecrets, sessions: SessionCache, conn: Conn, record_infos: bool):
-        self.tls = TlsConnection(secrets, conn, sessions, record_infos=record_infos)
+        if secrets.growing:  # live: the key log is appended to while the handshake is under way
+            self.tls = PatientTls(secrets, conn, sessions, record_infos)
+        else:
+            self.tls = TlsConnection(secrets, conn, sessions, record_infos=record_infos)
         self.conn = conn
         self.next_plain = [0, 0]  # plaintext bytes handed on so far: [server -> client, client -> server]
 
