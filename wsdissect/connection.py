@@ -191,10 +191,13 @@ class Connection:
         self.packets += 1
         if flags & TCP_SYN:
             self.syn_seen = True
-        if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET and self.tls is None:
+        if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
             off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
             if off >= 0:
-                d.ws.feed(data, off, frame, ts, out)
+                if self.tls is None:
+                    d.ws.feed(data, off, frame, ts, out)
+                else:  # wss://: the same, decrypted first
+                    self._tls_out(self.tls.feed(d.from_client, data, frame, ts), out)
             else:
                 pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
                 if pieces:
