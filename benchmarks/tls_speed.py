@@ -7,7 +7,7 @@ Generates ``ws-MIX-SIZE.pcap`` and ``wss-MIX-SIZE.pcap`` (+ ``.keys.log``) with 
 seed: the same WebSocket messages), checks both exports against the generator's expected digests, and prints, per
 run, wall and CPU seconds (user + system of the child, which is steadier than wall time on a shared machine) of
 ``wsdissect export -T jsonl``, and with ``--tshark`` of ``tshark -o tls.keylog_file:... -Y websocket -T fields``
-(which decodes the same frames without writing them in full).  The ratios use the best run of each.
+(docs/performance.md's tshark command, with the key log).  The ratios use the best run of each.
 """
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         if scheme == "wss" and a.tshark and shutil.which("tshark"):
             report["tshark"] = _best(["tshark", "-n", "-r", pcap, "-o", f"tls.keylog_file:{pcap}.keys.log",
                                       "-d", "tcp.port==8443,tls", "-Y", "websocket", "-T", "fields",
-                                      "-e", "frame.number", "-e", "websocket.opcode"], 1)
+                                      "-e", "frame.number", "-e", "tcp.stream", "-e", "websocket.opcode",
+                                      "-e", "websocket.payload.text", "-e", "data.data",
+                                      "-o", "websocket.decompress:TRUE"], 1)
     ws, wss = report["ws"], report["wss"]
     for kind in ("wall", "cpu"):  # per payload byte, since the TLS capture's size target holds slightly less
         report[f"wss_vs_ws_{kind}"] = round((ws[kind] / ws["payload_bytes"]) / (wss[kind] / wss["payload_bytes"]), 2)

@@ -16,12 +16,9 @@ from .http.exchange import LeftHttp, Upgraded
 from .http.negotiation import negotiated
 from .http.session import FramesWithout101, HttpSession
 from .tcp.reassembly import Gap, Piece, StreamReassembler
-from .tls import looks_like_tls
-from .tls_layer import Decrypted, TlsLayer
+from .tls_layer import TlsWiring
 from .ws.closing import Lifecycle
 from .ws.stream import WsStream
-
-UNKNOWN_PLAINTEXT_LOSS = 1 << 62  # a TLS gap loses a record's plaintext, of unknown length
 
 
 
@@ -74,7 +71,8 @@ class Pending:
 
     def promote(self, options, tls_context=None) -> "Connection":
         """*tls_context*: the capture's ``(CaptureSecrets, SessionCache)`` for a connection that turns out TLS."""
-        c = Connection(self.conn, options, self.first_frame, self.start_ts, self.keys, tls_context)
+        c = Connection(self.conn, options, self.first_frame, self.start_ts, self.keys)
+        c.tls_context = tls_context
         c.last_ts = self.last_ts
         c.roles_known = self.roles_known
         for d, isn in ((c.c2s, self.isn_c), (c.s2c, self.isn_s)):
@@ -124,12 +122,12 @@ class Direction:
         return self.ws.stats()
 
 
-class Connection:
+class Connection(TlsWiring):
     __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
                  "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
                  "handshake_ms", "tls", "tls_context")
 
-    def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple, tls_context=None):
+    def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
         self.conn = conn
         self.opts = options
         self.keys = keys  # (client->server key, server->client key) in the flow table
@@ -148,8 +146,7 @@ class Connection:
         self.midstream = False
         self.life = Lifecycle()
         self.handshake_ms: float | None = None
-        self.tls: TlsLayer | None = None  # wss://: the decryption stage in front of HTTP/WebSocket
-        self.tls_context = tls_context  # the capture's (CaptureSecrets, SessionCache), for a TlsLayer
+        self.tls = self.tls_context = None  # wss://: TlsLayer (TlsWiring); the capture's (secrets, sessions)
 
     # -- helpers --------------------------------------------------------------------------------------------
     def bases(self, from_client: bool) -> tuple[int | None, int | None]:
@@ -194,10 +191,7 @@ class Connection:
         if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
             off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
             if off >= 0:
-                if self.tls is None:
-                    d.ws.feed(data, off, frame, ts, out)
-                else:  # wss://: the same, decrypted first
-                    self._tls_out(self.tls.feed(d.from_client, data, frame, ts), out)
+                d.ws.feed(data, off, frame, ts, out) if self.tls is None else self._tls_in(d, data, frame, ts, out)
             else:
                 pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
                 if pieces:
@@ -225,10 +219,8 @@ class Connection:
         elif self.c2s.fin and self.s2c.fin and self.c2s.reasm.complete and self.s2c.reasm.complete:
             self.finish(frame, ts, out, None)
 
-    def _pieces(self, d: Direction, pieces: list, out: list) -> None:
-        if self.tls is not None:
-            self._tls_pieces(d, pieces, out)
-            return
+    def _tcp_pieces(self, d: Direction, pieces: list, out: list) -> None:
+        """Reassembled pieces of a plain (not TLS) connection; ``_pieces`` (TlsWiring) chooses."""
         for piece in pieces:
             if piece.__class__ is Gap:
                 self._gap(d, piece.missing, piece.frame, piece.ts, out)
@@ -243,10 +235,7 @@ class Connection:
             self._http(d, data, frame, ts, out)
         elif mode == PROBE:
             self._probe(d, off, data, frame, ts, out)
-        elif mode == UNKNOWN:
-            if self.tls is None and self.tls_context is not None and looks_like_tls(data):
-                self._start_tls(d, [Piece(off, data, frame, ts)], out)
-                return
+        elif mode == UNKNOWN and not self._tls_started(d, off, data, frame, ts, out):
             self._classify(d, data, frame, ts, out)
             if self.mode != UNKNOWN:
                 self._data(self.c2s if d.from_client else self.s2c, off, data, frame, ts, out)
@@ -257,38 +246,6 @@ class Connection:
         elif self.mode == HTTP and self.http is not None:
             for r in self.http.gap(d.from_client, n, out, self):
                 self._switch(r, frame, ts, out)
-
-    # -- TLS (wss://) ----------------------------------------------------------------------------------------
-    def _start_tls(self, d: Direction, pieces: list, out: list) -> None:
-        """The first bytes are a TLS hello: decrypt, then classify the plaintext as usual.  A ServerHello first
-        means the roles were guessed the wrong way round."""
-        first = pieces[0].data
-        if (first[5] == 2) == d.from_client and not self.roles_known:
-            self.swap_roles()
-            d = self.c2s if d is self.s2c else self.s2c
-        self.roles_known = True
-        secrets, sessions = self.tls_context
-        self.tls = TlsLayer(secrets, sessions, self.conn, self.opts.packets)
-        self._tls_pieces(d, pieces, out)
-
-    def _tls_pieces(self, d: Direction, pieces: list, out: list) -> None:
-        tls = self.tls
-        for piece in pieces:
-            if piece.__class__ is Gap:
-                self._tls_out(tls.gap(d.from_client, piece.missing, piece.frame, piece.ts), out)
-                # the plaintext lost with the record(s) is of unknown length: the stages after resynchronise
-                self._gap(d, UNKNOWN_PLAINTEXT_LOSS, piece.frame, piece.ts, out)
-            else:
-                self._tls_out(tls.feed(d.from_client, piece.data, piece.frame, piece.ts), out)
-
-    def _tls_out(self, items: list, out: list) -> None:
-        """Decrypted bytes go on to HTTP/WebSocket as if they had come from TCP; the rest is an event."""
-        for item in items:
-            if item.__class__ is Decrypted:
-                d = self.c2s if item.from_client else self.s2c
-                self._data(d, item.offset, item.data, item.frame, item.ts, out)
-            else:
-                out.append(item)
 
     # -- deciding what the connection carries ---------------------------------------------------------------
     def _classify(self, d: Direction, data: bytes, frame: int, ts: float, out: list) -> None:
@@ -362,8 +319,7 @@ class Connection:
     def _replay_held(self, crest: list, srest: list, frame: int, ts: float, out: list) -> None:
         """The bytes HTTP held after the heads, decoded as the first WebSocket bytes of each direction."""
         for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-            end = d.reasm.next if self.tls is None else self.tls.next_plain[d.from_client]
-            off = end - sum(len(p.data) for p in rest)
+            off = self._stream_next(d) - sum(len(p.data) for p in rest)
             for held in rest:
                 d.ws.feed(held.data, off, held.frame or frame, held.ts or ts, out)
                 off += len(held.data)
@@ -390,8 +346,7 @@ class Connection:
             first_frame=self.first_frame, last_frame=self.last_frame, start_ts=self.start_ts, end_ts=self.last_ts,
             ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
             midstream=self.midstream, stats={self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms,
-            tls=self.tls.info if self.tls is not None else None)
+            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms, tls=self.tls and self.tls.info)
 
     # -- the end ----------------------------------------------------------------------------------------------
     def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
@@ -405,11 +360,7 @@ class Connection:
                 self._pieces(d, pieces, out)
             if d.reasm.findings:
                 self.report_all(out, d.reasm.take_findings(), d.name)
-        if self.tls is not None:
-            self._tls_out(self.tls.end(), out)
-        for d in (self.c2s, self.s2c):
-            if d.ws is not None:
-                d.ws.end(frame, ts, out)
+        self._end_streams(frame, ts, out)
         if reason is None:
             both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
