@@ -249,23 +249,32 @@ def follow(captures, hex_limit, **kw):
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--plot", is_flag=True, help="Also draw messages per second over time per connection (sparklines).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def stats(captures, fmt, **kw):
+def stats(captures, fmt, plot, **kw):
     """Per-connection statistics: messages and bytes per direction and opcode, closes, ping RTT, totals."""
 
     def run():
         from .render.stats import StatsCollector, render_stats
+        from .report.aggregate import ReportAggregator, plot_json, tee
 
         driver, files, flt, console = _view_run(captures, kw)
         st = StatsCollector(recount=flt.narrows_messages)
-        driver.feed(files, _each(st.event))
+        agg = ReportAggregator() if plot else None
+        driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
         if fmt == "json":
             import json
-            click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2))  # ASCII: terminal-safe
+            doc = {"connections": st.rows, "totals": st.totals()}
+            if agg is not None:
+                doc["plot"] = plot_json(agg.result())
+            click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
         else:
             render_stats(console, st)
+            if agg is not None:
+                from .render.sparkline import render_sparklines
+                render_sparklines(console, agg.result())
         _damaged_exit(driver)
 
     _guard(run)
@@ -347,6 +356,42 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
+        _damaged_exit(driver)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-o", "--output", required=True, metavar="FILE", help="The HTML file to write ('-' for stdout).")
+@click.option("--title", metavar="TEXT", help="Page title (default: the capture file names).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_decode_options
+@_filter_options
+def report(captures, output, title, quiet, **kw):
+    """One self-contained HTML page with charts and tables (see docs/report.md)."""
+
+    def run():
+        from .report.aggregate import ReportAggregator
+        from .report.html import describe_filters, write_report
+
+        filters = _split(kw, FILTER)
+        driver = _driver(_options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
+        files = driver.open(captures)  # every input is checked before the output is created
+        out = _open_output(output)
+        agg = ReportAggregator()
+        interrupted = False
+        try:
+            try:
+                driver.feed(files, agg.feed)
+            except KeyboardInterrupt:  # what was decoded is still reported
+                interrupted = True
+            write_report(out, agg.result(), title, describe_filters(filters), interrupted)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+        if interrupted:
+            raise KeyboardInterrupt
         _damaged_exit(driver)
 
     _guard(run)

@@ -202,3 +202,11 @@ class Dissector:
             if not c.finished and c.__class__ is Connection:
                 c.finish(self.last_frame, self.last_ts, out, "capture ended")
         return out
+
+
+def dissect_files(paths, options: Options | None = None):
+    """Kept for callers of the old name: the events of capture files, through the one driver
+    (:func:`wsdissect.run.dissect_files`)."""
+    from .run import dissect_files as through_driver
+
+    return through_driver(paths, options)

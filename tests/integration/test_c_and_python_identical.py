@@ -18,7 +18,9 @@ from wsdissect.options import Options
 
 # -- (d) end to end ------------------------------------------------------------------------------------------------
 def capture_files() -> list[pathlib.Path]:
-    files = sorted(p for p in SAMPLES.glob("*.pcap*") if p.is_file())
+    # wss captures (a NAME.keys.log beside them) hold no WebSocket record the exporter can show without the key log
+    files = sorted(p for p in SAMPLES.glob("*.pcap*")
+                   if p.is_file() and not (SAMPLES / f"{p.name.split('.')[0]}.keys.log").exists())
     if CORPUS.is_dir():
         files += sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
     return files

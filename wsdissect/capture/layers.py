@@ -14,6 +14,7 @@ import socket
 import struct
 from typing import NamedTuple, Optional, Union
 
+from ..flow import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN  # noqa: F401 - defined in flow.py; re-exported for old imports
 from ..speedups import speedups
 
 LINKTYPE_NULL = 0
