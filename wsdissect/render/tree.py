@@ -109,8 +109,8 @@ class DetailView:
             con.print()
         self.printed += 1
         con.print(self._frame_node(p, prev))
-        con.print(self._link_line(p))
-        con.print(self._ip_line(p))
+        con.print(_link_line(p))
+        con.print(_ip_line(p))
         con.print(self._tcp_node(p, [f for f in findings if f.code.startswith("tcp.")]))
         for h in heads:
             con.print(self._http_node(h, upgrades))
@@ -120,7 +120,7 @@ class DetailView:
         if rest:
             tree = Tree(_t("Expert Info", "bold"))
             for f in rest:
-                tree.add(self._expert_text(f))
+                tree.add(_expert_text(f))
             con.print(tree)
 
     @staticmethod
@@ -148,16 +148,6 @@ class DetailView:
         t.add(_t(f"Capture Length: {p.cap_len} bytes ({p.cap_len * 8} bits)"))
         return t
 
-    def _link_line(self, p: Packet) -> Text:
-        name = LINK_NAMES.get(p.linktype, f"Link type {p.linktype}")
-        if p.linktype == 1 and len(p.data) >= 12:
-            src, dst = _mac(p.data[6:12]), _mac(p.data[0:6])
-            return _t(f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})")
-        return _t(name)
-
-    def _ip_line(self, p: Packet) -> Text:
-        return _t(f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}")
-
     def _tcp_node(self, p: Packet, findings: list) -> Tree:
         seq = p.rel_seq if p.rel_seq is not None else p.seq
         label = f"Transmission Control Protocol, Src Port: {p.sport}, Dst Port: {p.dport}, Seq: {seq}"
@@ -181,7 +171,7 @@ class DetailView:
         t.add(_t(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})"))
         t.add(_t(f"Window: {p.window}"))
         for f in findings:
-            t.add(self._expert_text(f))
+            t.add(_expert_text(f))
         return t
 
     def _http_node(self, h, upgrades: list) -> Tree:
@@ -289,9 +279,21 @@ class DetailView:
             for line in hexdump(msg.payload):
                 d.add(_t(line))
 
-    @staticmethod
-    def _expert_text(f: Finding) -> Text:
-        sev = Severity(f.severity)
-        ref = KINDS[f.code].reference if f.code in KINDS else ""
-        return _t(f"[Expert Info ({sev.name.title()}): {safe(f.message, 500)}] {f.code}"
-                  + (f" ({ref})" if ref else ""), SEVERITY_STYLE[sev])
+
+def _link_line(p: Packet) -> Text:
+    name = LINK_NAMES.get(p.linktype, f"Link type {p.linktype}")
+    if p.linktype == 1 and len(p.data) >= 12:
+        src, dst = _mac(p.data[6:12]), _mac(p.data[0:6])
+        return _t(f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})")
+    return _t(name)
+
+
+def _ip_line(p: Packet) -> Text:
+    return _t(f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}")
+
+
+def _expert_text(f: Finding) -> Text:
+    sev = Severity(f.severity)
+    ref = KINDS[f.code].reference if f.code in KINDS else ""
+    return _t(f"[Expert Info ({sev.name.title()}): {safe(f.message, 500)}] {f.code}"
+              + (f" ({ref})" if ref else ""), SEVERITY_STYLE[sev])
