@@ -81,7 +81,7 @@ def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connectio
                    max_connections=max_connections, **kw)
 
 
-def _filter(kw: dict):
+def _filter(**kw):
     """The EventFilter of the filter options (FILTER)."""
     from .filters import EventFilter
 
@@ -193,7 +193,7 @@ def main():
 def _view_run(captures, kw, *, packets=False, frames=False):
     """The driver of a view command, its opened captures (a bad input fails here), its filter and the console."""
     decode = _split(kw, DECODE)
-    flt = _filter(_split(kw, FILTER))
+    flt = _filter(**_split(kw, FILTER))
     term = _split(kw, TERMINAL)
     driver = _driver(_options(**decode, packets=packets, frames=frames), flt, per_packet=packets,
                      progress=not term["quiet"])
@@ -332,7 +332,7 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         from .findings import Severity
 
         options = _options(**_split(kw, DECODE))
-        flt = _filter(_split(kw, FILTER))
+        flt = _filter(**_split(kw, FILTER))
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
         if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
             from .export.parallel import check_inputs, export_parallel
@@ -381,7 +381,7 @@ def report(captures, output, title, quiet, **kw):
         from .report.html import describe_filters, write_report
 
         filters = _split(kw, FILTER)
-        driver = _driver(_options(**_split(kw, DECODE)), _filter(filters), progress=not quiet)
+        driver = _driver(_options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
         files = driver.open(captures)  # every input is checked before the output is created
         out = _open_output(output)
         agg = ReportAggregator()
@@ -438,7 +438,7 @@ def live(**kw):
 
         opts = _split(kw, LIVE)
         decode = _split(kw, DECODE)
-        flt = _filter(_split(kw, FILTER))
+        flt = _filter(**_split(kw, FILTER))
         term = _split(kw, TERMINAL)
         quiet = term["quiet"]  # live: no per-packet output at all (outputs and the summary only)
         mode = opts["mode"]

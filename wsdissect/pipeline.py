@@ -204,9 +204,26 @@ class Dissector:
         return out
 
 
+
+# -- the old entry points, kept for code written against them: each goes through the one driver (wsdissect.run) --
 def dissect_files(paths, options: Options | None = None):
-    """Kept for callers of the old name: the events of capture files, through the one driver
-    (:func:`wsdissect.run.dissect_files`)."""
+    """Events of capture files: :func:`wsdissect.run.dissect_files`."""
     from .run import dissect_files as through_driver
 
     return through_driver(paths, options)
+
+
+def dissect_records(records, options: Options | None = None, source: str = ""):
+    """Events of ``(frame, ts, linktype, data, wire_len)`` records: :func:`wsdissect.run.dissect_records`."""
+    from .run import dissect_records as through_driver
+
+    return through_driver(records, options, source)
+
+
+def feed_records(records, sink, options: Options | None = None, source: str = "") -> None:
+    """One capture's records through the driver's :class:`~wsdissect.run.Feed`, a packet's events per sink call."""
+    from .run import Feed
+
+    feed = Feed(options or Options(), sink, source)
+    feed.records(records)
+    feed.end()
