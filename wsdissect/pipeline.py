@@ -43,8 +43,9 @@ class Dissector:
             if whole is None:
                 return out
             seg, data = whole
-        flags, plen = seg.flags, seg.payload_len
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        # the hot path: one unpacking of the TcpSegment instead of an attribute lookup per field
+        _ver, src, dst, sport, dport, _seq, _ack, flags, _win, start, plen, _l3, _toff = seg
+        key = (src, sport, dst, dport)
         conn_state = self.flows.get(key)
         if conn_state is None or (flags & TCP_SYN and conn_state.finished):
             conn_state = self._new_connection(key, flags, frame, ts, out)
@@ -61,7 +62,6 @@ class Dissector:
             out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         if conn_state.finished:
             return out
-        start = seg.payload_start
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
