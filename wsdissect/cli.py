@@ -93,11 +93,14 @@ def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connectio
                    max_connections=max_connections, tls_keys=keys.keylog, **kw)
 
 
-def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
+def _filter(**kw):
+    """The EventFilter of the filter options (FILTER)."""
     from .filters import EventFilter
 
-    return EventFilter(frozenset(streams) if streams else None, client, server, direction,
-                       frozenset(opcodes) if opcodes else None, match, regex, time_from, time_to)
+    return EventFilter(streams=frozenset(kw["streams"]) if kw["streams"] else None, client=kw["client"],
+                       server=kw["server"], direction=kw["direction"],
+                       opcodes=frozenset(kw["opcodes"]) if kw["opcodes"] else None, match=kw["match"],
+                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"])
 
 
 def _split(kw: dict, names: tuple[str, ...]) -> dict:
@@ -108,6 +111,8 @@ DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_con
 LIVE_KEYLOG_REFRESH = 0.1  # seconds between re-reads of a growing key log (live: browsers append as they go)
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
+LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", "fmt", "snaplen", "idle_timeout",
+        "no_promisc")
 
 
 def _console(color: str, width: int | None, stderr: bool = False):
@@ -447,22 +452,27 @@ def _open_output(path: str):
 @_decode_options
 @_filter_options
 @_terminal_options
-def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen, idle_timeout, no_promisc, **kw):
+def live(**kw):
     """Sniff an interface and decode WebSocket traffic as it happens (needs root or CAP_NET_RAW)."""
 
     def run():
+        from .capture.afpacket import LiveCapture
         from .live import LiveSession
 
+        opts = _split(kw, LIVE)
         decode = _split(kw, DECODE)
         flt = _filter(**_split(kw, FILTER))
         term = _split(kw, TERMINAL)
         quiet = term["quiet"]  # live: no per-packet output at all (outputs and the summary only)
+        mode = opts["mode"]
         views = not quiet and mode != "messages"
-        session = LiveSession(iface, bpf, _options(**decode, packets=views, frames=views, live=True),
-                              flt, _console(term["color"], term["width"]), mode or "list", snaplen=snaplen,
-                              promisc=not no_promisc, idle_timeout=idle_timeout, quiet=quiet)
-        session.open_outputs(pcap_out, export_path)
-        summary = session.run(count, duration, lambda: click.echo(
+        iface, bpf = opts["iface"], opts["bpf"]
+        capture = LiveCapture(iface, bpf, opts["snaplen"], not opts["no_promisc"])
+        session = LiveSession(capture, _options(**decode, packets=views, frames=views, live=True), flt,
+                              _console(term["color"], term["width"]), mode or "list",
+                              idle_timeout=opts["idle_timeout"], quiet=quiet)
+        session.open_outputs(opts["pcap_out"], opts["export_path"])
+        summary = session.run(opts["count"], opts["duration"], lambda: click.echo(
             f"Capturing on '{iface}'" + (f" (filter: {bpf})" if bpf else ""), err=True))
         click.echo(summary, err=True)
 
