@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -20,39 +18,13 @@ import time
 
 import pytest
 
+from tests.live.test_live import _free_port
+from tests.unit.tls.openssl_peers import write_certificate
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("tcpdump"),
                                 reason="live capture needs root and tcpdump")
 
 websockets = pytest.importorskip("websockets")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _self_signed(tmp_path) -> tuple[str, str]:
-    """A throwaway certificate for 127.0.0.1 (cert and key PEM paths)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wsdissect live test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
 
 
 def _exchange(port: int, cert: tuple[str, str], keylog: str, rounds: int) -> list[tuple[str, str, bytes]]:
@@ -74,7 +46,8 @@ def _exchange(port: int, cert: tuple[str, str], keylog: str, rounds: int) -> lis
     async def main():
         async with serve(echo, "127.0.0.1", port, ssl=server_ctx, compression="deflate"):
             for n in range(rounds):
-                async with connect(f"wss://127.0.0.1:{port}/live{n}", ssl=client_ctx, compression="deflate") as ws:
+                async with connect(f"wss://127.0.0.1:{port}/live{n}", ssl=client_ctx, compression="deflate",
+                                   server_hostname="example.test") as ws:
                     for msg in [f"hello wss {n}", bytes(range(256)) * 8, "ü" * 2000]:
                         sent.append(("client_to_server", "text" if isinstance(msg, str) else "binary",
                                      msg.encode() if isinstance(msg, str) else msg))
@@ -88,7 +61,7 @@ def _exchange(port: int, cert: tuple[str, str], keylog: str, rounds: int) -> lis
 
 def test_live_wss_with_a_growing_key_log(tmp_path):
     port = _free_port()
-    cert = _self_signed(tmp_path)
+    cert = write_certificate(tmp_path)
     keylog = tmp_path / "keys.log"
     keylog.write_text("")  # the browser's SSLKEYLOGFILE exists before its first session
     export = tmp_path / "live.jsonl"
@@ -115,3 +88,5 @@ def test_live_wss_with_a_growing_key_log(tmp_path):
            if r["type"] == "message" and r["opcode"] in ("text", "binary") and r["direction"] == "client_to_server"]
     assert got == sent
     assert not [r for r in records if r["type"] == "expert" and r["code"].startswith("tls.")]
+    conns = [r["tls"] for r in records if r["type"] == "connection"]
+    assert len(conns) == 2 and all(t["sni"] == "example.test" and t["decrypted"] for t in conns)
