@@ -76,7 +76,7 @@ def _tcp_payload(x: PacketFields) -> Sequence:
 
 
 def _analysis(x: PacketFields, name: str | None) -> Sequence:
-    hit = any(TCP_ANALYSIS.get(f.code) == name or (name is None and f.code in TCP_ANALYSIS) for f in x.findings)
+    hit = any(f.code in TCP_ANALYSIS and (name is None or TCP_ANALYSIS[f.code] == name) for f in x.findings)
     return _TRUE if hit else _NONE
 
 
