@@ -16,7 +16,7 @@ import pytest
 
 from ._support import SAMPLES, UPDATE, run_cli
 
-EXPECTED = pathlib.Path(__file__).resolve().parent / "expected"
+EXPECTED = pathlib.Path(__file__).resolve().parent / "expected" / "tls"  # apart from test_golden_views.py's cases
 PCAP = str(SAMPLES / "wss_tls13.pcap")
 KEYS = str(SAMPLES / "wss_tls13.keys.log")
 
