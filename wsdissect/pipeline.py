@@ -51,6 +51,7 @@ class Dissector:
         self.reported_linktypes: set[int] = set()
         self.last_frame = 0
         self.last_ts = 0.0
+        self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -59,7 +60,7 @@ class Dissector:
         out: list = []
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
-            self._sweep(ts)
+            self.sweep(ts)
         r = _parse_tcp_fast(linktype, data)
         if r is False:
             r = parse_tcp(linktype, data)
@@ -157,6 +158,7 @@ class Dissector:
             keys = ((dst, dport, src, sport), key)
         c = Pending(self.connections, frame, ts, keys, known)
         self.connections += 1
+        self.stream_frames.append(frame)
         if not flags & TCP_SYN:
             out.append(Finding(frame, ts, "tcp.midstream", KINDS["tcp.midstream"].severity,
                                "connection already open when the capture started", c.conn))
@@ -201,7 +203,7 @@ class Dissector:
                       dport, seq, ack, flags, win, toff, plen, c.conn,
                       CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq, rel_ack)
 
-    def _sweep(self, now: float) -> None:
+    def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on
         the connections open at once, not on how many the capture holds."""
         old = now - FINISHED_LINGER
@@ -248,10 +250,11 @@ def dissect_records(records: Iterable, options: Options | None = None, source: s
 
 
 def feed_records(records: Iterable, sink: Callable[[list], None], options: Options | None = None,
-                 source: str = "") -> None:
+                 source: str = "", dissector: Dissector | None = None) -> Dissector:
     """Like :func:`dissect_records`, but hands *sink* each packet's events as one list (no generator between
-    stages, one call per packet: the export's hot path)."""
-    d = Dissector(options)
+    stages, one call per packet: the export's hot path).  A shard's reader passes its own *dissector* (to sweep
+    at the whole capture's times and end at its last frame); the dissector is returned."""
+    d = dissector or Dissector(options)
     packet = d.packet
     it = iter(records)
     for rec in it:
@@ -263,6 +266,7 @@ def feed_records(records: Iterable, sink: Callable[[list], None], options: Optio
         if events:
             sink(events)
     sink(d.finish())
+    return d
 
 
 def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:

@@ -1,0 +1,67 @@
+"""The Dask engine: the dataset export's tasks on a dask.distributed cluster.
+
+Without an address a ``LocalCluster`` of *workers* processes (one thread each) is started and closed; with
+``tcp://host:8786`` the running cluster is used, and its workers must see the inputs and the output directory
+under the same paths or URLs.  A worker that dies mid-task loses its task to the scheduler, which runs it again
+elsewhere; parts are renamed into place only when complete (engines/task.py), so the dataset stays exact.
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import UsageError
+
+INSTALL_HINT = "pip install 'wsdissect[dask]'"
+
+
+def require_dask() -> None:
+    """UsageError naming the install command when dask.distributed or pyarrow is missing."""
+    try:
+        import distributed  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError as e:
+        raise UsageError(f"--engine dask needs dask.distributed and pyarrow ({e.name} is missing): "
+                         f"{INSTALL_HINT}") from None
+
+
+class DaskPool:
+    """:class:`~wsdissect.engines.driver.Pool` over a ``distributed.Client``."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        require_dask()
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler is None:
+            self.cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                        processes=True, dashboard_address=":0", host="127.0.0.1")
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as e:
+                raise UsageError(f"--scheduler {scheduler}: cannot connect ({e})") from None
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        from distributed import wait
+
+        done, pending = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done), set(pending)
+
+    def cancel(self, futures: set) -> None:
+        if futures:
+            self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self) -> "DaskPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

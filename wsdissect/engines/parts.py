@@ -1,0 +1,81 @@
+"""Part writers for the dataset engines, and the renumbering that commits a split capture's shards.
+
+A *part-writer factory* is a small picklable object sent to every task:
+
+- ``suffix``: the parts' file extension (``"parquet"``, ``"jsonl"``);
+- ``open(paths, label, min_severity)``: a sink for one part, ``paths`` mapping each table (``messages``,
+  ``connections``, ``expert``) to the file to write; the sink has ``events(list)``, ``close()`` and ``abort()``;
+- ``renumber(src, dst, mapping)``: copy a part with every ``stream`` value ``i`` replaced by ``mapping[i]``.
+
+:class:`ParquetParts` adapts the single-process Parquet writer of the exports work (one schema, one writer);
+:class:`JsonlParts` writes the JSONL records of docs/export.md, one file per table and part.
+"""
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+
+from ..events import ConnectionEnd, Finding, Message
+from ..export.writer import RecordWriter
+
+_TABLE_OF = {Message: "messages", ConnectionEnd: "connections", Finding: "expert"}
+
+
+class _JsonlSink:
+    """One part as three JSONL files, events routed to the table of their record type."""
+
+    def __init__(self, paths: dict[str, str], min_severity: int):
+        self.files = {t: open(p, "wb") for t, p in paths.items()}
+        self.writers = {t: RecordWriter(f, "jsonl", min_severity) for t, f in self.files.items()}
+
+    def events(self, evs: list) -> None:
+        routed: dict[str, list] = {}
+        for ev in evs:
+            table = _TABLE_OF.get(ev.__class__)
+            if table is not None:
+                routed.setdefault(table, []).append(ev)
+        for table, batch in routed.items():
+            self.writers[table].events(batch)
+
+    def close(self) -> None:
+        for t, w in self.writers.items():
+            w.close()
+            self.files[t].close()
+
+    def abort(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+@dataclass(frozen=True)
+class JsonlParts:
+    suffix: str = "jsonl"
+
+    def open(self, paths: dict[str, str], label: str, min_severity: int) -> _JsonlSink:
+        return _JsonlSink(paths, min_severity)
+
+    def renumber(self, src: str, dst: str, mapping: list[int]) -> None:
+        import orjson
+
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            for line in f:
+                rec = orjson.loads(line)
+                if rec.get("stream") is not None:
+                    rec["stream"] = mapping[rec["stream"]]
+                out.write(orjson.dumps(rec) + b"\n")
+
+
+def stream_mappings(stream_frames: list[tuple[int, ...]]) -> list[list[int]]:
+    """For each shard, its local tcp.stream index -> the index in the whole capture (the rank of the frame that
+    opened the connection among every shard's)."""
+    every = sorted(f for frames in stream_frames for f in frames)
+    return [[bisect.bisect_left(every, f) for f in frames] for frames in stream_frames]
+
+
+def commit_part(writer, staged: str, final: str, mapping: list[int]) -> None:
+    """Renumber a staged shard part into its final name (written aside, renamed when complete)."""
+    tmp = os.path.join(os.path.dirname(final), ".tmp-commit-" + os.path.basename(final))
+    writer.renumber(staged, tmp, mapping)
+    os.replace(tmp, final)
+    os.unlink(staged)
