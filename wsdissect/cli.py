@@ -73,6 +73,28 @@ def _terminal_options(f):
     return f
 
 
+def _engine_options(f):
+    options = [
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                     help="Where files and shards are decoded: local processes (-j) or a Dask cluster "
+                          "(docs/scale.md); dask writes a dataset folder."),
+        click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                                            "local cluster of --workers processes)."),
+        click.option("--workers", type=click.IntRange(1, 1024), metavar="N",
+                     help="Worker processes of the local cluster (default: the CPU count; local engine: -j)."),
+        click.option("--split-size", default="1G", show_default=True, metavar="SIZE",
+                     help="Datasets: split captures larger than SIZE into flow shards decoded in parallel "
+                          "(0: never)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
+    return f
+
+
+ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
+
+
 def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
     from .options import parse_decode_as, parse_size
     from .pipeline import Options
@@ -354,12 +376,15 @@ def expert(captures, severity, verbose, fmt, **kw):
 
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "json", "parquet"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout; a folder for "
+                                                                  "datasets).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
               default="note", show_default=True, help="Lowest severity of expert records exported.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Decode several capture files in parallel processes (output stays in file order).")
+@_engine_options
 @_decode_options
 @_filter_options
 def export(captures, fmt, output, expert_level, jobs, **kw):
@@ -372,6 +397,10 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
+        engine = _split(kw, ENGINE)
+        if engine["engine"] == "dask" or fmt == "parquet":  # a dataset: DIR/<table>/part-*
+            _export_dataset(captures, fmt, output, options, flt, min_sev, engine, jobs)
+            return
         if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
             from .export.parallel import check_inputs, export_parallel
 
@@ -402,6 +431,34 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         _damaged_exit(run_)
 
     _guard(run)
+
+
+def _export_dataset(captures, fmt, output, options, flt, min_sev, engine: dict, jobs: int) -> None:
+    """``export --engine dask`` / ``--format parquet``: one dataset folder, written by parallel tasks."""
+    from .engines import export_dataset
+    from .engines.inputs import expand_inputs
+    from .engines.parts import WRITERS
+    from .engines.task import ExportJob
+    from .errors import UsageError
+    from .options import parse_size
+
+    if output == "-" or fmt not in WRITERS:
+        raise UsageError("a dataset export writes parquet or jsonl parts into a folder: give -f parquet -o DIR")
+    if engine["engine"] == "dask":
+        from .engines.dask_engine import require_dask
+        require_dask()
+    sources = expand_inputs(captures)
+    split = parse_size(engine["split_size"])
+    if flt.active and flt.streams:  # stream numbers are known only after a split capture's shards are merged
+        split = 0
+    job = ExportJob(os.path.abspath(output), options, flt, min_sev, WRITERS[fmt]())
+    workers = engine["workers"] or (jobs if jobs > 1 else None)
+    done = export_dataset(sources, job, engine["engine"], workers, engine["scheduler"], split,
+                          progress=not engine["quiet"] and sys.stderr.isatty())
+    for w in done.warnings:
+        _warn(w)
+    if done.damaged:
+        sys.exit(EXIT_DAMAGED)
 
 
 def _open_output(path: str):

@@ -4,7 +4,8 @@ A *part-writer factory* is a small picklable object sent to every task:
 
 - ``suffix``: the parts' file extension (``"parquet"``, ``"jsonl"``);
 - ``open(paths, label, min_severity)``: a sink for one part, ``paths`` mapping each table (``messages``,
-  ``connections``, ``expert``) to the file to write; the sink has ``events(list)``, ``close()`` and ``abort()``;
+  ``connections``, ``expert``) to the file to write; the sink has ``events(list)``, ``close()`` and ``abort()``
+  (the rows' ``file`` is the ``CaptureStart`` source, which the task sets to *label*);
 - ``renumber(src, dst, mapping)``: copy a part with every ``stream`` value ``i`` replaced by ``mapping[i]``.
 
 :class:`ParquetParts` adapts the single-process Parquet writer of the exports work (one schema, one writer);
@@ -64,6 +65,68 @@ class JsonlParts:
                 if rec.get("stream") is not None:
                     rec["stream"] = mapping[rec["stream"]]
                 out.write(orjson.dumps(rec) + b"\n")
+
+
+class _PartFolder:
+    """The ``Destination`` the Parquet writer expects, handing out this part's files (``messages.parquet`` is
+    ``DIR/messages/<temporary name>``)."""
+
+    def __init__(self, paths: dict[str, str]):
+        self.paths = paths
+        self.files: list = []
+
+    def member(self, name: str):
+        f = open(self.paths[name.rsplit(".", 1)[0]], "wb")
+        self.files.append(f)
+        return f
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+
+
+class _ParquetSink:
+    def __init__(self, paths: dict[str, str], min_severity: int):
+        from ..export.formats import ExportSettings
+        from ..export.parquet import ParquetWriter
+
+        self.folder = _PartFolder(paths)
+        self.writer = ParquetWriter(self.folder, ExportSettings(min_severity=min_severity, named=True))
+        self.events = self.writer.events
+
+    def close(self) -> None:
+        self.writer.close()
+        self.folder.close()
+
+    def abort(self) -> None:
+        self.folder.close()
+
+
+@dataclass(frozen=True)
+class ParquetParts:
+    """Parts written by the single-process Parquet writer (wsdissect/export/parquet.py): the same columns."""
+
+    suffix: str = "parquet"
+
+    def open(self, paths: dict[str, str], label: str, min_severity: int) -> _ParquetSink:
+        return _ParquetSink(paths, min_severity)
+
+    def renumber(self, src: str, dst: str, mapping: list[int]) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table_map = pa.array(mapping, type=pa.int64())
+        source = pq.ParquetFile(src)
+        schema = source.schema_arrow
+        column = schema.get_field_index("stream")
+        with pq.ParquetWriter(dst, schema, compression="zstd") as out:
+            for i in range(source.num_row_groups):
+                group = source.read_row_group(i)
+                out.write_table(group.set_column(column, schema.field(column), pc.take(table_map, group["stream"])))
+
+
+WRITERS = {"parquet": ParquetParts, "jsonl": JsonlParts}
 
 
 def stream_mappings(stream_frames: list[tuple[int, ...]]) -> list[list[int]]:
