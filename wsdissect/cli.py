@@ -75,9 +75,9 @@ def _terminal_options(f):
 
 def _engine_options(f):
     options = [
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                     help="Where files and shards are decoded: local processes (-j) or a Dask cluster "
-                          "(docs/scale.md); dask writes a dataset folder."),
+        click.option("--engine", type=click.Choice(["local", "dask"]),
+                     help="Decode files and shards in local processes (-j) or on a Dask cluster into a dataset "
+                          "folder DIR/<table>/part-* (dask, or local with -f parquet; docs/scale.md)."),
         click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
                                                             "local cluster of --workers processes)."),
         click.option("--workers", type=click.IntRange(1, 1024), metavar="N",
@@ -398,7 +398,7 @@ def export(captures, fmt, output, expert_level, jobs, **kw):
         flt = _filter(**_split(kw, FILTER))
         min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
         engine = _split(kw, ENGINE)
-        if engine["engine"] == "dask" or fmt == "parquet":  # a dataset: DIR/<table>/part-*
+        if engine["engine"] == "dask" or (engine["engine"] and fmt == "parquet"):  # a dataset: DIR/<table>/part-*
             _export_dataset(captures, fmt, output, options, flt, min_sev, engine, jobs)
             return
         if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
