@@ -27,6 +27,7 @@ class Pool(Protocol):
     def submit(self, fn: Callable, *args): ...
     def wait(self, futures: set) -> tuple[set, set]: ...  # at least one done
     def cancel(self, futures: set) -> None: ...
+    def close(self) -> None: ...  # waits for running tasks (local) or stops the local cluster
 
 
 @dataclass
@@ -121,11 +122,12 @@ class DatasetRun:
                     getattr(self, "_on_" + kind)(fut.result(), number, extra)
                     if self.progress is not None:
                         self.progress.advance(1)
-        except BaseException:
+        except BaseException:  # Ctrl-C or a failed task: stop the rest, then remove what is not complete
             self.pool.cancel(set(self.pending))
+            self.pool.close()
             clean_output(self.job.out_dir)
             raise
-        shutil.rmtree(os.path.join(self.job.out_dir, SHARDS_DIR), ignore_errors=True)
+        clean_output(self.job.out_dir)  # every task is done: hidden files left are a dead worker's attempts
         return self.outcome
 
     def _on_part(self, result: PartResult, number: int, extra) -> None:
