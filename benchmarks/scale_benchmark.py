@@ -146,6 +146,7 @@ def main() -> None:
                                         WSDISSECT + ["export", str(big), "-f", fmt, "-o", b_out, *engine,
                                                      "--split-size", args.split_size], args.runs, fmt,
                                         (a_out, b_out))
+    results["load average (1, 5, 15 min) at the end"] = os.getloadavg()  # other work on the machine skews walls
     (out / "results.json").write_text(json.dumps(results, indent=2))
     report(results, args)
 
@@ -167,6 +168,7 @@ def report(results: dict, args) -> None:
         whole = results["split file"]["one process"]["wall"]
         print(f"split pass alone: {results['split pass']['wall']:.2f} s = "
               f"{100 * results['split pass']['wall'] / whole:.0f} % of decoding the capture in one process")
+    print("load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
