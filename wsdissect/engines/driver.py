@@ -8,6 +8,7 @@ files, so no part is left under a final name that is not complete.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -156,3 +157,28 @@ class DatasetRun:
 
     def _on_commit(self, result: int, number: int, extra) -> None:
         pass
+
+
+def make_pool(engine: str, workers: int | None, scheduler: str | None) -> Pool:
+    if engine == "dask":
+        from .dask_engine import DaskPool
+        return DaskPool(scheduler, workers)
+    from .local import LocalPool
+    return LocalPool(workers or os.cpu_count() or 1)
+
+
+def export_dataset(sources: list[str], job: ExportJob, engine: str = "local", workers: int | None = None,
+                   scheduler: str | None = None, split_size: int | None = None,
+                   progress: bool = False) -> DatasetOutcome:
+    """Export *sources* into ``job.out_dir`` on the chosen engine (docs/scale.md)."""
+    prepare_output(job.out_dir)  # an output that cannot be created fails before a cluster starts
+    pool = make_pool(engine, workers, scheduler)
+    with pool, (_task_progress() if progress else contextlib.nullcontext()) as bar:
+        run = DatasetRun(pool, job, split_size, bar)
+        run.start(sources)
+        return run.run()
+
+
+def _task_progress():
+    from .progress import TaskProgress
+    return TaskProgress()

@@ -16,25 +16,13 @@ from .writer import RecordWriter
 
 
 def _export_one(path: str, options, event_filter, min_severity: int, tmp: str) -> tuple[list[str], bool]:
-    from ..events import Finding
-    from ..findings import KINDS
-    from ..pipeline import feed_records
+    from ..engines.task import decode_capture  # the per-file function every engine runs
 
-    warnings: list[str] = []
-    with open(tmp, "wb") as out, CaptureFile(path) as cf:
+    with open(tmp, "wb") as out:
         writer = RecordWriter(out, "jsonl", min_severity)
-        sink = writer.events
-        if event_filter is not None and event_filter.active:
-            accepts = event_filter.accepts
-
-            def sink(evs: list) -> None:
-                writer.events([ev for ev in evs if accepts(ev)])
-        feed_records(cf, sink, options, cf.name)
-        for code, message, frame in cf.problems:
-            warnings.append(message)
-            writer.event(Finding(frame, 0.0, code, KINDS[code].severity, message))
+        outcome = decode_capture(path, writer.events, options, event_filter)
         writer.close()
-    return warnings, bool(cf.problems)
+    return list(outcome.warnings), outcome.damaged
 
 
 def check_inputs(paths) -> None:
