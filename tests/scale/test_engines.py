@@ -286,3 +286,35 @@ def test_url_input_decodes_like_the_path(tmp_path):
     outcome = _export([f"file://{path}"], out)
     assert not outcome.damaged
     assert dataset_rows(str(out), "jsonl", 0) == single_rows(path, "jsonl", tmp_path)
+
+
+# -- the split pass itself -----------------------------------------------------------------------------------------
+def test_split_shards_are_flow_consistent_and_keep_frame_numbers(tmp_path, big_capture):
+    from wsdissect.capture.files import CaptureFile
+    from wsdissect.capture.layers import parse_tcp
+    from wsdissect.capture.split import INDEX, split_capture
+
+    result = split_capture(big_capture, str(tmp_path / "shards"), 4)
+    with CaptureFile(big_capture) as cf:
+        whole = {rec[0]: rec for rec in cf}
+    seen: dict[int, int] = {}
+    flow_shard: dict[tuple, int] = {}
+    for number, shard in enumerate(result.shards):
+        index = list(INDEX.iter_unpack(open(shard.index_path, "rb").read()))
+        with CaptureFile(shard.path) as cf:
+            records = list(cf)
+        assert len(index) == len(records)
+        for (frame, ts, linktype), rec in zip(index, records):
+            assert (ts, linktype, rec[3], rec[4]) == whole[frame][1:]  # same packet, same exact time
+            seen[frame] = number
+            r = parse_tcp(linktype, rec[3])
+            if isinstance(r, tuple):
+                key = frozenset({(r[1], r[3]), (r[2], r[4])})
+                assert flow_shard.setdefault(key, number) == number  # a 4-tuple lives in one shard
+            elif r is None:
+                assert number == 0  # not TCP: shard 0
+    assert sorted(seen) == sorted(whole)  # every packet exactly once
+    fragments = [f for f, rec in whole.items() if parse_tcp(rec[2], rec[3]) == "IPv4 fragment"]
+    late_flow = next(k for k in flow_shard if (bytes([10, 1, 0, 1]), 40000) in k)
+    assert len(fragments) == 3 and {seen[f] for f in fragments} == {flow_shard[late_flow]} != {0}
+    assert len({n for n in seen.values() if n}) == 4  # the flows spread over the four shards
