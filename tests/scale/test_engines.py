@@ -145,6 +145,7 @@ def test_local_cluster_dataset_equals_single_process(tmp_path, big_capture):
     assert_dataset_equals_single(str(out), captures[:-1], fmt, tmp_path)
     expert = [orjson.loads(r) for r in dataset_rows(str(out), fmt, len(captures) - 1)["expert"]]
     assert [(e["code"], e["severity"]) for e in expert] == [("capture.unreadable", "error")]
+    assert expert[0].get("file", str(bad)) == str(bad)  # Parquet rows name their input
 
 
 class SeparateCluster:

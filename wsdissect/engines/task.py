@@ -126,7 +126,7 @@ def write_part(task: PartTask, job: ExportJob) -> PartResult:
             warnings = outcome.warnings
         except CaptureError as e:
             outcome, warnings = None, (str(e),)
-            sink.events([unreadable_finding(str(e))])
+            sink.events([CaptureStart(task.label, 0.0), unreadable_finding(str(e)), CaptureEnd(task.label, 0, True)])
         sink.close()
     except BaseException:
         sink.abort()
