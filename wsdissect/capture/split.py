@@ -76,7 +76,7 @@ class _ShardFile:
 
     def add(self, frame: int, ts: float, linktype: int, data: bytes, wire_len: int) -> None:
         sec = int(ts)
-        self.f.write(_PCAP_RECORD.pack(sec & 0xFFFFFFFF, min(int((ts - sec) * 1e9), 999_999_999), len(data),
+        self.f.write(_PCAP_RECORD.pack(sec & 0xFFFFFFFF, max(0, min(int((ts - sec) * 1e9), 999_999_999)), len(data),
                                        wire_len))
         self.f.write(data)
         self.index += INDEX.pack(frame, ts, linktype)

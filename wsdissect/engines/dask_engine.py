@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
+from .local import CompletionQueue
 
 INSTALL_HINT = "pip install 'wsdissect[dask]'"
 
@@ -47,6 +48,7 @@ class DaskPool:
         require_dask()
         from distributed import Client, LocalCluster
 
+        self.queue = CompletionQueue()
         self.cluster = None
         if scheduler is None:
             self.cluster = _local_cluster(LocalCluster, workers or os.cpu_count() or 1)
@@ -58,13 +60,10 @@ class DaskPool:
                 raise UsageError(f"--scheduler {scheduler}: cannot connect ({e})") from None
 
     def submit(self, fn, *args):
-        return self.client.submit(fn, *args, pure=False)
+        return self.queue.watch(self.client.submit(fn, *args, pure=False))
 
     def wait(self, futures: set) -> tuple[set, set]:
-        from distributed import wait
-
-        done, pending = wait(list(futures), return_when="FIRST_COMPLETED")
-        return set(done), set(pending)
+        return self.queue.wait(futures)
 
     def cancel(self, futures: set) -> None:
         if futures:

@@ -1,7 +1,33 @@
-"""The local engine: the dataset export's tasks in a pool of worker processes on this machine (``-j N``)."""
+"""The local engine: the dataset export's tasks in a pool of worker processes on this machine (``-j N``).
+
+:class:`CompletionQueue` is shared with the Dask pool: futures report themselves when done, so waiting for the
+next one costs the same with ten or ten thousand tasks outstanding.
+"""
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import queue
+from concurrent.futures import ProcessPoolExecutor
+
+
+class CompletionQueue:
+    """Done futures, in the order they finished."""
+
+    def __init__(self):
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+
+    def watch(self, future):
+        future.add_done_callback(self.done.put)
+        return future
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        """At least one finished future of *futures* (and every other one already finished), and the rest."""
+        ready = set()
+        while not ready:
+            ready.add(self.done.get())
+            while not self.done.empty():
+                ready.add(self.done.get())
+            ready &= futures
+        return ready, futures - ready
 
 
 class LocalPool:
@@ -9,13 +35,13 @@ class LocalPool:
 
     def __init__(self, workers: int):
         self.executor = ProcessPoolExecutor(max_workers=workers)
+        self.queue = CompletionQueue()
 
     def submit(self, fn, *args):
-        return self.executor.submit(fn, *args)
+        return self.queue.watch(self.executor.submit(fn, *args))
 
     def wait(self, futures: set) -> tuple[set, set]:
-        done, pending = wait(futures, return_when=FIRST_COMPLETED)
-        return set(done), set(pending)
+        return self.queue.wait(futures)
 
     def cancel(self, futures: set) -> None:
         for f in futures:
