@@ -159,10 +159,10 @@ class DatasetRun:
         pass
 
 
-def make_pool(engine: str, workers: int | None, scheduler: str | None) -> Pool:
+def make_pool(engine: str, workers: int | None, scheduler: str | None, preload: tuple[str, ...] = ()) -> Pool:
     if engine == "dask":
         from .dask_engine import DaskPool
-        return DaskPool(scheduler, workers)
+        return DaskPool(scheduler, workers, preload)
     from .local import LocalPool
     return LocalPool(workers or os.cpu_count() or 1)
 
@@ -172,7 +172,7 @@ def export_dataset(sources: list[str], job: ExportJob, engine: str = "local", wo
                    progress: bool = False) -> DatasetOutcome:
     """Export *sources* into ``job.out_dir`` on the chosen engine (docs/scale.md)."""
     prepare_output(job.out_dir)  # an output that cannot be created fails before a cluster starts
-    pool = make_pool(engine, workers, scheduler)
+    pool = make_pool(engine, workers, scheduler, job.writer.preload)
     with pool, (_task_progress() if progress else contextlib.nullcontext()) as bar:
         run = DatasetRun(pool, job, split_size, bar)
         run.start(sources)

@@ -2,7 +2,8 @@
 
 A *part-writer factory* is a small picklable object sent to every task:
 
-- ``suffix``: the parts' file extension (``"parquet"``, ``"jsonl"``);
+- ``suffix``: the parts' file extension (``"parquet"``, ``"jsonl"``); ``preload``: modules to import before
+  forking a local cluster's workers;
 - ``open(paths, label, min_severity)``: a sink for one part, ``paths`` mapping each table (``messages``,
   ``connections``, ``expert``) to the file to write; the sink has ``events(list)``, ``close()`` and ``abort()``
   (the rows' ``file`` is the ``CaptureStart`` source, which the task sets to *label*);
@@ -52,6 +53,7 @@ class _JsonlSink:
 @dataclass(frozen=True)
 class JsonlParts:
     suffix: str = "jsonl"
+    preload: tuple[str, ...] = ()  # modules a local cluster's workers should start with
 
     def open(self, paths: dict[str, str], label: str, min_severity: int) -> _JsonlSink:
         return _JsonlSink(paths, min_severity)
@@ -107,6 +109,7 @@ class ParquetParts:
     """Parts written by the single-process Parquet writer (wsdissect/export/parquet.py): the same columns."""
 
     suffix: str = "parquet"
+    preload: tuple[str, ...] = ("pyarrow.parquet", "wsdissect.export.parquet")
 
     def open(self, paths: dict[str, str], label: str, min_severity: int) -> _ParquetSink:
         return _ParquetSink(paths, min_severity)
