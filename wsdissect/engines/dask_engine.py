@@ -7,7 +7,9 @@ elsewhere; parts are renamed into place only when complete (engines/task.py), so
 """
 from __future__ import annotations
 
+import logging
 import os
+import signal
 
 from ..errors import UsageError
 from .local import CompletionQueue
@@ -40,9 +42,17 @@ def _local_cluster(local_cluster, workers: int, preload: tuple[str, ...]):
         importlib.import_module(module)
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        return local_cluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                             host="127.0.0.1")
+    # workers ignore Ctrl-C (the terminal sends it to every process of the group): this process cancels the
+    # tasks and closes the cluster, without a traceback from each worker
+    # a task's error reaches this process through its future: the workers' own log lines would repeat it
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            return local_cluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                 dashboard_address=":0", host="127.0.0.1")
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DaskPool:

@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -41,11 +42,13 @@ class DatasetOutcome:
 
 
 def split_task(source: str, directory: str, count: int):
-    """A split pass as a task: None when the input cannot be read (its own task then records why)."""
+    """A split pass as a task: None when the input cannot be read (its own task then records why).  Each attempt
+    writes its own folder, so an attempt the scheduler believed lost cannot mix its shards into the result."""
+    attempt = os.path.join(directory, uuid.uuid4().hex[:8])
     try:
-        return split_capture(source, directory, count)
+        return split_capture(source, attempt, count)
     except CaptureError:
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(attempt, ignore_errors=True)
         return None
 
 
@@ -124,12 +127,19 @@ class DatasetRun:
                     if self.progress is not None:
                         self.progress.advance(1)
         except BaseException:  # Ctrl-C or a failed task: stop the rest, then remove what is not complete
-            self.pool.cancel(set(self.pending))
-            self.pool.close()
-            clean_output(self.job.out_dir)
+            self._abort()
             raise
         clean_output(self.job.out_dir)  # every task is done: hidden files left are a dead worker's attempts
         return self.outcome
+
+    def _abort(self) -> None:
+        """Cancel, stop the pool, remove temporary files; a failure here must not hide why the run stopped."""
+        for step in (lambda: self.pool.cancel(set(self.pending)), self.pool.close,
+                     lambda: clean_output(self.job.out_dir)):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - best effort while already failing
+                pass
 
     def _on_part(self, result: PartResult, number: int, extra) -> None:
         self.outcome.parts += 1

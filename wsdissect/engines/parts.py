@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import uuid
 from dataclasses import dataclass
 
 from ..events import ConnectionEnd, Finding, Message
@@ -140,8 +141,19 @@ def stream_mappings(stream_frames: list[tuple[int, ...]]) -> list[list[int]]:
 
 
 def commit_part(writer, staged: str, final: str, mapping: list[int]) -> None:
-    """Renumber a staged shard part into its final name (written aside, renamed when complete)."""
-    tmp = os.path.join(os.path.dirname(final), ".tmp-commit-" + os.path.basename(final))
-    writer.renumber(staged, tmp, mapping)
+    """Renumber a staged shard part into its final name (written aside, renamed when complete).
+
+    Idempotent: a second attempt of the same commit (the scheduler may run a task again while a worker it
+    believed lost still runs it) finds the part committed and leaves it."""
+    tmp = os.path.join(os.path.dirname(final), f".tmp-{uuid.uuid4().hex[:8]}-commit-{os.path.basename(final)}")
+    try:
+        writer.renumber(staged, tmp, mapping)
+    except FileNotFoundError:
+        if os.path.exists(final) and not os.path.exists(staged):
+            return
+        raise
     os.replace(tmp, final)
-    os.unlink(staged)
+    try:
+        os.unlink(staged)
+    except FileNotFoundError:
+        pass
