@@ -2,8 +2,8 @@
 
 The engine supplies a :class:`Pool` (``submit``, ``wait``, ``cancel``): a local process pool or a Dask client.
 For each input the driver submits one :func:`~wsdissect.engines.task.write_part` task, or, for an input larger
-than ``split_size``, a split task, then one task per shard, then a commit task that gives the shards' rows the
-whole capture's tcp.stream numbers.  Interrupted, it cancels what is queued and removes temporary and staged
+than ``split_size``, a split task, then one task per shard, then one commit task per shard that gives its rows
+the whole capture's tcp.stream numbers.  Interrupted, it cancels what is queued and removes temporary and staged
 files, so no part is left under a final name that is not complete.
 """
 from __future__ import annotations
@@ -52,13 +52,11 @@ def split_task(source: str, directory: str, count: int):
         return None
 
 
-def commit_shards(job: ExportJob, stems: list[str], stream_frames: list[tuple[int, ...]], shard_dir: str) -> int:
-    """Give each staged shard part the whole capture's stream numbers and its final name; drop the shards."""
-    for stem, mapping in zip(stems, stream_mappings(stream_frames)):
-        for table in TABLES:
-            commit_part(job.writer, part_path(job, table, stem, staged=True), part_path(job, table, stem), mapping)
-    shutil.rmtree(shard_dir, ignore_errors=True)
-    return len(stems)
+def commit_shard(job: ExportJob, stem: str, mapping: list[int]) -> str:
+    """Give one staged shard part the whole capture's stream numbers and its final name."""
+    for table in TABLES:
+        commit_part(job.writer, part_path(job, table, stem, staged=True), part_path(job, table, stem), mapping)
+    return stem
 
 
 def _input_size(source: str) -> int | None:
@@ -149,10 +147,11 @@ class DatasetRun:
             state = self.shards[number]
             state["frames"][result.task.part] = result.outcome.stream_frames
             state["left"] -= 1
-            if not state["left"]:
+            if not state["left"]:  # every shard decoded: renumber them in parallel
                 stems = state["stems"]
-                self._submit("commit", number, None, commit_shards, self.job, stems,
-                             [state["frames"][s] for s in stems], state["dir"])
+                state["left"] = len(stems)
+                for stem, mapping in zip(stems, stream_mappings([state["frames"][s] for s in stems])):
+                    self._submit("commit", number, None, commit_shard, self.job, stem, mapping)
 
     def _on_split(self, result, number: int, extra) -> None:
         source, shard_dir = extra
@@ -165,8 +164,11 @@ class DatasetRun:
         for stem, shard in zip(stems, result.shards):
             self._submit("part", number, None, write_part, PartTask(shard.path, source, stem, shard), self.job)
 
-    def _on_commit(self, result: int, number: int, extra) -> None:
-        pass
+    def _on_commit(self, result: str, number: int, extra) -> None:
+        state = self.shards[number]
+        state["left"] -= 1
+        if not state["left"]:
+            shutil.rmtree(state["dir"], ignore_errors=True)
 
 
 def make_pool(engine: str, workers: int | None, scheduler: str | None, preload: tuple[str, ...] = ()) -> Pool:
