@@ -18,7 +18,9 @@
    ``--split-size`` so its shards run in parallel.
 
 Prints a table (``--markdown`` for docs/scale.md) and writes the raw numbers to ``bench-out/scale/results.json``.
-Wall times are medians; ``cpu`` is user+system time of the command and every process it started.
+Wall times are medians; ``cpu`` is user+system time of the command and every process it started.  Before and
+after, the *parallel capacity* is measured: how much faster N processes finish a pure-CPU loop than one; on a
+shared machine that is the most any engine can gain at that moment, and it puts the speedup in context.
 """
 from __future__ import annotations
 
@@ -98,6 +100,28 @@ def compare(label_a: str, cmd_a: list[str], label_b: str, cmd_b: list[str], runs
     return summary
 
 
+def _spin(n: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i * i
+    return time.perf_counter() - t0
+
+
+def parallel_capacity(workers: int, n: int = 10_000_000) -> float:
+    """How much faster *workers* processes finish the same pure-CPU work than one, right now: the best speedup
+    any engine can show on this machine at this moment (other programs take their share of the cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    one = _spin(n)
+    with ProcessPoolExecutor(workers) as pool:
+        pool.submit(_spin, 1000).result()  # started
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n] * workers))
+        many = time.perf_counter() - t0
+    return workers * one / many
+
+
 def split_cost(path: Path, shards: int, runs: int) -> dict:
     """Seconds of the split pass alone (in this process, median of *runs*)."""
     from wsdissect.capture.split import split_capture
@@ -130,6 +154,7 @@ def main() -> None:
     for i, f in enumerate(files):
         generate(f, args.size, MIXES[i % 3], i + 1)
     fmt = args.format
+    capacity = [parallel_capacity(args.workers)]
     a_out, b_out = str(out / f"one.{fmt}"), str(out / "dataset")
     engine = ["--engine", "dask", "--workers", str(args.workers), "-q"]
     results = {"files": compare("one process", WSDISSECT + ["export", *map(str, files), "-f", fmt, "-o", a_out],
@@ -146,6 +171,8 @@ def main() -> None:
                                         WSDISSECT + ["export", str(big), "-f", fmt, "-o", b_out, *engine,
                                                      "--split-size", args.split_size], args.runs, fmt,
                                         (a_out, b_out))
+    capacity.append(parallel_capacity(args.workers))
+    results["parallel capacity before, after"] = capacity
     results["load average (1, 5, 15 min) at the end"] = os.getloadavg()  # other work on the machine skews walls
     (out / "results.json").write_text(json.dumps(results, indent=2))
     report(results, args)
@@ -169,6 +196,8 @@ def report(results: dict, args) -> None:
         print(f"split pass alone: {results['split pass']['wall']:.2f} s = "
               f"{100 * results['split pass']['wall'] / whole:.0f} % of decoding the capture in one process")
     print("load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(f"the machine's parallel capacity for {args.workers} processes (pure CPU, before and after): "
+          + " and ".join(f"{c:.2f}x" for c in results["parallel capacity before, after"]))
 
 
 if __name__ == "__main__":
