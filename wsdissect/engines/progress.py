@@ -5,10 +5,10 @@ from __future__ import annotations
 class TaskProgress:
     def __init__(self, label: str = "export"):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), transient=True,
+        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("tasks"), TimeElapsedColumn(), transient=True,
                             console=Console(stderr=True, highlight=False, markup=False))
         self.task = self.bar.add_task(label, total=0)
 
