@@ -8,8 +8,8 @@
    into ``bench-out/scale/`` unless they are there, and reads them once to warm the page cache.
 2. Runs, alternately (A B A B ...):
 
-     A  wsdissect export F1..Fn -f FORMAT -o OUT-A                       (one process)
-     B  wsdissect export F1..Fn -f FORMAT -o OUT-B --engine dask --workers N -q --split-size 0
+     A  wsdissect export F1..Fn -T FORMAT -o OUT-A                       (one process)
+     B  wsdissect export F1..Fn -T FORMAT -o OUT-B --engine dask --workers N -q --split-size 0
 
    B's wall time includes starting and closing the LocalCluster.  Both outputs must hold the same number of rows
    per table (checked with pyarrow, or by counting JSONL records).
@@ -157,18 +157,18 @@ def main() -> None:
     capacity = [parallel_capacity(args.workers)]
     a_out, b_out = str(out / f"one.{fmt}"), str(out / "dataset")
     engine = ["--engine", "dask", "--workers", str(args.workers), "-q"]
-    results = {"files": compare("one process", WSDISSECT + ["export", *map(str, files), "-f", fmt, "-o", a_out],
+    results = {"files": compare("one process", WSDISSECT + ["export", *map(str, files), "-T", fmt, "-o", a_out],
                                 f"dask {args.workers} workers",
-                                WSDISSECT + ["export", *map(str, files), "-f", fmt, "-o", b_out, *engine,
+                                WSDISSECT + ["export", *map(str, files), "-T", fmt, "-o", b_out, *engine,
                                              "--split-size", "0"], args.runs, fmt, (a_out, b_out))}
     if args.split_size != "0":
         big = out / f"small-{args.split_size}x4.pcap"
         n = int(args.split_size.rstrip("M")) * 4
         generate(big, f"{n}M", "small", 99)
         results["split pass"] = split_cost(big, 4, args.runs)
-        results["split file"] = compare("one process", WSDISSECT + ["export", str(big), "-f", fmt, "-o", a_out],
+        results["split file"] = compare("one process", WSDISSECT + ["export", str(big), "-T", fmt, "-o", a_out],
                                         f"dask {args.workers} workers, split",
-                                        WSDISSECT + ["export", str(big), "-f", fmt, "-o", b_out, *engine,
+                                        WSDISSECT + ["export", str(big), "-T", fmt, "-o", b_out, *engine,
                                                      "--split-size", args.split_size], args.runs, fmt,
                                         (a_out, b_out))
     capacity.append(parallel_capacity(args.workers))

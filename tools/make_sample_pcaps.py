@@ -9,7 +9,16 @@ before any traffic, stopped with SIGINT and waited for afterwards) and writes, i
 - ``<name>.pcap``         what tcpdump captured (Ethernet link type, as tcpdump writes loopback),
 - ``<name>.truth.jsonl``  what the applications themselves sent, one JSON object per message, in the truth format of
                           ``shared/corpus/FORMAT.md`` (recorded by the sending code, never derived from the capture),
-- ``README.md``           a table describing every capture in the folder.
+- ``<name>.keys.log``      wss scenarios: the client's TLS key log (Python ``ssl``'s ``keylog_filename``),
+- ``<name>.dsb.pcapng``    wss scenarios, when ``editcap`` is installed: the capture with that key log embedded as a
+                          Decryption Secrets Block (``editcap --inject-secrets tls,KEYS``),
+- ``<name>.app.jsonl``     Socket.IO/MQTT scenarios: the truth records with their application units,
+- ``README.md``           a table describing every capture in the folder (with tshark's WebSocket packet counts).
+
+The plain ws:// scenarios are in this file; the wss://, Socket.IO and MQTT ones in ``sample_scenarios_more.py``,
+whose docstring says how their truth is recorded.  Besides tcpdump (and tshark/editcap for the README and the
+.dsb.pcapng), they need: ``pip install websockets aiohttp wsproto cryptography 'python-socketio[asyncio_client]'
+paho-mqtt`` and ``apt-get install mosquitto`` (a broker with websockets support; only for ``mqtt_ws``).
 
 A capture is rejected and retried (up to 3 times) when tcpdump reports packets dropped by kernel, a record is cut,
 or an independent TCP check finds a sequence gap or a direction without SYN and FIN.
@@ -25,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
+import functools
 import hashlib
 import json
 import math
@@ -43,52 +52,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-HOST = "127.0.0.1"
-TIMEOUT = 20.0  # seconds any one scenario may take before it is declared hung
-
-C2S, S2C = "client_to_server", "server_to_client"
-
-
-# -- ground truth ------------------------------------------------------------------------------------------------
-def endpoint(addr) -> str:
-    """A socket address tuple as the truth format writes it: ``ip:port`` or ``[ipv6]:port``."""
-    ip, port = addr[0], addr[1]
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
-class Truth:
-    """What the applications sent, appended by the sending code at the moment it sends (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.records: list[dict] = []
-        self._lock = threading.Lock()
-
-    def add(self, client, server, direction: str, opcode: str, payload: bytes | str = b"",
-            close_code: int | None = None, close_reason: str | None = None) -> None:
-        if isinstance(payload, str):
-            payload = payload.encode("utf-8")
-        if opcode == "close":
-            payload = struct.pack("!H", close_code) + (close_reason or "").encode("utf-8")
-            close_reason = close_reason or ""
-        rec = {"client": client if isinstance(client, str) else endpoint(client),
-               "server": server if isinstance(server, str) else endpoint(server),
-               "direction": direction, "opcode": opcode,
-               "payload_b64": base64.b64encode(payload).decode("ascii"),
-               "close_code": close_code, "close_reason": close_reason}
-        with self._lock:
-            self.records.append(rec)
-
-    def write(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            for r in self.records:
-                f.write(json.dumps(r, ensure_ascii=True) + "\n")
+from sample_common import C2S, HOST, S2C, TIMEOUT, CaptureError, Truth, jdump
+from sample_scenarios_more import mqtt_ws, socketio_chat, wss_tls12, wss_tls13
 
 
 # -- tcpdump -----------------------------------------------------------------------------------------------------
-class CaptureError(RuntimeError):
-    pass
-
-
 class Tcpdump:
     """``tcpdump -i lo -w FILE -U 'tcp port PORT'``: started, waited for until it is capturing, stopped with SIGINT
     and waited for, so the file is complete.  ``stats`` holds its closing counters."""
@@ -254,10 +222,6 @@ def pcm_chunk(rng: random.Random, index: int, samples: int = 1600, rate: int = 1
         v = 8000 * math.sin(2 * math.pi * freq * (start + i) / rate) + rng.gauss(0, 900)
         out += struct.pack("<h", max(-32768, min(32767, int(v))))
     return bytes(out)
-
-
-def jdump(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
 # -- scenario a: ASR-like session with websockets, no compression -------------------------------------------------
@@ -602,6 +566,7 @@ class Scenario:
     peers: str
     description: str
     fixed_port: bool = False
+    keylog: bool = False  # TLS: run(port, truth, keylog=PATH) makes the client log its secrets to PATH
 
 
 SCENARIOS = {s.name: s for s in [
@@ -620,6 +585,22 @@ SCENARIOS = {s.name: s for s in [
              "no extensions; text in 3 fragments with a ping between fragments, binary in 4 fragments (one "
              "empty), server fragmented binary, payload lengths 0/125/126/65535/65536 (7/16/64-bit length forms), "
              "explicit pongs, close 1000 echoed by the server"),
+    Scenario("wss_tls13", 28443, wss_tls13, "websockets 17 server + client over TLS 1.3 (Python ssl, OpenSSL 3)",
+             "wss:// with a self-signed P-256 certificate made at run time; the client's key log is "
+             "`wss_tls13.keys.log`; permessage-deflate, JSON text and binary both ways, pings both ways, close "
+             "1000 'tls done'", keylog=True),
+    Scenario("wss_tls12", 28444, wss_tls12, "websockets 17 server + client over TLS 1.2 (Python ssl, OpenSSL 3)",
+             "as wss_tls13 but TLS 1.2 (ECDHE, `CLIENT_RANDOM` key log lines)", keylog=True),
+    Scenario("socketio_chat", 28030, socketio_chat,
+             "python-socketio 5 AsyncServer on aiohttp + AsyncClient (Engine.IO 4, WebSocket transport only)",
+             "GET /socket.io/?EIO=4&transport=websocket; namespaces / and /chat, events with JSON args, an ack "
+             "round trip (client.call), a binary attachment each way (BINARY_EVENT + attachment message), an "
+             "Engine.IO ping/pong, disconnect; units in `socketio_chat.app.jsonl`"),
+    Scenario("mqtt_ws", 28883, mqtt_ws,
+             "mosquitto 2.0.11 (websockets listener) + 2 paho-mqtt 2 clients (transport=websockets, MQTT 3.1.1)",
+             "subprotocol mqtt, path /mqtt; CONNECT, SUBSCRIBE QoS 2, PUBLISH QoS 1 retained then QoS 0/1/2 "
+             "(PUBACK, PUBREC/PUBREL/PUBCOMP both ways), a binary payload, PINGREQ, UNSUBSCRIBE, DISCONNECT; "
+             "server->client truth as paho's WebSocket reader decoded it; units in `mqtt_ws.app.jsonl`"),
 ]}
 
 
@@ -634,27 +615,71 @@ def run_scenario(sc: Scenario, out_dir: str, attempts: int = 3) -> dict:
                 raise CaptureError(f"{sc.name}: port {port} is in use")
             port = free_port()
         truth = Truth()
-        tmp = pcap + ".part"
+        tmp, keylog = pcap + ".part", pcap + ".keys.part"
+        run = functools.partial(sc.run, keylog=keylog) if sc.keylog else sc.run
         try:
             with Tcpdump(tmp, port) as td:
-                if asyncio.iscoroutinefunction(sc.run):
-                    asyncio.run(asyncio.wait_for(sc.run(port, truth), TIMEOUT))
+                if asyncio.iscoroutinefunction(run):
+                    asyncio.run(asyncio.wait_for(run(port, truth), TIMEOUT))
                 else:
-                    sc.run(port, truth)
+                    run(port, truth)
                 time.sleep(0.2)  # the peers' sockets are closed; let the last packets through
         except (CaptureError, OSError, asyncio.TimeoutError) as e:
             last = e
             print(f"  {sc.name}: attempt {attempt} failed: {e}", file=sys.stderr)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            for path in (tmp, keylog):
+                if os.path.exists(path):
+                    os.unlink(path)
             time.sleep(1)
             continue
         shutil.copyfile(tmp, pcap)  # a copy: tcpdump drops privileges, so its own file belongs to user tcpdump
         os.unlink(tmp)
         truth.write(truth_path)
+        if truth.has_app:
+            truth.write_app(os.path.join(out_dir, f"{sc.name}.app.jsonl"))
+        if sc.keylog:
+            publish_keylog(keylog, pcap)
         return {"name": sc.name, "port": port, "packets": td.stats["captured"], "stats": td.stats,
                 "messages": len(truth.records)}
     raise CaptureError(f"{sc.name}: giving up after {attempts} attempts: {last}")
+
+
+def publish_keylog(keylog: str, pcap: str) -> None:
+    """Move the client's key log beside *pcap* as NAME.keys.log and, when editcap can, write NAME.dsb.pcapng: the
+    capture with the key log embedded as a Decryption Secrets Block."""
+    stem = pcap[:-len(".pcap")]
+    shutil.move(keylog, stem + ".keys.log")
+    if shutil.which("editcap"):
+        subprocess.run(["editcap", "--inject-secrets", f"tls,{stem}.keys.log", "-F", "pcapng", pcap,
+                        stem + ".dsb.pcapng"], check=True, stdout=subprocess.DEVNULL)
+
+
+def tshark_websocket_packets(capture: str, keylog: str | None = None) -> int | None:
+    """How many packets ``tshark -Y websocket`` shows (decrypting with *keylog*), or None without tshark."""
+    if not shutil.which("tshark"):
+        return None
+    cmd = ["tshark", "-n", "-r", capture, "-Y", "websocket", "-T", "fields", "-e", "frame.number"]
+    if keylog:
+        cmd[2:2] = ["-o", f"tls.keylog_file:{keylog}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return len(out.split())
+
+
+def tshark_cell(out_dir: str, name: str) -> str:
+    """The README's tshark column: WebSocket packets tshark dissects (for wss: with the key log, with the embedded
+    secrets of the .dsb.pcapng, and without any key)."""
+    pcap, keys = os.path.join(out_dir, f"{name}.pcap"), os.path.join(out_dir, f"{name}.keys.log")
+    if not os.path.exists(keys):
+        n = tshark_websocket_packets(pcap)
+        return "no tshark" if n is None else f"{n} packets"
+    n, plain = tshark_websocket_packets(pcap, keys), tshark_websocket_packets(pcap)
+    if n is None:
+        return "no tshark"
+    cell = f"{n} packets decrypted with `-o tls.keylog_file:{name}.keys.log` ({plain} without)"
+    dsb = os.path.join(out_dir, f"{name}.dsb.pcapng")
+    if os.path.exists(dsb):
+        cell += f"; {tshark_websocket_packets(dsb)} from `{name}.dsb.pcapng` alone"
+    return cell
 
 
 # -- README ------------------------------------------------------------------------------------------------------
@@ -682,7 +707,8 @@ def write_readme(out_dir: str) -> None:
             continue
         ports, counts = summarize_truth(truth)
         size = os.path.getsize(pcap)
-        rows.append(f"| `{name}.pcap` | {sc.peers} | {ports} | {sc.description} | {counts} | {size // 1024} KB |")
+        rows.append(f"| `{name}.pcap` | {sc.peers} | {ports} | {sc.description} | {counts} | "
+                    f"{tshark_cell(out_dir, name)} | {size // 1024} KB |")
     text = f"""# Sample captures
 
 Real WebSocket peers talking over loopback (127.0.0.1) while
@@ -692,10 +718,19 @@ applications themselves sent (recorded by the sending code, not derived from the
 message in the truth format of `shared/corpus/FORMAT.md` (`client`, `server`, `direction`, `opcode`,
 `payload_b64`, `close_code`, `close_reason`).
 Automatic control frames (library pongs, closing-handshake replies the library sends on its own) are not in the
-truth; control frames the application sent on purpose are.
+truth; control frames the application sent on purpose are.  Where the truth is recorded at a library's WebSocket
+layer instead (Socket.IO: every frame aiohttp writes; MQTT: every frame paho writes or reads, see
+`tools/sample_scenarios_more.py`), automatic control frames are in it too.
 
-| capture | peers | server port | what happens | truth messages | size |
-|---|---|---|---|---|---|
+Extra files: `NAME.keys.log` (wss: the client's TLS key log, NSS key log format, as Python's `ssl` wrote it),
+`NAME.dsb.pcapng` (the same capture with that key log embedded as a pcapng Decryption Secrets Block, by
+`editcap --inject-secrets`), `NAME.app.jsonl` (the truth records again, each with `"app"`: its application units
+in the format of `shared/corpus-app/FORMAT.md`, from the peers' own packet encoders/decoders).
+The tshark column counts the packets `tshark -Y websocket` shows (a packet may hold several frames, a frame may
+span several packets), as a check that tshark dissects (and, for wss, decrypts) the capture.
+
+| capture | peers | server port | what happens | truth messages | `tshark -Y websocket` | size |
+|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 Regenerate (needs root for tcpdump; payloads are seeded, so only client ports and timestamps change):
@@ -706,7 +741,10 @@ python tools/make_sample_pcaps.py --out sample_pcaps asr_28002  # one capture
 ```
 
 Checked end to end by `tests/corpus/test_sample_pcaps.py` (complete text/binary messages equal the truth, in order,
-per client/server/direction; every truth ping/pong/close exported; no warning or error findings).
+per client/server/direction; every truth ping/pong/close exported; no warning or error findings) and, for the
+wss/Socket.IO/MQTT captures, by `tests/corpus/test_new_samples.py` (the same checks through `wsdissect export`, with
+`--tls-keylog` for wss once the exporter has it, and tshark's per-direction WebSocket frame counts against the
+truth).
 """
     with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(text)

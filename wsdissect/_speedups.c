@@ -21,6 +21,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <math.h>
+#include <limits.h>
 
 /* Message slots, located once by name in configure(). */
 enum {
@@ -35,7 +36,8 @@ static const char *field_names[M_NFIELDS] = {
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
 static PyObject *int_one, *int_two;
-static PyObject *last_conn, *last_direction, *last_head;  /* message_line's one-entry head cache */
+/* message_line's one-entry head cache; last_heads is the heads dict it came from (borrowed, compared only) */
+static PyObject *last_conn, *last_direction, *last_head, *last_heads;
 
 #define SLOT(obj, i) (*(PyObject **)((char *)(obj) + offsets[i]))
 
@@ -453,6 +455,14 @@ put_uint(char *w, unsigned long long x)
     return w;
 }
 
+/* records.time_ns(x): integer nanoseconds, rounded to the microsecond (round half to even, as Python's round);
+ * only called for the times put_time accepted (0.001 <= x < 2**32). */
+static unsigned long long
+time_ns(double x)
+{
+    return (unsigned long long)nearbyint(x * 1e6) * 1000ULL;
+}
+
 /* A timestamp as orjson writes it (the shortest decimal that reads back as the same double), for the common case
  * of a value in [0.001, 2**32) that is exact to the microsecond; 0 otherwise (the Python encoder takes over).  Below
  * 2**32 a double's spacing is under 1e-6, so the nearest 6-decimal string that reads back, with trailing zeros
@@ -554,7 +564,7 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         return ENC_PYTHON;
 
     PyObject *conn = SLOT(m, M_CONN), *direction = SLOT(m, M_DIRECTION), *head;
-    if (conn == last_conn && direction == last_direction) {
+    if (conn == last_conn && direction == last_direction && heads == last_heads) {
         head = last_head;  /* consecutive records mostly share a connection and direction */
     }
     else {
@@ -584,6 +594,7 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         Py_XSETREF(last_conn, conn);
         Py_XSETREF(last_direction, direction);
         Py_XSETREF(last_head, head);
+        last_heads = heads;
     }
 
     const unsigned char *t = NULL;
@@ -619,6 +630,10 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_str(w, ",\"last_time\":");
     if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
+    w = put_str(w, ",\"first_time_ns\":");
+    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t0)));
+    w = put_str(w, ",\"last_time_ns\":");
+    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t1)));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
@@ -662,6 +677,316 @@ message_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (n == ENC_ERROR)
         return NULL;
     Py_RETURN_NONE;
+}
+
+/* message_columns(messages) -> tuple of lists: the Message slots column by column (field_names order), then each
+ * message's connection index, client and server.  The Arrow tables' transposition (export/arrow.py) in one pass. */
+static PyObject *
+message_columns(PyObject *self, PyObject *msgs)
+{
+    static const char *conn_names[3] = {"index", "client", "server"};
+    if (!PyList_Check(msgs)) {
+        PyErr_SetString(PyExc_TypeError, "message_columns(messages: list)");
+        return NULL;
+    }
+    if (message_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "message_columns(): configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(msgs);
+    PyObject *cols = PyTuple_New(M_NFIELDS + 3), *prev = NULL, *conn_attr[3] = {NULL, NULL, NULL};
+    if (cols == NULL)
+        return NULL;
+    for (int f = 0; f < M_NFIELDS + 3; f++) {
+        PyObject *col = PyList_New(n);  /* items NULL until set: a list frees those safely on error */
+        if (col == NULL)
+            goto error;
+        PyTuple_SET_ITEM(cols, f, col);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i);
+        if (Py_TYPE(m) != message_type) {
+            PyErr_SetString(PyExc_TypeError, "message_columns(): not a Message");
+            goto error;
+        }
+        for (int f = 0; f < M_NFIELDS; f++) {
+            PyObject *v = SLOT(m, f);
+            if (v == NULL) {
+                PyErr_Format(PyExc_AttributeError, "Message.%s is not set", field_names[f]);
+                goto error;
+            }
+            Py_INCREF(v);
+            PyList_SET_ITEM(PyTuple_GET_ITEM(cols, f), i, v);
+        }
+        PyObject *conn = SLOT(m, M_CONN);  /* borrowed: the message in the list holds it */
+        if (conn != prev) {
+            for (int k = 0; k < 3; k++) {
+                PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
+                if (v == NULL)
+                    goto error;
+                Py_XSETREF(conn_attr[k], v);
+            }
+            prev = conn;
+        }
+        for (int k = 0; k < 3; k++) {
+            Py_INCREF(conn_attr[k]);
+            PyList_SET_ITEM(PyTuple_GET_ITEM(cols, M_NFIELDS + k), i, conn_attr[k]);
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_attr[k]);
+    return cols;
+error:
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_attr[k]);
+    Py_DECREF(cols);
+    return NULL;
+}
+
+/* csv_lines(messages, prefix, opcode_names) -> bytes | None: the CSV lines of csv_writer.message_lines (each after
+ * prefix, each ending in CRLF), or None when a message is not of the ordinary kind (the Python twin writes the
+ * batch).  Floats are written by PyOS_double_to_string, which is repr(). */
+#define CSV_NONE 1
+static int
+csv_text(char **wp, PyObject *v, int quoted)  /* a str field (empty for None); 0: not a plain str */
+{
+    if (v == Py_None)
+        return CSV_NONE;
+    if (!PyUnicode_CheckExact(v))
+        return 0;
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(v, &n);
+    if (u == NULL) {
+        PyErr_Clear();  /* lone surrogates: the Python twin escapes them */
+        return 0;
+    }
+    char *w = *wp;
+    if (quoted)
+        *w++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (u[i] == '"' && quoted)
+            *w++ = '"';
+        *w++ = u[i];
+    }
+    if (quoted)
+        *w++ = '"';
+    *wp = w;
+    return 1;
+}
+
+static Py_ssize_t
+csv_text_room(PyObject *v)
+{
+    Py_ssize_t n = 0;
+    if (PyUnicode_CheckExact(v) && PyUnicode_AsUTF8AndSize(v, &n) == NULL) {
+        PyErr_Clear();
+        n = 0;
+    }
+    return 2 * n + 2;
+}
+
+static int
+csv_double(char **wp, PyObject *v)
+{
+    if (!PyFloat_CheckExact(v))
+        return 0;
+    char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (r == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    size_t n = strlen(r);
+    memcpy(*wp, r, n);
+    *wp += n;
+    PyMem_Free(r);
+    return 1;
+}
+
+static char *
+put_ns(char *w, double x)  /* records.time_ns(x) as decimal */
+{
+    long long ns;
+    if (x > -9.2e9 && x < 9.2e9)
+        ns = (long long)nearbyint(x * 1e6) * 1000;
+    else
+        ns = x > 0 ? LLONG_MAX : LLONG_MIN;
+    if (ns < 0) {
+        *w++ = '-';
+        return put_uint(w, ns == LLONG_MIN ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)-ns);
+    }
+    return put_uint(w, (unsigned long long)ns);
+}
+
+static Py_ssize_t
+csv_room(PyObject *m, Py_ssize_t prefix)
+{
+    PyObject *payload = SLOT(m, M_PAYLOAD);
+    if (payload == NULL || !PyBytes_CheckExact(payload))
+        return -1;
+    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
+    return prefix + 700 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
+           + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
+}
+
+static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
+
+static int
+csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
+         PyObject **conn_fields)
+{
+    static const char *conn_names[3] = {"index", "client", "server"};
+    char *w = *wp;
+    PyObject *conn = SLOT(m, M_CONN);
+    if (conn != *conn_cache) {
+        for (int k = 0; k < 3; k++) {
+            PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
+            if (v == NULL)
+                return -1;
+            Py_XSETREF(conn_fields[k], v);
+        }
+        *conn_cache = conn;
+    }
+    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
+    for (int k = 1; k < 3; k++) {  /* endpoints fit in csv_room's fixed part ("[v6]:port" is at most 47 bytes) */
+        if (!PyUnicode_CheckExact(conn_fields[k]) || PyUnicode_GET_LENGTH(conn_fields[k]) > 64
+            || PyUnicode_KIND(conn_fields[k]) != PyUnicode_1BYTE_KIND)
+            return 0;
+    }
+    long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
+    long long fragments = slot_count(m, M_FRAGMENTS);
+    PyObject *op = SLOT(m, M_OPCODE), *code = SLOT(m, M_CLOSE_CODE), *wire = SLOT(m, M_WIRE_LENGTH);
+    PyObject *text = SLOT(m, M_TEXT);
+    long opcode = PyLong_CheckExact(op) ? PyLong_AsLong(op) : -1;
+    if (index < 0 || first < 0 || last < 0 || fragments < 0 || opcode < 0 || opcode > 15 || !PyLong_CheckExact(wire)
+        || (code != Py_None && !PyLong_CheckExact(code)) || (text != Py_None && !PyUnicode_CheckExact(text))) {
+        PyErr_Clear();
+        return 0;
+    }
+    memcpy(w, prefix, prefix_n);
+    w += prefix_n;
+    w = put_uint(w, (unsigned long long)index);
+    *w++ = ',';
+    if (csv_text(&w, conn_fields[1], 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, conn_fields[2], 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, SLOT(m, M_DIRECTION), 0) != 1)
+        return 0;
+    *w++ = ',';
+    if (csv_text(&w, PyTuple_GET_ITEM(names, opcode), 0) != 1)
+        return 0;
+    w = put_str(w, SLOT(m, M_COMPLETE) == Py_True ? ",true," : ",false,");
+    if (code != Py_None) {
+        long long c = PyLong_AsLongLong(code);
+        if (c < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        w = put_uint(w, (unsigned long long)c);
+    }
+    *w++ = ',';
+    if (!csv_text(&w, SLOT(m, M_CLOSE_REASON), 1))
+        return 0;
+    *w++ = ',';
+    w = put_uint(w, (unsigned long long)first);
+    *w++ = ',';
+    w = put_uint(w, (unsigned long long)last);
+    *w++ = ',';
+    *wp = w;
+    return csv_line_rest(wp, m, (unsigned long long)fragments);
+}
+
+/* csv_line's second half: from first_time to the end of the line */
+static int
+csv_line_rest(char **wp, PyObject *m, unsigned long long fragments)
+{
+    char *w = *wp;
+    PyObject *wire = SLOT(m, M_WIRE_LENGTH), *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT);
+    PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
+    if (!csv_double(&w, t0))
+        return 0;
+    *w++ = ',';
+    if (!csv_double(&w, t1))
+        return 0;
+    *w++ = ',';
+    w = put_ns(w, PyFloat_AS_DOUBLE(t0));
+    *w++ = ',';
+    w = put_ns(w, PyFloat_AS_DOUBLE(t1));
+    *w++ = ',';
+    w = put_uint(w, fragments);
+    w = put_str(w, SLOT(m, M_COMPRESSED) == Py_True ? ",true," : ",false,");
+    unsigned long long wl = PyLong_AsUnsignedLongLong(wire);
+    if (wl == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();  /* beyond 64 bits (hostile declared lengths): capped, as the JSONL does */
+        wl = ULLONG_MAX;
+    }
+    w = put_uint(w, wl);
+    *w++ = ',';
+    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
+    w = put_uint(w, (unsigned long long)pn);
+    w = put_str(w, SLOT(m, M_TRUNCATED) == Py_True ? ",true," : ",false,");
+    if (!csv_text(&w, SLOT(m, M_NOTE), 1))
+        return 0;
+    *w++ = ',';
+    w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
+    *w++ = ',';
+    if (text != Py_None) {  /* the text is the payload decoded: its UTF-8 is the payload */
+        const char *b = PyBytes_AS_STRING(payload);
+        *w++ = '"';
+        for (Py_ssize_t i = 0; i < pn; i++) {
+            if (b[i] == '"')
+                *w++ = '"';
+            *w++ = b[i];
+        }
+        *w++ = '"';
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    *wp = w;
+    return 1;
+}
+
+static PyObject *
+csv_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2])
+        || PyTuple_GET_SIZE(args[2]) != 16) {
+        PyErr_SetString(PyExc_TypeError, "csv_lines(messages: list, prefix: bytes, opcode_names: 16-tuple)");
+        return NULL;
+    }
+    PyObject *msgs = args[0];
+    Py_ssize_t n = PyList_GET_SIZE(msgs), prefix_n = PyBytes_GET_SIZE(args[1]), room = 0;
+    if (message_type == NULL)
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i);
+        Py_ssize_t r = Py_TYPE(m) == message_type ? csv_room(m, prefix_n) : -1;
+        if (r < 0)
+            Py_RETURN_NONE;
+        room += r;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, room), *conn_cache = NULL;
+    PyObject *conn_fields[3] = {NULL, NULL, NULL};
+    if (out == NULL)
+        return NULL;
+    char *w = PyBytes_AS_STRING(out);
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++)
+        ok = csv_line(&w, PyList_GET_ITEM(msgs, i), PyBytes_AS_STRING(args[1]), prefix_n, args[2], &conn_cache,
+                      conn_fields);
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(conn_fields[k]);
+    if (ok != 1) {
+        Py_DECREF(out);
+        if (ok < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    if (_PyBytes_Resize(&out, w - PyBytes_AS_STRING(out)) < 0)
+        return NULL;
+    return out;
 }
 
 /* encode_messages(events, start, heads, buf, pos) -> (index, pos): JSONL records (each followed by a newline)
@@ -862,6 +1187,10 @@ static PyMethodDef methods[] = {
      "scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,
      "message_line(message, heads) -> bytes or None"},
+    {"message_columns", (PyCFunction)message_columns, METH_O,
+     "message_columns(messages) -> tuple of lists: Message slots column by column, then conn index/client/server"},
+    {"csv_lines", (PyCFunction)(void (*)(void))csv_lines, METH_FASTCALL,
+     "csv_lines(messages, prefix, opcode_names) -> bytes or None: csv_writer.message_lines, joined"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
      "encode_messages(events, start, heads, buf, pos) -> (index, pos)"},
     {"pcap_records", (PyCFunction)(void (*)(void))pcap_records, METH_FASTCALL,

@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from .export.formats import names as export_formats
+
 EXIT_OK, EXIT_INPUT, EXIT_DAMAGED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
 
@@ -77,7 +79,7 @@ def _engine_options(f):
     options = [
         click.option("--engine", type=click.Choice(["local", "dask"]),
                      help="Decode files and shards in local processes (-j) or on a Dask cluster into a dataset "
-                          "folder DIR/<table>/part-* (dask, or local with -f parquet; docs/scale.md)."),
+                          "folder DIR/<table>/part-* (dask, or local with -T parquet; docs/scale.md)."),
         click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
                                                             "local cluster of --workers processes)."),
         click.option("--workers", type=click.IntRange(1, 1024), metavar="N",
@@ -323,23 +325,32 @@ def follow(captures, hex_limit, **kw):
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--plot", is_flag=True, help="Also draw messages per second over time per connection (sparklines).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def stats(captures, fmt, **kw):
+def stats(captures, fmt, plot, **kw):
     """Per-connection statistics: messages and bytes per direction and opcode, closes, ping RTT, totals."""
 
     def run():
         from .render.stats import StatsCollector, render_stats
+        from .report.aggregate import ReportAggregator, plot_json, tee
 
         r, console = _view_run(captures, kw)
         st = StatsCollector()
-        _drive(r, st.event)
+        agg = ReportAggregator() if plot else None
+        _drive(r, st.event if agg is None else tee(st.event, agg.event))
         if fmt == "json":
             import json
-            click.echo(json.dumps({"connections": st.rows, "totals": st.totals()}, indent=2))  # ASCII: terminal-safe
+            doc = {"connections": st.rows, "totals": st.totals()}
+            if agg is not None:
+                doc["plot"] = plot_json(agg.result())
+            click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
         else:
             render_stats(console, st)
+            if agg is not None:
+                from .render.sparkline import render_sparklines
+                render_sparklines(console, agg.result())
         _damaged_exit(r)
 
     _guard(run)
@@ -376,58 +387,102 @@ def expert(captures, severity, verbose, fmt, **kw):
 
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "json", "parquet"]), default="jsonl",
-              show_default=True)
-@click.option("-o", "--output", default="-", metavar="FILE", help="Output file ('-' for stdout; a folder for "
-                                                                  "datasets).")
+@click.option("-T", "--format", "fmt", type=click.Choice(export_formats()), default="jsonl", show_default=True,
+              help="jsonl, json, csv (messages), parquet (-o DIR: three tables), har (HAR 1.2, Chrome's WebSocket "
+                   "entries).")
+@click.option("-f", "fmt_alias", type=click.Choice(export_formats()), hidden=True)  # the old spelling of -T
+@click.option("-o", "--output", default="-", metavar="FILE|DIR", help="Output file ('-' for stdout; a folder for "
+                                                                        "parquet).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
               default="note", show_default=True, help="Lowest severity of expert records exported.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Decode several capture files in parallel processes (output stays in file order).")
+              help="Decode several capture files in parallel processes (jsonl and json; output stays in file "
+                   "order).")
 @_engine_options
 @_decode_options
 @_filter_options
-def export(captures, fmt, output, expert_level, jobs, **kw):
-    """Export decoded messages, connections and expert info as JSON or JSONL (see docs/export.md)."""
+def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
+    """Export messages, connections and expert info as JSONL, JSON, CSV, Parquet or HAR (see docs/export.md)."""
 
     def run():
-        from .export.writer import RecordWriter
+        from .export.formats import ExportSettings, open_export
         from .findings import Severity
 
+        fmt_ = fmt_alias or fmt
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
-        min_sev = 99 if expert_level == "none" else Severity[expert_level.upper()]
+        settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
+                                  named=len(captures) > 1)
         engine = _split(kw, ENGINE)
-        if engine["engine"] == "dask" or (engine["engine"] and fmt == "parquet"):  # a dataset: DIR/<table>/part-*
-            _export_dataset(captures, fmt, output, options, flt, min_sev, engine, jobs)
+        if engine["engine"] == "dask" or (engine["engine"] and fmt_ == "parquet"):  # a dataset: DIR/<table>/part-*
+            _export_dataset(captures, fmt_, output, options, flt, settings.min_severity, engine, jobs)
             return
-        if jobs > 1 and len(captures) > 1 and "-" not in captures:  # stdin cannot be shared by workers
+        parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
+        if parallel and fmt_ in ("jsonl", "json"):
+            from .export.output import Destination
             from .export.parallel import check_inputs, export_parallel
 
             check_inputs(captures)  # a bad input fails before the output file is created
-            out = _open_output(output)
+            dest = Destination(output, captures)
             try:
-                warnings, damaged = export_parallel(captures, options, flt, min_sev, fmt, out, jobs)
-            finally:
-                if out is not sys.stdout.buffer:
-                    out.close()
+                warnings, damaged = export_parallel(captures, options, flt, settings.min_severity, fmt_,
+                                                    dest.stream(), jobs, named=settings.named)
+            except BaseException:
+                dest.abort()
+                raise
+            dest.commit()
             for w in warnings:
                 _warn(w)
             if damaged:
                 sys.exit(EXIT_DAMAGED)
             return
+        if parallel:
+            _warn(f"-j is used with jsonl and json; decoding {fmt_} in one process")
         run_ = _Run(captures, options, flt)
         run_.open()  # every input is checked before the output is created
-        out = _open_output(output)
+        exp = open_export(fmt_, output, list(captures), settings)
         try:
-            writer = RecordWriter(out, fmt, min_sev)
+            run_.feed(exp.events)
+        except BaseException:
+            exp.abort()  # an interrupted or failed export leaves no file under the final name
+            raise
+        exp.close()
+        _damaged_exit(run_)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-o", "--output", required=True, metavar="FILE", help="The HTML file to write ('-' for stdout).")
+@click.option("--title", metavar="TEXT", help="Page title (default: the capture file names).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_decode_options
+@_filter_options
+def report(captures, output, title, quiet, **kw):
+    """One self-contained HTML page with charts and tables (see docs/report.md)."""
+
+    def run():
+        from .report.aggregate import ReportAggregator
+        from .report.html import describe_filters, write_report
+
+        filters = _split(kw, FILTER)
+        run_ = _Run(captures, _options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
+        run_.open()  # every input is checked before the output is created
+        out = _open_output(output)
+        agg = ReportAggregator()
+        interrupted = False
+        try:
             try:
-                run_.feed(writer.events)
-            finally:
-                writer.close()  # what was decoded is written even when interrupted
+                run_.feed(agg.feed)
+            except KeyboardInterrupt:  # what was decoded is still reported
+                interrupted = True
+            write_report(out, agg.result(), title, describe_filters(filters), interrupted)
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
+        if interrupted:
+            raise KeyboardInterrupt
         _damaged_exit(run_)
 
     _guard(run)
@@ -443,7 +498,7 @@ def _export_dataset(captures, fmt, output, options, flt, min_sev, engine: dict, 
     from .options import parse_size
 
     if output == "-" or fmt not in WRITERS:
-        raise UsageError("a dataset export writes parquet or jsonl parts into a folder: give -f parquet -o DIR")
+        raise UsageError("a dataset export writes parquet or jsonl parts into a folder: give -T parquet -o DIR")
     if engine["engine"] == "dask":
         from .engines.dask_engine import require_dask
         require_dask()
@@ -506,6 +561,30 @@ def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen,
         summary = session.run(count, duration, lambda: click.echo(
             f"Capturing on '{iface}'" + (f" (filter: {bpf})" if bpf else ""), err=True))
         click.echo(summary, err=True)
+
+    _guard(run)
+
+
+@main.command()
+@click.argument("capture", required=False, metavar="[CAPTURE]")
+@click.option("-i", "--interface", "iface", metavar="IFACE", help="Sniff this interface instead of reading a file.")
+@click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter for -i, e.g. 'tcp port 8765'.")
+@_decode_options
+@_filter_options
+def tui(capture, iface, bpf, **kw):
+    """Browse a capture (or a live interface) in three panes: packet list, detail tree, bytes (docs/tui.md)."""
+
+    def run():
+        from .tui import require_textual
+
+        require_textual()
+        from .tui.filter_text import FilterLanguage
+        from .tui.launch import run_tui
+
+        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter)
+        _options(**decode)  # bad sizes or ports fail here, before the screen is taken
+        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language, language.text_of(kw))
+        sys.exit(status)
 
     _guard(run)
 

@@ -105,6 +105,63 @@ _KINDS = [
     FindingKind("ws.close.code", _E, "close code that must not be sent", "RFC 6455 7.4"),
     FindingKind("ws.close.reason_utf8", _E, "close reason is not valid UTF-8", "RFC 6455 5.5.1"),
     FindingKind("ws.pong.unsolicited", _N, "pong whose payload matches no ping", "RFC 6455 5.5.3"),
+    # TLS (wss://): decryption with a key log.
+    FindingKind("tls.no_keys", _N, "TLS connection not decrypted: its secrets are not in the key log"),
+    FindingKind("tls.no_handshake", _N, "TLS connection without its handshake in the capture; not decrypted"),
+    FindingKind("tls.decrypt_failed", _E, "TLS record does not authenticate (AEAD tag, MAC or padding); its "
+                "content is not used", "RFC 8446 5.2, RFC 5246 6.2.3"),
+    FindingKind("tls.gap", _W, "bytes missing from the TLS stream (lost segment); the record is lost"),
+    FindingKind("tls.truncated", _W, "TLS stream ends inside a record"),
+    FindingKind("tls.malformed", _W, "not a TLS record header, or a record longer than TLS allows; the rest "
+                "of the direction is not decoded", "RFC 8446 5.1, RFC 5246 6.2"),
+    FindingKind("tls.handshake.malformed", _W, "malformed or oversized TLS handshake message", "RFC 8446 4"),
+    FindingKind("tls.alert", _W, "TLS alert other than close_notify", "RFC 8446 6"),
+    FindingKind("tls.unsupported_version", _N, "TLS version that is not decrypted (only TLS 1.2 and 1.3)"),
+    FindingKind("tls.unsupported_cipher", _N, "TLS cipher suite that is not decrypted"),
+    FindingKind("tls.early_data", _N, "0-RTT early data not decrypted (no CLIENT_EARLY_TRAFFIC_SECRET, or refused)",
+                "RFC 8446 4.2.10"),
+    FindingKind("tls.alpn_h2", _N, "ALPN h2 negotiated: WebSocket over HTTP/2 is not decoded", "RFC 8441"),
+    # Application protocols over WebSocket messages (wsdissect/app).
+    FindingKind("app.incomplete", _N, "incomplete WebSocket message not decoded at the application layer"),
+    FindingKind("app.unfinished", _W, "connection ended inside an application packet (or before its "
+                "attachments)"),
+    FindingKind("app.buffer_limit", _W, "application packet larger than the buffering limit; skipped"),
+    FindingKind("engineio.packet_type", _E, "unknown Engine.IO packet type", "Engine.IO protocol v4, Packet types"),
+    FindingKind("socketio.packet_type", _E, "unknown Socket.IO packet type", "Socket.IO protocol v5, Packet types"),
+    FindingKind("socketio.malformed", _E, "malformed Socket.IO packet (attachment count or JSON payload)",
+                "Socket.IO protocol v5, Packet encoding"),
+    FindingKind("socketio.ack_unknown", _W, "Socket.IO ACK that answers no event with that id",
+                "Socket.IO protocol v5, Acknowledgement"),
+    FindingKind("socketio.attachment_unexpected", _W, "binary message that is no pending attachment and no "
+                "msgpack Socket.IO packet", "Socket.IO protocol v5, BINARY_EVENT"),
+    FindingKind("socketio.attachments_missing", _W, "binary packet followed by a new packet before all its "
+                "attachments", "Socket.IO protocol v5, BINARY_EVENT"),
+    FindingKind("mqtt.remaining_length", _E, "malformed MQTT Remaining Length (more than 4 bytes)",
+                "MQTT 3.1.1 2.2.3, MQTT 5.0 1.5.5"),
+    FindingKind("mqtt.text_message", _E, "MQTT control packets in a text WebSocket message",
+                "MQTT 3.1.1 6, MQTT 5.0 6"),
+    FindingKind("mqtt.malformed", _E, "malformed MQTT control packet (fields past its end, reserved type, bad "
+                "property)", "MQTT 3.1.1 2, MQTT 5.0 2"),
+    FindingKind("mqtt.flags", _E, "MQTT fixed header flags invalid for the packet type (or QoS 3)",
+                "MQTT 3.1.1 2.2.2, MQTT 5.0 2.1.3"),
+    FindingKind("mqtt.packet_id_zero", _E, "MQTT packet identifier 0", "MQTT 3.1.1 2.3.1, MQTT 5.0 2.2.1"),
+    FindingKind("mqtt.packet_id_reuse", _W, "MQTT packet identifier reused while its flow is unacknowledged",
+                "MQTT 3.1.1 2.3.1, MQTT 5.0 2.2.1"),
+    FindingKind("stomp.missing_nul", _E, "STOMP frame does not end with a NUL octet", "STOMP 1.2 Augmented BNF"),
+    FindingKind("stomp.content_length", _E, "STOMP content-length does not match the body",
+                "STOMP 1.2 Header content-length"),
+    FindingKind("stomp.malformed", _E, "malformed STOMP frame (no blank line after headers, header without colon)",
+                "STOMP 1.2 STOMP Frames"),
+    FindingKind("stomp.escape", _E, "undefined escape sequence in a STOMP header", "STOMP 1.2 Value Encoding"),
+    FindingKind("graphql.invalid", _E, "GraphQL over WebSocket message is not an object with a known type",
+                "graphql-transport-ws PROTOCOL.md"),
+    FindingKind("graphql.before_ack", _E, "graphql-transport-ws message before the server's connection_ack",
+                "graphql-transport-ws PROTOCOL.md ConnectionAck"),
+    FindingKind("jsonrpc.invalid", _E, "text message is not a JSON-RPC 2.0 object or batch", "JSON-RPC 2.0 4"),
+    FindingKind("jsonrpc.duplicate_id", _W, "JSON-RPC request id reused while its response is pending",
+                "JSON-RPC 2.0 4"),
+    FindingKind("jsonrpc.response_unknown", _W, "JSON-RPC response or error for an id no request is waiting for",
+                "JSON-RPC 2.0 5"),
 ]
 
 KINDS: dict[str, FindingKind] = {k.code: k for k in _KINDS}

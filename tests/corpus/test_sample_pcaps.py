@@ -6,6 +6,8 @@ exported records (``message_record``, the export contract) must show, per (clien
 - every truth ping/pong/close (extra automatic control frames are allowed);
 - no expert finding of severity warning or error, since these are clean captures of well-behaved peers.
 Regenerate the captures with ``python tools/make_sample_pcaps.py`` (root, tcpdump); these tests only read them.
+wss:// captures (a ``NAME.keys.log`` beside them) need TLS decryption: ``test_new_samples.py`` checks them, with the
+same ``check_*`` functions, through ``wsdissect export --tls-keylog``.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from wsdissect.findings import Severity
 from wsdissect.pipeline import Options, dissect_files
 
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "sample_pcaps"
-CAPTURES = sorted(p for p in SAMPLES.glob("*.pcap") if p.with_suffix(".truth.jsonl").exists())
+CAPTURES = sorted(p for p in SAMPLES.glob("*.pcap")
+                  if p.with_suffix(".truth.jsonl").exists() and not p.with_suffix(".keys.log").exists())
 # The captures tools/make_sample_pcaps.py makes; they are committed, so their absence is a failure, not a skip.
 EXPECTED = {"asr_28002", "websockets_deflate", "aiohttp_mixed", "wsproto_fragments"}
 DATA = ("text", "binary")
@@ -65,10 +68,9 @@ def test_expected_captures_present():
     assert EXPECTED <= {p.stem for p in CAPTURES}, f"missing from {SAMPLES}: {EXPECTED - {p.stem for p in CAPTURES}}"
 
 
-@pytest.mark.parametrize("pcap", CAPTURES, ids=[p.stem for p in CAPTURES])
-def test_data_messages_equal_truth(pcap):
-    truth = load_truth(pcap)
-    records, _ = export(pcap)
+def check_data_messages(name: str, truth: list[dict], records: list[dict]) -> None:
+    """The complete text/binary messages of the exported *records* equal the truth's, in order, per (client,
+    server, direction), and none is incomplete."""
     want: dict[tuple, list] = {}
     got: dict[tuple, list] = {}
     for r in truth:
@@ -76,24 +78,21 @@ def test_data_messages_equal_truth(pcap):
             want.setdefault(key(r), []).append((r["opcode"], base64.b64decode(r["payload_b64"])))
     incomplete = [(r["direction"], r["opcode"], r["first_frame"], r.get("note")) for r in records
                   if r["opcode"] in DATA and r["complete"] is not True]
-    assert incomplete == [], f"{pcap.name}: incomplete data messages"
+    assert incomplete == [], f"{name}: incomplete data messages"
     for r in records:
         if r["opcode"] in DATA:
             got.setdefault(key(r), []).append((r["opcode"], base64.b64decode(r["payload_b64"])))
-    assert sorted(got) == sorted(want), f"{pcap.name}: (client, server, direction) groups differ"
+    assert sorted(got) == sorted(want), f"{name}: (client, server, direction) groups differ"
     for k, expected in want.items():
         actual = got[k]
         for i, (e, a) in enumerate(zip(expected, actual)):
-            assert a == e, (f"{pcap.name} {k} message {i}: exported {a[0]} {a[1][:60]!r}... "
+            assert a == e, (f"{name} {k} message {i}: exported {a[0]} {a[1][:60]!r}... "
                             f"!= truth {e[0]} {e[1][:60]!r}...")
-        assert len(actual) == len(expected), (f"{pcap.name} {k}: {len(actual)} messages exported, "
-                                              f"{len(expected)} in truth")
+        assert len(actual) == len(expected), f"{name} {k}: {len(actual)} messages exported, {len(expected)} in truth"
 
 
-@pytest.mark.parametrize("pcap", CAPTURES, ids=[p.stem for p in CAPTURES])
-def test_truth_control_frames_exported(pcap):
-    truth = load_truth(pcap)
-    records, _ = export(pcap)
+def check_control_frames(name: str, truth: list[dict], records: list[dict]) -> None:
+    """Every truth ping/pong/close is among the complete exported control messages (extra ones are allowed)."""
     pool = Counter((key(r), control_key(r)) for r in records if r["opcode"] in CONTROL and r["complete"] is True)
     missing = []
     for r in truth:
@@ -103,7 +102,17 @@ def test_truth_control_frames_exported(pcap):
                 pool[k] -= 1
             else:
                 missing.append(k)
-    assert missing == [], f"{pcap.name}: truth control frames not exported"
+    assert missing == [], f"{name}: truth control frames not exported"
+
+
+@pytest.mark.parametrize("pcap", CAPTURES, ids=[p.stem for p in CAPTURES])
+def test_data_messages_equal_truth(pcap):
+    check_data_messages(pcap.name, load_truth(pcap), export(pcap)[0])
+
+
+@pytest.mark.parametrize("pcap", CAPTURES, ids=[p.stem for p in CAPTURES])
+def test_truth_control_frames_exported(pcap):
+    check_control_frames(pcap.name, load_truth(pcap), export(pcap)[0])
 
 
 @pytest.mark.parametrize("pcap", CAPTURES, ids=[p.stem for p in CAPTURES])

@@ -70,13 +70,19 @@ def single_rows(capture: str, fmt: str, tmp) -> dict[str, list[bytes]]:
     return {t: sorted(_canon(r) for r in _parquet_rows(os.path.join(out, f"{t}.parquet"))) for t in TABLES}
 
 
-def dataset_rows(out_dir: str, fmt: str, number: int) -> dict[str, list[bytes]]:
-    """The rows of input *number* (its parts, shards included) in a dataset, per table, sorted."""
+def dataset_rows(out_dir: str, fmt: str, number: int, source: str | None = None) -> dict[str, list[bytes]]:
+    """The rows of input *number* (its parts, shards included) in a dataset, per table, sorted.  JSONL rows name
+    their input (``file``, checked against *source*), which a one-input JSONL export does not: it is dropped."""
     tables = {}
     for t in TABLES:
         rows = []
         for p in glob.glob(os.path.join(out_dir, t, f"part-{number:05d}*.{fmt}")):
-            rows += ([orjson.loads(line) for line in open(p, "rb")] if fmt == "jsonl" else _parquet_rows(p))
+            if fmt == "jsonl":
+                lines = [orjson.loads(line) for line in open(p, "rb")]
+                assert source is None or all(r.pop("file") == source for r in lines)
+                rows += lines
+            else:
+                rows += _parquet_rows(p)
         tables[t] = sorted(_canon(r) for r in rows)
     return tables
 
@@ -89,7 +95,7 @@ def assert_no_leftovers(out_dir: str) -> None:
 
 def assert_dataset_equals_single(out_dir: str, captures: list[str], fmt: str, tmp) -> None:
     for i, capture in enumerate(captures):
-        assert dataset_rows(out_dir, fmt, i) == single_rows(capture, fmt, tmp), capture
+        assert dataset_rows(out_dir, fmt, i, capture) == single_rows(capture, fmt, tmp), capture
     assert_no_leftovers(out_dir)
 
 
@@ -114,8 +120,9 @@ def _export(captures, out_dir, fmt="jsonl", split_size=None, pool=None, min_seve
 def test_split_capture_equals_whole(tmp_path, big_capture, fmt):
     outcome = _export([big_capture], tmp_path / "split", fmt, split_size=200_000)
     assert outcome.split == 1 and outcome.parts > 3
-    assert dataset_rows(str(tmp_path / "split"), fmt, 0) == single_rows(big_capture, fmt, tmp_path)
-    streams = {orjson.loads(r)["stream"] for r in dataset_rows(str(tmp_path / "split"), fmt, 0)["connections"]}
+    assert dataset_rows(str(tmp_path / "split"), fmt, 0, big_capture) == single_rows(big_capture, fmt, tmp_path)
+    streams = {orjson.loads(r)["stream"] for r in dataset_rows(str(tmp_path / "split"), fmt, 0,
+                                                               big_capture)["connections"]}
     assert len(streams) > 20  # many connections, numbered as in the whole capture (compared above)
     assert_no_leftovers(str(tmp_path / "split"))
 
@@ -143,9 +150,9 @@ def test_local_cluster_dataset_equals_single_process(tmp_path, big_capture):
     assert res.exit_code == 3, res.output  # the damaged corpus capture and the text file
     assert "not-a-capture.pcap: not a pcap or pcapng capture" in res.stderr
     assert_dataset_equals_single(str(out), captures[:-1], fmt, tmp_path)
-    expert = [orjson.loads(r) for r in dataset_rows(str(out), fmt, len(captures) - 1)["expert"]]
+    expert = [orjson.loads(r) for r in dataset_rows(str(out), fmt, len(captures) - 1, str(bad))["expert"]]
     assert [(e["code"], e["severity"]) for e in expert] == [("capture.unreadable", "error")]
-    assert expert[0].get("file", str(bad)) == str(bad)  # Parquet rows name their input
+    assert expert[0].get("file", str(bad)) == str(bad)  # rows name their input
 
 
 class SeparateCluster:
@@ -286,7 +293,7 @@ def test_url_input_decodes_like_the_path(tmp_path):
     out = tmp_path / "ds"
     outcome = _export([f"file://{path}"], out)
     assert not outcome.damaged
-    assert dataset_rows(str(out), "jsonl", 0) == single_rows(path, "jsonl", tmp_path)
+    assert dataset_rows(str(out), "jsonl", 0, f"file://{path}") == single_rows(path, "jsonl", tmp_path)
 
 
 # -- the split pass itself -----------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ scapy's ``RawPcapReader`` (see benchmarks/) and lets a damaged file yield every 
 Contract: ``CaptureFile(path)`` opens and checks the magic (raising :class:`CaptureError` for anything that is not
 a capture); iterating yields ``(frame_no, ts, linktype, data, wire_len)``; problems met while reading (a record cut
 off, a corrupt block) are appended to ``problems`` as ``(code, message, frame_no)`` and end the iteration.
+TLS key logs embedded in a pcapng (Decryption Secrets Blocks of type TLSK) are appended to ``tls_secrets`` as
+they are read: a DSB comes before the packets it decrypts, so it is there when those packets are yielded.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1e-9),
 }
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+PCAPNG_DSB = 0x0000000A  # Decryption Secrets Block
+DSB_TLS_KEYLOG = 0x544C534B  # "TLSK": an NSS key log
 GZIP_MAGIC = b"\x1f\x8b"
 
 Record = tuple  # (frame_no, ts, linktype, data, wire_len)
@@ -100,6 +104,7 @@ class CaptureFile:
         self.path = path
         self.first_frame = first_frame
         self.problems: list[tuple[str, str, int]] = []
+        self.tls_secrets: list[bytes] = []  # key log texts from pcapng Decryption Secrets Blocks
         self.records_read = 0
         raw, self.name = _open(path)
         self._raw = raw
@@ -305,6 +310,11 @@ class CaptureFile:
             elif btype_n == 1:  # Interface Description Block
                 lt = struct.unpack_from(endian + "H", buf, body)[0]
                 ifaces.append((lt,) + _idb_time(buf, body + 8, pos + blen - 4, endian))
+                continue
+            elif btype_n == PCAPNG_DSB and blen >= 20:
+                stype, slen = struct.unpack_from(endian + "II", buf, body)
+                if stype == DSB_TLS_KEYLOG and slen <= blen - 20:
+                    self.tls_secrets.append(bytes(buf[body + 8:body + 8 + slen]))
                 continue
             else:
                 continue  # section header, statistics, name resolution, custom blocks...

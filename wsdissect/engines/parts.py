@@ -28,9 +28,11 @@ _TABLE_OF = {Message: "messages", ConnectionEnd: "connections", Finding: "expert
 class _JsonlSink:
     """One part as three JSONL files, events routed to the table of their record type."""
 
-    def __init__(self, paths: dict[str, str], min_severity: int):
+    def __init__(self, paths: dict[str, str], label: str, min_severity: int):
         self.files = {t: open(p, "wb") for t, p in paths.items()}
-        self.writers = {t: RecordWriter(f, "jsonl", min_severity) for t, f in self.files.items()}
+        self.writers = {t: RecordWriter(f, "jsonl", min_severity, named=True) for t, f in self.files.items()}
+        for w in self.writers.values():
+            w.input.file = label  # a part holds one input's records: each names it
 
     def events(self, evs: list) -> None:
         routed: dict[str, list] = {}
@@ -57,7 +59,7 @@ class JsonlParts:
     preload: tuple[str, ...] = ()  # modules a local cluster's workers should start with
 
     def open(self, paths: dict[str, str], label: str, min_severity: int) -> _JsonlSink:
-        return _JsonlSink(paths, min_severity)
+        return _JsonlSink(paths, label, min_severity)
 
     def renumber(self, src: str, dst: str, mapping: list[int]) -> None:
         import orjson

@@ -15,11 +15,13 @@ from ..capture.files import CaptureFile
 from .writer import RecordWriter
 
 
-def _export_one(path: str, options, event_filter, min_severity: int, tmp: str) -> tuple[list[str], bool]:
+def _export_one(path: str, options, event_filter, min_severity: int, tmp: str, named: bool = False
+                ) -> tuple[list[str], bool]:
     from ..engines.task import decode_capture  # the per-file function every engine runs
 
     with open(tmp, "wb") as out:
-        writer = RecordWriter(out, "jsonl", min_severity)
+        writer = RecordWriter(out, "jsonl", min_severity, named=named)
+        writer.input.file = path if named else None  # also for a file without packets (no CaptureStart)
         outcome = decode_capture(path, writer.events, options, event_filter)
         writer.close()
     return list(outcome.warnings), outcome.damaged
@@ -32,13 +34,13 @@ def check_inputs(paths) -> None:
 
 
 def export_parallel(paths, options, event_filter, min_severity: int, fmt: str, out: BinaryIO,
-                    jobs: int) -> tuple[list[str], bool]:
+                    jobs: int, named: bool = False) -> tuple[list[str], bool]:
     warnings: list[str] = []
     damaged = False
     with tempfile.TemporaryDirectory(prefix="wsdissect-") as tmpdir, \
             ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
         tmps = [os.path.join(tmpdir, f"{i}.jsonl") for i in range(len(paths))]
-        futures = [pool.submit(_export_one, p, options, event_filter, min_severity, t) for p, t in zip(paths, tmps)]
+        futures = [pool.submit(_export_one, p, options, event_filter, min_severity, t, named) for p, t in zip(paths, tmps)]
         first = True
         if fmt == "json":
             out.write(b"[")

@@ -15,11 +15,11 @@ import queue
 import threading
 from typing import BinaryIO
 
-from ..events import ConnectionEnd, Finding, Message
+from ..events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..speedups import speedups
-from .records import (_HEADS, connection_record, expert_record, forget_heads, is_exported_connection, json_bytes,
-                      message_line)
+from .records import (connection_record, expert_record, forget_heads, heads_for, is_exported_connection,
+                      json_bytes, message_line)
 
 
 class ExportFormat(str, enum.Enum):
@@ -30,17 +30,80 @@ class ExportFormat(str, enum.Enum):
 BATCH = 1 << 20  # bytes of output collected before one write
 
 
-def encode_event(ev, min_severity: int = Severity.NOTE) -> bytes | None:
-    """The JSON record of an event (one line, no newline), or None for events that are not exported."""
+def encode_event(ev, min_severity: int = Severity.NOTE, file: str | None = None) -> bytes | None:
+    """The JSON record of an event (one line, no newline), or None for events that are not exported.  *file*: the
+    input the event comes from, when records name their input."""
     cls = ev.__class__
     if cls is Message:
-        return message_line(ev)
+        return message_line(ev, file)
     if cls is ConnectionEnd:
         forget_heads(ev.conn)
-        return json_bytes(connection_record(ev)) if is_exported_connection(ev) else None
+        return json_bytes(connection_record(ev, file)) if is_exported_connection(ev) else None
     if cls is Finding:
-        return json_bytes(expert_record(ev)) if ev.severity >= min_severity else None
+        return json_bytes(expert_record(ev, file)) if ev.severity >= min_severity else None
     return None
+
+
+class InputTracker:
+    """Which input the events being written come from (for the ``file`` field), or None when records do not name
+    their input (a single input).
+
+    A file's events start with ``CaptureStart``; its damage findings arrive in the same list as its ``CaptureEnd``
+    (also for a file without any packet, which has no ``CaptureStart``), so :meth:`see` looks at a list's last event.
+    """
+
+    __slots__ = ("named", "file")
+
+    def __init__(self, named: bool):
+        self.named = named
+        self.file: str | None = None
+
+    def see(self, evs: list) -> None:
+        """Called with each list of events before they are written."""
+        if self.named and evs:
+            last = evs[-1]
+            if last.__class__ is CaptureEnd:
+                self.file = last.source
+            elif evs[0].__class__ is CaptureStart:
+                self.file = evs[0].source
+
+
+class Background:
+    """Calls ``fn(item)`` in a background thread for each item :meth:`put`, in order, at most *depth* items behind
+    (0: unbounded).  The first exception is raised in the producer at the next :meth:`put` or at :meth:`close`."""
+
+    def __init__(self, fn, name: str, depth: int = 0):
+        self.fn = fn
+        self.todo: queue.Queue = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            try:
+                self.fn(item)
+            except BaseException as e:  # noqa: BLE001 - handed to the producer thread
+                if self.error is None:
+                    self.error = e
+
+    def check(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def put(self, item) -> None:
+        self.check()
+        self.todo.put(item)
+
+    def close(self) -> None:
+        """Wait until every item is done."""
+        self.todo.put(None)
+        self.thread.join()
+        self.check()
 
 
 class Spooler:
@@ -53,55 +116,39 @@ class Spooler:
         self.free: queue.Queue = queue.Queue()
         for _ in range(count):
             self.free.put(bytearray(size))
-        self.todo: queue.Queue = queue.Queue()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="wsdissect-writer", daemon=True)
-        self.thread.start()
+        self.background = Background(self._write, "wsdissect-writer")
 
-    def _run(self) -> None:
-        while True:
-            item = self.todo.get()
-            if item is None:
-                return
-            buf, n = item
-            if self.error is None:
-                try:
-                    if n is None:
-                        self.out.write(buf)
-                    else:
-                        with memoryview(buf) as view:
-                            self.out.write(view[:n])
-                except BaseException as e:  # noqa: BLE001 - handed to the producer thread
-                    self.error = e
+    def _write(self, item: tuple) -> None:
+        buf, n = item
+        try:
+            if n is None:
+                self.out.write(buf)
+            else:
+                with memoryview(buf) as view:
+                    self.out.write(view[:n])
+        finally:
             if n is not None:
                 self.free.put(buf)
 
-    def _check(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            self.todo.put(None)
-            raise error
-
     def take(self) -> bytearray:
         """A free buffer (waits while all are being written)."""
-        self._check()
+        self.background.check()
         return self.free.get()
 
     def write(self, buf, n: int | None = None) -> None:
         """Queue ``buf[:n]`` (a buffer from :meth:`take`, recycled afterwards) or a bytes object (*n* None)."""
-        self.todo.put((buf, n))
+        self.background.todo.put((buf, n))
 
     def close(self) -> None:
         """Wait until everything queued is written."""
-        self.todo.put(None)
-        self.thread.join()
-        self._check()
+        self.background.close()
 
 
 class RecordWriter:
     def __init__(self, out: BinaryIO, fmt: ExportFormat = ExportFormat.JSONL, min_severity: int = Severity.NOTE,
-                 flush_each: bool = False):
+                 flush_each: bool = False, named: bool = False):
         self.out = out
+        self.input = InputTracker(named)
         self.fmt = ExportFormat(fmt)
         self.min_severity = min_severity
         self.flush_each = flush_each
@@ -122,20 +169,24 @@ class RecordWriter:
             self.out.write(data)
 
     def event(self, ev) -> None:
-        data = message_line(ev) if ev.__class__ is Message else encode_event(ev, self.min_severity)
+        file = self.input.file
+        data = message_line(ev, file) if ev.__class__ is Message else encode_event(ev, self.min_severity, file)
         if data is not None:
             self._put(data)
 
     def events(self, evs: list) -> None:
         """Write the records of a list of events (one packet's worth), in order."""
+        if self.input.named:
+            self.input.see(evs)
         run = self._encode_run
         if run is None:
             for ev in evs:
                 self.event(ev)
             return
+        heads = heads_for(self.input.file)
         i, n = 0, len(evs)
         while i < n:
-            i, self.pos = run(evs, i, _HEADS, self.buf, self.pos)
+            i, self.pos = run(evs, i, heads, self.buf, self.pos)
             if i < n:  # an event the C encoder leaves to Python (or a full buffer)
                 self.event(evs[i])
                 i += 1
@@ -181,3 +232,13 @@ class RecordWriter:
         if self.spooler is not None:
             self.spooler.close()
         self.out.flush()
+
+
+def jsonl_writer(destination, settings) -> RecordWriter:
+    """The ``jsonl`` format (see :mod:`wsdissect.export.formats`)."""
+    return RecordWriter(destination.stream(), ExportFormat.JSONL, settings.min_severity, named=settings.named)
+
+
+def json_writer(destination, settings) -> RecordWriter:
+    """The ``json`` format: the same records as one array."""
+    return RecordWriter(destination.stream(), ExportFormat.JSON, settings.min_severity, named=settings.named)

@@ -1,7 +1,7 @@
 """Grouping events by packet, and the Wireshark-style packet list (``wsdissect show``)."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from rich.console import Console
 from rich.text import Text
@@ -80,43 +80,35 @@ class WindowScales:
         return p.window
 
 
-class PacketListView:
-    """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
+class PacketRow(NamedTuple):
+    """One line of the packet list, compact (plain values only): what ``show`` prints and the TUI lists."""
 
-    def __init__(self, console: Console, websocket_only: bool = False):
-        self.console = console
-        self.websocket_only = websocket_only
-        self.t0: float | None = None
+    frame: int
+    ts: float
+    src: str
+    dst: str
+    protocol: str
+    length: int
+    info: str  # escaped and cut: safe to show as is
+    worst: Severity | None  # the most severe finding of the packet
+    codes: tuple[str, ...]  # finding codes of warning severity and above
+    stream: int | None  # the connection (tcp.stream) index
+    direction: str | None
+
+
+class PacketSummaries:
+    """Turns a packet and its events into a :class:`PacketRow` (keeps the TCP window scales seen so far)."""
+
+    def __init__(self) -> None:
         self.scales = WindowScales()
-        self.addr_width = 15
-        self.rows = 0
+        self._interned: dict[str, str] = {}
 
-    def header(self) -> None:
-        w = self.addr_width
-        self.console.print(Text(f"{'No.':>6} {'Time':>10} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} "
-                                f"{'Length':>6} Info", style="bold"), soft_wrap=True)
-
-    def group(self, pkt: Packet | None, events: list) -> None:
-        for ev in events:
-            if ev.__class__ is CaptureStart and self.t0 is None:
-                self.t0 = ev.ts
-        if pkt is None:
-            return
-        if self.t0 is None:
-            self.t0 = pkt.ts
-        protocol, info, worst, codes = self.describe(pkt, events)
-        if self.websocket_only and protocol == "TCP":
-            return
-        if not self.rows:
-            self.header()
-        self.rows += 1
-        w = max(self.addr_width, len(pkt.src), len(pkt.dst))
-        line = Text(f"{pkt.frame:>6} {pkt.ts - self.t0:>10.6f} {pkt.src:<{w}} {pkt.dst:<{w}} {protocol:<9} "
-                    f"{pkt.wire_len:>6} ", style=PROTOCOL_STYLE.get(protocol, ""))
-        line.append(safe(info, 400), style=PROTOCOL_STYLE.get(protocol, ""))
-        if worst is not None and worst >= Severity.WARNING:
-            line.append("  " + " ".join(f"[{c}]" for c in codes), style=SEVERITY_STYLE[worst])
-        self.console.print(line, soft_wrap=True, no_wrap=True, overflow="ellipsis")
+    def row(self, p: Packet, events: list) -> PacketRow:
+        protocol, info, worst, codes = self.describe(p, events)
+        intern = self._interned.setdefault
+        return PacketRow(p.frame, p.ts, intern(p.src, p.src), intern(p.dst, p.dst), protocol, p.wire_len,
+                         safe(info, 400), worst, tuple(codes), p.conn.index if p.conn is not None else None,
+                         p.direction)
 
     def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
         http = [ev for ev in events if ev.__class__ in (HttpRequest, HttpResponse) and ev.frame == p.frame]
@@ -134,6 +126,55 @@ class PacketListView:
             info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
         info += f" Win={self.scales.window(p)} Len={p.payload_len}"
         return "TCP", prefix + info, worst, codes
+
+
+def list_header(addr_width: int = 15) -> str:
+    w = addr_width
+    return f"{'No.':>6} {'Time':>10} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} {'Length':>6} Info"
+
+
+def packet_line(row: PacketRow, t0: float, addr_width: int = 15) -> Text:
+    """The packet list line of *row*, coloured by protocol, its warning codes by severity."""
+    w = max(addr_width, len(row.src), len(row.dst))
+    style = PROTOCOL_STYLE.get(row.protocol, "")
+    line = Text(f"{row.frame:>6} {row.ts - t0:>10.6f} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
+                f"{row.length:>6} ", style=style)
+    line.append(row.info, style=style)
+    if row.worst is not None and row.worst >= Severity.WARNING:
+        line.append("  " + " ".join(f"[{c}]" for c in row.codes), style=SEVERITY_STYLE[row.worst])
+    return line
+
+
+class PacketListView:
+    """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
+
+    def __init__(self, console: Console, websocket_only: bool = False):
+        self.console = console
+        self.websocket_only = websocket_only
+        self.t0: float | None = None
+        self.summaries = PacketSummaries()
+        self.addr_width = 15
+        self.rows = 0
+
+    def header(self) -> None:
+        self.console.print(Text(list_header(self.addr_width), style="bold"), soft_wrap=True)
+
+    def group(self, pkt: Packet | None, events: list) -> None:
+        for ev in events:
+            if ev.__class__ is CaptureStart and self.t0 is None:
+                self.t0 = ev.ts
+        if pkt is None:
+            return
+        if self.t0 is None:
+            self.t0 = pkt.ts
+        row = self.summaries.row(pkt, events)
+        if self.websocket_only and row.protocol == "TCP":
+            return
+        if not self.rows:
+            self.header()
+        self.rows += 1
+        self.console.print(packet_line(row, self.t0, self.addr_width), soft_wrap=True, no_wrap=True,
+                           overflow="ellipsis")
 
     def end(self) -> None:
         if not self.rows:

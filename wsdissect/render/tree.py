@@ -6,22 +6,18 @@ from collections import deque
 
 from rich.console import Console
 from rich.text import Text
-from rich.tree import Tree
 
 from ..events import Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
-from ..rfc6455 import close_code_label, opcode_label
 from .packets import SEVERITY_STYLE, tcp_flags
-from .text import bitfield, hexdump, pretty_payload, safe
+from .nodes import Node, Span, field_span, to_rich
+from .text import safe
+from .ws_tree import frame_spans, ws_node
 
 LINK_NAMES = {0: "Null/Loopback", 1: "Ethernet II", 101: "Raw packet data", 108: "Null/Loopback",
               113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 228: "Raw packet data",
               229: "Raw packet data"}
 HOLD_LIMIT = 2000  # packets held back at most while waiting for an HTTP response
-
-
-def _t(s: str, style: str = "") -> Text:
-    return Text(s, style=style)
 
 
 def seconds(x: float) -> str:
@@ -42,172 +38,101 @@ def full_uri(req: HttpRequest) -> str:
     return f"http://{host}{req.uri}" if host else req.uri
 
 
-class DetailView:
-    """Prints one tree per packet.  Packets after an HTTP request are held until its response is seen (at most
-    ``HOLD_LIMIT`` packets) so the request's tree can say ``[Response in frame: N]`` as Wireshark does."""
+class TreeBuilder:
+    """The detail nodes of packets fed in capture order.  ``observe`` every packet's events when they arrive (it
+    pairs requests with responses and learns what was negotiated), ``track`` every packet in order (fragments of
+    messages), then ``nodes`` builds the tree of a packet."""
 
-    def __init__(self, console: Console, frames: set[int] | None = None, websocket_only: bool = False):
-        self.console = console
-        self.frames = frames
-        self.websocket_only = websocket_only
-        self.held: deque = deque()
-        self.waiting: set[int] = set()  # id() of requests whose response is not seen yet
-        self.response_frame: dict[int, int] = {}
+    def __init__(self) -> None:
+        self.response_frame: dict[int, int] = {}  # id() of a request -> frame of its response
         self.request_totals: dict[int, int] = {}  # connection index -> requests seen
         self.response_totals: dict[int, int] = {}
-        self.t0: float | None = None
-        self.prev_ts: float | None = None
-        self.printed = 0
         self.deflate: set[int] = set()  # connections with permessage-deflate negotiated
         self.fragments: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (frame, length) of the message so far
 
-    def group(self, pkt: Packet | None, events: list) -> None:
+    def observe(self, events: list) -> list:
+        """Learn from a packet's events; returns the HTTP requests still waiting for their response."""
+        requests = []
         for ev in events:
             cls = ev.__class__
             if cls is Upgrade and ev.deflate is not None:
                 self.deflate.add(ev.conn.index)
             if cls is HttpRequest:
-                self.waiting.add(id(ev))
+                requests.append(ev)
                 self.request_totals[ev.conn.index] = max(self.request_totals.get(ev.conn.index, 0), ev.number)
             elif cls is HttpResponse:
                 self.response_totals[ev.conn.index] = max(self.response_totals.get(ev.conn.index, 0), ev.number)
                 if ev.request is not None:
                     self.response_frame[id(ev.request)] = ev.frame
-                    self.waiting.discard(id(ev.request))
-        if pkt is None:
-            return
-        self.held.append((pkt, events))
-        if len(self.held) > HOLD_LIMIT:
-            self.waiting.clear()  # an unanswered request: stop waiting for its response
-        if not self.waiting:
-            while self.held:
-                self._render(*self.held.popleft())
+        return requests
 
-    def end(self) -> None:
-        while self.held:
-            self._render(*self.held.popleft())
-        if not self.printed:
-            self.console.print(Text("(no packets matched)", style="dim"))
+    def answered(self, request: HttpRequest) -> bool:
+        return id(request) in self.response_frame
 
-    # -- one packet -----------------------------------------------------------------------------------------
-    def _render(self, p: Packet, events: list) -> None:
-        if self.t0 is None:
-            self.t0 = p.ts
-        prev, self.prev_ts = self.prev_ts, p.ts
+    def track(self, events: list) -> list[list[tuple[int, int]]]:
+        """The fragments so far of the message of each WebSocket frame of the packet (call for every packet)."""
+        return [self._fragments(e) for e in events if e.__class__ is WsFrame]
+
+    def nodes(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float) -> list[Node]:
+        """The tree of packet *p*: Frame, link layer, IP, TCP, HTTP heads, WebSocket frames, expert info."""
         frames = [e for e in events if e.__class__ is WsFrame]
-        fragments = [self._fragments(f) for f in frames]  # tracked for every packet, shown or not
-        if self.frames is not None and p.frame not in self.frames:
-            return
         heads = [e for e in events if e.__class__ in (HttpRequest, HttpResponse) and e.frame == p.frame]
-        if self.websocket_only and not frames and not heads:
-            return
         findings = [e for e in events if e.__class__ is Finding]
-        completed = self._pair(events)
+        completed = _pair(events)
         upgrades = [e for e in events if e.__class__ is Upgrade]
-        con = self.console
-        if self.printed:
-            con.print()
-        self.printed += 1
-        con.print(self._frame_node(p, prev))
-        con.print(self._link_line(p))
-        con.print(self._ip_line(p))
-        con.print(self._tcp_node(p, [f for f in findings if f.code.startswith("tcp.")]))
-        for h in heads:
-            con.print(self._http_node(h, upgrades))
+        out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
+               _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
+        out += [self._http_node(p, h, upgrades) for h in heads]
         for f, frags in zip(frames, fragments):
-            con.print(self._ws_node(f, completed.get(id(f)), frags))
+            spans = frame_spans(f, ws_offset(p, f), payload_start(p), p.data)
+            out.append(ws_node(f, completed.get(id(f)), frags, f.conn.index in self.deflate, spans))
         rest = [f for f in findings if not f.code.startswith("tcp.")]
         if rest:
-            tree = Tree(_t("Expert Info", "bold"))
-            for f in rest:
-                tree.add(self._expert_text(f))
-            con.print(tree)
+            expert = Node("Expert Info", "bold")
+            expert.children += [expert_node(f) for f in rest]
+            out.append(expert)
+        return out
 
     @staticmethod
-    def _pair(events: list) -> dict[int, Message]:
-        """The message each frame completed: the assembler emits it right after the frame's event."""
-        paired: dict[int, Message] = {}
-        last = None
-        for ev in events:
-            if ev.__class__ is WsFrame:
-                last = ev
-            elif ev.__class__ is Message and last is not None and ev.last_frame == last.frame:
-                paired[id(last)] = ev
-                last = None
-        return paired
-
-    def _frame_node(self, p: Packet, prev: float | None) -> Tree:
-        t = Tree(_t(f"Frame {p.frame}: {p.wire_len} bytes on wire ({p.wire_len * 8} bits), {p.cap_len} bytes "
-                    f"captured ({p.cap_len * 8} bits)"))
-        t.add(_t(f"Epoch Time: {seconds(p.ts)} seconds"))
-        t.add(_t(f"[Time delta from previous captured frame: {seconds(0.0 if prev is None else p.ts - prev)} "
-                 "seconds]"))
-        t.add(_t(f"[Time since reference or first frame: {seconds(p.ts - self.t0)} seconds]"))
-        t.add(_t(f"Frame Number: {p.frame}"))
-        t.add(_t(f"Frame Length: {p.wire_len} bytes ({p.wire_len * 8} bits)"))
-        t.add(_t(f"Capture Length: {p.cap_len} bytes ({p.cap_len * 8} bits)"))
+    def _frame_node(p: Packet, prev: float | None, t0: float) -> Node:
+        t = Node(f"Frame {p.frame}: {p.wire_len} bytes on wire ({p.wire_len * 8} bits), {p.cap_len} bytes "
+                 f"captured ({p.cap_len * 8} bits)", span=(0, p.cap_len) if p.cap_len else None)
+        t.add(f"Epoch Time: {seconds(p.ts)} seconds")
+        t.add(f"[Time delta from previous captured frame: {seconds(0.0 if prev is None else p.ts - prev)} seconds]")
+        t.add(f"[Time since reference or first frame: {seconds(p.ts - t0)} seconds]")
+        t.add(f"Frame Number: {p.frame}")
+        t.add(f"Frame Length: {p.wire_len} bytes ({p.wire_len * 8} bits)")
+        t.add(f"Capture Length: {p.cap_len} bytes ({p.cap_len * 8} bits)")
         return t
 
-    def _link_line(self, p: Packet) -> Text:
-        name = LINK_NAMES.get(p.linktype, f"Link type {p.linktype}")
-        if p.linktype == 1 and len(p.data) >= 12:
-            src, dst = _mac(p.data[6:12]), _mac(p.data[0:6])
-            return _t(f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})")
-        return _t(name)
-
-    def _ip_line(self, p: Packet) -> Text:
-        return _t(f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}")
-
-    def _tcp_node(self, p: Packet, findings: list) -> Tree:
-        seq = p.rel_seq if p.rel_seq is not None else p.seq
-        label = f"Transmission Control Protocol, Src Port: {p.sport}, Dst Port: {p.dport}, Seq: {seq}"
-        if p.flags & 16:
-            label += f", Ack: {p.rel_ack if p.rel_ack is not None else p.ack}"
-        label += f", Len: {p.payload_len}"
-        t = Tree(_t(label))
-        t.add(_t(f"Source Port: {p.sport}"))
-        t.add(_t(f"Destination Port: {p.dport}"))
-        if p.conn is not None:
-            t.add(_t(f"[Stream index: {p.conn.index}]"))
-        t.add(_t(f"[TCP Segment Len: {p.payload_len}]"))
-        t.add(_t(f"Sequence Number: {seq}    (relative sequence number)"))
-        t.add(_t(f"Sequence Number (raw): {p.seq}"))
-        if p.flags & 16:
-            t.add(_t(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    "
-                     "(relative ack number)"))
-        else:
-            t.add(_t(f"Acknowledgment Number: {p.ack}"))
-        t.add(_t(f"Acknowledgment number (raw): {p.ack}"))
-        t.add(_t(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})"))
-        t.add(_t(f"Window: {p.window}"))
-        for f in findings:
-            t.add(self._expert_text(f))
-        return t
-
-    def _http_node(self, h, upgrades: list) -> Tree:
-        t = Tree(_t("Hypertext Transfer Protocol", "green"))
-        lines = h.raw.decode("utf-8", "backslashreplace").split("\n")
-        for line in lines:
-            if not line:
-                continue
-            t.add(_t(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n")))
+    def _http_node(self, p: Packet, h, upgrades: list) -> Node:
+        start = p.data.find(h.raw, payload_start(p)) if h.first_frame == p.frame else -1
+        t = Node("Hypertext Transfer Protocol", "green", (start, start + len(h.raw)) if start >= 0 else None)
+        pos = start
+        for raw_line in h.raw.split(b"\n"):
+            end = pos + len(raw_line) + 1  # the line as sent, with its \n
+            if raw_line:
+                line = raw_line.decode("utf-8", "backslashreplace")
+                t.add(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n"),
+                      span=(pos, min(end, start + len(h.raw))) if start >= 0 else None)
+            pos = end
         conn = h.conn.index
         if h.__class__ is HttpRequest:
-            t.add(_t(f"[Full request URI: {safe(full_uri(h), 1000)}]"))
-            t.add(_t(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]"))
+            t.add(f"[Full request URI: {safe(full_uri(h), 1000)}]")
+            t.add(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
             rf = self.response_frame.get(id(h))
             if rf is not None:
-                t.add(_t(f"[Response in frame: {rf}]"))
+                t.add(f"[Response in frame: {rf}]")
         else:
-            t.add(_t(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]"))
+            t.add(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]")
             if h.request is not None:
-                t.add(_t(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]"))
-                t.add(_t(f"[Request in frame: {h.request.frame}]"))
-                t.add(_t(f"[Request URI: {safe(full_uri(h.request), 1000)}]"))
+                t.add(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]")
+                t.add(f"[Request in frame: {h.request.frame}]")
+                t.add(f"[Request URI: {safe(full_uri(h.request), 1000)}]")
             for up in upgrades:
                 if up.response is h:
-                    t.add(_t(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]"))
-                    t.add(_t(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]"))
+                    t.add(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]")
+                    t.add(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]")
         return t
 
     def _fragments(self, f: WsFrame) -> list[tuple[int, int]]:
@@ -223,75 +148,132 @@ class DetailView:
             del self.fragments[key]
         return frags
 
-    def _ws_node(self, f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]]) -> Tree:
-        t = Tree(_t("WebSocket", "bright_cyan"))
-        b0 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode
-        b1 = (0x80 if f.masked else 0) | f.length_code
-        t.add(_t(f"{bitfield(b0, 0x80)} = Fin: {f.fin}"))
-        t.add(_t(f"{bitfield(b0, 0x70)} = Reserved: 0x{f.rsv:x}"))
-        if f.conn.index in self.deflate or f.rsv & 4:
-            t.add(_t(f"{bitfield(b0, 0x40)} = Per-Message Compressed: {bool(f.rsv & 4)}"))
-        t.add(_t(f"{bitfield(b0, 0x0F)} = Opcode: {opcode_label(f.opcode)} ({f.opcode})"))
-        t.add(_t(f"{bitfield(b1, 0x80)} = Mask: {f.masked}"))
-        lc = f.length_code
-        if lc == 126:
-            t.add(_t(f"{bitfield(b1, 0x7F)} = Payload length: 126 Extended Payload Length (16 bits)"))
-            t.add(_t(f"Extended Payload length (16 bits): {f.payload_len}"))
-        elif lc == 127:
-            t.add(_t(f"{bitfield(b1, 0x7F)} = Payload length: 127 Extended Payload Length (64 bits)"))
-            t.add(_t(f"Extended Payload length (64 bits): {f.payload_len}"))
-        else:
-            t.add(_t(f"{bitfield(b1, 0x7F)} = Payload length: {lc}"))
-        if f.masked and f.mask_key is not None:
-            t.add(_t(f"Masking-Key: {f.mask_key.hex()}"))
-        if f.payload_len:
-            if f.masked:
-                t.add(_t("Masked payload"))
-            self._payload(t.add(_t("Payload")), f, msg)
-        if not f.complete:
-            t.add(_t("[Frame incomplete: bytes missing from the capture]", SEVERITY_STYLE[Severity.WARNING]))
-        if msg is not None and msg.fragments > 1:
-            parts = [(fr, n) for fr, n in fragments if n]  # Wireshark lists the fragments that carry bytes
-            t.add(_t(f"[{len(parts)} Reassembled websocket Fragments ({sum(n for _, n in parts)} bytes): "
-                     + ", ".join(f"#{fr}({n})" for fr, n in parts) + "]"))
-        return t
 
-    def _payload(self, node: Tree, f: WsFrame, msg: Message | None) -> None:
-        op = f.opcode
-        if op == 8:
-            c = node.add(_t("Close"))
-            if msg is not None and msg.close_code is not None:
-                c.add(_t(f"Status code: {close_code_label(msg.close_code)} ({msg.close_code})"))
-                if msg.close_reason:
-                    c.add(_t(f"Reason: {safe(msg.close_reason, 500)}"))
-            return
-        if op in (9, 10):
-            node.add(_t(f"{'Ping' if op == 9 else 'Pong'}: {f.payload.hex()}"))
-            return
-        if msg is None:  # a fragment that does not finish its message
-            node.add(_t(f"Continue: {f.payload[:36].hex()}{'…' if len(f.payload) > 36 else ''}"))
-            return
-        if msg.compressed:
-            node.add(_t(f"Compressed payload ({msg.wire_length} byte{'' if msg.wire_length == 1 else 's'})"))
-            node = node.add(_t(f"[Decompressed payload ({len(msg.payload)} bytes)]"))
-        if not msg.complete:
-            node.add(_t(f"[Message incomplete: {msg.note or 'bytes missing'}]", SEVERITY_STYLE[Severity.WARNING]))
-        if msg.opcode == 1 and msg.text is not None:
-            text, is_json = pretty_payload(msg.text)
-            if is_json:
-                j = node.add(_t("Text (JSON):"))
-                for line in safe(text, 20000, newlines=True).split("\n")[:400]:
-                    j.add(_t(line))
-            else:
-                node.add(_t(f"Text: {safe(text, 2000)}"))
-        else:
-            d = node.add(_t(f"Data ({len(msg.payload)} bytes)"))
-            for line in hexdump(msg.payload):
-                d.add(_t(line))
+def _pair(events: list) -> dict[int, Message]:
+    """The message each frame completed: the assembler emits it right after the frame's event."""
+    paired: dict[int, Message] = {}
+    last = None
+    for ev in events:
+        if ev.__class__ is WsFrame:
+            last = ev
+        elif ev.__class__ is Message and last is not None and ev.last_frame == last.frame:
+            paired[id(last)] = ev
+            last = None
+    return paired
 
-    @staticmethod
-    def _expert_text(f: Finding) -> Text:
-        sev = Severity(f.severity)
-        ref = KINDS[f.code].reference if f.code in KINDS else ""
-        return _t(f"[Expert Info ({sev.name.title()}): {safe(f.message, 500)}] {f.code}"
-                  + (f" ({ref})" if ref else ""), SEVERITY_STYLE[sev])
+
+def _tcp_header_len(p: Packet) -> int:
+    """The TCP header's length from its data offset field (20 when that byte was not captured)."""
+    return (p.data[p.tcp_offset + 12] >> 4) * 4 if len(p.data) > p.tcp_offset + 12 else 20
+
+
+def payload_start(p: Packet) -> int:
+    """Where the TCP payload starts in ``p.data``."""
+    return p.tcp_offset + _tcp_header_len(p)
+
+
+def ws_offset(p: Packet, f: WsFrame) -> int:
+    """Where *f*'s header starts in ``p.data`` (negative or past the end when it is in another packet), from
+    the stream offsets: the packet's payload starts at stream offset ``rel_seq - 1``."""
+    if p.rel_seq is None:
+        return -1 << 62  # unknown: before any packet's start, so no range is claimed
+    return payload_start(p) + f.stream_offset - (p.rel_seq - 1)
+
+
+def _link_node(p: Packet) -> Node:
+    name = LINK_NAMES.get(p.linktype, f"Link type {p.linktype}")
+    span = (0, p.l3_offset) if 0 < p.l3_offset <= len(p.data) else None
+    if p.linktype == 1 and len(p.data) >= 12:
+        src, dst = _mac(p.data[6:12]), _mac(p.data[0:6])
+        return Node(f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})", span=span)
+    return Node(name, span=span)
+
+
+def _ip_node(p: Packet) -> Node:
+    return Node(f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}",
+                span=field_span(p.l3_offset, p.tcp_offset - p.l3_offset, len(p.data)))
+
+
+def _tcp_node(p: Packet, findings: list) -> Node:
+    seq = p.rel_seq if p.rel_seq is not None else p.seq
+    label = f"Transmission Control Protocol, Src Port: {p.sport}, Dst Port: {p.dport}, Seq: {seq}"
+    if p.flags & 16:
+        label += f", Ack: {p.rel_ack if p.rel_ack is not None else p.ack}"
+    label += f", Len: {p.payload_len}"
+    o, n = p.tcp_offset, len(p.data)
+    t = Node(label, span=field_span(o, _tcp_header_len(p), n))
+    t.add(f"Source Port: {p.sport}", span=field_span(o, 2, n))
+    t.add(f"Destination Port: {p.dport}", span=field_span(o + 2, 2, n))
+    if p.conn is not None:
+        t.add(f"[Stream index: {p.conn.index}]")
+    t.add(f"[TCP Segment Len: {p.payload_len}]")
+    t.add(f"Sequence Number: {seq}    (relative sequence number)", span=field_span(o + 4, 4, n))
+    t.add(f"Sequence Number (raw): {p.seq}", span=field_span(o + 4, 4, n))
+    ack: Span | None = field_span(o + 8, 4, n)
+    if p.flags & 16:
+        t.add(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    (relative ack number)",
+              span=ack)
+    else:
+        t.add(f"Acknowledgment Number: {p.ack}", span=ack)
+    t.add(f"Acknowledgment number (raw): {p.ack}", span=ack)
+    t.add(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})", span=field_span(o + 12, 2, n))
+    t.add(f"Window: {p.window}", span=field_span(o + 14, 2, n))
+    t.children += [expert_node(f) for f in findings]
+    return t
+
+
+def expert_node(f: Finding) -> Node:
+    sev = Severity(f.severity)
+    ref = KINDS[f.code].reference if f.code in KINDS else ""
+    return Node(f"[Expert Info ({sev.name.title()}): {safe(f.message, 500)}] {f.code}" + (f" ({ref})" if ref else ""),
+                SEVERITY_STYLE[sev])
+
+
+class DetailView:
+    """Prints one tree per packet.  Packets after an HTTP request are held until its response is seen (at most
+    ``HOLD_LIMIT`` packets) so the request's tree can say ``[Response in frame: N]`` as Wireshark does."""
+
+    def __init__(self, console: Console, frames: set[int] | None = None, websocket_only: bool = False):
+        self.console = console
+        self.frames = frames
+        self.websocket_only = websocket_only
+        self.builder = TreeBuilder()
+        self.held: deque = deque()
+        self.waiting: list = []  # requests whose response is not seen yet
+        self.t0: float | None = None
+        self.prev_ts: float | None = None
+        self.printed = 0
+
+    def group(self, pkt: Packet | None, events: list) -> None:
+        self.waiting += self.builder.observe(events)
+        self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
+        if pkt is None:
+            return
+        self.held.append((pkt, events))
+        if len(self.held) > HOLD_LIMIT:
+            self.waiting.clear()  # an unanswered request: stop waiting for its response
+        if not self.waiting:
+            while self.held:
+                self._render(*self.held.popleft())
+
+    def end(self) -> None:
+        while self.held:
+            self._render(*self.held.popleft())
+        if not self.printed:
+            self.console.print(Text("(no packets matched)", style="dim"))
+
+    def _render(self, p: Packet, events: list) -> None:
+        if self.t0 is None:
+            self.t0 = p.ts
+        prev, self.prev_ts = self.prev_ts, p.ts
+        fragments = self.builder.track(events)  # tracked for every packet, shown or not
+        if self.frames is not None and p.frame not in self.frames:
+            return
+        if self.websocket_only and not fragments and not any(
+                e.__class__ in (HttpRequest, HttpResponse) and e.frame == p.frame for e in events):
+            return
+        if self.printed:
+            self.console.print()
+        self.printed += 1
+        for node in self.builder.nodes(p, events, fragments, prev, self.t0):
+            self.console.print(to_rich(node))
