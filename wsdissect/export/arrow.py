@@ -8,7 +8,8 @@ bytes, then handed out as one record batch, so memory stays flat whatever the ca
 """
 from __future__ import annotations
 
-from itertools import repeat
+from array import array
+from itertools import accumulate, repeat
 from operator import attrgetter, is_not
 from typing import Callable
 
@@ -61,45 +62,104 @@ EXPERT = pa.schema([
 _PAYLOAD = attrgetter("payload")
 SCHEMAS = {"messages": MESSAGES, "connections": CONNECTIONS, "expert": EXPERT}
 
+# Columns are built from buffers (``Array.from_buffers`` over ``array.array`` and joined bytes), never by
+# ``pa.array``/``from_pylist``: those import pandas on first use (0.2-0.3 s and 40 MB for a CLI export) and convert
+# value by value.  ``column`` takes the values ``pa.array`` would take and gives the same array.
+_CODES = {pa.int8(): "b", pa.int32(): "i", pa.int64(): "q", pa.uint64(): "Q", pa.float64(): "d", TIME: "q"}
 
-_OPCODE_NAMES = pa.array([opcode_name(op) for op in range(16)])
-def _times(seconds: tuple) -> pa.Array:
+
+def _bools(values: list) -> pa.Array:
+    as_bytes = pa.Array.from_buffers(pa.uint8(), len(values), [None, pa.py_buffer(array("B", values))])
+    return pc.cast(as_bytes, pa.bool_())
+
+
+def _filled(values: list, filler) -> list:
+    return [filler if v is None else v for v in values]
+
+
+def _strings(values: list, valid: pa.Buffer | None = None) -> pa.Array:
+    """A string column from str values (no None): the UTF-8 of all joined, the running lengths as offsets."""
+    data = "".join(values).encode("utf-8")
+    lengths = list(map(len, values))
+    if len(data) != sum(lengths):  # not all ASCII: lengths in bytes, value by value
+        lengths = [len(v.encode("utf-8")) for v in values]
+    if len(data) >= 1 << 31:  # pragma: no cover - over 2 GiB of text in one batch
+        raise OverflowError("string column over 2 GiB")
+    offsets = array("i", accumulate(lengths, initial=0))
+    return pa.Array.from_buffers(pa.string(), len(values), [valid, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _nested(values: list, type: pa.DataType, valid: pa.Buffer | None) -> pa.Array:
+    mask = None if valid is None else pc.invert(pa.Array.from_buffers(pa.bool_(), len(values), [None, valid]))
+    if pa.types.is_struct(type):
+        children = [column([None if v is None else v.get(f.name) for v in values], f.type) for f in type]
+        return pa.StructArray.from_arrays(children, fields=list(type), mask=mask)
+    fill = _filled(values, ()) if valid is not None else values
+    offsets = pa.Array.from_buffers(pa.int32(), len(values) + 1,
+                                    [None, pa.py_buffer(array("i", accumulate(map(len, fill), initial=0)))])
+    flat = column([x for v in fill for x in v], type.value_type)
+    return pa.ListArray.from_arrays(offsets, flat, type=type, mask=mask)
+
+
+def column(values: list, type: pa.DataType) -> pa.Array:
+    """The Arrow array of *values* (Python values, None for null) of *type*, as ``pa.array(values, type)``."""
+    nulls = values.count(None)
+    if nulls and nulls == len(values):
+        return pa.nulls(len(values), type)
+    valid = _bools(list(map(is_not, values, repeat(None)))).buffers()[1] if nulls else None
+    if pa.types.is_string(type):
+        return _strings(_filled(values, "") if nulls else values, valid)
+    if pa.types.is_struct(type) or pa.types.is_list(type):
+        return _nested(values, type, valid)
+    if pa.types.is_boolean(type):
+        bits = _bools(_filled(values, False) if nulls else values).buffers()[1]
+        return pa.Array.from_buffers(type, len(values), [valid, bits])
+    data = array(_CODES[type], _filled(values, 0) if nulls else values)
+    return pa.Array.from_buffers(type, len(values), [valid, pa.py_buffer(data)])
+
+
+def table_batch(rows: list, schema: pa.Schema) -> pa.RecordBatch:
+    """The record batch of dict rows, as ``pa.RecordBatch.from_pylist(rows, schema=schema)``."""
+    return pa.RecordBatch.from_arrays([column([r.get(f.name) for r in rows], f.type) for f in schema],
+                                      schema=schema)
+
+
+_OPCODE_NAMES = column([opcode_name(op) for op in range(16)], pa.string())
+_MILLION = column([1e6], pa.float64())[0]  # scalars for pyarrow.compute (a Python number would go by pa.scalar)
+_THOUSAND = column([1000], pa.int64())[0]
+
+
+def _times(seconds: list) -> pa.Array:
     """Float seconds -> ``timestamp[ns, UTC]``, the same values as :func:`records.time_ns` (vectorized)."""
-    arr = pa.array(seconds, type=pa.float64())
+    arr = column(seconds, pa.float64())
     low, high = pc.min_max(arr).values()
     if low.as_py() is None or (low.as_py() > -9.2e9 and high.as_py() < 9.2e9):
-        micros = pc.round(pc.multiply(arr, 1e6), round_mode="half_to_even").cast(pa.int64())
-        return pc.multiply(micros, 1000).cast(TIME)
-    return pa.array([time_ns(t) for t in seconds], type=TIME)
+        micros = pc.round(pc.multiply(arr, _MILLION), round_mode="half_to_even").cast(pa.int64())
+        return pc.multiply(micros, _THOUSAND).cast(TIME)
+    return column([time_ns(t) for t in seconds], TIME)
 
 
-def _wire_lengths(values: tuple) -> pa.Array:
+def _wire_lengths(values: list) -> pa.Array:
     try:
-        return pa.array(values, type=pa.uint64())
+        return column(values, pa.uint64())
     except OverflowError:  # declared lengths of hostile input; the JSONL caps them the same way
-        return pa.array([min(v, U64) for v in values], type=pa.uint64())
-
-
-_ZERO = pa.array([0], type=pa.int32())
+        return column([min(v, U64) for v in values], pa.uint64())
 
 
 def _binary(values: list) -> pa.Array:
     """A binary column from bytes objects: one join and the running lengths as offsets.  ``pa.array`` would grow a
     builder and keep several times the batch's bytes allocated; this holds the bytes once."""
     data = b"".join(values)
-    if len(data) >= 1 << 31:  # pragma: no cover - a message near 2 GiB: offsets would not fit in int32
-        return pa.array(values, type=pa.binary())
-    ends = pc.cumulative_sum(pa.array(list(map(len, values)), type=pa.int32()))
-    offsets = pa.concat_arrays([_ZERO, ends])
-    return pa.Array.from_buffers(pa.binary(), len(values), [None, offsets.buffers()[1], pa.py_buffer(data)])
+    offsets = array("i", accumulate(map(len, values), initial=0))  # OverflowError past 2 GiB (one huge message)
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _texts(payloads: pa.Array, text: list) -> pa.Array:
     """The ``text`` column without converting the strings: a message's ``text``, when set, is its payload decoded
     as UTF-8, so the payload column's buffers are the text column's, with the rows without text null."""
-    valid = pa.array(list(map(is_not, text, repeat(None))), type=pa.bool_())
+    valid = _bools(list(map(is_not, text, repeat(None))))
     if payloads.null_count or payloads.offset or isinstance(payloads, pa.ChunkedArray):  # pragma: no cover
-        return pa.array(text, type=pa.string())
+        return column(text, pa.string())
     return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2],
                                        valid.buffers()[1])
 
@@ -111,15 +171,13 @@ def message_batch(file: str, batch: list) -> pa.RecordBatch:
      server) = message_columns(batch)
     payloads = _binary(payload)
     columns = [
-        pa.array([file] * len(batch), type=pa.string()), pa.array(index, type=pa.int64()),
-        pa.array(client, type=pa.string()), pa.array(server, type=pa.string()),
-        pa.array(direction, type=pa.string()), _OPCODE_NAMES.take(pa.array(opcode, type=pa.int8())), payloads,
-        pa.array(complete, type=pa.bool_()), pa.array(close_code, type=pa.int32()),
-        pa.array(close_reason, type=pa.string()), pa.array(first_frame, type=pa.int64()),
-        pa.array(last_frame, type=pa.int64()), _times(first_ts), _times(last_ts),
-        pa.array(fragments, type=pa.int64()), pa.array(compressed, type=pa.bool_()), _wire_lengths(wire_length),
-        pc.binary_length(payloads).cast(pa.int64()), _texts(payloads, text),
-        pa.array(truncated, type=pa.bool_()), pa.array(note, type=pa.string()),
+        pa.repeat(column([file], pa.string())[0], len(batch)), column(index, pa.int64()),
+        column(client, pa.string()), column(server, pa.string()), column(direction, pa.string()),
+        _OPCODE_NAMES.take(column(opcode, pa.int8())), payloads, column(complete, pa.bool_()),
+        column(close_code, pa.int32()), column(close_reason, pa.string()), column(first_frame, pa.int64()),
+        column(last_frame, pa.int64()), _times(first_ts), _times(last_ts), column(fragments, pa.int64()),
+        column(compressed, pa.bool_()), _wire_lengths(wire_length), pc.binary_length(payloads).cast(pa.int64()),
+        _texts(payloads, text), column(truncated, pa.bool_()), column(note, pa.string()),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=MESSAGES)
 
@@ -208,7 +266,7 @@ class ArrowTables:
         rows = self.rows[table]
         if rows:
             self.rows[table] = []
-            self.emit(table, pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[table]))
+            self.emit(table, table_batch(rows, SCHEMAS[table]))
 
     def close(self) -> None:
         self._flush_messages()
