@@ -743,6 +743,229 @@ error:
     return NULL;
 }
 
+/* message_buffers(messages) -> tuple | None: the Arrow buffers of the messages table (export/arrow.py's
+ * MessageBuffers, in its field order), or None when a message is not of the ordinary kind (a value of another type,
+ * out of range, or text that is not UTF-8): arrow.py then builds that batch value by value.  One pass to size,
+ * one to fill: no Python object per value. */
+#define MB_INTS 5   /* conn index, first_frame, last_frame, fragments, wire_length: int64 each */
+#define MB_FLAGS 8  /* opcode, complete, compressed, truncated, text, close_code, close_reason, note: a byte each */
+#define MB_STRS 5   /* client, server, direction, close_reason, note */
+#define MB_OUT (6 + 2 * MB_STRS)
+
+typedef struct {
+    Py_ssize_t size;
+    char *w;
+    int32_t *off;
+} mb_str;
+
+static int
+mb_text(PyObject *v, const char **u, Py_ssize_t *n)  /* 1: str, 0: None, -1: neither (or not UTF-8) */
+{
+    if (v == Py_None)
+        return 0;
+    if (!PyUnicode_CheckExact(v))
+        return -1;
+    *u = PyUnicode_AsUTF8AndSize(v, n);
+    if (*u == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 1;
+}
+
+static PyObject *
+mb_conn_strs(PyObject *conn, PyObject **cache, long long *index)
+{
+    static const char *names[2] = {"client", "server"};
+    for (int k = 0; k < 2; k++) {
+        PyObject *v = PyObject_GetAttrString(conn, names[k]);
+        if (v == NULL)
+            return NULL;
+        Py_XSETREF(cache[k], v);
+    }
+    PyObject *ix = PyObject_GetAttrString(conn, "index");
+    if (ix == NULL)
+        return NULL;
+    *index = PyLong_CheckExact(ix) ? PyLong_AsLongLong(ix) : -1;
+    Py_DECREF(ix);
+    if (*index < 0)
+        PyErr_Clear();
+    return conn;
+}
+
+static int  /* 1: ordinary, 0: not (the Python builder takes the batch), -1: error */
+mb_check(PyObject *m, Py_ssize_t *payload, Py_ssize_t *sizes, PyObject **conn_cache, PyObject *strs[2])
+{
+    PyObject *conn = SLOT(m, M_CONN), *pl = SLOT(m, M_PAYLOAD), *code = SLOT(m, M_CLOSE_CODE);
+    if (pl == NULL || !PyBytes_CheckExact(pl) || conn == NULL)
+        return 0;
+    *payload += PyBytes_GET_SIZE(pl);
+    if (conn != *conn_cache) {
+        long long index;
+        if (mb_conn_strs(conn, strs, &index) == NULL)
+            return -1;
+        *conn_cache = conn;
+    }
+    PyObject *texts[MB_STRS] = {strs[0], strs[1], SLOT(m, M_DIRECTION), SLOT(m, M_CLOSE_REASON), SLOT(m, M_NOTE)};
+    for (int k = 0; k < MB_STRS; k++) {
+        const char *u;
+        Py_ssize_t n = 0;
+        int r = texts[k] == NULL ? -1 : mb_text(texts[k], &u, &n);
+        if (r < 0 || (r == 0 && k < 3))
+            return 0;
+        sizes[k] += n;
+    }
+    PyObject *ts[2] = {SLOT(m, M_FIRST_TS), SLOT(m, M_LAST_TS)};
+    for (int k = 0; k < 2; k++) {
+        if (ts[k] == NULL || !PyFloat_CheckExact(ts[k]))
+            return 0;
+        double x = PyFloat_AS_DOUBLE(ts[k]);
+        if (!(x > -9.2e9 && x < 9.2e9))
+            return 0;
+    }
+    if (code == NULL || (code != Py_None && !PyLong_CheckExact(code)))
+        return 0;
+    PyObject *b[3] = {SLOT(m, M_COMPLETE), SLOT(m, M_COMPRESSED), SLOT(m, M_TRUNCATED)};
+    for (int k = 0; k < 3; k++)
+        if (b[k] != Py_True && b[k] != Py_False)
+            return 0;
+    return SLOT(m, M_TEXT) != NULL && SLOT(m, M_OPCODE) != NULL && PyLong_CheckExact(SLOT(m, M_OPCODE));
+}
+
+static int  /* the per-message values: 1 written, 0 not ordinary */
+mb_fill(PyObject *m, Py_ssize_t i, Py_ssize_t n, long long index, int64_t *ints, double *floats, unsigned char *flags,
+        int32_t *codes)
+{
+    long long v[MB_INTS] = {index, slot_count(m, M_FIRST_FRAME), slot_count(m, M_LAST_FRAME),
+                            slot_count(m, M_FRAGMENTS), slot_count(m, M_WIRE_LENGTH)};
+    for (int k = 0; k < MB_INTS; k++) {
+        if (v[k] < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        ints[k * n + i] = v[k];
+    }
+    floats[i] = PyFloat_AS_DOUBLE(SLOT(m, M_FIRST_TS));
+    floats[n + i] = PyFloat_AS_DOUBLE(SLOT(m, M_LAST_TS));
+    long op = PyLong_AsLong(SLOT(m, M_OPCODE)), code = 0;
+    if (op < 0 || op > 15) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *close_code = SLOT(m, M_CLOSE_CODE);
+    if (close_code != Py_None) {
+        code = PyLong_AsLong(close_code);
+        if (code < INT32_MIN || code > INT32_MAX || (code == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    codes[i] = (int32_t)code;
+    unsigned char f[MB_FLAGS] = {(unsigned char)op, SLOT(m, M_COMPLETE) == Py_True,
+                                 SLOT(m, M_COMPRESSED) == Py_True, SLOT(m, M_TRUNCATED) == Py_True,
+                                 SLOT(m, M_TEXT) != Py_None, close_code != Py_None,
+                                 SLOT(m, M_CLOSE_REASON) != Py_None, SLOT(m, M_NOTE) != Py_None};
+    for (int k = 0; k < MB_FLAGS; k++)
+        flags[k * n + i] = f[k];
+    return 1;
+}
+
+static void
+mb_put(mb_str *s, Py_ssize_t i, PyObject *v)  /* checked by mb_check: str or None */
+{
+    Py_ssize_t len = 0;
+    const char *u;
+    if (v != Py_None && (u = PyUnicode_AsUTF8AndSize(v, &len)) != NULL) {
+        memcpy(s->w, u, len);
+        s->w += len;
+    }
+    s->off[i + 1] = s->off[i] + (int32_t)len;
+}
+
+static PyObject *mb_build(PyObject *msgs, Py_ssize_t n, Py_ssize_t payload, const Py_ssize_t *sizes);
+
+static PyObject *
+message_buffers(PyObject *self, PyObject *msgs)
+{
+    if (!PyList_Check(msgs) || message_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "message_buffers(messages: list) after configure()");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(msgs), payload = 0, sizes[MB_STRS] = {0};
+    PyObject *cache = NULL, *strs[2] = {NULL, NULL};
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i);
+        ok = Py_TYPE(m) != message_type ? 0 : mb_check(m, &payload, sizes, &cache, strs);
+    }
+    Py_XDECREF(strs[0]);
+    Py_XDECREF(strs[1]);
+    if (ok < 0)
+        return NULL;
+    if (ok == 0 || payload > INT32_MAX || sizes[0] > INT32_MAX || sizes[1] > INT32_MAX || sizes[2] > INT32_MAX
+        || sizes[3] > INT32_MAX || sizes[4] > INT32_MAX)
+        Py_RETURN_NONE;
+    return mb_build(msgs, n, payload, sizes);
+}
+
+static PyObject *
+mb_build(PyObject *msgs, Py_ssize_t n, Py_ssize_t payload, const Py_ssize_t *sizes)
+{
+    Py_ssize_t lens[MB_OUT] = {MB_INTS * 8 * n, 2 * 8 * n, MB_FLAGS * n, 4 * n, payload, 4 * (n + 1)};
+    for (int k = 0; k < MB_STRS; k++) {
+        lens[6 + 2 * k] = sizes[k];
+        lens[7 + 2 * k] = 4 * (n + 1);
+    }
+    PyObject *out = PyTuple_New(MB_OUT), *cache = NULL, *strs[2] = {NULL, NULL};
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < MB_OUT; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, lens[k]);
+        if (b == NULL)
+            goto error;
+        PyTuple_SET_ITEM(out, k, b);
+    }
+#define MB_BUF(k) PyBytes_AS_STRING(PyTuple_GET_ITEM(out, (k)))
+    char *pw = MB_BUF(4);
+    int32_t *poff = (int32_t *)MB_BUF(5);
+    mb_str s[MB_STRS];
+    for (int k = 0; k < MB_STRS; k++) {
+        s[k].w = MB_BUF(6 + 2 * k);
+        s[k].off = (int32_t *)MB_BUF(7 + 2 * k);
+        s[k].off[0] = 0;
+    }
+    poff[0] = 0;
+    long long index = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i), *conn = SLOT(m, M_CONN);
+        if (conn != cache && (cache = mb_conn_strs(conn, strs, &index)) == NULL)
+            goto error;
+        if (!mb_fill(m, i, n, index, (int64_t *)MB_BUF(0), (double *)MB_BUF(1), (unsigned char *)MB_BUF(2),
+                     (int32_t *)MB_BUF(3))) {
+            Py_XDECREF(strs[0]);
+            Py_XDECREF(strs[1]);
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        PyObject *pl = SLOT(m, M_PAYLOAD);
+        memcpy(pw, PyBytes_AS_STRING(pl), PyBytes_GET_SIZE(pl));
+        pw += PyBytes_GET_SIZE(pl);
+        poff[i + 1] = poff[i] + (int32_t)PyBytes_GET_SIZE(pl);
+        PyObject *v[MB_STRS] = {strs[0], strs[1], SLOT(m, M_DIRECTION), SLOT(m, M_CLOSE_REASON), SLOT(m, M_NOTE)};
+        for (int k = 0; k < MB_STRS; k++)
+            mb_put(&s[k], i, v[k]);
+    }
+#undef MB_BUF
+    Py_XDECREF(strs[0]);
+    Py_XDECREF(strs[1]);
+    return out;
+error:
+    Py_XDECREF(strs[0]);
+    Py_XDECREF(strs[1]);
+    Py_DECREF(out);
+    return NULL;
+}
+
 /* csv_lines(messages, prefix, opcode_names) -> bytes | None: the CSV lines of csv_writer.message_lines (each after
  * prefix, each ending in CRLF), or None when a message is not of the ordinary kind (the Python twin writes the
  * batch).  Floats are written by PyOS_double_to_string, which is repr(). */
@@ -1189,6 +1412,8 @@ static PyMethodDef methods[] = {
      "message_line(message, heads) -> bytes or None"},
     {"message_columns", (PyCFunction)message_columns, METH_O,
      "message_columns(messages) -> tuple of lists: Message slots column by column, then conn index/client/server"},
+    {"message_buffers", (PyCFunction)message_buffers, METH_O,
+     "message_buffers(messages) -> tuple of bytes (export/arrow.py MessageBuffers) or None"},
     {"csv_lines", (PyCFunction)(void (*)(void))csv_lines, METH_FASTCALL,
      "csv_lines(messages, prefix, opcode_names) -> bytes or None: csv_writer.message_lines, joined"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,

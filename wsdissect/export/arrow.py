@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from itertools import accumulate, repeat
 from operator import attrgetter, is_not
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from ..events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..rfc6455 import opcode_name
+from ..speedups import speedups
 from .records import (U64, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
                       time_ns)
 
@@ -125,18 +126,28 @@ def table_batch(rows: list, schema: pa.Schema) -> pa.RecordBatch:
 
 
 _OPCODE_NAMES = column([opcode_name(op) for op in range(16)], pa.string())
+_message_buffers = getattr(speedups, "message_buffers", None)
 _MILLION = column([1e6], pa.float64())[0]  # scalars for pyarrow.compute (a Python number would go by pa.scalar)
 _THOUSAND = column([1000], pa.int64())[0]
 
 
+def _times_of(seconds: pa.Array) -> pa.Array:
+    """Float seconds (all within +-9.2e9) -> ``timestamp[ns, UTC]``, as :func:`records.time_ns` (vectorized)."""
+    micros = pc.round(pc.multiply(seconds, _MILLION), round_mode="half_to_even").cast(pa.int64())
+    return pc.multiply(micros, _THOUSAND).cast(TIME)
+
+
 def _times(seconds: list) -> pa.Array:
-    """Float seconds -> ``timestamp[ns, UTC]``, the same values as :func:`records.time_ns` (vectorized)."""
+    """Float seconds -> ``timestamp[ns, UTC]``, the same values as :func:`records.time_ns`."""
     arr = column(seconds, pa.float64())
     low, high = pc.min_max(arr).values()
     if low.as_py() is None or (low.as_py() > -9.2e9 and high.as_py() < 9.2e9):
-        micros = pc.round(pc.multiply(arr, _MILLION), round_mode="half_to_even").cast(pa.int64())
-        return pc.multiply(micros, _THOUSAND).cast(TIME)
+        return _times_of(arr)
     return column([time_ns(t) for t in seconds], TIME)
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(column([value], pa.string())[0], n)
 
 
 def _wire_lengths(values: list) -> pa.Array:
@@ -154,31 +165,92 @@ def _binary(values: list) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _texts(payloads: pa.Array, text: list) -> pa.Array:
+def _texts(payloads: pa.Array, valid: pa.Array) -> pa.Array:
     """The ``text`` column without converting the strings: a message's ``text``, when set, is its payload decoded
-    as UTF-8, so the payload column's buffers are the text column's, with the rows without text null."""
-    valid = _bools(list(map(is_not, text, repeat(None))))
-    if payloads.null_count or payloads.offset or isinstance(payloads, pa.ChunkedArray):  # pragma: no cover
-        return column(text, pa.string())
-    return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2],
-                                       valid.buffers()[1])
+    as UTF-8, so the payload column's buffers are the text column's, with the rows without text (*valid* false)
+    null."""
+    if not valid.true_count:
+        return pa.nulls(len(payloads), pa.string())
+    bitmap = None if valid.false_count == 0 else valid.buffers()[1]
+    return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2], bitmap)
 
 
-def message_batch(file: str, batch: list) -> pa.RecordBatch:
-    """The ``messages`` rows of a list of Message events."""
+class MessageBuffers(NamedTuple):
+    """``speedups.message_buffers``' answer: the messages table's buffers, each a bytes object."""
+
+    ints: bytes  # int64 columns one after the other: connection index, first_frame, last_frame, fragments, wire_length
+    floats: bytes  # float64: first_ts, then last_ts
+    flags: bytes  # a byte per row each: opcode, complete, compressed, truncated, then text, close_code,
+    #               close_reason and note being set
+    close_codes: bytes  # int32 (0 where there is none)
+    payload: bytes
+    payload_offsets: bytes  # int32, one more than rows
+    client: bytes
+    client_offsets: bytes
+    server: bytes
+    server_offsets: bytes
+    direction: bytes
+    direction_offsets: bytes
+    close_reason: bytes
+    close_reason_offsets: bytes
+    note: bytes
+    note_offsets: bytes
+
+
+def _message_columns_py(file: str, batch: list) -> list:
+    """The ``messages`` columns value by value (any values ``pa.array`` takes)."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
      compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
      server) = message_columns(batch)
     payloads = _binary(payload)
-    columns = [
-        pa.repeat(column([file], pa.string())[0], len(batch)), column(index, pa.int64()),
+    return [
+        _repeat(file, len(batch)), column(index, pa.int64()),
         column(client, pa.string()), column(server, pa.string()), column(direction, pa.string()),
         _OPCODE_NAMES.take(column(opcode, pa.int8())), payloads, column(complete, pa.bool_()),
         column(close_code, pa.int32()), column(close_reason, pa.string()), column(first_frame, pa.int64()),
         column(last_frame, pa.int64()), _times(first_ts), _times(last_ts), column(fragments, pa.int64()),
         column(compressed, pa.bool_()), _wire_lengths(wire_length), pc.binary_length(payloads).cast(pa.int64()),
-        _texts(payloads, text), column(truncated, pa.bool_()), column(note, pa.string()),
+        _texts(payloads, _bools(list(map(is_not, text, repeat(None))))), column(truncated, pa.bool_()),
+        column(note, pa.string()),
     ]
+
+
+def _message_columns_c(file: str, n: int, b: MessageBuffers) -> list:
+    """The same columns from :class:`MessageBuffers` (the C builder's), by ``from_buffers`` only."""
+    ints, floats, flags = pa.py_buffer(b.ints), pa.py_buffer(b.floats), pa.py_buffer(b.flags)
+    fixed = [pa.Array.from_buffers(pa.int64(), n, [None, ints.slice(8 * n * k, 8 * n)]) for k in range(5)]
+    times = [pa.Array.from_buffers(pa.float64(), n, [None, floats.slice(8 * n * k, 8 * n)]) for k in range(2)]
+    opcode, complete, compressed, truncated, *valid = [
+        pa.Array.from_buffers(pa.uint8(), n, [None, flags.slice(n * k, n)]) for k in range(8)]
+    has_text, has_code, has_reason, has_note = (pc.cast(v, pa.bool_()) for v in valid)
+
+    def strings(data: bytes, offsets: bytes, present: pa.Array | None = None) -> pa.Array:
+        if present is not None and not present.true_count:
+            return pa.nulls(n, pa.string())
+        bitmap = None if present is None or present.false_count == 0 else present.buffers()[1]
+        return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+    codes = pa.Array.from_buffers(pa.int32(), n, [None if has_code.false_count == 0 else has_code.buffers()[1],
+                                                  pa.py_buffer(b.close_codes)])
+    payloads = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(b.payload_offsets), pa.py_buffer(b.payload)])
+    return [
+        _repeat(file, n), fixed[0], strings(b.client, b.client_offsets), strings(b.server, b.server_offsets),
+        strings(b.direction, b.direction_offsets), _OPCODE_NAMES.take(opcode), payloads,
+        pc.cast(complete, pa.bool_()), codes if has_code.true_count else pa.nulls(n, pa.int32()),
+        strings(b.close_reason, b.close_reason_offsets, has_reason), fixed[1], fixed[2], _times_of(times[0]),
+        _times_of(times[1]), fixed[3], pc.cast(compressed, pa.bool_()), fixed[4].cast(pa.uint64()),
+        pc.binary_length(payloads).cast(pa.int64()), _texts(payloads, has_text), pc.cast(truncated, pa.bool_()),
+        strings(b.note, b.note_offsets, has_note),
+    ]
+
+
+def message_batch(file: str, batch: list) -> pa.RecordBatch:
+    """The ``messages`` rows of a list of Message events."""
+    buffers = _message_buffers(batch) if _message_buffers is not None else None
+    if buffers is None:
+        columns = _message_columns_py(file, batch)
+    else:
+        columns = _message_columns_c(file, len(batch), MessageBuffers._make(buffers))
     return pa.RecordBatch.from_arrays(columns, schema=MESSAGES)
 
 
