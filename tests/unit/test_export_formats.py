@@ -479,7 +479,7 @@ def test_arrow_tables_equal_from_pylist_and_never_import_pandas(tmp_path):
     rows = {"connections": [], "expert": []}
     tables = arrow.ArrowTables(lambda name, b: None, min_severity=1, file="f")  # chat: every finding
     tables._add = lambda table, row: rows[table].append(row)
-    for p in SAMPLES:
+    for p in [*SAMPLES, *(c.values[0] for c in _corpus_cases())]:
         tables.events(list(wsdissect.dissect(str(p))))
     assert rows["connections"] and rows["expert"]
     for name, table_rows in rows.items():
