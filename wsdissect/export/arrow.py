@@ -23,8 +23,8 @@ from ..speedups import speedups
 from .records import (U64, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
                       time_ns)
 
-ROWS = 1 << 15  # rows per record batch (a Parquet row group)
-BYTES = 8 << 20  # payload bytes per record batch
+ROWS = 1 << 13  # rows per record batch: small enough that the messages are still in the CPU cache when built
+BYTES = 2 << 20  # payload bytes per record batch
 
 TIME = pa.timestamp("ns", tz="UTC")
 _HEADERS = pa.list_(pa.list_(pa.string()))
