@@ -6,8 +6,8 @@
 Runs ``wsdissect export F -T jsonl -o OUT --expert none`` and ``wsdissect export F -T FMT -o OUT --expert none``
 for every format given (default ``parquet``) paired and alternated (A B A B ...) on each capture, and prints
 medians: wall and CPU seconds, peak RSS, and each format's speed relative to JSONL (issue 16 asks for Parquet at
-least 0.8, CSV and HAR at least 0.5), by wall time and by the median of the per-pair ratios (steadier on a shared
-machine: both commands of a pair see the same load).
+least 0.8, CSV and HAR at least 0.5), by wall time, by the median of the per-pair ratios (steadier on a shared
+machine: both commands of a pair see the same load), and by CPU time (user + system).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run_benchmark import measure, warm, wsdissect_cmd  # beside this script: Python puts its folder on the path
+from run_benchmark import alternate, wsdissect_cmd  # beside this script: Python puts its folder on the path
 
 
 def _commands(capture: Path, formats: list[str], out_dir: Path) -> dict[str, list[str]]:
@@ -28,26 +28,28 @@ def _commands(capture: Path, formats: list[str], out_dir: Path) -> dict[str, lis
             for fmt in ["jsonl", *formats]}
 
 
+def _remove(path: Path) -> None:
+    """An output (a file, or a folder for parquet), so the next run starts as the first did."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def bench(capture: Path, formats: list[str], runs: int, out_dir: Path) -> dict:
     commands = _commands(capture, formats, out_dir)
-    results: dict[str, list] = {fmt: [] for fmt in commands}
-    warm(capture)
-    for _ in range(runs):
-        for fmt, cmd in commands.items():
-            r = measure(cmd)
-            if r["status"] != 0:
-                raise SystemExit(f"{fmt} failed on {capture}: status {r['status']}")
-            results[fmt].append(r)
-            shutil.rmtree(out_dir / f"out.{fmt}", ignore_errors=True) if fmt == "parquet" else None
+    results = alternate(commands, capture, runs, lambda fmt: _remove(out_dir / f"out.{fmt}"))
     row: dict = {"capture": capture.name, "MB": capture.stat().st_size / 1e6}
     for fmt, rs in results.items():
         row[f"{fmt} s"] = statistics.median(r["seconds"] for r in rs)
+        row[f"{fmt} cpu s"] = statistics.median(r["user"] + r["sys"] for r in rs)
         row[f"{fmt} RSS MiB"] = max(r["rss_mib"] for r in rs)
     for fmt in formats:
         pairs = [j["seconds"] / r["seconds"] for j, r in zip(results["jsonl"], results[fmt])]
         row[f"{fmt}/jsonl speed"] = row["jsonl s"] / row[f"{fmt} s"]
         row[f"{fmt}/jsonl paired median"] = statistics.median(pairs)
         row[f"{fmt}/jsonl paired min"] = min(pairs)
+        row[f"{fmt}/jsonl by CPU time"] = row["jsonl cpu s"] / row[f"{fmt} cpu s"]
     return row
 
 
