@@ -107,7 +107,7 @@ def column(values: list, type: pa.DataType) -> pa.Array:
     nulls = values.count(None)
     if nulls and nulls == len(values):
         return pa.nulls(len(values), type)
-    valid = _bools(list(map(is_not, values, repeat(None)))).buffers()[1] if nulls else None
+    valid = _bitmap(_bools(list(map(is_not, values, repeat(None))))) if nulls else None
     if pa.types.is_string(type):
         return _strings(_filled(values, "") if nulls else values, valid)
     if pa.types.is_struct(type) or pa.types.is_list(type):
@@ -165,14 +165,18 @@ def _binary(values: list) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _bitmap(present: pa.Array) -> pa.Buffer | None:
+    """The validity bitmap a boolean array (fresh, offset 0) is: None when every row is valid."""
+    return None if present.false_count == 0 else present.buffers()[1]
+
+
 def _texts(payloads: pa.Array, valid: pa.Array) -> pa.Array:
     """The ``text`` column without converting the strings: a message's ``text``, when set, is its payload decoded
     as UTF-8, so the payload column's buffers are the text column's, with the rows without text (*valid* false)
     null."""
     if not valid.true_count:
         return pa.nulls(len(payloads), pa.string())
-    bitmap = None if valid.false_count == 0 else valid.buffers()[1]
-    return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2], bitmap)
+    return pa.StringArray.from_buffers(len(payloads), payloads.buffers()[1], payloads.buffers()[2], _bitmap(valid))
 
 
 class MessageBuffers(NamedTuple):
@@ -227,11 +231,10 @@ def _message_columns_c(file: str, n: int, b: MessageBuffers) -> list:
     def strings(data: bytes, offsets: bytes, present: pa.Array | None = None) -> pa.Array:
         if present is not None and not present.true_count:
             return pa.nulls(n, pa.string())
-        bitmap = None if present is None or present.false_count == 0 else present.buffers()[1]
+        bitmap = None if present is None else _bitmap(present)
         return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)])
 
-    codes = pa.Array.from_buffers(pa.int32(), n, [None if has_code.false_count == 0 else has_code.buffers()[1],
-                                                  pa.py_buffer(b.close_codes)])
+    codes = pa.Array.from_buffers(pa.int32(), n, [_bitmap(has_code), pa.py_buffer(b.close_codes)])
     payloads = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(b.payload_offsets), pa.py_buffer(b.payload)])
     return [
         _repeat(file, n), fixed[0], strings(b.client, b.client_offsets), strings(b.server, b.server_offsets),
