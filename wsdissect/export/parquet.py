@@ -7,12 +7,12 @@ compresses and writes each as soon as it is full (pyarrow releases the GIL there
 file is written even when its table is empty (DuckDB and pandas then read an empty table with the right columns).
 
 Encodings, measured on the benchmark captures (benchmarks/format_speed.py): snappy compression (lz4 is no faster,
-zstd is slower; snappy is what readers expect) except for ``payload`` (:data:`RAW`), which is stored as is: it is
-often compressed or random already, and the readable part of it is the ``text`` column, compressed, so snappy
-would compress text messages twice (8-15 % of the export's CPU time on the small and deflate mixes, for files
-2-3x larger than all-snappy, still smaller than the JSONL).  Dictionary encoding only for the columns with few
-distinct values (:data:`DICTIONARY`), and no statistics for ``payload`` and ``text`` (min/max of whole payloads
-help no query).
+zstd is slower; snappy is what readers expect) except for ``payload`` and ``text`` (:data:`RAW`), stored as they
+are: a payload is often compressed or random already, the text column repeats the text messages' payloads, and
+compressing them was 10-20 % of the export's CPU time (the files are 2-4x larger than all-snappy, still smaller
+than the JSONL; ``COPY (SELECT * FROM 'DIR/messages.parquet') TO 'small.parquet' (COMPRESSION zstd)`` in DuckDB
+makes a compact copy).  Dictionary encoding only for the columns with few distinct values (:data:`DICTIONARY`),
+and no statistics for ``payload`` and ``text`` (min/max of whole payloads help no query).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ GROUP_BYTES = 8 << 20  # bytes of record batches per row group
 DICTIONARY = ("file", "client", "server", "direction", "opcode", "close_reason", "note", "status", "severity", "code",
               "ended_by", "subprotocol")
 NO_STATISTICS = ("payload", "text")
-RAW = ("payload",)  # uncompressed columns
+RAW = ("payload", "text")  # uncompressed columns
 
 
 def _open(path, schema: pa.Schema) -> pq.ParquetWriter:
