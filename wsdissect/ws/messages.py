@@ -28,7 +28,7 @@ from ..flow import Conn
 from ..rfc6455 import Opcode, is_control
 from ..speedups import speedups
 from .close import parse_close
-from .deflate import InflateProblem, Inflater
+from .deflate import CUT_CODES, InflateProblem, Inflater
 from .frames import Frame
 
 class Span(NamedTuple):
@@ -42,6 +42,7 @@ class Span(NamedTuple):
 
 
 INFLATE_NOTES = {"ws.deflate.limit": "decompressed size limit reached",
+                 "ws.message.too_large": "decompressed message longer than --max-message",
                  "ws.deflate.no_context": "compressed with history not in the capture"}
 
 
@@ -169,7 +170,7 @@ class MessageAssembler:
         """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
         not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
         note = self._inflate_problem(problem, frame, ts) if problem else None
-        truncated = note == "decompressed size limit reached"
+        truncated = problem is not None and problem.code in CUT_CODES
         self._finish(opcode, payload, note, truncated, Span(first, frame, ts, ts, (frame,)), True, wire, out)
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
@@ -184,7 +185,7 @@ class MessageAssembler:
                 payload, problem = self.inflater.inflate(payload)
                 if problem:
                     note = self._inflate_problem(problem, frame, ts)
-                    truncated = note == "decompressed size limit reached"
+                    truncated = problem.code in CUT_CODES
             else:
                 self.inflater.lose_history()
                 payload = b""
