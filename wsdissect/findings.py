@@ -71,6 +71,8 @@ _KINDS = [
     FindingKind("ws.handshake.no_101", _W, "WebSocket frames without a 101 Switching Protocols", "RFC 6455 4.1"),
     FindingKind("ws.handshake.missing", _N, "WebSocket traffic decoded without its handshake "
                 "(extensions and subprotocol unknown)"),
+    FindingKind("ws.decode_as.unneeded", _N, "--decode-as names this connection's port but its handshake is in the "
+                "capture: decoded from the handshake"),
     # Frames.
     FindingKind("ws.frame.unmasked_client", _E, "client frame is not masked", "RFC 6455 5.1"),
     FindingKind("ws.frame.masked_server", _E, "server frame is masked", "RFC 6455 5.1"),

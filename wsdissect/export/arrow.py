@@ -107,7 +107,8 @@ def _texts(payloads: pa.Array, text: list) -> pa.Array:
 def message_batch(file: str, batch: list) -> pa.RecordBatch:
     """The ``messages`` rows of a list of Message events."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, index,
+     client,
      server) = message_columns(batch)
     payloads = _binary(payload)
     columns = [

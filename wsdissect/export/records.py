@@ -51,6 +51,8 @@ def _message_tail(m: Message) -> dict:
         tail["truncated"] = True
     if m.note:
         tail["note"] = m.note
+    if m.raw is not None:
+        tail["raw_b64"] = b2a_base64(m.raw, newline=False).decode("ascii")
     return tail
 
 
@@ -188,7 +190,7 @@ else:  # pragma: no cover - without the C code
 # the Message slots in the order speedups.message_columns returns them, then the connection's fields
 SLOTS = ("conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
          "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated",
-         "note", "conn.index", "conn.client", "conn.server")
+         "note", "raw", "conn.index", "conn.client", "conn.server")
 
 
 def message_columns_py(batch: list) -> tuple:

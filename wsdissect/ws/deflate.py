@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - isal has wheels for the common platfor
 class InflateProblem(NamedTuple):
     """Why a message could not be inflated (fully): a finding code and what happened."""
 
-    code: str  # ws.deflate.error, ws.deflate.no_context or ws.deflate.limit
+    code: str  # ws.deflate.error, ws.deflate.no_context, ws.deflate.limit or ws.message.too_large
     detail: str
+    raw: bytes | None = None  # the compressed payload, when nothing of it could be inflated
 
 
 WINDOW = 1 << 15  # the largest LZ77 window: history a later message may refer to
@@ -86,7 +87,7 @@ class Inflater:
             self._d = None
             known = self.history_known or self.no_context_takeover
             self.history_known = False
-            return b"", InflateProblem("ws.deflate.error" if known else "ws.deflate.no_context", str(e))
+            return b"", InflateProblem("ws.deflate.error" if known else "ws.deflate.no_context", str(e), data)
         if produced > budget:
             self.lose_history()
             what = f"{self.max_ratio}:1 ratio" if budget < self.max_size else f"{self.max_size}-byte"
@@ -96,7 +97,8 @@ class Inflater:
         if produced > len(kept):
             problem = InflateProblem("ws.message.too_large", f"decompressed message of {produced} bytes exceeds the "
                                      f"{self.max_keep}-byte limit; payload truncated")
-        return kept, self._settle(tail, problem) or problem
+        broken = self._settle(data, tail)
+        return (b"", broken) if broken is not None else (kept, problem)
 
     def _run(self, buf: bytes, budget: int) -> tuple[bytes, int, bytes]:
         """Inflate one message: the kept bytes, how many were produced (budget + 1 at most), the last WINDOW bytes
@@ -117,7 +119,7 @@ class Inflater:
                 break
         return kept, produced, tail
 
-    def _settle(self, tail: bytes, problem: InflateProblem | None) -> InflateProblem | None:
+    def _settle(self, data: bytes, tail: bytes) -> InflateProblem | None:
         """After a whole message: the state for the next one."""
         d = self._d
         if d.eof:
@@ -125,7 +127,7 @@ class Inflater:
             # next message still refers to this window (RFC 7692 7.2.3.4)
             if d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
                 self.lose_history()
-                return InflateProblem("ws.deflate.error", "data after the final deflate block")
+                return InflateProblem("ws.deflate.error", "data after the final deflate block", data)
             if self.no_context_takeover:
                 self._d = None
             else:

@@ -272,10 +272,30 @@ class FrameParser:
     def end(self) -> list:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and
         time of its last captured bytes."""
-        if self.hdr is None or not self.synced:
+        if not self.synced:
+            return self._end_unsynced()
+        if self.hdr is None:
             return []
         self.damaged = True
         return [self._finish(*self.last)]
+
+    def _end_unsynced(self) -> list:
+        """The stream ended before a frame boundary was proven.  Bytes that are, from their first byte, a chain of
+        plausible frames ending exactly where they end are decoded (a lone frame is not dropped; ``ws.resync``
+        says the boundary was assumed); anything else is reported as undecodable."""
+        buf = bytes(self.rbuf)
+        if not buf:
+            return []
+        first, ts = self.rmarks[0][1], self.rmarks[0][2]
+        count = exact_chain(buf, self.client, self.rsv_allowed)
+        if not count:
+            self.findings.append(("ws.resync", f"{len(buf)} bytes at the end could not be decoded: no frame boundary "
+                                  "found", first, ts))
+            self._resync_reset(first, report=False)
+            return []
+        self.findings.append(("ws.resync", f"capture ended before a frame boundary could be proven; {count} frame(s) "
+                              "decoded assuming one at the first captured byte", first, ts))
+        return self._replay_from(0) + self.end()
 
     def gap(self, n: int, frame: int, ts: float) -> list:
         """*n* bytes of this direction are missing from the capture."""
@@ -308,8 +328,8 @@ class FrameParser:
         self._resync_reset(0)
 
     # -- resynchronisation ----------------------------------------------------------------------------------
-    def _resync_reset(self, frame: int) -> None:
-        if self.rbuf:
+    def _resync_reset(self, frame: int, report: bool = True) -> None:
+        if self.rbuf and report:
             self.findings.append(("ws.resync", f"{len(self.rbuf)} bytes could not be decoded before a gap",
                                   frame, 0.0))
         self.rbuf = bytearray()
@@ -333,6 +353,10 @@ class FrameParser:
         if start:
             self.findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
                                   frame, ts))
+        return self._replay_from(start)
+
+    def _replay_from(self, start: int) -> list:
+        """A frame boundary at *start* of the held bytes: synchronised from there, the bytes fed as they came."""
         buf, marks, roff = bytes(self.rbuf), self.rmarks, self.roff
         self.rbuf = bytearray()
         self.rmarks = []
@@ -457,6 +481,20 @@ def chain(buf, p: int, n: int, client: bool | None, rsv_allowed: int) -> tuple[i
         if p > n:
             return (PROVEN if count >= 3 else UNDECIDED), count
         count += 1
+
+
+def exact_chain(buf: bytes, client: bool | None, rsv_allowed: int) -> int:
+    """The number of plausible frames *buf* is from its first byte when they end exactly at its end, else 0."""
+    verdict, count = chain(buf, 0, len(buf), client, rsv_allowed)
+    if verdict == INVALID or not count:
+        return 0
+    p = 0
+    while p < len(buf):
+        span = frame_span(buf, p)
+        if span < 0:
+            return 0
+        p += span
+    return count if p == len(buf) else 0
 
 
 class ProbeResult(NamedTuple):
