@@ -38,6 +38,8 @@ _KINDS = [
     FindingKind("capture.truncated", _W, "capture file ends in the middle of a record"),
     FindingKind("internal", _E, "internal error in wsdissect while decoding a connection (please report)"),
     FindingKind("capture.corrupt", _E, "capture file is damaged; reading stopped here"),
+    FindingKind("capture.dropped", _W, "the kernel dropped packets during live capture (PACKET_STATISTICS); the "
+                "capture itself is incomplete"),
     FindingKind("capture.linktype", _N, "packet of an unsupported link type skipped"),
     FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
     FindingKind("ip.fragment", _N, "fragmented IP packet"),
