@@ -108,7 +108,8 @@ class Inflater:
         keep = min(self.max_keep, budget)
         kept = d.decompress(buf, keep) if keep else b""  # one object: the payload is never copied again
         produced, tail = len(kept), kept[-WINDOW:]
-        buf = d.unconsumed_tail
+        if keep:
+            buf = d.unconsumed_tail
         while produced <= budget and not d.eof and (buf or produced >= keep):  # more may be pending
             want = min(CHUNK, budget + 1 - produced)
             out = d.decompress(buf, want)
