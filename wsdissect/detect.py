@@ -44,6 +44,15 @@ def decoded_as(conn: Conn, options: Options) -> bool:
     return bool(decode_as) and (conn.server_port in decode_as or conn.client_port in decode_as)
 
 
+def unneeded_decode_as(conn: Conn, options: Options, response) -> list[tuple[str, str, object]]:
+    """A connection upgraded by a handshake in the capture: the note that ``--decode-as`` named its port for
+    nothing, as ``[(code, message, response head)]`` (empty when it did not)."""
+    if not decoded_as(conn, options):
+        return []
+    return [("ws.decode_as.unneeded", f"the handshake is in the capture: --decode-as {conn.server_port} was not "
+             "needed for this connection", response)]
+
+
 class Detection(enum.Enum):
     UNDECIDED = "undecided"  # not enough bytes yet
     NOT_WEBSOCKET = "not websocket"

@@ -280,21 +280,16 @@ class FrameParser:
         return [self._finish(*self.last)]
 
     def _end_unsynced(self) -> list:
-        """The stream ended before a frame boundary was proven.  Bytes that are, from their first byte, a chain of
-        plausible frames ending exactly where they end are decoded (a lone frame is not dropped; ``ws.resync``
-        says the boundary was assumed); anything else is reported as undecodable."""
-        buf = bytes(self.rbuf)
-        if not buf:
+        """The stream ended before a boundary was proven: bytes that are, from their first byte, plausible frames
+        ending exactly at their end are decoded (a lone frame is not dropped); anything else is reported."""
+        if not self.rbuf:
             return []
-        first, ts = self.rmarks[0][1], self.rmarks[0][2]
-        count = exact_chain(buf, self.client, self.rsv_allowed)
+        count = exact_chain(bytes(self.rbuf), self.client, self.rsv_allowed)
+        _, first, ts = self.rmarks[0]
+        self.findings.append(("ws.resync", unproven_end_note(len(self.rbuf), count), first, ts))
         if not count:
-            self.findings.append(("ws.resync", f"{len(buf)} bytes at the end could not be decoded: no frame boundary "
-                                  "found", first, ts))
             self._resync_reset(first, report=False)
             return []
-        self.findings.append(("ws.resync", f"capture ended before a frame boundary could be proven; {count} frame(s) "
-                              "decoded assuming one at the first captured byte", first, ts))
         return self._replay_from(0) + self.end()
 
     def gap(self, n: int, frame: int, ts: float) -> list:
@@ -495,6 +490,14 @@ def exact_chain(buf: bytes, client: bool | None, rsv_allowed: int) -> int:
             return 0
         p += span
     return count if p == len(buf) else 0
+
+
+def unproven_end_note(size: int, frames: int) -> str:
+    """The ``ws.resync`` message for *size* bytes left unsynchronised at the end, *frames* of them decodable."""
+    if not frames:
+        return f"{size} bytes at the end could not be decoded: no frame boundary found"
+    return (f"capture ended before a frame boundary could be proven; {frames} frame(s) decoded assuming one at the "
+            "first captured byte")
 
 
 class ProbeResult(NamedTuple):
