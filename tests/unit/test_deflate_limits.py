@@ -93,3 +93,30 @@ def test_a_handshake_on_a_decode_as_port_is_http(data, from_client):
     options = Options(decode_as=frozenset({8765}))
     assert classify(data, from_client, conn, options, False).mode == HTTP
     assert classify(b"\x81\x85abcd", True, conn, options, False).mode == WEBSOCKET
+
+
+def test_a_message_with_raw_bytes_is_the_same_in_the_api_and_the_jsonl(tmp_path):
+    """A compressed frame with no deflate context, mid-stream, with --decode-as: exported incomplete with its wire
+    bytes, identically by the Python API and the JSONL export (C encoder or not)."""
+    import json
+    import subprocess
+    import sys
+
+    import wsdissect
+    from tests.support import Conversation
+
+    conv = Conversation(handshake=False, server=("10.0.0.2", 8765))
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    comp.compress(b"said before the capture; ")
+    comp.flush(zlib.Z_SYNC_FLUSH)
+    wire = (comp.compress(b"said before the capture; again") + comp.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    conv.send(True, ws_frame(1, wire, rsv=4, mask=b"\x01\x02\x03\x04"))
+    path = conv.write(str(tmp_path / "lone.pcap"))
+    out = tmp_path / "lone.jsonl"
+    subprocess.run([sys.executable, "-m", "wsdissect", "export", path, "--decode-as", "8765", "-o", str(out)],
+                   check=True)
+    (line,) = [r for r in map(json.loads, out.read_text().splitlines()) if r["type"] == "message"]
+    assert not line["complete"] and line["compressed"] and line["payload_b64"] == ""
+    with wsdissect.open(path, decode_as="8765") as cap:
+        (record,) = cap.messages()
+    assert record.raw == wire and record.to_dict() == line
