@@ -40,6 +40,7 @@ _KINDS = [
     FindingKind("capture.corrupt", _E, "capture file is damaged; reading stopped here"),
     FindingKind("capture.dropped", _W, "the kernel dropped packets during live capture (PACKET_STATISTICS); the "
                 "capture itself is incomplete"),
+    FindingKind("capture.unreadable", _E, "input cannot be opened or is not a capture; nothing decoded from it"),
     FindingKind("capture.linktype", _N, "packet of an unsupported link type skipped"),
     FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
     FindingKind("ip.fragment", _N, "fragmented IP packet"),

@@ -36,12 +36,11 @@ class _DroppingCapture:
         pass
 
 
-def test_kernel_drops_are_a_finding_and_in_the_summary(tmp_path, monkeypatch):
+def test_kernel_drops_are_a_finding_and_in_the_summary(tmp_path):
     import wsdissect.live as live
 
-    monkeypatch.setattr(live, "LiveCapture", _DroppingCapture)
     out = tmp_path / "live.jsonl"
-    session = live.LiveSession("lo", None, live.Options(), EventFilter(), None, "list", quiet=True)
+    session = live.LiveSession(_DroppingCapture(), live.Options(), EventFilter(), None, "list", quiet=True)
     session.open_outputs(None, str(out))
     summary = session.run(count=None, duration=1.3)
     records = [json.loads(line) for line in out.read_text().splitlines()]
