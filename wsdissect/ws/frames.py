@@ -265,9 +265,7 @@ class FrameParser:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and
         time of its last captured bytes."""
         if not self.synced:  # a lone frame is not dropped: see Resync.at_end
-            found, finding = self.resync.at_end()
-            if finding is not None:
-                self.findings.append(finding)
+            found = self.resync.at_end(self.findings)
             return self._replay(found) + self.end() if found is not None else []
         if self.hdr is None:
             return []
@@ -349,18 +347,18 @@ class Resync:
         self._clear()
         return finding
 
-    def at_end(self) -> tuple[tuple | None, tuple | None]:
+    def at_end(self, findings: list) -> tuple | None:
         """The stream ended while sync was lost: the held bytes to replay from their first byte (as :meth:`add`
-        returns them) when they are a chain of plausible frames ending exactly at their end, else None; and the
-        ``ws.resync`` finding (None when nothing is held)."""
+        returns them) when they are a chain of plausible frames ending exactly at their end, else None; a
+        ``ws.resync`` finding appended to *findings* either way when bytes were held."""
         if not self.rbuf:
-            return None, None
+            return None
         _, frame, ts = self.rmarks[0]
         count = exact_chain(bytes(self.rbuf), self.client, self.rsv_allowed)
-        finding = ("ws.resync", unproven_end_note(len(self.rbuf), count), frame, ts)
+        findings.append(("ws.resync", unproven_end_note(len(self.rbuf), count), frame, ts))
         found = (bytes(self.rbuf), self.rmarks, self.roff, 0) if count else None
         self._clear()
-        return found, finding
+        return found
 
     def _clear(self) -> None:
         self.rbuf = bytearray()
