@@ -27,11 +27,11 @@
 enum {
     M_CONN, M_DIRECTION, M_OPCODE, M_PAYLOAD, M_COMPLETE, M_FIRST_FRAME, M_LAST_FRAME, M_FIRST_TS, M_LAST_TS,
     M_FRAGMENTS, M_COMPRESSED, M_WIRE_LENGTH, M_FRAMES, M_CLOSE_CODE, M_CLOSE_REASON, M_TEXT, M_TRUNCATED, M_NOTE,
-    M_NFIELDS
+    M_RAW, M_NFIELDS
 };
 static const char *field_names[M_NFIELDS] = {
     "conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
-    "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note",
+    "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note", "raw",
 };
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
@@ -122,6 +122,7 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
     set_slot(m, M_TEXT, text ? text : Py_None);
     set_slot(m, M_TRUNCATED, Py_False);
     set_slot(m, M_NOTE, Py_None);
+    set_slot(m, M_RAW, Py_None);
     return m;
 }
 
@@ -546,7 +547,8 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         return ENC_PYTHON;
     PyObject *op = SLOT(m, M_OPCODE);
     if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
-        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || !PyLong_CheckExact(op))
+        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || SLOT(m, M_RAW) != Py_None
+        || !PyLong_CheckExact(op))
         return ENC_PYTHON;
     long opcode = PyLong_AsLong(op);
     if (opcode != 1 && opcode != 2) {

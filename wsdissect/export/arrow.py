@@ -204,7 +204,8 @@ class MessageBuffers(NamedTuple):
 def _message_columns_py(file: str, batch: list) -> list:
     """The ``messages`` columns value by value (any values ``pa.array`` takes)."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, index,
+     client,
      server) = message_columns(batch)
     payloads = _binary(payload)
     return [
