@@ -32,8 +32,11 @@ def _decode_options(f):
                           "works too)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
-        click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest decompressed message (deflate bomb guard)."),
+        click.option("--max-inflated", default="256M", show_default=True, metavar="SIZE",
+                     help="Decompressed bytes produced per message at most (deflate bomb CPU guard); past it "
+                          "the message is cut and the compression history is declared lost."),
+        click.option("--max-ratio", default=0, show_default=True, metavar="N", type=click.IntRange(0),
+                     help="Cut a message that decompresses to more than N times its compressed size (0 = off)."),
         click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
@@ -100,7 +103,7 @@ def _engine_options(f):
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 
-def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, tls_keylog=(),
+def _options(decode_as, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections, tls_keylog=(),
              live: bool = False, **kw):
     """Options from the shared decode options; the TLS key log is loaded here (*live*: re-read as it grows)."""
     from .options import Options, load_tls_keys, parse_decode_as, parse_size
@@ -111,7 +114,8 @@ def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connectio
     for warning in keys.warnings:
         _warn(f"TLS key log {warning}")
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
-                   max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
+                   max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
+                   max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, tls_keys=keys.keylog, **kw)
 
 
@@ -129,7 +133,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections", "tls_keylog")
+DECODE = ("decode_as", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer", "max_connections", "tls_keylog")
 LIVE_KEYLOG_REFRESH = 0.1  # seconds between re-reads of a growing key log (live: browsers append as they go)
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
