@@ -30,6 +30,11 @@ def _decode_options(f):
         click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
                      help="Decode this TCP port as WebSocket even without a handshake (repeatable; PORT alone "
                           "works too)."),
+        click.option("--app", "app", metavar="PROTO",
+                     help="Decode every WebSocket connection's messages as this application protocol (socket.io, "
+                          "socket.io-eio3, mqtt, stomp, graphql-transport-ws, graphql-ws, json-rpc)."),
+        click.option("--decode-app", "decode_app", multiple=True, metavar="tcp.port==N,PROTO",
+                     help="Decode connections to TCP port N as application protocol PROTO (repeatable)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
         click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
@@ -75,10 +80,11 @@ def _terminal_options(f):
     return f
 
 
-def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
-    from .options import Options, parse_decode_as, parse_size
+def _options(decode_as, app, decode_app, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
+    from .options import Options, parse_app, parse_decode_app, parse_decode_as, parse_size
 
-    return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
+    return Options(decode_as=parse_decode_as(decode_as), app=parse_app(app), app_ports=parse_decode_app(decode_app),
+                   max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, **kw)
 
@@ -94,7 +100,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
+DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ..events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..rfc6455 import opcode_name
-from .records import (U64, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
+from .records import (U64, app_text, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
                       time_ns)
 
 ROWS = 1 << 15  # rows per record batch (a Parquet row group)
@@ -34,6 +34,7 @@ MESSAGES = pa.schema([
     ("last_frame", pa.int64()), ("first_time", TIME), ("last_time", TIME), ("fragments", pa.int64()),
     ("compressed", pa.bool_()), ("wire_length", pa.uint64()), ("payload_length", pa.int64()),
     ("text", pa.string()), ("truncated", pa.bool_()), ("note", pa.string()),
+    ("app", pa.string()),  # the application units as JSON text (null: no application decoder read the message)
 ])
 
 _REQUEST = pa.struct([("method", pa.string()), ("uri", pa.string()), ("version", pa.string()),
@@ -107,7 +108,7 @@ def _texts(payloads: pa.Array, text: list) -> pa.Array:
 def message_batch(file: str, batch: list) -> pa.RecordBatch:
     """The ``messages`` rows of a list of Message events."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, app, index, client,
      server) = message_columns(batch)
     payloads = _binary(payload)
     columns = [
@@ -120,6 +121,7 @@ def message_batch(file: str, batch: list) -> pa.RecordBatch:
         pa.array(fragments, type=pa.int64()), pa.array(compressed, type=pa.bool_()), _wire_lengths(wire_length),
         pc.binary_length(payloads).cast(pa.int64()), _texts(payloads, text),
         pa.array(truncated, type=pa.bool_()), pa.array(note, type=pa.string()),
+        pa.array(list(map(app_text, app)), type=pa.string()),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=MESSAGES)
 
