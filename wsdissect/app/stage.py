@@ -28,12 +28,12 @@ class AppStage:
         self.conn = conn
 
     def read(self, out: list, start: int) -> bool:
-        """Decode the messages in ``out[start:]`` in place: each data message read by a decoder is replaced by a
-        copy with ``app`` set, its findings inserted after it.  False when this connection will never decode."""
+        """Decode the messages in ``out[start:]`` in place: once a decoder is chosen each message is replaced by a
+        copy with ``app`` set (empty for control messages), its findings inserted after it.  False when this connection will never decode."""
         dissector = self.dissector
         tail = out[start:]
         for i, ev in enumerate(tail):
-            if ev.__class__ is Message and ev.opcode in (1, 2):
+            if ev.__class__ is Message and (ev.opcode in (1, 2) or dissector.decoder is not None):
                 del out[start + i:]
                 self._rest(out, tail[i:])
                 break
@@ -42,8 +42,11 @@ class AppStage:
     def _rest(self, out: list, events: list) -> None:
         dissector, conn = self.dissector, self.conn
         for ev in events:
-            if ev.__class__ is not Message or ev.opcode not in (1, 2):
+            if ev.__class__ is not Message:
                 out.append(ev)
+                continue
+            if ev.opcode not in (1, 2):  # control messages carry no units
+                out.append(ev if dissector.decoder is None else replace(ev, app=()))
                 continue
             result = dissector.message(ev.direction == CLIENT_TO_SERVER, ev.opcode, ev.payload, ev.last_frame,
                                        ev.last_ts, ev.complete)
