@@ -236,17 +236,18 @@ def show(captures, detail, frames_, websocket_only, **kw):
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@click.option("--raw", is_flag=True, help="Show payloads as text/hex even where application units were decoded.")
 @_decode_options
 @_filter_options
 @_terminal_options
-def follow(captures, hex_limit, **kw):
+def follow(captures, hex_limit, raw, **kw):
     """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
 
     def run():
         from .render.follow import FollowView
 
         driver, files, _flt, console = _view_run(captures, kw)
-        view = FollowView(console, hex_limit)
+        view = FollowView(console, hex_limit, units=not raw)
         driver.feed(files, _each(view.event))
         view.end()
         _damaged_exit(driver)
@@ -275,6 +276,8 @@ def stats(captures, fmt, plot, **kw):
         if fmt == "json":
             import json
             doc = {"connections": st.rows, "totals": st.totals()}
+            if st.app.tallies:
+                doc["app"] = st.app.to_json()
             if agg is not None:
                 doc["plot"] = plot_json(agg.result())
             click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
