@@ -62,6 +62,11 @@ def _filter_options(f):
         click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression."),
         click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet."),
         click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet."),
+        click.option("--app-kind", "app_kinds", multiple=True, metavar="KIND",
+                     help="Only messages with an application unit of this kind (EVENT, PUBLISH, SEND, request...)."),
+        click.option("--app-name", "app_names", multiple=True, metavar="NAME",
+                     help="Only messages with an application unit of this name (Socket.IO event, MQTT topic, "
+                          "STOMP destination, JSON-RPC method, GraphQL operation)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
@@ -89,19 +94,23 @@ def _options(decode_as, app, decode_app, max_message, max_inflated, max_tcp_buff
                    max_connections=max_connections, **kw)
 
 
-def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
+def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to, app_kinds=(),
+            app_names=()):
     from .filters import EventFilter
 
     return EventFilter(frozenset(streams) if streams else None, client, server, direction,
-                       frozenset(opcodes) if opcodes else None, match, regex, time_from, time_to)
+                       frozenset(opcodes) if opcodes else None, match, regex, time_from, time_to,
+                       frozenset(app_kinds) if app_kinds else None, frozenset(app_names) if app_names else None)
 
 
 def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
-FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
+DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_tcp_buffer",
+          "max_connections")
+FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to",
+          "app_kinds", "app_names")
 TERMINAL = ("color", "width", "quiet")
 
 
