@@ -31,13 +31,14 @@ class AppStage:
         """Decode the messages in ``out[start:]`` in place: once a decoder is chosen each message is replaced by a
         copy with ``app`` set (empty for control messages), its findings inserted after it.  False when this connection will never decode."""
         dissector = self.dissector
-        tail = out[start:]
-        for i, ev in enumerate(tail):
+        for i in range(start, len(out)):  # (mostly empty: a segment in the middle of a large message)
+            ev = out[i]
             if ev.__class__ is Message and (ev.opcode in (1, 2) or dissector.decoder is not None):
-                del out[start + i:]
-                self._rest(out, tail[i:])
-                break
-        return dissector.decoder is not None or dissector.sniffing
+                tail = out[i:]
+                del out[i:]
+                self._rest(out, tail)
+                return dissector.decoder is not None or dissector.sniffing
+        return True
 
     def _rest(self, out: list, events: list) -> None:
         dissector, conn = self.dissector, self.conn
