@@ -29,7 +29,8 @@ class AppStage:
 
     def read(self, out: list, start: int) -> bool:
         """Decode the messages in ``out[start:]`` in place: once a decoder is chosen each message is replaced by a
-        copy with ``app`` set (empty for control messages), its findings inserted after it.  False when this connection will never decode."""
+        copy with ``app`` set (empty for control messages), its findings inserted after it.  False when this
+        connection will never decode."""
         dissector = self.dissector
         for i in range(start, len(out)):  # (mostly empty: a segment in the middle of a large message)
             ev = out[i]

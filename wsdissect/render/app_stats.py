@@ -65,8 +65,9 @@ class AppStats:
 
     def to_json(self) -> dict:
         self.finish()
-        return {"protocols": {p: [{"kind": k, "name": n, "count": t.count, "bytes": t.bytes} for k, n, t in self.top(p)]
-                              for p in sorted(self.tallies)},
+        protocols = {p: [{"kind": k, "name": n, "count": t.count, "bytes": t.bytes} for k, n, t in self.top(p)]
+                     for p in sorted(self.tallies)}
+        return {"protocols": protocols,
                 "latency": [{"protocol": s.protocol, "count": s.count, "p50": s.p50, "p95": s.p95, "max": s.max,
                              "unanswered": s.unanswered} for s in self.latency.summaries()]}
 
