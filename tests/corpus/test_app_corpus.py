@@ -88,13 +88,13 @@ def test_forced_protocol_decodes_and_unknown_name_is_a_usage_error(tmp_path):
 
 
 @present
-def test_latency_pairs_every_acknowledged_request_of_the_truth(tmp_path):
+def test_stats_latency_pairs_every_acknowledged_request_of_the_truth():
     case = CORPUS / "socketio_v4_websocket"
     truth = [json.loads(line) for line in (case / "truth.jsonl").read_text().splitlines() if line.strip()]
     acks = sum(1 for r in truth for u in r.get("app", []) if u["kind"] in ("ACK", "BINARY_ACK"))
-    p = subprocess.run([sys.executable, "-m", "tools.app_annotate", str(case / "capture.pcap"), "-o",
-                        str(tmp_path / "o.jsonl"), "--latency"], cwd=ROOT, env=_env(), capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "wsdissect", "stats", "-f", "json", str(case / "capture.pcap")],
+                       cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    (line,) = p.stdout.splitlines()
-    assert acks > 0 and re.match(rf"socket\.io\s+count\s+{acks}\s.*unanswered 0$", line), line
+    (latency,) = json.loads(p.stdout)["app"]["latency"]
+    assert acks > 0 and latency["protocol"] == "socket.io" and latency["count"] == acks
+    assert latency["unanswered"] == 0 and 0 < latency["p50"] <= latency["p95"] <= latency["max"]
