@@ -37,8 +37,11 @@ def _decode_options(f):
                      help="Decode connections to TCP port N as application protocol PROTO (repeatable)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
-        click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest decompressed message (deflate bomb guard)."),
+        click.option("--max-inflated", default="256M", show_default=True, metavar="SIZE",
+                     help="Decompressed bytes produced per message at most (deflate bomb CPU guard); past it "
+                          "the message is cut and the compression history is declared lost."),
+        click.option("--max-ratio", default=0, show_default=True, metavar="N", type=click.IntRange(0),
+                     help="Cut a message that decompresses to more than N times its compressed size (0 = off)."),
         click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
@@ -107,12 +110,14 @@ def _engine_options(f):
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 
-def _options(decode_as, app, decode_app, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
+def _options(decode_as, app, decode_app, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections,
+             **kw):
     from .options import Options, parse_app, parse_decode_app, parse_decode_as, parse_size
 
     return Options(decode_as=parse_decode_as(decode_as), app=parse_app(app), app_ports=parse_decode_app(decode_app),
                    max_message=parse_size(max_message),
-                   max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
+                   max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
+                   max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, **kw)
 
 
@@ -132,7 +137,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_tcp_buffer",
+DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer",
           "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to",
           "app_kinds", "app_names")
