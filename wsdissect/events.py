@@ -145,6 +145,7 @@ class Message:
     truncated: bool = False  # payload cut by a size limit
     note: Optional[str] = None  # why it is incomplete, when it is
     raw: Optional[bytes] = None  # the payload as it was on the wire (unmasked), when ``payload`` could not be made
+    app: Optional[tuple] = None  # application units (wsdissect.app.AppUnit) when an application decoder read it
 
 
 @dataclass(frozen=True, slots=True)
