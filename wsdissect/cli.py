@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NamedTuple
 
 import click
 
@@ -63,6 +64,40 @@ def _filter_options(f):
     return f
 
 
+def _input_options(f):
+    """Inputs the tshark way: positional CAPTURE..., or ``-r FILE`` (repeatable), a display filter and a count."""
+    options = [
+        click.argument("captures", nargs=-1, metavar="[CAPTURE...]"),
+        click.option("-r", "--read", "read", multiple=True, metavar="FILE",
+                     help="Read this capture file ('-' for stdin; repeatable; positional CAPTURE works too)."),
+        click.option("-Y", "--display-filter", "display", metavar="EXPR",
+                     help="Wireshark display filter, e.g. 'websocket.opcode == 1 && tcp.stream == 3' "
+                          "(docs/display-filter.md)."),
+        click.option("-c", "--count", type=click.IntRange(1), metavar="N",
+                     help="Stop after N packets (show: N packets shown; other commands: N packets read)."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
+    return f
+
+
+def _inputs(captures: tuple, read: tuple) -> list[str]:
+    """Every input, ``-r`` ones first; none is a usage error."""
+    paths = list(read) + list(captures)
+    if not paths:
+        _fail("no capture given (CAPTURE or -r FILE)", EXIT_INPUT)
+    return paths
+
+
+def _display(expression: str | None):
+    """The compiled ``-Y`` filter, or None (a bad expression raises a usage error with its column)."""
+    if expression is None or not expression.strip():
+        return None
+    from .display_filter import compile_filter
+
+    return compile_filter(expression)
+
+
 def _terminal_options(f):
     options = [
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
@@ -94,6 +129,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
+INPUT = ("captures", "read", "display", "count")
 DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
@@ -116,12 +152,14 @@ def _console(color: str, width: int | None, stderr: bool = False):
     return Console(**kw)
 
 
-def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False):
+def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False, display=None,
+            count: int | None = None, ws_only: bool = False):
     """The one driver (wsdissect.run), with file problems warned about on stderr and an optional progress bar."""
     from .run import Driver
 
     return Driver(options, event_filter, per_packet=per_packet, on_problem=_warn,
-                  records=_with_progress if progress and sys.stderr.isatty() else None)
+                  records=_with_progress if progress and sys.stderr.isatty() else None,
+                  display=display, count=count, ws_only=ws_only)
 
 
 def _with_progress(cf):
@@ -187,83 +225,125 @@ def main():
     """
 
 
-def _view_run(captures, kw, *, packets=False, frames=False):
-    """The driver of a view command, its opened captures (a bad input fails here), its filter and the console."""
+class ViewRun(NamedTuple):
+    """What a view command runs: the driver, its opened captures, the option filter, the display filter, the
+    console."""
+
+    driver: object
+    files: list
+    flt: object
+    display: object
+    console: object
+
+
+def _view_run(kw, *, packets=False, frames=False, ws_only=False) -> ViewRun:
+    """The driver of a view command, its opened captures (a bad input fails here), its filters and the console."""
+    inputs = _split(kw, INPUT)
+    paths = _inputs(inputs["captures"], inputs["read"])
     decode = _split(kw, DECODE)
     flt = _filter(**_split(kw, FILTER))
+    display = _display(inputs["display"])
     term = _split(kw, TERMINAL)
     driver = _driver(_options(**decode, packets=packets, frames=frames), flt, per_packet=packets,
-                     progress=not term["quiet"])
-    return driver, driver.open(captures), flt, _console(term["color"], term["width"])
+                     progress=not term["quiet"], display=display, count=inputs["count"], ws_only=ws_only)
+    return ViewRun(driver, driver.open(paths), flt, display, _console(term["color"], term["width"]))
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-V", "--detail", is_flag=True, help="Print a detail tree per packet (Frame/Ethernet/IP/TCP/HTTP/"
                                                      "WebSocket) instead of the packet list.")
-@click.option("--frame", "frames_", multiple=True, type=int, metavar="N", help="Detail tree of frame N only.")
-@click.option("-w", "--websocket", "websocket_only", is_flag=True,
-              help="Only packets carrying WebSocket frames or the HTTP handshake.")
+@click.option("--frame", "frames_", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Detail tree of frame N only (repeatable).")
+@click.option("--ws-only", "ws_only", is_flag=True,
+              help="Only the packets of WebSocket handshakes and WebSocket frames (no ordinary HTTP, no bare TCP).")
+@click.option("-x", "--hex", "hex_bytes", is_flag=True, help="Also print each packet's bytes as hex and ASCII "
+                                                             "(like tshark -x).")
+@click.option("-t", "--time-format", "time_format", type=click.Choice(["a", "ad", "r", "d", "dd", "e", "u", "ud"]),
+              default="r", show_default=True, help="Time column as tshark -t: absolute (a, ad: with date; u, ud: "
+                                                   "UTC), relative (r), delta (d, dd: since the previous listed), "
+                                                   "epoch (e).")
+@click.option("-w", "--write", "pcap_out", metavar="FILE",
+              help="Write the selected packets to a pcap file instead of listing them ('-' for stdout).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def show(captures, detail, frames_, websocket_only, **kw):
+def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import PacketListView, group_by_packet
-        from .render.tree import DetailView
+        from .render.packets import group_by_packet
 
-        driver, files, _flt, console = _view_run(captures, kw, packets=True, frames=True)
-        if detail or frames_:
-            view = DetailView(console, set(frames_) if frames_ else None, websocket_only)
-        else:
-            view = PacketListView(console, websocket_only)
-        for pkt, events in group_by_packet(driver.events(files)):
-            view.group(pkt, events)
+        paths = _inputs(kw["captures"], kw["read"])
+        run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
+        frames = set(frames_) if frames_ else None
+        view = _show_view(run_.console, detail, frames, hex_bytes, time_format, pcap_out, paths)
+        try:
+            for pkt, events in group_by_packet(run_.driver.events(run_.files)):
+                view.group(pkt, events)
+        except BaseException:
+            if hasattr(view, "abort"):
+                view.abort()
+            raise
         view.end()
-        _damaged_exit(driver)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
+def _show_view(console, detail: bool, frames: set | None, hex_bytes: bool, time_format: str, pcap_out: str | None,
+               paths: list):
+    """The view of ``show``: a pcap writer (-w), detail trees (-V, --frame) or the packet list."""
+    if pcap_out:
+        from .export.pcap_out import PacketFile
+        return PacketFile(pcap_out, paths)
+    if detail or frames:
+        from .render.tree import DetailView
+        return DetailView(console, frames, hex_bytes)
+    from .render.packets import PacketListView
+    from .render.timefmt import TimeColumn
+    return PacketListView(console, TimeColumn(time_format), hex_bytes)
+
+
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
 @_decode_options
 @_filter_options
 @_terminal_options
-def follow(captures, hex_limit, **kw):
+def follow(hex_limit, **kw):
     """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
 
     def run():
         from .render.follow import FollowView
 
-        driver, files, _flt, console = _view_run(captures, kw)
-        view = FollowView(console, hex_limit)
-        driver.feed(files, _each(view.event))
+        run_ = _view_run(kw)
+        view = FollowView(run_.console, hex_limit)
+        run_.driver.feed(run_.files, _each(view.event))
         view.end()
-        _damaged_exit(driver)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_input_options
+@click.option("-T", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (-T as in tshark).")
 @click.option("--plot", is_flag=True, help="Also draw messages per second over time per connection (sparklines).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def stats(captures, fmt, plot, **kw):
+def stats(fmt, plot, **kw):
     """Per-connection statistics: messages and bytes per direction and opcode, closes, ping RTT, totals."""
 
     def run():
         from .render.stats import StatsCollector, render_stats
         from .report.aggregate import ReportAggregator, plot_json, tee
 
-        driver, files, flt, console = _view_run(captures, kw)
-        st = StatsCollector(recount=flt.narrows_messages)
+        run_ = _view_run(kw)
+        driver, files, console = run_.driver, run_.files, run_.console
+        st = StatsCollector(recount=run_.flt.narrows_messages or run_.display is not None)
         agg = ReportAggregator() if plot else None
         driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
         if fmt == "json":
@@ -283,22 +363,24 @@ def stats(captures, fmt, plot, **kw):
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-s", "--severity", type=click.Choice(["chat", "note", "warning", "error"]), default="chat",
+@_input_options
+@click.option("--severity", type=click.Choice(["chat", "note", "warning", "error"]), default="chat",
               show_default=True, help="Lowest severity shown.")
 @click.option("-v", "--verbose", is_flag=True, help="List every finding under its group.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-T", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (-T as in tshark).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def expert(captures, severity, verbose, fmt, **kw):
+def expert(severity, verbose, fmt, **kw):
     """Expert information: findings grouped by severity and code, with counts."""
 
     def run():
         from .findings import Severity
         from .render.expert import ExpertCollector, render_expert
 
-        driver, files, _flt, console = _view_run(captures, kw)
+        run_ = _view_run(kw)
+        driver, files, console = run_.driver, run_.files, run_.console
         ex = ExpertCollector(Severity[severity.upper()])
         driver.feed(files, _each(ex.event))
         if fmt == "json":
@@ -312,11 +394,10 @@ def expert(captures, severity, verbose, fmt, **kw):
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-T", "--format", "fmt", type=click.Choice(export_formats()), default="jsonl", show_default=True,
               help="jsonl, json, csv (messages), parquet (-o DIR: three tables), har (HAR 1.2, Chrome's WebSocket "
                    "entries).")
-@click.option("-f", "fmt_alias", type=click.Choice(export_formats()), hidden=True)  # the old spelling of -T
 @click.option("-o", "--output", default="-", metavar="FILE|DIR", help="Output file ('-' for stdout; a folder for "
                                                                         "parquet).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
@@ -326,19 +407,25 @@ def expert(captures, severity, verbose, fmt, **kw):
                    "order).")
 @_decode_options
 @_filter_options
-def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
+def export(fmt, output, expert_level, jobs, **kw):
     """Export messages, connections and expert info as JSONL, JSON, CSV, Parquet or HAR (see docs/export.md)."""
 
     def run():
         from .export.formats import ExportSettings, open_export
         from .findings import Severity
 
+        inputs = _split(kw, INPUT)
+        captures = _inputs(inputs["captures"], inputs["read"])
+        display = _display(inputs["display"])
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
-        fmt_ = fmt_alias or fmt
+        fmt_ = fmt
         settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
                                   named=len(captures) > 1)
         parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
+        if parallel and (display is not None or inputs["count"] is not None):
+            _warn("-j is not used with -Y or -c; decoding in one process")
+            parallel = False
         if parallel and fmt_ in ("jsonl", "json"):
             from .export.output import Destination
             from .export.parallel import check_inputs, export_parallel
@@ -359,7 +446,7 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
             return
         if parallel:
             _warn(f"-j is used with jsonl and json; decoding {fmt_} in one process")
-        driver = _driver(options, flt)
+        driver = _driver(options, flt, display=display, count=inputs["count"])
         files = driver.open(captures)  # every input is checked before the output is created
         exp = open_export(fmt_, output, list(captures), settings)
         try:
@@ -374,21 +461,26 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="The HTML file to write ('-' for stdout).")
 @click.option("--title", metavar="TEXT", help="Page title (default: the capture file names).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_decode_options
 @_filter_options
-def report(captures, output, title, quiet, **kw):
+def report(output, title, quiet, **kw):
     """One self-contained HTML page with charts and tables (see docs/report.md)."""
 
     def run():
         from .report.aggregate import ReportAggregator
         from .report.html import describe_filters, write_report
 
+        inputs = _split(kw, INPUT)
+        captures = _inputs(inputs["captures"], inputs["read"])
         filters = _split(kw, FILTER)
-        driver = _driver(_options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
+        if inputs["display"]:
+            filters["display filter"] = inputs["display"]
+        driver = _driver(_options(**_split(kw, DECODE)), _filter(**_split(dict(filters), FILTER)),
+                         progress=not quiet, display=_display(inputs["display"]), count=inputs["count"])
         files = driver.open(captures)  # every input is checked before the output is created
         out = _open_output(output)
         agg = ReportAggregator()

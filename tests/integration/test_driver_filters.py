@@ -46,7 +46,7 @@ def test_show_detail_uses_the_same_packet_selection():
 
 
 def _stats(*args: str) -> dict:
-    return json.loads(_cli("stats", "-f", "json", *args))
+    return json.loads(_cli("stats", "-T", "json", *args))
 
 
 def test_stats_direction_counts_only_that_direction():

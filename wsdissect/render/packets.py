@@ -11,7 +11,9 @@ from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, W
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
+from .hexdump import hex_dump
 from .text import safe
+from .timefmt import TimeColumn
 
 TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
                    "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
@@ -127,16 +129,19 @@ class PacketSummaries:
         return "TCP", prefix + info, worst, codes
 
 
-def list_header(addr_width: int = 15) -> str:
+def list_header(addr_width: int = 15, time_width: int = 10) -> str:
     w = addr_width
-    return f"{'No.':>6} {'Time':>10} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} {'Length':>6} Info"
+    return (f"{'No.':>6} {'Time':>{time_width}} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} "
+            f"{'Length':>6} Info")
 
 
-def packet_line(row: PacketRow, t0: float, addr_width: int = 15) -> Text:
-    """The packet list line of *row*, coloured by protocol, its warning codes by severity."""
+def packet_line(row: PacketRow, t0: float, addr_width: int = 15, time_text: str | None = None) -> Text:
+    """The packet list line of *row*, coloured by protocol, its warning codes by severity (*time_text*: the Time
+    column in another format than seconds since *t0*)."""
     w = max(addr_width, len(row.src), len(row.dst))
     style = PROTOCOL_STYLE.get(row.protocol, "")
-    line = Text(f"{row.frame:>6} {row.ts - t0:>10.6f} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
+    when = time_text if time_text is not None else f"{row.ts - t0:.6f}"
+    line = Text(f"{row.frame:>6} {when:>10} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
                 f"{row.length:>6} ", style=style)
     line.append(row.info, style=style)
     if row.worst is not None and row.worst >= Severity.WARNING:
@@ -147,16 +152,17 @@ def packet_line(row: PacketRow, t0: float, addr_width: int = 15) -> Text:
 class PacketListView:
     """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
 
-    def __init__(self, console: Console, websocket_only: bool = False):
+    def __init__(self, console: Console, times: TimeColumn | None = None, hex_bytes: bool = False):
         self.console = console
-        self.websocket_only = websocket_only
+        self.times = times or TimeColumn("r")
+        self.hex_bytes = hex_bytes  # -x: each packet's bytes after its line, as tshark prints them
         self.t0: float | None = None
         self.summaries = PacketSummaries()
         self.addr_width = 15
         self.rows = 0
 
     def header(self) -> None:
-        self.console.print(Text(list_header(self.addr_width), style="bold"), soft_wrap=True)
+        self.console.print(Text(list_header(self.addr_width, self.times.width), style="bold"), soft_wrap=True)
 
     def group(self, pkt: Packet | None, events: list) -> None:
         for ev in events:
@@ -166,14 +172,15 @@ class PacketListView:
             return
         if self.t0 is None:
             self.t0 = pkt.ts
+        self.times.t0 = self.t0
         row = self.summaries.row(pkt, events)
-        if self.websocket_only and row.protocol == "TCP":
-            return
         if not self.rows:
             self.header()
         self.rows += 1
-        self.console.print(packet_line(row, self.t0, self.addr_width), soft_wrap=True, no_wrap=True,
-                           overflow="ellipsis")
+        self.console.print(packet_line(row, self.t0, self.addr_width, self.times.text(row.ts)), soft_wrap=True,
+                           no_wrap=True, overflow="ellipsis")
+        if self.hex_bytes:
+            self.console.print(hex_dump(pkt.data), soft_wrap=True)
 
     def end(self) -> None:
         if not self.rows:

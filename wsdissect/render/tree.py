@@ -11,6 +11,7 @@ from ..events import Finding, HttpRequest, HttpResponse, Message, Packet, Upgrad
 from ..findings import KINDS, Severity
 from .packets import SEVERITY_STYLE, tcp_flags
 from .nodes import Node, Span, field_span, to_rich
+from .hexdump import hex_dump
 from .text import safe
 from .ws_tree import frame_spans, ws_node
 
@@ -233,10 +234,10 @@ class DetailView:
     """Prints one tree per packet.  Packets after an HTTP request are held until its response is seen (at most
     ``HOLD_LIMIT`` packets) so the request's tree can say ``[Response in frame: N]`` as Wireshark does."""
 
-    def __init__(self, console: Console, frames: set[int] | None = None, websocket_only: bool = False):
+    def __init__(self, console: Console, frames: set[int] | None = None, hex_bytes: bool = False):
         self.console = console
         self.frames = frames
-        self.websocket_only = websocket_only
+        self.hex_bytes = hex_bytes  # -x: the packet's bytes after its tree
         self.builder = TreeBuilder()
         self.held: deque = deque()
         self.waiting: list = []  # requests whose response is not seen yet
@@ -269,11 +270,11 @@ class DetailView:
         fragments = self.builder.track(events)  # tracked for every packet, shown or not
         if self.frames is not None and p.frame not in self.frames:
             return
-        if self.websocket_only and not fragments and not any(
-                e.__class__ in (HttpRequest, HttpResponse) and e.frame == p.frame for e in events):
-            return
         if self.printed:
             self.console.print()
         self.printed += 1
         for node in self.builder.nodes(p, events, fragments, prev, self.t0):
             self.console.print(to_rich(node))
+        if self.hex_bytes:
+            self.console.print()
+            self.console.print(hex_dump(p.data), soft_wrap=True)
