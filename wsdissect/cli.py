@@ -47,7 +47,7 @@ def _decode_options(f):
 
 def _filter_options(f):
     options = [
-        click.option("--stream", "streams", multiple=True, type=int, metavar="N",
+        click.option("--stream", "streams", multiple=True, type=click.IntRange(0), metavar="N",
                      help="Only connection N (tcp.stream numbering; repeatable)."),
         click.option("--client", metavar="IP[:PORT]", help="Only connections from this client endpoint."),
         click.option("--server", metavar="IP[:PORT]", help="Only connections to this server endpoint."),
@@ -56,8 +56,8 @@ def _filter_options(f):
                      help="Only messages/frames with this opcode: text, binary, close, ping, pong, continuation."),
         click.option("--match", metavar="TEXT", help="Only messages whose payload contains TEXT."),
         click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression."),
-        click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet."),
-        click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet."),
+        click.option("--time-from", type=click.FloatRange(0), metavar="S", help="Only from S seconds after the first packet."),
+        click.option("--time-to", type=click.FloatRange(0), metavar="S", help="Only up to S seconds after the first packet."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
@@ -102,7 +102,7 @@ def _terminal_options(f):
     options = [
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Colour output (NO_COLOR in the environment also turns it off)."),
-        click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's)."),
+        click.option("--width", type=click.IntRange(20, 100_000), metavar="COLUMNS", help="Output width (default: the terminal's)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
@@ -138,6 +138,14 @@ TERMINAL = ("color", "width", "quiet")
 def _console(color: str, width: int | None, stderr: bool = False):
     from rich.console import Console
 
+    class PipeConsole(Console):
+        """rich's Console, except that a closed pipe ends the command through ``_guard`` (quietly, status 0)
+        instead of rich's own exit with status 1."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
     kw: dict = {"highlight": False, "markup": False, "emoji": False, "stderr": stderr}
     if color == "always":
         kw["force_terminal"] = True
@@ -149,7 +157,7 @@ def _console(color: str, width: int | None, stderr: bool = False):
         kw["width"] = width
     elif not stream.isatty() and not os.environ.get("COLUMNS"):
         kw["width"] = 160
-    return Console(**kw)
+    return PipeConsole(**kw)
 
 
 def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False, display=None,
@@ -215,7 +223,27 @@ def _guard(run):
         _fail(f"cannot write output: {e.strerror or e}", EXIT_OUTPUT)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class OneLineErrors(click.Group):
+    """click's group, with every usage error (a bad option value, a missing argument) reported as one line
+    ``wsdissect: error: ...`` and exit status 2, like wsdissect's own errors."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
+            sys.exit(EXIT_OK)
+        except click.ClickException as e:
+            _fail(" ".join(e.format_message().split()), EXIT_INPUT if e.exit_code == 2 else e.exit_code)
+        except click.Abort:
+            click.echo("wsdissect: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_OK)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="wsdissect", prog_name="wsdissect")
 def main():
     """wsdissect: see exactly what went over the wire in WebSocket traffic.
@@ -279,16 +307,35 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
         frames = set(frames_) if frames_ else None
         view = _show_view(run_.console, detail, frames, hex_bytes, time_format, pcap_out, paths)
         try:
-            for pkt, events in group_by_packet(run_.driver.events(run_.files)):
-                view.group(pkt, events)
+            for cf in run_.files:
+                _file_header(run_, cf, pcap_out is None)
+                for pkt, events in group_by_packet(run_.driver.events([cf])):
+                    view.group(pkt, events)
         except BaseException:
             if hasattr(view, "abort"):
                 view.abort()
             raise
+        if frames and run_.driver.count is None and max(frames) > run_.driver.most_records:
+            _fail(f"--frame {max(frames)}: the capture has {run_.driver.most_records} packets", EXIT_INPUT)
         view.end()
         _damaged_exit(run_.driver)
 
     _guard(run)
+
+
+def _file_header(run_: ViewRun, cf, shown: bool = True) -> None:
+    """With several inputs, each view's output starts with the file's name (numbering restarts per file, as
+    tshark's does)."""
+    if shown and len(run_.files) > 1:
+        from rich.text import Text
+        run_.console.print(Text(f"==> {cf.name} <==", style="bold"), soft_wrap=True)
+
+
+def _per_file(run_: ViewRun, body) -> None:
+    """*body(files)* once per input file, each after its header."""
+    for cf in run_.files:
+        _file_header(run_, cf)
+        body([cf])
 
 
 def _show_view(console, detail: bool, frames: set | None, hex_bytes: bool, time_format: str, pcap_out: str | None,
@@ -307,7 +354,7 @@ def _show_view(console, detail: bool, frames: set | None, hex_bytes: bool, time_
 
 @main.command()
 @_input_options
-@click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@click.option("--hex-limit", type=click.IntRange(0), default=256, show_default=True, help="Bytes of each binary message shown as hex.")
 @_decode_options
 @_filter_options
 @_terminal_options
@@ -318,9 +365,12 @@ def follow(hex_limit, **kw):
         from .render.follow import FollowView
 
         run_ = _view_run(kw)
-        view = FollowView(run_.console, hex_limit)
-        run_.driver.feed(run_.files, _each(view.event))
-        view.end()
+        def one(files):
+            view = FollowView(run_.console, hex_limit)
+            run_.driver.feed(files, _each(view.event))
+            view.end()
+
+        _per_file(run_, one)
         _damaged_exit(run_.driver)
 
     _guard(run)
@@ -342,22 +392,25 @@ def stats(fmt, plot, **kw):
         from .report.aggregate import ReportAggregator, plot_json, tee
 
         run_ = _view_run(kw)
-        driver, files, console = run_.driver, run_.files, run_.console
-        st = StatsCollector(recount=run_.flt.narrows_messages or run_.display is not None)
-        agg = ReportAggregator() if plot else None
-        driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
-        if fmt == "json":
-            import json
-            doc = {"connections": st.rows, "totals": st.totals()}
-            if agg is not None:
-                doc["plot"] = plot_json(agg.result())
-            click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
-        else:
-            render_stats(console, st)
+
+        def one(files):
+            st = StatsCollector(recount=run_.flt.narrows_messages or run_.display is not None)
+            agg = ReportAggregator() if plot else None
+            run_.driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
+            if fmt == "json":  # one document over every input
+                import json
+                doc = {"connections": st.rows, "totals": st.totals()}
+                if agg is not None:
+                    doc["plot"] = plot_json(agg.result())
+                click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
+                return
+            render_stats(run_.console, st)
             if agg is not None:
                 from .render.sparkline import render_sparklines
-                render_sparklines(console, agg.result())
-        _damaged_exit(driver)
+                render_sparklines(run_.console, agg.result())
+
+        one(run_.files) if fmt == "json" else _per_file(run_, one)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
@@ -380,15 +433,18 @@ def expert(severity, verbose, fmt, **kw):
         from .render.expert import ExpertCollector, render_expert
 
         run_ = _view_run(kw)
-        driver, files, console = run_.driver, run_.files, run_.console
-        ex = ExpertCollector(Severity[severity.upper()])
-        driver.feed(files, _each(ex.event))
-        if fmt == "json":
-            import json
-            click.echo(json.dumps(ex.as_json(), indent=2))
-        else:
-            render_expert(console, ex, verbose)
-        _damaged_exit(driver)
+
+        def one(files):
+            ex = ExpertCollector(Severity[severity.upper()])
+            run_.driver.feed(files, _each(ex.event))
+            if fmt == "json":  # one document over every input
+                import json
+                click.echo(json.dumps(ex.as_json(), indent=2))
+            else:
+                render_expert(run_.console, ex, verbose)
+
+        one(run_.files) if fmt == "json" else _per_file(run_, one)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
@@ -516,13 +572,13 @@ def _open_output(path: str):
 @click.option("--messages", "mode", flag_value="messages", help="One line per message (like follow).")
 @click.option("-V", "--detail", "mode", flag_value="detail", help="A detail tree per packet.")
 @click.option("-w", "--write", "pcap_out", metavar="FILE", help="Also write the raw packets to a pcap file.")
-@click.option("-c", "--count", type=int, metavar="N", help="Stop after N packets.")
-@click.option("--duration", type=float, metavar="S", help="Stop after S seconds.")
+@click.option("-c", "--count", type=click.IntRange(1), metavar="N", help="Stop after N packets.")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), metavar="S", help="Stop after S seconds.")
 @click.option("--export", "export_path", metavar="FILE", help="Append message records to FILE as they happen.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
               help="Format of --export.")
-@click.option("-s", "--snaplen", type=int, default=262144, show_default=True, help="Bytes captured per packet.")
-@click.option("--idle-timeout", type=float, default=300.0, show_default=True, metavar="S",
+@click.option("-s", "--snaplen", type=click.IntRange(64, 262144), default=262144, show_default=True, help="Bytes captured per packet.")
+@click.option("--idle-timeout", type=click.FloatRange(0, min_open=True), default=300.0, show_default=True, metavar="S",
               help="Finish connections idle this long (bounded memory on long runs).")
 @click.option("--no-promisc", is_flag=True, help="Do not put the interface in promiscuous mode.")
 @_decode_options

@@ -160,21 +160,24 @@ class PacketListView:
         self.summaries = PacketSummaries()
         self.addr_width = 15
         self.rows = 0
+        self.header_due = True
 
     def header(self) -> None:
         self.console.print(Text(list_header(self.addr_width, self.times.width), style="bold"), soft_wrap=True)
 
     def group(self, pkt: Packet | None, events: list) -> None:
         for ev in events:
-            if ev.__class__ is CaptureStart and self.t0 is None:
-                self.t0 = ev.ts
+            if ev.__class__ is CaptureStart:  # a new capture: times from its start, the column header again
+                self.t0 = self.times.t0 = ev.ts
+                self.times.prev = None
+                self.header_due = True
         if pkt is None:
             return
         if self.t0 is None:
-            self.t0 = pkt.ts
-        self.times.t0 = self.t0
+            self.t0 = self.times.t0 = pkt.ts
         row = self.summaries.row(pkt, events)
-        if not self.rows:
+        if self.header_due:
+            self.header_due = False
             self.header()
         self.rows += 1
         self.console.print(packet_line(row, self.t0, self.addr_width, self.times.text(row.ts)), soft_wrap=True,

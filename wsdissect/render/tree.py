@@ -7,7 +7,7 @@ from collections import deque
 from rich.console import Console
 from rich.text import Text
 
-from ..events import Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
 from .packets import SEVERITY_STYLE, tcp_flags
 from .nodes import Node, Span, field_span, to_rich
@@ -246,6 +246,9 @@ class DetailView:
         self.printed = 0
 
     def group(self, pkt: Packet | None, events: list) -> None:
+        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times from its start
+            self.end_held()
+            self.t0 = self.prev_ts = None
         self.waiting += self.builder.observe(events)
         self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
         if pkt is None:
@@ -257,9 +260,12 @@ class DetailView:
             while self.held:
                 self._render(*self.held.popleft())
 
-    def end(self) -> None:
+    def end_held(self) -> None:
         while self.held:
             self._render(*self.held.popleft())
+
+    def end(self) -> None:
+        self.end_held()
         if not self.printed:
             self.console.print(Text("(no packets matched)", style="dim"))
 

@@ -117,6 +117,7 @@ class Driver:
         self.on_problem = on_problem  # told each file problem's message (the CLI warns on stderr)
         self.wrap_records = records  # e.g. a progress bar around a file's records
         self.damaged = False  # a capture had problems (the CLI's exit status 3)
+        self.most_records = 0  # records of the longest capture read so far (checks --frame N against it)
 
     @staticmethod
     def open(paths: Iterable[str]) -> list[CaptureFile]:
@@ -158,6 +159,7 @@ class Driver:
             self.damaged = True
             out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
         out.append(CaptureEnd(cf.name, cf.records_read, bool(cf.problems)))
+        self.most_records = max(self.most_records, cf.records_read)
         return out
 
     def feed(self, captures: Iterable, sink: Sink) -> None:
@@ -174,15 +176,17 @@ class Driver:
     def events(self, captures: Iterable) -> Iterator:
         """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
         select = self.select
-        shown = self.count if self.per_packet else None  # -c in packet views: packets shown
+        counting = self.count is not None and self.per_packet  # -c in packet views: packets shown
         for cf in self._opened(captures):
+            if counting and self.count <= 0:
+                return
             for evs in Feed(self.options, None, cf.name).lists(self._records(cf)):
                 if select is not None:
                     evs = select(evs)
                 yield from evs
-                if shown is not None and any(ev.__class__ is Packet for ev in evs):
-                    shown -= 1
-                    if shown <= 0:
+                if counting and any(ev.__class__ is Packet for ev in evs):
+                    self.count -= 1
+                    if self.count <= 0:
                         return
             yield from self._ending(cf)
 
