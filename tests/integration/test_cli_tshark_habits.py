@@ -141,3 +141,12 @@ def test_no_short_option_means_two_things():
                         meanings.setdefault(opt, set()).add(max(param.opts, key=len))
     clashes = {k: v for k, v in meanings.items() if len(v) > 1}
     assert not clashes
+
+
+@pytest.mark.parametrize("option", [("--direction", "s2c"), ("--ws-only",), ("-Y", "tcp.len > 0"),
+                                    ("--opcode", "binary")], ids=" ".join)
+def test_a_selected_row_reads_the_same_as_unfiltered(option):
+    """Filters only select: Win=, relative numbers and analysis flags never depend on what else is shown."""
+    everything = {_frames(line)[0]: line for line in _cli("show", MQTT).splitlines()[1:]}
+    selected = _cli("show", MQTT, *option).splitlines()[1:]
+    assert selected and all(everything[_frames(line)[0]] == line for line in selected)

@@ -6,7 +6,6 @@ from typing import Iterable, Iterator, NamedTuple
 from rich.console import Console
 from rich.text import Text
 
-from ..capture.layers import tcp_window_scale
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
@@ -15,8 +14,6 @@ from .hexdump import hex_dump
 from .text import safe
 from .timefmt import TimeColumn
 
-TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
-                   "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",
                   Severity.CHAT: "dim"}
 PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": ""}
@@ -59,28 +56,6 @@ def http_info(ev) -> str:
     return line
 
 
-class WindowScales:
-    """Per-connection TCP window scaling learnt from SYN options, to print Win= as Wireshark does."""
-
-    def __init__(self) -> None:
-        self.shifts: dict[tuple[int, str], int | None] = {}
-
-    def window(self, p: Packet) -> int:
-        if p.conn is None:
-            return p.window
-        key = (p.conn.index, p.direction)
-        if p.flags & 2:
-            if len(self.shifts) > 200_000:  # long live runs: forget old connections
-                self.shifts.clear()
-            self.shifts[key] = tcp_window_scale(p.data, p.tcp_offset)
-            return p.window  # never scaled in a SYN
-        other = (p.conn.index, "server_to_client" if p.direction == "client_to_server" else "client_to_server")
-        mine, theirs = self.shifts.get(key), self.shifts.get(other)
-        if mine is not None and theirs is not None:
-            return p.window << mine
-        return p.window
-
-
 class PacketRow(NamedTuple):
     """One line of the packet list, compact (plain values only): what ``show`` prints and the TUI lists."""
 
@@ -101,7 +76,6 @@ class PacketSummaries:
     """Turns a packet and its events into a :class:`PacketRow` (keeps the TCP window scales seen so far)."""
 
     def __init__(self) -> None:
-        self.scales = WindowScales()
         self._interned: dict[str, str] = {}
 
     def row(self, p: Packet, events: list) -> PacketRow:
@@ -117,7 +91,7 @@ class PacketSummaries:
         findings = [ev for ev in events if ev.__class__ is Finding]
         worst = max((f.severity for f in findings), default=None)
         codes = sorted({f.code for f in findings if f.severity >= Severity.WARNING})
-        prefix = "".join(dict.fromkeys(TCP_INFO_PREFIX[f.code] for f in findings if f.code in TCP_INFO_PREFIX))
+        prefix = "".join(f"[{flag}] " for flag in p.analysis)
         if frames or http:
             info = ", ".join([http_info(h) for h in http] + [ws_frame_info(f) for f in frames])
             return ("WebSocket" if frames else "HTTP"), prefix + info, worst, codes
@@ -125,7 +99,7 @@ class PacketSummaries:
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:
             info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
-        info += f" Win={self.scales.window(p)} Len={p.payload_len}"
+        info += f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
         return "TCP", prefix + info, worst, codes
 
 

@@ -175,10 +175,10 @@ def payload_start(p: Packet) -> int:
 
 def ws_offset(p: Packet, f: WsFrame) -> int:
     """Where *f*'s header starts in ``p.data`` (negative or past the end when it is in another packet), from
-    the stream offsets: the packet's payload starts at stream offset ``rel_seq - 1``."""
-    if p.rel_seq is None:
+    the stream offsets: the packet's payload starts at stream offset ``stream_start``."""
+    if p.stream_start is None:
         return -1 << 62  # unknown: before any packet's start, so no range is claimed
-    return payload_start(p) + f.stream_offset - (p.rel_seq - 1)
+    return payload_start(p) + f.stream_offset - p.stream_start
 
 
 def _link_node(p: Packet) -> Node:
