@@ -354,11 +354,15 @@ def _show_view(console, detail: bool, frames: set | None, hex_bytes: bool, time_
 
 @main.command()
 @_input_options
-@click.option("--hex-limit", type=click.IntRange(0), default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@click.option("--hex-limit", type=click.IntRange(0), default=256, show_default=True,
+              help="Bytes of each binary message shown as hex.")
+@click.option("--full", is_flag=True, help="Every byte of every message (no '… N more bytes').")
+@click.option("--oneline", is_flag=True, help="One line per message: stream, time, arrow, opcode, size, escaped "
+                                              "content (for grep).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def follow(hex_limit, **kw):
+def follow(hex_limit, full, oneline, **kw):
     """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
 
     def run():
@@ -366,7 +370,7 @@ def follow(hex_limit, **kw):
 
         run_ = _view_run(kw)
         def one(files):
-            view = FollowView(run_.console, hex_limit)
+            view = FollowView(run_.console, None if full else hex_limit, None if full else 4000, oneline)
             run_.driver.feed(files, _each(view.event))
             view.end()
 

@@ -43,7 +43,7 @@ class LiveSession:
         self.findings = {s: 0 for s in Severity}
         if mode == "messages":
             from .render.follow import FollowView
-            self.view = FollowView(console)
+            self.view = FollowView(console, oneline=True)  # the format of follow --oneline
         elif mode == "detail":
             from .render.tree import DetailView
             self.view = DetailView(console)

@@ -3,7 +3,6 @@ direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message, Upgrade
@@ -18,10 +17,15 @@ DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
 
 
 class FollowView:
-    def __init__(self, console: Console, hex_limit: int = 256, text_limit: int = 4000):
+    """The conversation view.  Long texts show their first *text_limit* characters and a ``… N more bytes`` line
+    (``None``: everything); ``oneline`` prints one grep-able line per message and nothing else."""
+
+    def __init__(self, console: Console, hex_limit: int | None = 256, text_limit: int | None = 4000,
+                 oneline: bool = False):
         self.console = console
         self.hex_limit = hex_limit
         self.text_limit = text_limit
+        self.oneline = oneline
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
@@ -32,10 +36,19 @@ class FollowView:
         return f"[#{conn.index}] " if self.multi else ""
 
     def _rel(self, ts: float) -> float:
-        return ts - (self.t0 if self.t0 is not None else ts)
+        if self.t0 is None:  # no capture start seen (live): times from the first message
+            self.t0 = ts
+        return ts - self.t0
 
     def event(self, ev) -> None:
         cls = ev.__class__
+        if self.oneline:
+            if cls is Message:
+                self.printed += 1
+                self.console.print(self._line(ev), soft_wrap=True)
+            elif cls is CaptureStart and self.t0 is None:
+                self.t0 = ev.ts
+            return
         if cls is CaptureStart:
             if self.t0 is None:
                 self.t0 = ev.ts
@@ -74,7 +87,7 @@ class FollowView:
         req, resp = up.request, up.response
         line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
                     f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self.console.print(line, overflow="fold")
+        self.console.print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
@@ -83,15 +96,30 @@ class FollowView:
         if extras:
             self.console.print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
+    def _line(self, m: Message) -> Text:
+        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line."""
+        op, payload = m.opcode, m.payload
+        if op == 1 and m.text is not None:
+            content = safe(m.text, self.text_limit)
+        elif op == 8:
+            content = "" if m.close_code is None else f"{m.close_code} {safe(m.close_reason or '', self.text_limit)}"
+        else:
+            limit = self.hex_limit
+            content = payload[:limit].hex() if limit is not None else payload.hex()
+            if limit is not None and len(payload) > limit:
+                content += f"… {len(payload) - limit} more bytes"
+        return Text(f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
+                    f"{len(payload)} {content}".rstrip(), style=DIR_STYLE[m.direction])
+
     def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
-        """A transcript line: the time and arrow in a fixed column, the message wrapping in its own column."""
-        grid = Table.grid()
-        grid.add_column(no_wrap=True, width=len(prefix))
-        grid.add_column(overflow="fold")
-        grid.add_row(prefix, body)
-        for line in extra:
-            grid.add_row("", line)
-        self.console.print(grid)
+        """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
+        after the text)."""
+        line = prefix.copy()
+        line.append_text(body)
+        self.console.print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
+        indent = " " * len(prefix)
+        for more in extra:
+            self.console.print(Text(indent) + more, soft_wrap=True)
 
     def _message(self, m: Message) -> None:
         d = m.direction
@@ -129,15 +157,24 @@ class FollowView:
             return
         body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
         if op == 1 and m.text is not None:
-            text, is_json = pretty_payload(m.text, self.text_limit)
-            if is_json or "\n" in text:
-                lines = [Text(line) for line in safe(text, self.text_limit, newlines=True).split("\n")]
-                self._row(prefix, body, lines)
-            else:
-                body.append("  " + safe(text, self.text_limit))
-                self._row(prefix, body)
+            self._text(m, prefix, body)
             return
-        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, self.hex_limit)])
+        limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
+        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, limit)])
+
+    def _text(self, m: Message, prefix: Text, body: Text) -> None:
+        """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
+        limit = self.text_limit
+        cut = limit is not None and len(m.text) > limit
+        shown = m.text[:limit] if cut else m.text
+        text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
+        marker = [Text(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", style="dim")] if cut else []
+        if is_json or "\n" in text:
+            lines = [Text(line) for line in safe(text, None, newlines=True).split("\n")]
+            self._row(prefix, body, lines + marker)
+        else:
+            body.append("  " + safe(text, None))
+            self._row(prefix, body, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
