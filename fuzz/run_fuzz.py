@@ -5,7 +5,7 @@
     python -m fuzz.run_fuzz --seconds 2400 --seed 7 --json stats.json
     python -m fuzz.run_fuzz --replay fuzz/crashes/<hash>.pcap   # run one saved input and print the outcome
 
-Every input goes through ``wsdissect.run.dissect_files`` with ``Options(packets=True, frames=True)`` (so every
+Every input goes through ``wsdissect.run.dissect_files`` (the one driver) with ``Options(packets=True, frames=True)`` (so every
 event type is built) and every event through the ``wsdissect.export.records`` functions and ``orjson``; then once
 more the way ``export`` runs it (no frame events, so the C fast lane decodes when it is built, and
 ``RecordWriter.events`` encodes), which must give the same messages, findings and connection ends

@@ -110,6 +110,28 @@ def _terminal_options(f):
     return f
 
 
+def _engine_options(f):
+    options = [
+        click.option("--engine", type=click.Choice(["local", "dask"]),
+                     help="Decode files and shards in local processes (-j) or on a Dask cluster into a dataset "
+                          "folder DIR/<table>/part-* (dask, or local with -T parquet; docs/scale.md)."),
+        click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                                            "local cluster of --workers processes)."),
+        click.option("--workers", type=click.IntRange(1, 1024), metavar="N",
+                     help="Worker processes of the local cluster (default: the CPU count; local engine: -j)."),
+        click.option("--split-size", default="1G", show_default=True, metavar="SIZE",
+                     help="Datasets: split captures larger than SIZE into flow shards decoded in parallel "
+                          "(0: never)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
+    return f
+
+
+ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
+
+
 def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
     from .options import Options, parse_decode_as, parse_size
 
@@ -118,11 +140,14 @@ def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connectio
                    max_connections=max_connections, **kw)
 
 
-def _filter(streams, client, server, direction, opcodes, match, regex, time_from, time_to):
+def _filter(**kw):
+    """The EventFilter of the filter options (FILTER)."""
     from .filters import EventFilter
 
-    return EventFilter(frozenset(streams) if streams else None, client, server, direction,
-                       frozenset(opcodes) if opcodes else None, match, regex, time_from, time_to)
+    return EventFilter(streams=frozenset(kw["streams"]) if kw["streams"] else None, client=kw["client"],
+                       server=kw["server"], direction=kw["direction"],
+                       opcodes=frozenset(kw["opcodes"]) if kw["opcodes"] else None, match=kw["match"],
+                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"])
 
 
 def _split(kw: dict, names: tuple[str, ...]) -> dict:
@@ -133,6 +158,8 @@ INPUT = ("captures", "read", "display", "count")
 DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
+LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", "fmt", "snaplen", "idle_timeout",
+        "no_promisc")
 
 
 def _console(color: str, width: int | None, stderr: bool = False):
@@ -465,6 +492,7 @@ def expert(severity, verbose, fmt, **kw):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Decode several capture files in parallel processes (jsonl and json; output stays in file "
                    "order).")
+@_engine_options
 @_decode_options
 @_filter_options
 def export(fmt, output, expert_level, jobs, **kw):
@@ -482,6 +510,12 @@ def export(fmt, output, expert_level, jobs, **kw):
         fmt_ = fmt
         settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
                                   named=len(captures) > 1)
+        engine = _split(kw, ENGINE)
+        if engine["engine"] == "dask" or (engine["engine"] and fmt_ == "parquet"):  # a dataset: DIR/<table>/part-*
+            if display is not None or inputs["count"] is not None:
+                _fail("-Y and -c are not available with --engine (the dataset is split by connection)", EXIT_INPUT)
+            _export_dataset(captures, fmt_, output, options, flt, settings.min_severity, engine, jobs)
+            return
         parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
         if parallel and (display is not None or inputs["count"] is not None):
             _warn("-j is not used with -Y or -c; decoding in one process")
@@ -561,6 +595,34 @@ def report(output, title, quiet, **kw):
     _guard(run)
 
 
+def _export_dataset(captures, fmt, output, options, flt, min_sev, engine: dict, jobs: int) -> None:
+    """``export --engine dask`` / ``--format parquet``: one dataset folder, written by parallel tasks."""
+    from .engines import export_dataset
+    from .engines.inputs import expand_inputs
+    from .engines.parts import WRITERS
+    from .engines.task import ExportJob
+    from .errors import UsageError
+    from .options import parse_size
+
+    if output == "-" or fmt not in WRITERS:
+        raise UsageError("a dataset export writes parquet or jsonl parts into a folder: give -T parquet -o DIR")
+    if engine["engine"] == "dask":
+        from .engines.dask_engine import require_dask
+        require_dask()
+    sources = expand_inputs(captures)
+    split = parse_size(engine["split_size"])
+    if flt.active and flt.streams:  # stream numbers are known only after a split capture's shards are merged
+        split = 0
+    job = ExportJob(os.path.abspath(output), options, flt, min_sev, WRITERS[fmt]())
+    workers = engine["workers"] or (jobs if jobs > 1 else None)
+    done = export_dataset(sources, job, engine["engine"], workers, engine["scheduler"], split,
+                          progress=not engine["quiet"] and sys.stderr.isatty())
+    for w in done.warnings:
+        _warn(w)
+    if done.damaged:
+        sys.exit(EXIT_DAMAGED)
+
+
 def _open_output(path: str):
     if path == "-":
         return sys.stdout.buffer
@@ -588,22 +650,27 @@ def _open_output(path: str):
 @_decode_options
 @_filter_options
 @_terminal_options
-def live(iface, bpf, mode, pcap_out, count, duration, export_path, fmt, snaplen, idle_timeout, no_promisc, **kw):
+def live(**kw):
     """Sniff an interface and decode WebSocket traffic as it happens (needs root or CAP_NET_RAW)."""
 
     def run():
+        from .capture.afpacket import LiveCapture
         from .live import LiveSession
 
+        opts = _split(kw, LIVE)
         decode = _split(kw, DECODE)
         flt = _filter(**_split(kw, FILTER))
         term = _split(kw, TERMINAL)
         quiet = term["quiet"]  # live: no per-packet output at all (outputs and the summary only)
+        mode = opts["mode"]
         views = not quiet and mode != "messages"
-        session = LiveSession(iface, bpf, _options(**decode, packets=views, frames=views),
-                              flt, _console(term["color"], term["width"]), mode or "list", snaplen=snaplen,
-                              promisc=not no_promisc, idle_timeout=idle_timeout, quiet=quiet)
-        session.open_outputs(pcap_out, export_path)
-        summary = session.run(count, duration, lambda: click.echo(
+        iface, bpf = opts["iface"], opts["bpf"]
+        capture = LiveCapture(iface, bpf, opts["snaplen"], not opts["no_promisc"])
+        session = LiveSession(capture, _options(**decode, packets=views, frames=views), flt,
+                              _console(term["color"], term["width"]), mode or "list",
+                              idle_timeout=opts["idle_timeout"], quiet=quiet)
+        session.open_outputs(opts["pcap_out"], opts["export_path"])
+        summary = session.run(opts["count"], opts["duration"], lambda: click.echo(
             f"Capturing on '{iface}'" + (f" (filter: {bpf})" if bpf else ""), err=True))
         click.echo(summary, err=True)
 

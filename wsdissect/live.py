@@ -23,12 +23,12 @@ class _Stop(Exception):
 
 
 class LiveSession:
-    def __init__(self, iface: str, bpf: str | None, options: Options, event_filter: EventFilter, console, mode: str,
-                 snaplen: int = 262144, promisc: bool = True, idle_timeout: float = 300.0, quiet: bool = False):
-        self.capture = LiveCapture(iface, bpf, snaplen, promisc)
+    def __init__(self, capture: LiveCapture, options: Options, event_filter: EventFilter, console, mode: str,
+                 idle_timeout: float = 300.0, quiet: bool = False):
+        self.capture = capture  # the packet source (capture/afpacket.py), opened by the caller
         # the one driver; its filter selection, event by event for the counts and the export, packet by packet
         # for packet views
-        self.feed = Driver(options).live(self._handle, iface)
+        self.feed = Driver(options).live(self._handle, getattr(capture, "iface", ""))
         self.select_events = event_selector(event_filter, per_packet=False)
         self.select_view = event_selector(event_filter, per_packet=mode != "messages")
         self.console = console

@@ -32,6 +32,7 @@ class Dissector:
         self.last_ts = 0.0
         self.relative = RelativeNumbers()  # views: tshark's relative numbers, analysis flags, scaled windows
         self.analysis = TcpAnalysis()
+        self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -40,15 +41,16 @@ class Dissector:
         out: list = []
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
-            self._sweep(ts)
+            self.sweep(ts)
         seg = parse_tcp_fast(linktype, data)
         if seg is None or seg.__class__ is Malformed:
             whole = self._odd_packet(seg, frame, ts, linktype, data, wire_len, out)
             if whole is None:
                 return out
             seg, data = whole
-        flags, plen = seg.flags, seg.payload_len
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        # the hot path: one unpacking of the TcpSegment instead of an attribute lookup per field
+        _ver, src, dst, sport, dport, _seq, _ack, flags, _win, start, plen, _l3, _toff = seg
+        key = (src, sport, dst, dport)
         conn_state = self.flows.get(key)
         if conn_state is None or (flags & TCP_SYN and conn_state.finished):
             conn_state = self._new_connection(key, flags, frame, ts, out)
@@ -65,7 +67,6 @@ class Dissector:
             out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         if conn_state.finished:
             return out
-        start = seg.payload_start
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
@@ -133,6 +134,7 @@ class Dissector:
             keys = ((dst, dport, src, sport), key)
         c = Pending(self.connections, frame, ts, keys, known)
         self.connections += 1
+        self.stream_frames.append(frame)
         if not flags & TCP_SYN:
             out.append(Finding(frame, ts, "tcp.midstream", KINDS["tcp.midstream"].severity,
                                "connection already open when the capture started", c.conn))
@@ -181,7 +183,7 @@ class Dissector:
                           stream_start=None if mine is None else (seg.seq - mine) & 0xFFFFFFFF,
                           analysis=analysis, window_size=window)
 
-    def _sweep(self, now: float) -> None:
+    def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on
         the connections open at once, not on how many the capture holds."""
         old = now - FINISHED_LINGER
@@ -209,3 +211,28 @@ class Dissector:
             if not c.finished and c.__class__ is Connection:
                 c.finish(self.last_frame, self.last_ts, out, "capture ended")
         return out
+
+
+
+# -- the old entry points, kept for code written against them: each goes through the one driver (wsdissect.run) --
+def dissect_files(paths, options: Options | None = None):
+    """Events of capture files: :func:`wsdissect.run.dissect_files`."""
+    from .run import dissect_files as through_driver
+
+    return through_driver(paths, options)
+
+
+def dissect_records(records, options: Options | None = None, source: str = ""):
+    """Events of ``(frame, ts, linktype, data, wire_len)`` records: :func:`wsdissect.run.dissect_records`."""
+    from .run import dissect_records as through_driver
+
+    return through_driver(records, options, source)
+
+
+def feed_records(records, sink, options: Options | None = None, source: str = "") -> None:
+    """One capture's records through the driver's :class:`~wsdissect.run.Feed`, a packet's events per sink call."""
+    from .run import Feed
+
+    feed = Feed(options or Options(), sink, source)
+    feed.records(records)
+    feed.end()

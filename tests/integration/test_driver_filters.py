@@ -98,13 +98,13 @@ class _FakeCapture:
         pass
 
 
-def test_live_quiet_export_applies_the_filter(tmp_path, monkeypatch):
-    import wsdissect.live as live
+def test_live_quiet_export_applies_the_filter(tmp_path):
+    from wsdissect.live import LiveSession
+    from wsdissect.options import Options
 
-    monkeypatch.setattr(live, "LiveCapture", _FakeCapture)
     out = tmp_path / "live.jsonl"
-    session = live.LiveSession("lo", None, live.Options(), EventFilter(opcodes=frozenset({"close"})), None, "list",
-                               quiet=True)
+    session = LiveSession(_FakeCapture(), Options(), EventFilter(opcodes=frozenset({"close"})), None, "list",
+                          quiet=True)
     session.open_outputs(None, str(out))
     session.run(count=None, duration=0.3)
     records = [json.loads(line) for line in out.read_text().splitlines()]

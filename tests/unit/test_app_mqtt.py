@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests import app_encoders as enc
-from tests.support.builders import feedings
+from tests.support import feedings
 from wsdissect.app.mqtt import MqttDecoder
 from wsdissect.app.units import NO_DATA
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests import app_encoders as enc
-from tests.support.builders import splits
+from tests.support import splits
 from wsdissect.app.stomp import _FRAME_START, StompDecoder
 
 TEXT, BINARY = 1, 2

@@ -11,13 +11,12 @@ from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES
 from wsdissect.cli import main
-from wsdissect.run import Driver
 from wsdissect.events import CaptureStart, new_message
 from wsdissect.flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 from wsdissect.rfc6455 import opcode_name
 from wsdissect.filters import EventFilter
 from wsdissect.options import Options
-from wsdissect.run import dissect_files
+from wsdissect.run import Driver, dissect_files
 from wsdissect.report.aggregate import ReportAggregator
 from wsdissect.report.timeseries import MAX_BUCKETS
 

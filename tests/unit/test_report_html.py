@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import SAMPLES
-from tests.support.builders import Conversation, upgrade_request, upgrade_response, ws_frame
+from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
 from wsdissect.cli import main
 
 MASK = b"\x01\x02\x03\x04"

@@ -22,6 +22,7 @@ from typing import BinaryIO, Iterator
 from ..errors import CaptureError
 from ..speedups import speedups
 from .layers import LINKTYPE_NAMES, SUPPORTED_LINKTYPES
+from .remote import is_url, open_url
 
 CHUNK = 1 << 20
 MAX_RECORD = 256 << 20  # larger "records" mean a corrupt header
@@ -80,6 +81,8 @@ def _open(path: str) -> tuple[BinaryIO, str]:
     """Open *path* ("-" for stdin) and return a binary file object plus a display name."""
     if path == "-":
         return sys.stdin.buffer, "<stdin>"
+    if is_url(path):
+        return open_url(path), path
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -243,6 +246,33 @@ class CaptureFile:
             frame += 1
 
     # -- pcapng -------------------------------------------------------------------------------------------
+    def _section_endian(self, bom: bytes) -> str | None:
+        """The byte order a pcapng section header's byte-order magic says (None: a problem, reported)."""
+        if bom == b"\x4d\x3c\x2b\x1a":
+            return "<"
+        if bom == b"\x1a\x2b\x3c\x4d":
+            return ">"
+        self._problem("capture.corrupt", f"{self.name}: bad pcapng byte-order magic {bom.hex()}")
+        return None
+
+    def _block(self, c: _Chunks, endian: str, frame: int) -> tuple[int, int, bytes, int] | None:
+        """The next whole pcapng block, checked: ``(type, length, buffer, position)``; None after a problem."""
+        buf, pos = c.buf, c.pos
+        btype_n, blen = struct.unpack_from(endian + "II", buf, pos)
+        if blen < 12 or blen % 4 or blen > MAX_RECORD:
+            self._problem("capture.corrupt", f"{self.name}: pcapng block of bad length {blen} (before packet {frame})")
+            return None
+        if not c.ensure(blen):
+            self._problem("capture.truncated", f"{self.name}: capture cut off inside a pcapng block (packet {frame})")
+            return None
+        buf, pos = c.buf, c.pos
+        c.pos = pos + blen
+        if struct.unpack_from(endian + "I", buf, pos + blen - 4)[0] != blen:
+            self._problem("capture.corrupt",
+                          f"{self.name}: pcapng block trailer does not match its length (packet {frame})")
+            return None
+        return btype_n, blen, buf, pos
+
     def _pcapng(self, c: _Chunks) -> Iterator[Record]:
         frame = self.first_frame
         endian = "<"
@@ -253,32 +283,15 @@ class CaptureFile:
                     self._problem("capture.truncated", f"{self.name}: capture ends inside a block header")
                 return
             buf, pos = c.buf, c.pos
-            btype = buf[pos:pos + 4]
-            if btype == PCAPNG_MAGIC:
-                bom = buf[pos + 8:pos + 12]
-                if bom == b"\x4d\x3c\x2b\x1a":
-                    endian = "<"
-                elif bom == b"\x1a\x2b\x3c\x4d":
-                    endian = ">"
-                else:
-                    self._problem("capture.corrupt", f"{self.name}: bad pcapng byte-order magic {bom.hex()}")
+            if buf[pos:pos + 4] == PCAPNG_MAGIC:  # a section begins: its byte order, no interfaces yet
+                endian = self._section_endian(buf[pos + 8:pos + 12])
+                if endian is None:
                     return
                 ifaces = []
-            btype_n, blen = struct.unpack_from(endian + "II", buf, pos)
-            if blen < 12 or blen % 4 or blen > MAX_RECORD:
-                self._problem("capture.corrupt",
-                              f"{self.name}: pcapng block of bad length {blen} (before packet {frame})")
+            block = self._block(c, endian, frame)
+            if block is None:
                 return
-            if not c.ensure(blen):
-                self._problem("capture.truncated",
-                              f"{self.name}: capture cut off inside a pcapng block (packet {frame})")
-                return
-            buf, pos = c.buf, c.pos
-            c.pos = pos + blen
-            if struct.unpack_from(endian + "I", buf, pos + blen - 4)[0] != blen:
-                self._problem("capture.corrupt",
-                              f"{self.name}: pcapng block trailer does not match its length (packet {frame})")
-                return
+            btype_n, blen, buf, pos = block
             body = pos + 8
             if btype_n in (6, 2, 3) and blen < (16 if btype_n == 3 else 32):
                 self._problem("capture.corrupt", f"{self.name}: packet block of {blen} bytes is too short "

@@ -14,6 +14,7 @@ import socket
 import struct
 from typing import NamedTuple, Optional, Union
 
+from ..flow import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN  # noqa: F401 - defined in flow.py; re-exported for old imports
 from ..speedups import speedups
 
 LINKTYPE_NULL = 0
@@ -131,25 +132,10 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
         plen = (data[l3 + 4] << 8) | data[l3 + 5]
         nh = data[l3 + 6]
         src, dst = data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
-        t = l3 + 40
-        ip_end = t + plen
-        while nh != 6:
-            if nh in IPV6_EXT:
-                if n < t + 2:
-                    return Malformed("IPv6 extension header cut short")
-                nh, t = data[t], t + (data[t + 1] + 1) * 8
-            elif nh == IPV6_AH:
-                if n < t + 2:
-                    return Malformed("IPv6 AH header cut short")
-                nh, t = data[t], t + (data[t + 1] + 2) * 4
-            elif nh == IPV6_FRAGMENT:
-                if n < t + 8:
-                    return Malformed("IPv6 fragment header cut short")
-                if ((data[t + 2] << 8) | data[t + 3]) & 0xFFF9:
-                    return Malformed("IPv6 fragment")
-                nh, t = data[t], t + 8
-            else:
-                return None
+        ip_end = l3 + 40 + plen
+        t = _ipv6_tcp_offset(data, l3 + 40, nh) if nh != 6 else l3 + 40
+        if t is None or t.__class__ is Malformed:
+            return t
     else:
         return Malformed(f"IP version {ver}")
     if n < t + 20:
@@ -164,6 +150,29 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
         return Malformed("TCP header longer than the IP payload")
     return TcpSegment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
                       window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
+
+
+def _ipv6_tcp_offset(data: bytes, t: int, nh: int) -> int | Malformed | None:
+    """Walk IPv6 extension headers from offset *t* (next header *nh*) to the TCP header; None if it is not TCP."""
+    n = len(data)
+    while nh != 6:
+        if nh in IPV6_EXT:
+            if n < t + 2:
+                return Malformed("IPv6 extension header cut short")
+            nh, t = data[t], t + (data[t + 1] + 1) * 8
+        elif nh == IPV6_AH:
+            if n < t + 2:
+                return Malformed("IPv6 AH header cut short")
+            nh, t = data[t], t + (data[t + 1] + 2) * 4
+        elif nh == IPV6_FRAGMENT:
+            if n < t + 8:
+                return Malformed("IPv6 fragment header cut short")
+            if ((data[t + 2] << 8) | data[t + 3]) & 0xFFF9:
+                return Malformed("IPv6 fragment")
+            nh, t = data[t], t + 8
+        else:
+            return None
+    return t
 
 
 _segment = tuple.__new__  # a TcpSegment from the C parser's tuple (NamedTuple._make without the checks)

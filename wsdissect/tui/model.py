@@ -83,21 +83,21 @@ class IndexFeeder:
                 index.first_ts = ev.ts
             yield ev
 
-    def filtered(self, events: Iterable) -> Iterable:
-        return events if self.filter is None else filter(self.filter.accepts, events)
-
     def group(self, pkt: Packet | None, events: list) -> None:
-        """One packet and the events it produced (``None``: events outside any packet)."""
-        stats, expert = self.index.stats.event, self.index.expert.event
-        for ev in events:
+        """One packet and the events it produced (``None``: events outside any packet), before the filter.
+
+        The filter selects as the commands do: statistics and expert info take the events it accepts (like
+        ``stats`` and ``expert``), the list takes the packet whole or not at all (like ``show``)."""
+        stats, expert, flt = self.index.stats.event, self.index.expert.event, self.filter
+        for ev in events if flt is None else filter(flt.accepts, events):
             stats(ev)
             expert(ev)
-        if pkt is not None:
+        if pkt is not None and (flt is None or flt.packet_ok(pkt, events)):
             self.index.rows.append(self.summaries.row(pkt, events))
 
     def packet_events(self, events: list) -> None:
         """A packet's worth of events, as the live path hands them over (``Feed.records``)."""
-        events = list(self.filtered(self.tap(events)))
+        events = list(self.tap(events))
         pkt = events[0] if events and events[0].__class__ is Packet else None
         self.group(pkt, events[1:] if pkt is not None else events)
 
@@ -117,7 +117,7 @@ def decode_file(path: str, options: Options, feeder: IndexFeeder) -> None:
     index, stop = feeder.index, feeder.stop
     try:
         with CaptureFile(path) as cf:
-            events = feeder.filtered(feeder.tap(dissect_records(cf, view_options(options), cf.name)))
+            events = feeder.tap(dissect_records(cf, view_options(options), cf.name))
             for n, (pkt, evs) in enumerate(group_by_packet(events)):
                 feeder.group(pkt, evs)
                 if not n & 0xFF and stop.is_set():

@@ -15,6 +15,7 @@ from ..events import CaptureStart, HttpRequest, Packet
 from ..filters import EventFilter
 from ..options import Options
 from ..pipeline import Dissector
+from ..run.driver import event_selector
 from ..render.nodes import Node
 from ..render.packets import PacketRow
 from ..render.tree import HOLD_LIMIT, TreeBuilder
@@ -39,9 +40,12 @@ def _records(path: str, frames: Optional[set[int]], last: int) -> Iterator[tuple
 
 
 def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, options: Options,
-                      event_filter: EventFilter | None) -> Iterator[tuple[Packet | None, list]]:
+                      event_filter: EventFilter | None, per_packet: bool = False
+                      ) -> Iterator[tuple[Packet | None, list]]:
     """``(packet, events after the filter)`` of connection *stream* (every connection when None) up to frame
-    *last*; the end-of-capture events come with the last packet when it is the capture's last."""
+    *last*; the end-of-capture events come with the last packet when it is the capture's last.  The filter
+    selects as the driver does (:func:`~wsdissect.run.driver.event_selector`): event by event, or, with
+    *per_packet*, each packet whole or not at all like ``show``."""
     d = Dissector(view_options(options))
     frames = None
     if stream is not None:
@@ -51,13 +55,14 @@ def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, opt
     flt = event_filter if event_filter is not None and event_filter.active else None
     if flt is not None and index.first_ts is not None:
         flt.accepts(CaptureStart(index.source, index.first_ts))  # the time origin of --time-from/--time-to
+    select = event_selector(flt, per_packet)
     rec = None
     for rec in _records(index.source, frames, last):
         events = d.packet(*rec)
         if rec[0] == index.last_frame and index.done:
             events += d.finish()
-        if flt is not None:
-            events = [e for e in events if flt.accepts(e)]
+        if select is not None:
+            events = select(events)
         pkt = events[0] if events and events[0].__class__ is Packet else None
         yield pkt, events[1:] if pkt is not None else events
     if stream is not None and (rec is None or rec[0] < index.last_frame or not index.done):
@@ -89,7 +94,7 @@ def _build(index: CaptureIndex, row: PacketRow, stream: Optional[int], last: int
     target = None
     waiting: list[HttpRequest] = []
     after = 0
-    for pkt, events in connection_groups(index, stream, last, options, event_filter):
+    for pkt, events in connection_groups(index, stream, last, options, event_filter, per_packet=True):
         pending = builder.observe(events)
         fragments = builder.track(events) if pkt is not None else []
         if target is None:

@@ -80,22 +80,10 @@ class FrameParser:
         self.client = client  # True: frames must be masked; False: must not; None: unknown
         self.rsv_allowed = rsv_allowed  # RSV bits an extension defines (0b100 for permessage-deflate)
         self.synced = synced
-        # a partial header carried over from the previous chunk
-        self.stash = b""
-        self.stash_frame = 0
-        self.stash_off = 0
-        # a payload being collected across chunks
-        self.hdr: tuple | None = None
-        self.left = 0
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.keeping = True
-        self.damaged = False
-        # resynchronisation
-        self.rbuf = bytearray()
-        self.rmarks: list[tuple[int, int, float]] = []
-        self.roff = 0
-        self.scanner: BoundaryScanner | None = None
+        self.stash, self.stash_frame, self.stash_off = b"", 0, 0  # a header cut by the previous chunk
+        self.hdr: tuple | None = None  # a frame whose payload is being collected across chunks:
+        self._begin(None)  # its bytes left, chunks kept, ...
+        self.resync = Resync(client, rsv_allowed)  # the bytes held while synchronisation is lost
         self.findings: list[tuple] = []
         self.last = (0, 0.0)  # frame and time of the last bytes fed
 
@@ -121,29 +109,30 @@ class FrameParser:
             return self._resync_feed(data, offset, frame, ts)
         out: list = []
         pos = 0
-        n = len(data)
-        if self.left:
-            take = self.left if self.left < n else n
-            self._collect(data if take == n else data[:take])
-            pos = take
+        first = frame
+        if self.left:  # the payload of a frame begun earlier
+            n = len(data)
+            pos = self.left if self.left < n else n
+            self._collect(data if pos == n else data[:pos])
             if not self.left:
                 out.append(self._finish(frame, ts))
             if pos == n:
                 return out
-        if self.stash:
-            data = self.stash + data[pos:]
-            offset = self.stash_off
-            first = self.stash_frame
+        if self.stash:  # a header cut by the previous chunk
+            data, offset, first = self.stash + data[pos:], self.stash_off, self.stash_frame
             self.stash = b""
             pos = 0
-            n = len(data)
-        else:
-            first = frame
+        self._frames(data, offset, pos, first, frame, ts, out)
+        return out
+
+    def _frames(self, data: bytes, offset: int, pos: int, first: int, frame: int, ts: float, out: list) -> None:
+        """The frames that start at *pos* in *data*; a cut header is stashed, a cut payload collected."""
+        n = len(data)
         max_payload = self.max_payload
         while pos < n:
             if n - pos < 2:
                 self._stash(data, pos, offset, first)
-                break
+                return
             b0 = data[pos]
             b1 = data[pos + 1]
             lc = b1 & 0x7F
@@ -153,19 +142,19 @@ class FrameParser:
             elif lc == 126:
                 if n - pos < 4:
                     self._stash(data, pos, offset, first)
-                    break
+                    return
                 plen = (data[pos + 2] << 8) | data[pos + 3]
                 p = pos + 4
             else:
                 if n - pos < 10:
                     self._stash(data, pos, offset, first)
-                    break
+                    return
                 plen = int.from_bytes(data[pos + 2:pos + 10], "big")
                 p = pos + 10
             if b1 & 0x80:
                 if n - p < 4:
                     self._stash(data, pos, offset, first)
-                    break
+                    return
                 key = data[p:p + 4]
                 p += 4
             else:
@@ -175,27 +164,30 @@ class FrameParser:
                 payload = data[p:end]
                 if key is not None and plen:
                     payload = unmask(payload, key)
-                out.append(_frame(Frame, (first, frame, ts, b0, b1, key, plen, payload, True, offset + pos, data[pos:p],
-                                                 False)))
+                out.append(_frame(Frame, (first, frame, ts, b0, b1, key, plen, payload, True, offset + pos,
+                                          data[pos:p], False)))
                 pos = end
                 first = frame
                 continue
             if lc == 127 and plen >> 63:
                 self.findings.append(("ws.frame.length_msb", "64-bit payload length with the most significant bit "
                                       f"set ({plen})", frame, ts))
-            self.hdr = (first, b0, b1, key, plen, offset + pos, data[pos:p])
-            self.left = plen
-            self.chunks = []
-            self.kept = 0
-            self.keeping = True
-            self.damaged = False
+            self._begin((first, b0, b1, key, plen, offset + pos, data[pos:p]))
             rest = data[p:end] if end < n else data[p:]
             self._collect(rest)
             pos = p + len(rest)
             if not self.left:
                 out.append(self._finish(frame, ts))
                 first = frame
-        return out
+
+    def _begin(self, hdr: tuple | None) -> None:
+        """A frame whose payload goes on past this chunk (or past the size limit): collect it."""
+        self.hdr = hdr
+        self.left = hdr[4] if hdr is not None else 0
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.keeping = True
+        self.damaged = False
 
     def frame_end(self, data: bytes, pos: int) -> int:
         """Where in *data* (fed from *pos* on) the frame in progress, or else the next frame, ends; -1 when it
@@ -309,47 +301,74 @@ class FrameParser:
 
     # -- resynchronisation ----------------------------------------------------------------------------------
     def _resync_reset(self, frame: int) -> None:
-        if self.rbuf:
-            self.findings.append(("ws.resync", f"{len(self.rbuf)} bytes could not be decoded before a gap",
-                                  frame, 0.0))
-        self.rbuf = bytearray()
-        self.rmarks = []
-        self.scanner = None
+        finding = self.resync.reset(frame)
+        if finding is not None:
+            self.findings.append(finding)
 
     def _resync_feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
-        if not self.rbuf:
-            self.roff = offset
-        self.rmarks.append((len(self.rbuf), frame, ts))
-        self.rbuf += data
-        start = self._find_start()
-        if start is None:
-            if len(self.rbuf) > RESYNC_MAX:
-                self.findings.append(("ws.resync", f"no frame boundary found in {len(self.rbuf)} bytes; "
-                                      "discarded", frame, ts))
-                self.rbuf = bytearray()
-                self.rmarks = []
-                self.scanner = None
+        found = self.resync.add(data, offset, frame, ts, self.findings)
+        if found is None:
             return []
-        if start:
-            self.findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
-                                  frame, ts))
-        buf, marks, roff = bytes(self.rbuf), self.rmarks, self.roff
-        self.rbuf = bytearray()
-        self.rmarks = []
-        self.scanner = None
+        buf, marks, roff, start = found
         self.synced = True
         out: list = []
-        for i, (o, f, t) in enumerate(marks):
+        for i, (o, f, t) in enumerate(marks):  # replay from the boundary, chunk by chunk as the bytes came
             end = marks[i + 1][0] if i + 1 < len(marks) else len(buf)
             lo = max(o, start)
             if end > lo:
                 out.extend(self.feed(buf[lo:end], roff + lo, f, t))
         return out
 
-    def _find_start(self) -> int | None:
+
+class Resync:
+    """The bytes of a direction that lost sync, held until a provable frame boundary shows (:class:`BoundaryScanner`)
+    or RESYNC_MAX bytes went by."""
+
+    __slots__ = ("client", "rsv_allowed", "rbuf", "rmarks", "roff", "scanner")
+
+    def __init__(self, client: bool | None, rsv_allowed: int):
+        self.client = client
+        self.rsv_allowed = rsv_allowed
+        self.rbuf = bytearray()
+        self.rmarks: list[tuple[int, int, float]] = []  # (buffer offset, frame, ts) where each chunk starts
+        self.roff = 0  # stream offset of rbuf[0]
+        self.scanner: BoundaryScanner | None = None
+
+    def reset(self, frame: int) -> tuple | None:
+        """Start over (a gap); the finding for bytes held and never decoded, if any."""
+        finding = None
+        if self.rbuf:
+            finding = ("ws.resync", f"{len(self.rbuf)} bytes could not be decoded before a gap", frame, 0.0)
+        self._clear()
+        return finding
+
+    def _clear(self) -> None:
+        self.rbuf = bytearray()
+        self.rmarks = []
+        self.scanner = None
+
+    def add(self, data: bytes, offset: int, frame: int, ts: float, findings: list):
+        """Hold *data*; when a boundary is proven, ``(bytes, chunk marks, stream offset, boundary)`` to replay
+        from it (and the hold is emptied), else None.  Findings are appended to *findings*."""
+        if not self.rbuf:
+            self.roff = offset
+        self.rmarks.append((len(self.rbuf), frame, ts))
+        self.rbuf += data
         if self.scanner is None:
             self.scanner = BoundaryScanner(self.client, self.rsv_allowed)
-        return self.scanner.find(self.rbuf)
+        start = self.scanner.find(self.rbuf)
+        if start is None:
+            if len(self.rbuf) > RESYNC_MAX:
+                findings.append(("ws.resync", f"no frame boundary found in {len(self.rbuf)} bytes; discarded",
+                                 frame, ts))
+                self._clear()
+            return None
+        if start:
+            findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
+                             frame, ts))
+        found = (bytes(self.rbuf), self.rmarks, self.roff, start)
+        self._clear()
+        return found
 
 
 class BoundaryScanner:

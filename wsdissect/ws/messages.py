@@ -132,16 +132,20 @@ class MessageAssembler:
             compressed = bool(b0 & 0x40)  # RSV1 without negotiation is reported by check_frame (ws.frame.rsv)
             cur = self.cur = [opcode, first, ts, compressed, [payload], len(payload), plen, [frame], complete,
                               truncated]
-        if cur[5] > self.max_message and not cur[9]:
+        if cur[5] > self.max_message:
+            self._over_limit(cur, frame, ts)
+        if b0 & 0x80:
+            self._emit(cur, frame, ts, out)
+
+    def _over_limit(self, cur: list, frame: int, ts: float) -> None:
+        """The fragments joined so far passed the size limit: reported once, the payload cut there."""
+        if not cur[9]:
             cur[9] = True
             self.findings.append(("ws.message.too_large",
                                   f"message exceeds {self.max_message} bytes; payload truncated", frame, ts))
-        if cur[9] and cur[5] > self.max_message:
-            joined = b"".join(cur[4])[: self.max_message]
-            cur[4] = [joined]
-            cur[5] = len(joined)
-        if b0 & 0x80:
-            self._emit(cur, frame, ts, out)
+        joined = b"".join(cur[4])[: self.max_message]
+        cur[4] = [joined]
+        cur[5] = len(joined)
 
     def frame_too_large(self, f: Frame) -> None:
         """A frame whose payload the parser cut at the size limit: reported before the frame is added.  This and

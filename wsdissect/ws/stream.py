@@ -77,7 +77,7 @@ class WsStream:
         items = self.parser.feed(data, off, frame, ts)
         if items:
             self.frames_in(items, frame, ts, out)
-        else:
+        elif self.parser.findings:
             self.report_parser(out)
 
     def gap(self, n: int, frame: int, ts: float, out: list) -> None:
@@ -97,12 +97,15 @@ class WsStream:
     # -- frames -> messages -----------------------------------------------------------------------------------
     def frames_in(self, items: list, frame: int, ts: float, out: list) -> None:
         """Frames in, messages out; each frame's findings and lifecycle notes follow its message directly."""
-        asm = self.asm
+        asm, fast_b0, mask_bit = self.asm, self.fast_b0, self.mask_bit
         for f in items:
             if f is LOST:
                 asm.lost(frame, ts, out)
                 continue
-            self._check(f, out)
+            b1 = f.b1
+            if (f.b0 & 0x7F) not in fast_b0 or (b1 & 0x80) != mask_bit or (b1 & 0x7F) >= 126 or not f.complete \
+                    or f.truncated:  # (the common frame needs no check: decided here, on the hot path)
+                self._check(f, out)
             if self.frames:
                 b0, b1 = f.b0, f.b1
                 out.append(new_frame(conn=self.asm.conn, direction=self.name, first_frame=f.first_frame,
@@ -112,14 +115,17 @@ class WsStream:
                                      payload=f.payload, complete=f.complete, stream_offset=f.offset))
             start = len(out)
             asm.add(f, out)
-            self.report_assembler(out)
+            if asm.findings:
+                self.report_assembler(out)
             if f.b0 & 0x08:
                 for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
                     m = out[i]
                     if m.__class__ is Message and is_control(m.opcode):
                         self.owner.control(self, m, out)
-        self.report_parser(out)
-        self.report_assembler(out)
+        if self.parser.findings:
+            self.report_parser(out)
+        if asm.findings:
+            self.report_assembler(out)
 
     def _check(self, f, out: list) -> None:
         """The findings about one frame itself (header rules, bytes missing), before its message; a payload the

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from wsdissect.capture.files import CaptureFile
-from wsdissect.capture.layers import Malformed, parse_tcp, ip_str
+from wsdissect.capture.layers import Malformed, ip_str, parse_tcp
 from wsdissect.flow import TCP_ACK, TCP_SYN
 from wsdissect.events import Finding
 from wsdissect.flow import Conn

@@ -1,7 +1,7 @@
 """The TLS record layer: records across chunks and several per chunk, frame attribution, gaps, garbage."""
 import random
 
-from tests.support.builders import feedings
+from tests.support import feedings
 from wsdissect.tls.records import MAX_FRAGMENT, RawRecord, RecordStream, StreamProblem, looks_like_tls
 
 

@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-from tests.support.builders import splits
+from tests.support import splits
 from wsdissect.events import Finding
 from wsdissect.findings import KINDS
 from wsdissect.tls import KeyLog, Plaintext, SessionCache, TlsConnection, TlsRecord
