@@ -64,3 +64,18 @@ def test_several_files_each_get_a_header_and_their_own_numbering(view):
 
 def test_one_file_has_no_header():
     assert "==>" not in _run("show", ASR).stdout
+
+
+def test_narrow_terminal_keeps_number_protocol_and_info():
+    rows = _run("show", ASR, "--width", "60", "--color", "never").stdout.splitlines()
+    assert rows[0].split() == ["No.", "Time", "Protocol", "Info"]
+    assert all(len(r) <= 60 for r in rows)
+    assert rows[8].split()[2] == "WebSocket" and "Text" in rows[8]
+
+
+def test_narrow_expert_keeps_whole_codes():
+    dropped = ROOT.parent / "shared" / "corpus" / "variant_dropped_segment" / "capture.pcap"
+    if not dropped.exists():
+        pytest.skip("shared corpus not present")
+    out = _run("expert", str(dropped), "--width", "40", "--color", "never").stdout
+    assert "tcp.gap" in out

@@ -11,6 +11,7 @@ from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
 from .hexdump import hex_dump
+from .lines import LineWriter
 from .text import safe
 from .timefmt import TimeColumn
 
@@ -123,6 +124,9 @@ def packet_line(row: PacketRow, t0: float, addr_width: int = 15, time_text: str 
     return line
 
 
+NARROW = 100  # columns: below this the list leaves out Source, Destination and Length
+
+
 class PacketListView:
     """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
 
@@ -135,9 +139,14 @@ class PacketListView:
         self.addr_width = 15
         self.rows = 0
         self.header_due = True
+        self.out = LineWriter(console)  # the rows: plain lines in batches, styles rendered once
+        self.narrow = console.width < NARROW  # no Source, Destination and Length: No., Time, Protocol, Info stay
 
     def header(self) -> None:
-        self.console.print(Text(list_header(self.addr_width, self.times.width), style="bold"), soft_wrap=True)
+        self.out.flush()
+        header = (f"{'No.':>6} {'Time':>{self.times.width}} {'Protocol':<9} Info" if self.narrow
+                  else list_header(self.addr_width, self.times.width))
+        self.console.print(Text(header, style="bold"), soft_wrap=True)
 
     def group(self, pkt: Packet | None, events: list) -> None:
         for ev in events:
@@ -154,11 +163,22 @@ class PacketListView:
             self.header_due = False
             self.header()
         self.rows += 1
-        self.console.print(packet_line(row, self.t0, self.addr_width, self.times.text(row.ts)), soft_wrap=True,
-                           no_wrap=True, overflow="ellipsis")
+        w = max(self.addr_width, len(row.src), len(row.dst))
+        style = PROTOCOL_STYLE.get(row.protocol, "")
+        if self.narrow:
+            main = f"{row.frame:>6} {self.times.text(row.ts):>10} {row.protocol:<9} {row.info}"
+        else:
+            main = (f"{row.frame:>6} {self.times.text(row.ts):>10} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
+                    f"{row.length:>6} {row.info}")
+        if row.worst is not None and row.worst >= Severity.WARNING:
+            self.out.write(main, style, "  " + " ".join(f"[{c}]" for c in row.codes), SEVERITY_STYLE[row.worst])
+        else:
+            self.out.write(main, style)
         if self.hex_bytes:
+            self.out.flush()
             self.console.print(hex_dump(pkt.data), soft_wrap=True)
 
     def end(self) -> None:
+        self.out.flush()
         if not self.rows:
             self.console.print(Text("(no packets matched)", style="dim"))
