@@ -10,6 +10,7 @@ from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
 from .packets import SEVERITY_STYLE
+from .lines import LineWriter
 from .text import hexdump, pretty_payload, safe, size
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
@@ -26,6 +27,7 @@ class FollowView:
         self.hex_limit = hex_limit
         self.text_limit = text_limit
         self.oneline = oneline
+        self.out = LineWriter(console)  # message lines: plain text in batches, styles rendered once
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
@@ -45,7 +47,8 @@ class FollowView:
         if self.oneline:
             if cls is Message:
                 self.printed += 1
-                self.console.print(self._line(ev), soft_wrap=True)
+                line = self._line(ev)
+                self.out.write(line.plain, str(line.style), cut=False)
             elif cls is CaptureStart and self.t0 is None:
                 self.t0 = ev.ts
             return
@@ -57,16 +60,16 @@ class FollowView:
         elif cls is HttpResponse:
             if ev.request is not None and ev.request.is_upgrade and ev.status != 101:
                 self._banner(ev.conn)
-                self.console.print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
+                self._print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
                                         f"→ refused: {ev.status} {safe(ev.reason)}", style="yellow"))
         elif cls is Message:
             if ev.conn.index not in self.seen:
                 self._banner(ev.conn)
-                self.console.print(Text("(no handshake in the capture)", style="dim"))
+                self._print(Text("(no handshake in the capture)", style="dim"))
             self._message(ev)
         elif cls is Finding:
             if ev.severity >= Severity.WARNING and ev.conn is not None and ev.conn.index in self.seen:
-                self.console.print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
+                self._print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
                                         f"({ev.code})", style=SEVERITY_STYLE[Severity(ev.severity)]))
         elif cls is ConnectionEnd:
             if ev.conn.index in self.seen:
@@ -77,24 +80,24 @@ class FollowView:
             return
         if self.seen:
             self.multi = True
-            self.console.print()
+            self._print()
         self.seen.add(conn.index)
         self.printed += 1
-        self.console.print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
+        self._print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
 
     def _upgrade(self, up: Upgrade) -> None:
         self._banner(up.conn)
         req, resp = up.request, up.response
         line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
                     f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self.console.print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
+        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
         if up.extensions:
             extras.append(f"extensions: {safe(', '.join(up.extensions), 300)}")
         if extras:
-            self.console.print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
+            self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
     def _line(self, m: Message) -> Text:
         """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line."""
@@ -111,15 +114,26 @@ class FollowView:
         return Text(f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
                     f"{len(payload)} {content}".rstrip(), style=DIR_STYLE[m.direction])
 
+    def _print(self, *args, **kw) -> None:
+        """Anything rich prints, after the batched lines written so far."""
+        self.out.flush()
+        self.console.print(*args, **kw)
+
     def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
         """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
-        after the text)."""
+        after the text).  Lines of one style each go through the batch; others through rich."""
+        indent = " " * len(prefix)
+        if not body.spans and not any(more.spans for more in extra):
+            write = self.out.write
+            write(prefix.plain + body.plain, str(body.style), cut=False)
+            for more in extra:
+                write(indent + more.plain, str(more.style), cut=False)
+            return
         line = prefix.copy()
         line.append_text(body)
-        self.console.print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
-        indent = " " * len(prefix)
+        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
         for more in extra:
-            self.console.print(Text(indent) + more, soft_wrap=True)
+            self._print(Text(indent) + more, soft_wrap=True)
 
     def _message(self, m: Message) -> None:
         d = m.direction
@@ -182,8 +196,9 @@ class FollowView:
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
         if e.ping_rtt:
             parts.append(f"ping rtt avg {e.ping_rtt[2] * 1000:.3f} ms")
-        self.console.print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
+        self._print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
 
     def end(self) -> None:
+        self.out.flush()
         if not self.printed:
-            self.console.print(Text("(no WebSocket connection matched)", style="dim"))
+            self._print(Text("(no WebSocket connection matched)", style="dim"))

@@ -33,12 +33,13 @@ class LineWriter:
             self.codes[style] = codes
         return codes
 
-    def write(self, main: str, main_style: str, tail: str = "", tail_style: str = "") -> None:
-        """One line: *main* then *tail*, each in its style, cut to the console's width."""
+    def write(self, main: str, main_style: str, tail: str = "", tail_style: str = "", cut: bool = True) -> None:
+        """One line: *main* then *tail*, each in its style, cut to the console's width (unless not *cut*: the
+        terminal wraps it)."""
         line = main + tail
         width = self.width
         narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
-        if (len(line) > width) if narrow else (cell_len(line) > width):
+        if cut and ((len(line) > width) if narrow else (cell_len(line) > width)):
             line = (line[:width - 1] if narrow else set_cell_size(line, width - 1)) + "…"
             main, tail = line[:len(main)], line[len(main):]
         on, off = self.style(main_style)
