@@ -2,7 +2,7 @@
 direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes and pings compact."""
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.text import Text
 
 from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message, Upgrade
@@ -123,6 +123,11 @@ class FollowView:
         """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
         after the text).  Lines of one style each go through the batch; others through rich."""
         indent = " " * len(prefix)
+        if self.out.direct:  # a collector (the TUI): one item per message
+            first = prefix.copy()
+            first.append_text(body)
+            self.console.print(Group(first, *(Text(indent) + more for more in extra)))
+            return
         if not body.spans and not any(more.spans for more in extra):
             write = self.out.write
             write(prefix.plain + body.plain, str(body.style), cut=False)

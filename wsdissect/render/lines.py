@@ -17,6 +17,7 @@ class LineWriter:
     def __init__(self, console: Console):
         self.console = console
         self.width = console.width
+        self.direct = not isinstance(console, Console)  # a console-like collector (the TUI): lines as Text
         self.codes: dict[str, tuple[str, str]] = {}
         self.batch: list[str] = []
 
@@ -36,6 +37,12 @@ class LineWriter:
     def write(self, main: str, main_style: str, tail: str = "", tail_style: str = "", cut: bool = True) -> None:
         """One line: *main* then *tail*, each in its style, cut to the console's width (unless not *cut*: the
         terminal wraps it)."""
+        if self.direct:
+            text = Text(main, style=main_style)
+            if tail:
+                text.append(tail, style=tail_style)
+            self.console.print(text, soft_wrap=True, no_wrap=cut, overflow="ellipsis" if cut else None)
+            return
         line = main + tail
         width = self.width
         narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
@@ -54,6 +61,6 @@ class LineWriter:
 
     def flush(self) -> None:
         """Write the batch (before anything rich prints, so the order is kept)."""
-        if self.batch:
+        if self.batch and not self.direct:
             self.console.file.write("".join(self.batch))
             self.batch.clear()
