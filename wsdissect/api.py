@@ -78,12 +78,14 @@ class MessageRecord(_Record):
     text: str | None = None
     truncated: bool = False
     note: str | None = None
+    raw: bytes | None = None  # the wire bytes of a payload that could not be made (JSONL: raw_b64)
 
     @classmethod
     def from_event(cls, m: Message) -> "MessageRecord":
         rec = message_record(m)
         del rec["type"], rec["payload_b64"]
-        return cls(payload=m.payload, **rec)
+        rec.pop("raw_b64", None)
+        return cls(payload=m.payload, raw=m.raw, **rec)
 
     def to_dict(self) -> dict:
         rec: dict = {"type": self.type}
@@ -92,6 +94,9 @@ class MessageRecord(_Record):
             value = getattr(self, name)
             if name == "payload":
                 rec["payload_b64"] = b2a_base64(value, newline=False).decode("ascii")
+            elif name == "raw":
+                if value is not None:
+                    rec["raw_b64"] = b2a_base64(value, newline=False).decode("ascii")
             elif name not in OPTIONAL or value != OPTIONAL[name]:
                 rec[name] = value
         return rec

@@ -33,8 +33,11 @@ def _decode_options(f):
                           "works too)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
-        click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest decompressed message (deflate bomb guard)."),
+        click.option("--max-inflated", default="256M", show_default=True, metavar="SIZE",
+                     help="Decompressed bytes produced per message at most (deflate bomb CPU guard); past it "
+                          "the message is cut and the compression history is declared lost."),
+        click.option("--max-ratio", default=0, show_default=True, metavar="N", type=click.IntRange(0),
+                     help="Cut a message that decompresses to more than N times its compressed size (0 = off)."),
         click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
@@ -132,11 +135,12 @@ def _engine_options(f):
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 
-def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
+def _options(decode_as, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections, **kw):
     from .options import Options, parse_decode_as, parse_size
 
     return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
-                   max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
+                   max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
+                   max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, **kw)
 
 
@@ -155,7 +159,7 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
 
 
 INPUT = ("captures", "read", "display", "count")
-DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
+DECODE = ("decode_as", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer", "max_connections")
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
 TERMINAL = ("color", "width", "quiet")
 LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", "fmt", "snaplen", "idle_timeout",

@@ -7,7 +7,8 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 from __future__ import annotations
 
 from .capture.layers import TcpSegment, ip_str
-from .detect import HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect
+from .detect import (HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect,
+                     unneeded_decode_as)
 from .events import ConnectionEnd, Finding, Message, Upgrade
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
@@ -306,7 +307,7 @@ class Connection:
         up = Upgrade(self.conn, resp_ev.request, resp_ev, sub, exts, deflate)
         out.append(up)
         self.handshake_ms = (resp.ts - req.ts) * 1000.0
-        for code, message, head in check_handshake(req, resp):
+        for code, message, head in check_handshake(req, resp) + unneeded_decode_as(self.conn, self.opts, resp):
             self.report(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
         self._start_websocket(up, out, frame, ts, synced=True)
         self._replay_held(r.client_rest, r.server_rest, frame, ts, out)

@@ -147,6 +147,7 @@ class Message:
     text: Optional[str] = None  # ``payload`` decoded as UTF-8, for complete text messages that are valid UTF-8
     truncated: bool = False  # payload cut by a size limit
     note: Optional[str] = None  # why it is incomplete, when it is
+    raw: Optional[bytes] = None  # the payload as it was on the wire (unmasked), when ``payload`` could not be made
 
 
 @dataclass(frozen=True, slots=True)

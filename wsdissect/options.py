@@ -16,8 +16,8 @@ class Options:
     packets: bool = False  # emit a Packet event per TCP packet (views)
     frames: bool = False  # emit a WsFrame event per WebSocket frame (views)
     max_message: int = 64 << 20  # bytes of one message kept; beyond it the payload is truncated
-    max_inflated: int = 64 << 20  # decompressed bytes per message
-    max_ratio: int = 1000  # decompressed/compressed ratio per message
+    max_inflated: int = 256 << 20  # decompressed bytes produced per message (CPU bound; past it the history is lost)
+    max_ratio: int = 0  # decompressed/compressed ratio per message (0 = off: deflate itself stops near 1032:1)
     max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
     max_connections: int = 100_000  # connections tracked at once (oldest evicted)
     max_http_head: int = 64 << 10  # bytes of one HTTP header block

@@ -67,7 +67,8 @@ def message_lines(batch: list, prefix: str = "") -> Iterator[bytes]:
     *prefix*.  Built column by column: the per-message work is in C (:func:`records.message_columns`, ``map``,
     ``str.join``) but for :func:`_tail`."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, index,
+     client,
      server) = message_columns(batch)
     columns = [  # the flat columns, each a lazy map over the batch, in COLUMNS order up to the payload
         map(str, index), client, server, direction, map(_OPCODE, opcode), map(_BOOL, complete),

@@ -54,7 +54,7 @@ class WsStream:
         if inflating:
             side = "client" if from_client else "server"
             inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), options.max_inflated,
-                                options.max_ratio, history_known=synced)
+                                options.max_ratio, history_known=synced, max_keep=options.max_message)
         negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
         self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
         fast = {Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY}
