@@ -16,7 +16,7 @@ BATCH = 512  # lines per write
 class LineWriter:
     def __init__(self, console: Console):
         self.console = console
-        self.width = console.width
+        self.width = console.width if console is not None else 80  # None: a view that never prints (live -q)
         self.direct = not isinstance(console, Console)  # a console-like collector (the TUI): lines as Text
         self.codes: dict[str, tuple[str, str]] = {}
         self.batch: list[str] = []

@@ -140,7 +140,7 @@ class PacketListView:
         self.rows = 0
         self.header_due = True
         self.out = LineWriter(console)  # the rows: plain lines in batches, styles rendered once
-        self.narrow = console.width < NARROW  # no Source, Destination and Length: No., Time, Protocol, Info stay
+        self.narrow = self.out.width < NARROW  # no Source, Destination and Length: No., Time, Protocol, Info stay
 
     def header(self) -> None:
         self.out.flush()
