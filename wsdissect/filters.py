@@ -5,6 +5,7 @@ An :class:`EventFilter` decides per event; events without the attribute a criter
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -25,8 +26,13 @@ def _endpoint_matcher(spec: str):
     m = re.match(r"^\[(.+)\](?::(\d+))?$", spec) or re.match(r"^([^:]*):(\d+)$", spec)
     if m:
         ip, port = m.group(1), m.group(2)
-    if port is not None and not (port.isascii() and port.isdigit()):
-        raise UsageError(f"bad endpoint {spec!r}")
+    if port is not None and not (port.isascii() and port.isdigit() and int(port) < 65536):
+        raise UsageError(f"bad endpoint {spec!r}: expected IP, :PORT, IP:PORT or [IPv6]:PORT")
+    if ip:
+        try:
+            ip = str(ipaddress.ip_address(ip))
+        except ValueError:
+            raise UsageError(f"bad endpoint {spec!r}: {ip!r} is not an IP address") from None
     p = int(port) if port else None
     return lambda i, pt: (not ip or i == ip) and (p is None or pt == p)
 
@@ -62,6 +68,8 @@ class EventFilter:
                 else:
                     raise UsageError(f"--opcode {name!r}: use text, binary, continuation, close, ping, pong")
             self.opcodes = frozenset(ops)
+        if self.time_from is not None and self.time_to is not None and self.time_from > self.time_to:
+            raise UsageError(f"--time-from {self.time_from:g} is after --time-to {self.time_to:g}")
         self._client = _endpoint_matcher(self.client) if self.client else None
         self._server = _endpoint_matcher(self.server) if self.server else None
         try:

@@ -91,8 +91,8 @@ _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)
 def parse_size(value: str) -> int:
     """``64M``, ``512k``, ``1G`` or a plain byte count."""
     m = _SIZE.match(value)
-    if not m:
-        raise UsageError(f"bad size {value!r}: expected a number with an optional k/M/G suffix")
+    if not m or not int(m.group(1)):
+        raise UsageError(f"bad size {value!r}: expected a positive number with an optional k/M/G suffix")
     n = int(m.group(1))
     unit = (m.group(2) or "b")[0].lower()
     return n << {"b": 0, "k": 10, "m": 20, "g": 30}[unit]

@@ -106,14 +106,14 @@ def _cases() -> list[Case]:
     for cap, frames in DETAIL_FRAMES.items():
         f = capture(cap)
         cases.append(Case(cap, "show", ("show", f)))
-        cases.append(Case(cap, "show-w", ("show", "-w", f)))
+        cases.append(Case(cap, "show-w", ("show", "--ws-only", f)))
         for frame, role in frames.items():
             cases.append(Case(cap, f"show-V-frame{frame}-{role}", ("show", "-V", "--frame", str(frame), f), frame))
         cases.append(Case(cap, "follow", ("follow", f)))
         if cap in APP_CAPTURES:
             cases.append(Case(cap, "follow-raw", ("follow", "--raw", f)))
         cases.append(Case(cap, "stats", ("stats", f)))
-        cases.append(Case(cap, "stats-json", ("stats", "-f", "json", f)))
+        cases.append(Case(cap, "stats-json", ("stats", "-T", "json", f)))
         cases.append(Case(cap, "expert", ("expert", f)))
     return cases
 

@@ -89,8 +89,8 @@ VIEWS = {
     "follow": (("follow",), [MARKUP, LINK, f'"{MARKUP}'], ["\\x1b[31m", "\\u202e", "\\x07"]),
     "stats": (("stats",), ["[red]"], []),
     "expert": (("expert", "-v"), [f"server chose '{MARKUP}'"], []),
-    "stats-json": (("stats", "-f", "json"), [MARKUP], []),
-    "expert-json": (("expert", "-f", "json"), [], []),
+    "stats-json": (("stats", "-T", "json"), [MARKUP], []),
+    "expert-json": (("expert", "-T", "json"), [], []),
 }
 RUNS = [("never", 120), ("always", 120), ("never", 50_000)]
 
@@ -168,7 +168,7 @@ def test_view_is_terminal_safe(hostile: str, view: str, color: str, width: int) 
 def test_capture_carries_the_hostile_text(hostile: str) -> None:
     """The checks above are only meaningful if the hostile text reached the views: the handshake upgraded and
     every message was decoded (the JSON export shows the payloads as decoded)."""
-    res = _run(hostile, ("stats", "-f", "json"), "never", 120)
+    res = _run(hostile, ("stats", "-T", "json"), "never", 120)
     conn = json.loads(res.stdout)["connections"][0]
     assert conn["status"] == "upgraded"
     assert conn["subprotocol"] == MARKUP
