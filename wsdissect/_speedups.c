@@ -27,11 +27,12 @@
 enum {
     M_CONN, M_DIRECTION, M_OPCODE, M_PAYLOAD, M_COMPLETE, M_FIRST_FRAME, M_LAST_FRAME, M_FIRST_TS, M_LAST_TS,
     M_FRAGMENTS, M_COMPRESSED, M_WIRE_LENGTH, M_FRAMES, M_CLOSE_CODE, M_CLOSE_REASON, M_TEXT, M_TRUNCATED, M_NOTE,
-    M_RAW, M_NFIELDS
+    M_RAW, M_APP, M_NFIELDS
 };
 static const char *field_names[M_NFIELDS] = {
     "conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
     "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note", "raw",
+    "app",
 };
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
@@ -123,6 +124,7 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
     set_slot(m, M_TRUNCATED, Py_False);
     set_slot(m, M_NOTE, Py_None);
     set_slot(m, M_RAW, Py_None);
+    set_slot(m, M_APP, Py_None);
     return m;
 }
 
@@ -548,8 +550,8 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     PyObject *op = SLOT(m, M_OPCODE);
     if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
         || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || SLOT(m, M_RAW) != Py_None
-        || !PyLong_CheckExact(op))
-        return ENC_PYTHON;
+        || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
+        return ENC_PYTHON;  /* application units (M_APP) are written by records.message_line_py */
     long opcode = PyLong_AsLong(op);
     if (opcode != 1 && opcode != 2) {
         PyErr_Clear();
@@ -1035,8 +1037,8 @@ static Py_ssize_t
 csv_room(PyObject *m, Py_ssize_t prefix)
 {
     PyObject *payload = SLOT(m, M_PAYLOAD);
-    if (payload == NULL || !PyBytes_CheckExact(payload))
-        return -1;
+    if (payload == NULL || !PyBytes_CheckExact(payload) || SLOT(m, M_APP) != Py_None)
+        return -1;  /* a message with application units: the Python lines write its app column */
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
     return prefix + 700 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
@@ -1156,6 +1158,7 @@ csv_line_rest(char **wp, PyObject *m, unsigned long long fragments)
         }
         *w++ = '"';
     }
+    *w++ = ',';  /* the app column: empty without application units */
     *w++ = '\r';
     *w++ = '\n';
     *wp = w;

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 KINDS = ("messages", "connections", "expert")
-OPTIONAL = {"text": None, "truncated": False, "note": None}  # message fields the JSONL omits at these values
+OPTIONAL = {"text": None, "truncated": False, "note": None, "app": None}  # message fields the JSONL omits at these values
 
 
 class _Record:
@@ -79,6 +79,7 @@ class MessageRecord(_Record):
     truncated: bool = False
     note: str | None = None
     raw: bytes | None = None  # the wire bytes of a payload that could not be made (JSONL: raw_b64)
+    app: list | None = None  # application units (docs/app.md), None when no application decoder read it
 
     @classmethod
     def from_event(cls, m: Message) -> "MessageRecord":

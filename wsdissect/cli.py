@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NamedTuple
 
 import click
 
@@ -30,6 +31,11 @@ def _decode_options(f):
         click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
                      help="Decode this TCP port as WebSocket even without a handshake (repeatable; PORT alone "
                           "works too)."),
+        click.option("--app", "app", metavar="PROTO",
+                     help="Decode every WebSocket connection's messages as this application protocol (socket.io, "
+                          "socket.io-eio3, mqtt, stomp, graphql-transport-ws, graphql-ws, json-rpc)."),
+        click.option("--decode-app", "decode_app", multiple=True, metavar="tcp.port==N,PROTO",
+                     help="Decode connections to TCP port N as application protocol PROTO (repeatable)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
         click.option("--max-inflated", default="256M", show_default=True, metavar="SIZE",
@@ -52,7 +58,7 @@ def _decode_options(f):
 
 def _filter_options(f):
     options = [
-        click.option("--stream", "streams", multiple=True, type=int, metavar="N",
+        click.option("--stream", "streams", multiple=True, type=click.IntRange(0), metavar="N",
                      help="Only connection N (tcp.stream numbering; repeatable)."),
         click.option("--client", metavar="IP[:PORT]", help="Only connections from this client endpoint."),
         click.option("--server", metavar="IP[:PORT]", help="Only connections to this server endpoint."),
@@ -61,19 +67,58 @@ def _filter_options(f):
                      help="Only messages/frames with this opcode: text, binary, close, ping, pong, continuation."),
         click.option("--match", metavar="TEXT", help="Only messages whose payload contains TEXT."),
         click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression."),
-        click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet."),
-        click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet."),
+        click.option("--time-from", type=click.FloatRange(0), metavar="S", help="Only from S seconds after the first packet."),
+        click.option("--time-to", type=click.FloatRange(0), metavar="S", help="Only up to S seconds after the first packet."),
+        click.option("--app-kind", "app_kinds", multiple=True, metavar="KIND",
+                     help="Only messages with an application unit of this kind (EVENT, PUBLISH, SEND, request...)."),
+        click.option("--app-name", "app_names", multiple=True, metavar="NAME",
+                     help="Only messages with an application unit of this name (Socket.IO event, MQTT topic, "
+                          "STOMP destination, JSON-RPC method, GraphQL operation)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
     return f
 
 
+def _input_options(f):
+    """Inputs the tshark way: positional CAPTURE..., or ``-r FILE`` (repeatable), a display filter and a count."""
+    options = [
+        click.argument("captures", nargs=-1, metavar="[CAPTURE...]"),
+        click.option("-r", "--read", "read", multiple=True, metavar="FILE",
+                     help="Read this capture file ('-' for stdin; repeatable; positional CAPTURE works too)."),
+        click.option("-Y", "--display-filter", "display", metavar="EXPR",
+                     help="Wireshark display filter, e.g. 'websocket.opcode == 1 && tcp.stream == 3' "
+                          "(docs/display-filter.md)."),
+        click.option("-c", "--count", type=click.IntRange(1), metavar="N",
+                     help="Stop after N packets (show: N packets shown; other commands: N packets read)."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
+    return f
+
+
+def _inputs(captures: tuple, read: tuple) -> list[str]:
+    """Every input, ``-r`` ones first; none is a usage error."""
+    paths = list(read) + list(captures)
+    if not paths:
+        _fail("no capture given (CAPTURE or -r FILE)", EXIT_INPUT)
+    return paths
+
+
+def _display(expression: str | None):
+    """The compiled ``-Y`` filter, or None (a bad expression raises a usage error with its column)."""
+    if expression is None or not expression.strip():
+        return None
+    from .display_filter import compile_filter
+
+    return compile_filter(expression)
+
+
 def _terminal_options(f):
     options = [
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Colour output (NO_COLOR in the environment also turns it off)."),
-        click.option("--width", type=int, metavar="COLUMNS", help="Output width (default: the terminal's)."),
+        click.option("--width", type=click.IntRange(20, 100_000), metavar="COLUMNS", help="Output width (default: the terminal's)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
@@ -103,17 +148,20 @@ def _engine_options(f):
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 
-def _options(decode_as, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections, tls_keylog=(),
-             live: bool = False, **kw):
-    """Options from the shared decode options; the TLS key log is loaded here (*live*: re-read as it grows)."""
-    from .options import Options, load_tls_keys, parse_decode_as, parse_size
+def _options(decode_as, app, decode_app, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections,
+             **kw):
+    """Options from the shared decode options; the TLS key log is loaded here (``tls_keylog``; ``live=True``:
+    re-read as it grows)."""
+    from .options import Options, load_tls_keys, parse_app, parse_decode_app, parse_decode_as, parse_size
 
-    keys = load_tls_keys(tls_keylog, refresh_interval=LIVE_KEYLOG_REFRESH if live else None)
+    keys = load_tls_keys(kw.pop("tls_keylog", ()), refresh_interval=LIVE_KEYLOG_REFRESH if kw.pop("live", False)
+                         else None)
     if keys.note:
         click.echo(f"wsdissect: note: {keys.note}", err=True)
     for warning in keys.warnings:
         _warn(f"TLS key log {warning}")
-    return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
+    return Options(decode_as=parse_decode_as(decode_as), app=parse_app(app), app_ports=parse_decode_app(decode_app),
+                   tls_keys=keys.keylog, max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
                    max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, tls_keys=keys.keylog, **kw)
@@ -126,16 +174,21 @@ def _filter(**kw):
     return EventFilter(streams=frozenset(kw["streams"]) if kw["streams"] else None, client=kw["client"],
                        server=kw["server"], direction=kw["direction"],
                        opcodes=frozenset(kw["opcodes"]) if kw["opcodes"] else None, match=kw["match"],
-                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"])
+                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"],
+                       app_kinds=frozenset(kw["app_kinds"]) if kw.get("app_kinds") else None,
+                       app_names=frozenset(kw["app_names"]) if kw.get("app_names") else None)
 
 
 def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer", "max_connections", "tls_keylog")
+INPUT = ("captures", "read", "display", "count")
+DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer",
+          "max_connections", "tls_keylog")
 LIVE_KEYLOG_REFRESH = 0.1  # seconds between re-reads of a growing key log (live: browsers append as they go)
-FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
+FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to",
+          "app_kinds", "app_names")
 TERMINAL = ("color", "width", "quiet")
 LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", "fmt", "snaplen", "idle_timeout",
         "no_promisc")
@@ -143,6 +196,14 @@ LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", 
 
 def _console(color: str, width: int | None, stderr: bool = False):
     from rich.console import Console
+
+    class PipeConsole(Console):
+        """rich's Console, except that a closed pipe ends the command through ``_guard`` (quietly, status 0)
+        instead of rich's own exit with status 1."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
 
     kw: dict = {"highlight": False, "markup": False, "emoji": False, "stderr": stderr}
     if color == "always":
@@ -155,15 +216,17 @@ def _console(color: str, width: int | None, stderr: bool = False):
         kw["width"] = width
     elif not stream.isatty() and not os.environ.get("COLUMNS"):
         kw["width"] = 160
-    return Console(**kw)
+    return PipeConsole(**kw)
 
 
-def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False):
+def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False, display=None,
+            count: int | None = None, ws_only: bool = False):
     """The one driver (wsdissect.run), with file problems warned about on stderr and an optional progress bar."""
     from .run import Driver
 
     return Driver(options, event_filter, per_packet=per_packet, on_problem=_warn,
-                  records=_with_progress if progress and sys.stderr.isatty() else None)
+                  records=_with_progress if progress and sys.stderr.isatty() else None,
+                  display=display, count=count, ws_only=ws_only)
 
 
 def _with_progress(cf):
@@ -219,7 +282,27 @@ def _guard(run):
         _fail(f"cannot write output: {e.strerror or e}", EXIT_OUTPUT)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class OneLineErrors(click.Group):
+    """click's group, with every usage error (a bad option value, a missing argument) reported as one line
+    ``wsdissect: error: ...`` and exit status 2, like wsdissect's own errors."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
+            sys.exit(EXIT_OK)
+        except click.ClickException as e:
+            _fail(" ".join(e.format_message().split()), EXIT_INPUT if e.exit_code == 2 else e.exit_code)
+        except click.Abort:
+            click.echo("wsdissect: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_OK)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="wsdissect", prog_name="wsdissect")
 def main():
     """wsdissect: see exactly what went over the wire in WebSocket traffic.
@@ -229,136 +312,215 @@ def main():
     """
 
 
-def _view_run(captures, kw, *, packets=False, frames=False):
-    """The driver of a view command, its opened captures (a bad input fails here), its filter and the console."""
+class ViewRun(NamedTuple):
+    """What a view command runs: the driver, its opened captures, the option filter, the display filter, the
+    console."""
+
+    driver: object
+    files: list
+    flt: object
+    display: object
+    console: object
+
+
+def _view_run(kw, *, packets=False, frames=False, ws_only=False) -> ViewRun:
+    """The driver of a view command, its opened captures (a bad input fails here), its filters and the console."""
+    inputs = _split(kw, INPUT)
+    paths = _inputs(inputs["captures"], inputs["read"])
     decode = _split(kw, DECODE)
     flt = _filter(**_split(kw, FILTER))
+    display = _display(inputs["display"])
     term = _split(kw, TERMINAL)
     driver = _driver(_options(**decode, packets=packets, frames=frames), flt, per_packet=packets,
-                     progress=not term["quiet"])
-    return driver, driver.open(captures), flt, _console(term["color"], term["width"])
+                     progress=not term["quiet"], display=display, count=inputs["count"], ws_only=ws_only)
+    return ViewRun(driver, driver.open(paths), flt, display, _console(term["color"], term["width"]))
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-V", "--detail", is_flag=True, help="Print a detail tree per packet (Frame/Ethernet/IP/TCP/HTTP/"
                                                      "WebSocket) instead of the packet list.")
-@click.option("--frame", "frames_", multiple=True, type=int, metavar="N", help="Detail tree of frame N only.")
-@click.option("-w", "--websocket", "websocket_only", is_flag=True,
-              help="Only packets carrying WebSocket frames or the HTTP handshake.")
+@click.option("--frame", "frames_", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Detail tree of frame N only (repeatable).")
+@click.option("--ws-only", "ws_only", is_flag=True,
+              help="Only the packets of WebSocket handshakes and WebSocket frames (no ordinary HTTP, no bare TCP).")
+@click.option("-x", "--hex", "hex_bytes", is_flag=True, help="Also print each packet's bytes as hex and ASCII "
+                                                             "(like tshark -x).")
+@click.option("-t", "--time-format", "time_format", type=click.Choice(["a", "ad", "r", "d", "dd", "e", "u", "ud"]),
+              default="r", show_default=True, help="Time column as tshark -t: absolute (a, ad: with date; u, ud: "
+                                                   "UTC), relative (r), delta (d, dd: since the previous listed), "
+                                                   "epoch (e).")
+@click.option("-w", "--write", "pcap_out", metavar="FILE",
+              help="Write the selected packets to a pcap file instead of listing them ('-' for stdout).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def show(captures, detail, frames_, websocket_only, **kw):
+def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import PacketListView, group_by_packet
-        from .render.tree import DetailView
+        from .render.packets import group_by_packet
 
-        driver, files, _flt, console = _view_run(captures, kw, packets=True, frames=True)
-        if detail or frames_:
-            view = DetailView(console, set(frames_) if frames_ else None, websocket_only)
-        else:
-            view = PacketListView(console, websocket_only)
-        for pkt, events in group_by_packet(driver.events(files)):
-            view.group(pkt, events)
+        paths = _inputs(kw["captures"], kw["read"])
+        run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
+        frames = set(frames_) if frames_ else None
+        view = _show_view(run_.console, detail, frames, hex_bytes, time_format, pcap_out, paths)
+        try:
+            for cf in run_.files:
+                _file_header(run_, cf, pcap_out is None)
+                for pkt, events in group_by_packet(run_.driver.events([cf])):
+                    view.group(pkt, events)
+        except BaseException:
+            if hasattr(view, "abort"):
+                view.abort()
+            raise
+        if frames and run_.driver.count is None and max(frames) > run_.driver.most_records:
+            _fail(f"--frame {max(frames)}: the capture has {run_.driver.most_records} packets", EXIT_INPUT)
         view.end()
-        _damaged_exit(driver)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
+def _file_header(run_: ViewRun, cf, shown: bool = True) -> None:
+    """With several inputs, each view's output starts with the file's name (numbering restarts per file, as
+    tshark's does)."""
+    if shown and len(run_.files) > 1:
+        from rich.text import Text
+        run_.console.print(Text(f"==> {cf.name} <==", style="bold"), soft_wrap=True)
+
+
+def _per_file(run_: ViewRun, body) -> None:
+    """*body(files)* once per input file, each after its header."""
+    for cf in run_.files:
+        _file_header(run_, cf)
+        body([cf])
+
+
+def _show_view(console, detail: bool, frames: set | None, hex_bytes: bool, time_format: str, pcap_out: str | None,
+               paths: list):
+    """The view of ``show``: a pcap writer (-w), detail trees (-V, --frame) or the packet list."""
+    if pcap_out:
+        from .export.pcap_out import PacketFile
+        return PacketFile(pcap_out, paths)
+    if detail or frames:
+        from .render.tree import DetailView
+        return DetailView(console, frames, hex_bytes)
+    from .render.packets import PacketListView
+    from .render.timefmt import TimeColumn
+    return PacketListView(console, TimeColumn(time_format), hex_bytes)
+
+
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@_input_options
+@click.option("--hex-limit", type=click.IntRange(0), default=256, show_default=True,
+              help="Bytes of each binary message shown as hex.")
+@click.option("--full", is_flag=True, help="Every byte of every message (no '… N more bytes').")
+@click.option("--oneline", is_flag=True, help="One line per message: stream, time, arrow, opcode, size, escaped "
+                                              "content (for grep).")
+@click.option("--raw", is_flag=True, help="Show payloads as text/hex even where application units were decoded.")
 @_decode_options
 @_filter_options
 @_terminal_options
-def follow(captures, hex_limit, **kw):
+def follow(hex_limit, full, oneline, raw, **kw):
     """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
 
     def run():
         from .render.follow import FollowView
 
-        driver, files, _flt, console = _view_run(captures, kw)
-        view = FollowView(console, hex_limit)
-        driver.feed(files, _each(view.event))
-        view.end()
-        _damaged_exit(driver)
+        run_ = _view_run(kw)
+        def one(files):
+            view = FollowView(run_.console, None if full else hex_limit, None if full else 4000, oneline,
+                              units=not raw)
+            run_.driver.feed(files, _each(view.event))
+            view.end()
+
+        _per_file(run_, one)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_input_options
+@click.option("-T", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (-T as in tshark).")
 @click.option("--plot", is_flag=True, help="Also draw messages per second over time per connection (sparklines).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def stats(captures, fmt, plot, **kw):
+def stats(fmt, plot, **kw):
     """Per-connection statistics: messages and bytes per direction and opcode, closes, ping RTT, totals."""
 
     def run():
         from .render.stats import StatsCollector, render_stats
         from .report.aggregate import ReportAggregator, plot_json, tee
 
-        driver, files, flt, console = _view_run(captures, kw)
-        st = StatsCollector(recount=flt.narrows_messages)
-        agg = ReportAggregator() if plot else None
-        driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
-        if fmt == "json":
-            import json
-            doc = {"connections": st.rows, "totals": st.totals()}
-            if agg is not None:
-                doc["plot"] = plot_json(agg.result())
-            click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
-        else:
-            render_stats(console, st)
+        run_ = _view_run(kw)
+
+        def one(files):
+            st = StatsCollector(recount=run_.flt.narrows_messages or run_.display is not None)
+            agg = ReportAggregator() if plot else None
+            run_.driver.feed(files, _each(st.event if agg is None else tee(st.event, agg.event)))
+            if fmt == "json":  # one document over every input
+                import json
+                doc = {"connections": st.rows, "totals": st.totals()}
+                if st.app.tallies:
+                    doc["app"] = st.app.to_json()
+                if agg is not None:
+                    doc["plot"] = plot_json(agg.result())
+                click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe
+                return
+            render_stats(run_.console, st)
             if agg is not None:
                 from .render.sparkline import render_sparklines
-                render_sparklines(console, agg.result())
-        _damaged_exit(driver)
+                render_sparklines(run_.console, agg.result())
+
+        one(run_.files) if fmt == "json" else _per_file(run_, one)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("-s", "--severity", type=click.Choice(["chat", "note", "warning", "error"]), default="chat",
+@_input_options
+@click.option("--severity", type=click.Choice(["chat", "note", "warning", "error"]), default="chat",
               show_default=True, help="Lowest severity shown.")
 @click.option("-v", "--verbose", is_flag=True, help="List every finding under its group.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-T", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (-T as in tshark).")
 @_decode_options
 @_filter_options
 @_terminal_options
-def expert(captures, severity, verbose, fmt, **kw):
+def expert(severity, verbose, fmt, **kw):
     """Expert information: findings grouped by severity and code, with counts."""
 
     def run():
         from .findings import Severity
         from .render.expert import ExpertCollector, render_expert
 
-        driver, files, _flt, console = _view_run(captures, kw)
-        ex = ExpertCollector(Severity[severity.upper()])
-        driver.feed(files, _each(ex.event))
-        if fmt == "json":
-            import json
-            click.echo(json.dumps(ex.as_json(), indent=2))
-        else:
-            render_expert(console, ex, verbose)
-        _damaged_exit(driver)
+        run_ = _view_run(kw)
+
+        def one(files):
+            ex = ExpertCollector(Severity[severity.upper()])
+            run_.driver.feed(files, _each(ex.event))
+            if fmt == "json":  # one document over every input
+                import json
+                click.echo(json.dumps(ex.as_json(), indent=2))
+            else:
+                render_expert(run_.console, ex, verbose)
+
+        one(run_.files) if fmt == "json" else _per_file(run_, one)
+        _damaged_exit(run_.driver)
 
     _guard(run)
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-T", "--format", "fmt", type=click.Choice(export_formats()), default="jsonl", show_default=True,
               help="jsonl, json, csv (messages), parquet (-o DIR: three tables), har (HAR 1.2, Chrome's WebSocket "
                    "entries).")
-@click.option("-f", "fmt_alias", type=click.Choice(export_formats()), hidden=True)  # the old spelling of -T
 @click.option("-o", "--output", default="-", metavar="FILE|DIR", help="Output file ('-' for stdout; a folder for "
                                                                         "parquet).")
 @click.option("--expert", "expert_level", type=click.Choice(["chat", "note", "warning", "error", "none"]),
@@ -369,23 +531,31 @@ def expert(captures, severity, verbose, fmt, **kw):
 @_engine_options
 @_decode_options
 @_filter_options
-def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
+def export(fmt, output, expert_level, jobs, **kw):
     """Export messages, connections and expert info as JSONL, JSON, CSV, Parquet or HAR (see docs/export.md)."""
 
     def run():
         from .export.formats import ExportSettings, open_export
         from .findings import Severity
 
+        inputs = _split(kw, INPUT)
+        captures = _inputs(inputs["captures"], inputs["read"])
+        display = _display(inputs["display"])
         options = _options(**_split(kw, DECODE))
         flt = _filter(**_split(kw, FILTER))
-        fmt_ = fmt_alias or fmt
+        fmt_ = fmt
         settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
                                   named=len(captures) > 1)
         engine = _split(kw, ENGINE)
         if engine["engine"] == "dask" or (engine["engine"] and fmt_ == "parquet"):  # a dataset: DIR/<table>/part-*
+            if display is not None or inputs["count"] is not None:
+                _fail("-Y and -c are not available with --engine (the dataset is split by connection)", EXIT_INPUT)
             _export_dataset(captures, fmt_, output, options, flt, settings.min_severity, engine, jobs)
             return
         parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
+        if parallel and (display is not None or inputs["count"] is not None):
+            _warn("-j is not used with -Y or -c; decoding in one process")
+            parallel = False
         if parallel and fmt_ in ("jsonl", "json"):
             from .export.output import Destination
             from .export.parallel import check_inputs, export_parallel
@@ -406,7 +576,7 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
             return
         if parallel:
             _warn(f"-j is used with jsonl and json; decoding {fmt_} in one process")
-        driver = _driver(options, flt)
+        driver = _driver(options, flt, display=display, count=inputs["count"])
         files = driver.open(captures)  # every input is checked before the output is created
         exp = open_export(fmt_, output, list(captures), settings)
         try:
@@ -421,21 +591,26 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@_input_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="The HTML file to write ('-' for stdout).")
 @click.option("--title", metavar="TEXT", help="Page title (default: the capture file names).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_decode_options
 @_filter_options
-def report(captures, output, title, quiet, **kw):
+def report(output, title, quiet, **kw):
     """One self-contained HTML page with charts and tables (see docs/report.md)."""
 
     def run():
         from .report.aggregate import ReportAggregator
         from .report.html import describe_filters, write_report
 
+        inputs = _split(kw, INPUT)
+        captures = _inputs(inputs["captures"], inputs["read"])
         filters = _split(kw, FILTER)
-        driver = _driver(_options(**_split(kw, DECODE)), _filter(**filters), progress=not quiet)
+        if inputs["display"]:
+            filters["display filter"] = inputs["display"]
+        driver = _driver(_options(**_split(kw, DECODE)), _filter(**_split(dict(filters), FILTER)),
+                         progress=not quiet, display=_display(inputs["display"]), count=inputs["count"])
         files = driver.open(captures)  # every input is checked before the output is created
         out = _open_output(output)
         agg = ReportAggregator()
@@ -499,13 +674,13 @@ def _open_output(path: str):
 @click.option("--messages", "mode", flag_value="messages", help="One line per message (like follow).")
 @click.option("-V", "--detail", "mode", flag_value="detail", help="A detail tree per packet.")
 @click.option("-w", "--write", "pcap_out", metavar="FILE", help="Also write the raw packets to a pcap file.")
-@click.option("-c", "--count", type=int, metavar="N", help="Stop after N packets.")
-@click.option("--duration", type=float, metavar="S", help="Stop after S seconds.")
+@click.option("-c", "--count", type=click.IntRange(1), metavar="N", help="Stop after N packets.")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), metavar="S", help="Stop after S seconds.")
 @click.option("--export", "export_path", metavar="FILE", help="Append message records to FILE as they happen.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
               help="Format of --export.")
-@click.option("-s", "--snaplen", type=int, default=262144, show_default=True, help="Bytes captured per packet.")
-@click.option("--idle-timeout", type=float, default=300.0, show_default=True, metavar="S",
+@click.option("-s", "--snaplen", type=click.IntRange(64, 262144), default=262144, show_default=True, help="Bytes captured per packet.")
+@click.option("--idle-timeout", type=click.FloatRange(0, min_open=True), default=300.0, show_default=True, metavar="S",
               help="Finish connections idle this long (bounded memory on long runs).")
 @click.option("--no-promisc", is_flag=True, help="Do not put the interface in promiscuous mode.")
 @_decode_options

@@ -19,6 +19,7 @@ from .http.session import FramesWithout101, HttpSession
 from .tcp.reassembly import Gap, Piece, StreamReassembler
 from .tls_layer import TlsWiring
 from .ws.closing import Lifecycle
+from .app.stage import AppStage, stage_for
 from .ws.stream import WsStream
 
 
@@ -126,7 +127,7 @@ class Direction:
 class Connection(TlsWiring):
     __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
                  "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
-                 "handshake_ms", "tls", "tls_context")
+                 "handshake_ms", "app", "tls", "tls_context")
 
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
         self.conn = conn
@@ -147,6 +148,7 @@ class Connection(TlsWiring):
         self.midstream = False
         self.life = Lifecycle()
         self.handshake_ms: float | None = None
+        self.app: AppStage | None = None  # application decoding of the messages (wsdissect.app), if any
         self.tls = self.tls_context = None  # wss://: TlsLayer (TlsWiring); the capture's (secrets, sessions)
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -330,8 +332,10 @@ class Connection(TlsWiring):
         self.mode = WEBSOCKET
         self.upgrade = up
         self.midstream = not synced
+        self.app = stage_for(self.conn, up, self.opts)
         for d in (self.c2s, self.s2c):
             d.ws = WsStream(self, self.conn, d.name, d.from_client, up, self.opts, synced)
+            d.ws.app = self.app
 
     def control(self, d: WsStream, m: Message, out: list) -> None:
         """A stream's control message: the lifecycle (closes, ping/pong pairing) notes it."""
@@ -362,6 +366,9 @@ class Connection(TlsWiring):
             if d.reasm.findings:
                 self.report_all(out, d.reasm.take_findings(), d.name)
         self._end_streams(frame, ts, out)
+        if self.app is not None:
+            self.app.end(frame, ts, out)
+            self.app = None
         if reason is None:
             both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")

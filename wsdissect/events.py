@@ -37,8 +37,11 @@ class Packet:
     payload_len: int  # TCP payload length from the IP header (may exceed what was captured)
     conn: Optional[Conn] = None
     direction: Optional[str] = None
-    rel_seq: Optional[int] = None  # sequence number relative to the stream's start, like Wireshark
+    rel_seq: Optional[int] = None  # relative to the direction's first sequence number, as tshark computes it
     rel_ack: Optional[int] = None
+    stream_start: Optional[int] = None  # offset of the payload in its direction's reassembled stream, when known
+    analysis: tuple[str, ...] = ()  # tshark's TCP analysis labels ("TCP Retransmission", "TCP Dup ACK 5#1"...)
+    window_size: Optional[int] = None  # the window scaled as the SYNs announced (tshark's Win=)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class Message:
     truncated: bool = False  # payload cut by a size limit
     note: Optional[str] = None  # why it is incomplete, when it is
     raw: Optional[bytes] = None  # the payload as it was on the wire (unmasked), when ``payload`` could not be made
+    app: Optional[tuple] = None  # application units (wsdissect.app.AppUnit) when an application decoder read it
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,11 @@ def _acked(get: Callable[[Packet], int]) -> Callable[[PacketFields], Sequence]:
     return lambda x: [get(x.packet)] if x.packet.flags & TCP_ACK else _NONE
 
 
+def _units(x: PacketFields) -> list:
+    """The application units of the messages ending in this packet."""
+    return [u for m in x.messages if m.app for u in m.app]
+
+
 def _unfilled(x: PacketFields) -> Sequence:
     return _NONE
 
@@ -169,9 +174,9 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "_ws.expert.severity": lambda x: [EXPERT_SEVERITY[f.severity] for f in x.findings],
     "_ws.expert.message": lambda x: [f.message for f in x.findings],
     "ws.finding": lambda x: [f.code for f in x.findings],
-    "ws.app.protocol": _unfilled,
-    "ws.app.kind": _unfilled,
-    "ws.app.name": _unfilled,
+    "ws.app.protocol": lambda x: [u.protocol for u in _units(x)],
+    "ws.app.kind": lambda x: [u.kind for u in _units(x)],
+    "ws.app.name": lambda x: [u.name for u in _units(x) if u.name is not None],
     "tls": lambda x: _TRUE if any(r.frame == x.packet.frame for r in x.tls_records) else _NONE,
     "tls.handshake.extensions_server_name": lambda x: [r.server_name for r in x.tls_records
                                                        if r.server_name is not None and r.frame == x.packet.frame],

@@ -44,7 +44,7 @@ class LiveSession:
         self.findings = {s: 0 for s in Severity}
         if mode == "messages":
             from .render.follow import FollowView
-            self.view = FollowView(console)
+            self.view = FollowView(console, oneline=True)  # the format of follow --oneline
         elif mode == "detail":
             from .render.tree import DetailView
             self.view = DetailView(console)
@@ -90,6 +90,9 @@ class LiveSession:
         else:
             pkt = events[0] if events and events[0].__class__.__name__ == "Packet" else None
             self.view.group(pkt, events[1:] if pkt is not None else events)
+        out = getattr(self.view, "out", None)
+        if out is not None:
+            out.flush()  # live: each packet's lines now, not in batches
 
     def run(self, count: int | None, duration: float | None, on_ready=None) -> str:
         """Capture until stopped; *on_ready* is called once signals are handled and packets are being read."""

@@ -16,6 +16,8 @@ from .options import Options, decode_as_client
 from .tls import SessionCache
 from .tls_layer import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
+from .tcp.analysis import Segment, TcpAnalysis
+from .tcp.relative import RelativeNumbers
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
 FINISHED_LINGER = 30.0  # seconds a finished connection is kept for its late packets (final ACKs, RST)
@@ -32,6 +34,8 @@ class Dissector:
         self.last_ts = 0.0
         self.tls_secrets = CaptureSecrets(self.opts.tls_keys)  # + the capture's DSBs (Driver attaches them)
         self.tls_context = (self.tls_secrets, SessionCache())  # one session cache per capture (resumption)
+        self.relative = RelativeNumbers()  # views: tshark's relative numbers, analysis flags, scaled windows
+        self.analysis = TcpAnalysis()
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
@@ -71,8 +75,9 @@ class Dissector:
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
                                f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
-        if self.opts.packets:
-            out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
+        at = len(out)
+        if self.opts.packets:  # the packet comes first; built after the segment, when the stream's base is known
+            out.append(None)
         try:
             conn_state.segment(from_client, seg, payload, frame, ts, out)
         except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
@@ -80,6 +85,8 @@ class Dissector:
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
                                "connection dropped", conn_state.conn))
             conn_state.finished = True
+        if self.opts.packets:
+            out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
         if conn_state.finished:  # it has ended: keep only a small record for its late packets
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
         return out
@@ -144,6 +151,8 @@ class Dissector:
         for k in c.keys:
             if self.flows.get(k) is c:
                 del self.flows[k]
+        self.relative.forget(c.conn.index)
+        self.analysis.forget(c.conn.index)
 
     def _evict(self, frame: int, ts: float, out: list) -> None:
         """Make room: forget a finished connection, else finish the most idle of the oldest ones."""
@@ -164,21 +173,19 @@ class Dissector:
 
     def _packet_event(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
                       from_client: bool):
-        mine, theirs = c.bases(from_client)
+        mine = c.bases(from_client)[0]
         flags = seg.flags
-        rel_seq = rel_ack = None
-        if flags & TCP_SYN:
-            rel_seq = 0
-        elif mine is not None:  # like Wireshark: the first byte after the SYN is 1
-            rel_seq = (seg.seq - mine + 1) % (1 << 32)
-        if theirs is not None and flags & TCP_ACK:
-            rel_ack = (seg.ack - theirs + 1) % (1 << 32)
+        rel_seq, rel_ack = self.relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
+        analysis, window = self.analysis.packet(c.conn.index, from_client, Segment(
+            frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
         return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
                           l3_offset=seg.l3_offset, ip_version=seg.ip_version, src=ip_str(seg.src),
                           dst=ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack,
                           flags=flags, window=seg.window, tcp_offset=seg.tcp_offset, payload_len=seg.payload_len,
                           conn=c.conn, direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
-                          rel_seq=rel_seq, rel_ack=rel_ack)
+                          rel_seq=rel_seq, rel_ack=rel_ack,
+                          stream_start=None if mine is None else (seg.seq - mine) & 0xFFFFFFFF,
+                          analysis=analysis, window_size=window)
 
     def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on

@@ -10,7 +10,7 @@ from tests.conftest import CORPUS
 from wsdissect.cli import main
 
 CASES = sorted(p for p in CORPUS.glob("*/capture.pcap*")) if CORPUS.is_dir() else []
-VIEWS = [["show"], ["show", "-V", "-w"], ["follow"], ["stats"], ["stats", "-f", "json"], ["expert", "-v"]]
+VIEWS = [["show"], ["show", "-V", "--ws-only"], ["follow"], ["stats"], ["stats", "-T", "json"], ["expert", "-v"]]
 
 
 @pytest.mark.skipif(not CASES, reason="../shared/corpus not present")

@@ -149,7 +149,7 @@ def tshark_packets(path: str) -> dict[int, TsPacket]:
 @functools.cache
 def wsdissect_trees(path: str):
     # wide: no line is wrapped; the crafted captures are compared on their WebSocket/HTTP packets only (-w)
-    res = run_cli(["show", "-V", *(["-w"] if "crafted_" in path else []), path], width=4000)
+    res = run_cli(["show", "-V", *(["--ws-only"] if "crafted_" in path else []), path], width=4000)
     assert res.exit_code == 0, res.stderr
     return parse_tree(res.text)
 

@@ -23,7 +23,7 @@ def test_parallel_export_equals_sequential(tmp_path):
 
 def test_json_format_is_one_array_in_both_modes(tmp_path):
     for jobs in ("1", "2"):
-        p = _run(*SAMPLES, "-f", "json", "-j", jobs)
+        p = _run(*SAMPLES, "-T", "json", "-j", jobs)
         assert p.returncode == 0
         data = json.loads(p.stdout)
         assert isinstance(data, list) and len(data) > 50

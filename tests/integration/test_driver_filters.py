@@ -46,7 +46,7 @@ def test_show_detail_uses_the_same_packet_selection():
 
 
 def _stats(*args: str) -> dict:
-    return json.loads(_cli("stats", "-f", "json", *args))
+    return json.loads(_cli("stats", "-T", "json", *args))
 
 
 def test_stats_direction_counts_only_that_direction():
@@ -63,7 +63,7 @@ def test_stats_opcode_match_and_time_narrow_the_counts():
     assert set(text["by_opcode"]) == {"text"} and text["by_opcode"]["text"] == whole["by_opcode"]["text"]
     matched = _stats("--match", "hello")["totals"]
     assert 0 < matched["messages"] < whole["messages"]
-    assert _stats("--time-to", "-1")["totals"]["messages"] == 0
+    assert _stats("--time-to", "0.0005")["totals"]["messages"] == 0  # before the first message (frame 8)
 
 
 def test_driver_feed_and_events_give_the_same_selection():

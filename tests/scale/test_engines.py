@@ -62,11 +62,11 @@ def _parquet_rows(path: str) -> list[dict]:
 def single_rows(capture: str, fmt: str, tmp) -> dict[str, list[bytes]]:
     """The single-process export of one capture, rows per table, sorted."""
     if fmt == "jsonl":
-        res = CliRunner().invoke(main, ["export", capture, "-f", "jsonl"])
+        res = CliRunner().invoke(main, ["export", capture, "-T", "jsonl"])
         rows = [orjson.loads(line) for line in res.stdout_bytes.splitlines()]
         return {t: sorted(_canon(r) for r in rows if TABLE_OF_TYPE[r["type"]] == t) for t in TABLES}
     out = str(tmp / f"single-{os.path.basename(os.path.dirname(capture))}-{os.path.basename(capture)}")
-    CliRunner().invoke(main, ["export", capture, "-f", "parquet", "-o", out])
+    CliRunner().invoke(main, ["export", capture, "-T", "parquet", "-o", out])
     return {t: sorted(_canon(r) for r in _parquet_rows(os.path.join(out, f"{t}.parquet"))) for t in TABLES}
 
 
@@ -145,7 +145,7 @@ def test_local_cluster_dataset_equals_single_process(tmp_path, big_capture):
     bad.write_bytes(b"this is text\n")
     captures = all_captures() + [big_capture, str(bad)]
     out = tmp_path / "ds"
-    res = CliRunner().invoke(main, ["export", *captures, "--engine", "dask", "--workers", "2", "-f", fmt,
+    res = CliRunner().invoke(main, ["export", *captures, "--engine", "dask", "--workers", "2", "-T", fmt,
                                     "--split-size", "300k", "-q", "-o", str(out)])
     assert res.exit_code == 3, res.output  # the damaged corpus capture and the text file
     assert "not-a-capture.pcap: not a pcap or pcapng capture" in res.stderr
@@ -206,7 +206,7 @@ def test_scheduler_and_workers_processes(tmp_path, separate_cluster, big_capture
     captures = all_captures() + [big_capture]
     out = tmp_path / "ds"
     res = CliRunner().invoke(main, ["export", *captures, "--engine", "dask", "--scheduler", separate_cluster.address,
-                                    "--split-size", "300k", "-q", "-o", str(out)] + ["-f", FORMATS[-1]])
+                                    "--split-size", "300k", "-q", "-o", str(out)] + ["-T", FORMATS[-1]])
     assert res.exit_code == 3, res.output  # variant_file_cut_mid_record is damaged
     assert_dataset_equals_single(str(out), captures, FORMATS[-1], tmp_path)
 
@@ -218,7 +218,7 @@ def test_scheduler_and_workers_processes(tmp_path, separate_cluster, big_capture
     captures = [big_capture] + all_captures()
     res = CliRunner().invoke(main, ["export", *captures, "--engine", "dask", "--scheduler",
                                     separate_cluster.address, "--split-size", "100k", "-q", "-o", str(out2),
-                                    "-f", "jsonl"])
+                                    "-T", "jsonl"])
     killer.join()
     assert victim.poll() is not None  # it really died during the run
     assert res.exit_code == 3, res.output

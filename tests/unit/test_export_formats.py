@@ -405,7 +405,7 @@ def test_csv_c_lines_equal_python(messages, prefix):
 def _reference_messages(batch: list) -> pa.RecordBatch:
     """The messages table as ``pa.array`` builds it, value by value (what the buffer builders must equal)."""
     from wsdissect.export import arrow
-    from wsdissect.export.records import U64, time_ns
+    from wsdissect.export.records import U64, app_text, time_ns
 
     rows = [{"file": "f", "stream": m.conn.index, "client": m.conn.client, "server": m.conn.server,
              "direction": m.direction, "opcode": arrow.opcode_name(m.opcode), "payload": m.payload,
@@ -413,7 +413,7 @@ def _reference_messages(batch: list) -> pa.RecordBatch:
              "first_frame": m.first_frame, "last_frame": m.last_frame, "first_time": time_ns(m.first_ts),
              "last_time": time_ns(m.last_ts), "fragments": m.fragments, "compressed": m.compressed,
              "wire_length": min(m.wire_length, U64), "payload_length": len(m.payload), "text": m.text,
-             "truncated": m.truncated, "note": m.note} for m in batch]
+             "truncated": m.truncated, "note": m.note, "app": app_text(m.app)} for m in batch]
     return pa.RecordBatch.from_pylist(rows, schema=arrow.MESSAGES)
 
 

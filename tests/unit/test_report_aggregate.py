@@ -1,5 +1,5 @@
 """report/aggregate.py: the numbers behind the HTML report and ``stats --plot``, checked exactly on the bundled
-captures and against ``wsdissect stats -f json``."""
+captures and against ``wsdissect stats -T json``."""
 from __future__ import annotations
 
 import json
@@ -32,7 +32,7 @@ def aggregate(paths, event_filter: EventFilter | None = None):
 
 
 def stats_json(*args: str) -> dict:
-    res = CliRunner().invoke(main, ["stats", "-f", "json", "-q", *args], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["stats", "-T", "json", "-q", *args], catch_exceptions=False)
     assert res.exit_code == 0
     return json.loads(res.stdout)
 
@@ -68,7 +68,7 @@ def test_aiohttp_pings_and_close_reasons() -> None:
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_totals_match_stats(name: str) -> None:
-    """Messages, bytes per opcode and ping round trips agree with ``stats -f json`` on every bundled capture."""
+    """Messages, bytes per opcode and ping round trips agree with ``stats -T json`` on every bundled capture."""
     path = SAMPLES / f"{name}.pcap"
     d = aggregate([path])
     st = stats_json(str(path))

@@ -176,7 +176,7 @@ def test_stats_plot_sparklines() -> None:
 
 
 def test_stats_plot_json_sums_to_the_totals() -> None:
-    res = CliRunner().invoke(main, ["stats", "--plot", "-f", "json", str(SAMPLES / "wsproto_fragments.pcap"), "-q"],
+    res = CliRunner().invoke(main, ["stats", "--plot", "-T", "json", str(SAMPLES / "wsproto_fragments.pcap"), "-q"],
                              catch_exceptions=False)
     doc = json.loads(res.stdout)
     assert sum(doc["plot"]["messages"]) == doc["totals"]["messages"] == 22

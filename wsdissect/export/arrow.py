@@ -20,7 +20,7 @@ from ..events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..rfc6455 import opcode_name
 from ..speedups import speedups
-from .records import (U64, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
+from .records import (U64, app_text, connection_record, expert_record, is_exported_connection, json_bytes, message_columns,
                       time_ns)
 
 ROWS = 1 << 13  # rows per record batch: small enough that the messages are still in the CPU cache when built
@@ -36,6 +36,7 @@ MESSAGES = pa.schema([
     ("last_frame", pa.int64()), ("first_time", TIME), ("last_time", TIME), ("fragments", pa.int64()),
     ("compressed", pa.bool_()), ("wire_length", pa.uint64()), ("payload_length", pa.int64()),
     ("text", pa.string()), ("truncated", pa.bool_()), ("note", pa.string()),
+    ("app", pa.string()),  # the application units as JSON text (null: no application decoder read the message)
 ])
 
 _REQUEST = pa.struct([("method", pa.string()), ("uri", pa.string()), ("version", pa.string()),
@@ -207,9 +208,8 @@ class MessageBuffers(NamedTuple):
 def _message_columns_py(file: str, batch: list) -> list:
     """The ``messages`` columns value by value (any values ``pa.array`` takes)."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, index,
-     client,
-     server) = message_columns(batch)
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, _app, index,
+     client, server) = message_columns(batch)
     payloads = _binary(payload)
     return [
         _repeat(file, len(batch)), column(index, pa.int64()),
@@ -251,6 +251,17 @@ def _message_columns_c(file: str, n: int, b: MessageBuffers) -> list:
     ]
 
 
+def _app_column(batch: list) -> pa.Array:
+    """The ``app`` column: each message's units as JSON text, null without (all null in one pass when none has)."""
+    units = list(map(_APP, batch))
+    if units.count(None) == len(units):
+        return pa.nulls(len(batch), pa.string())
+    return column(list(map(app_text, units)), pa.string())
+
+
+_APP = attrgetter("app")
+
+
 def message_batch(file: str, batch: list) -> pa.RecordBatch:
     """The ``messages`` rows of a list of Message events."""
     buffers = _message_buffers(batch) if _message_buffers is not None else None
@@ -258,6 +269,7 @@ def message_batch(file: str, batch: list) -> pa.RecordBatch:
         columns = _message_columns_py(file, batch)
     else:
         columns = _message_columns_c(file, len(batch), MessageBuffers._make(buffers))
+    columns.append(_app_column(batch))
     return pa.RecordBatch.from_arrays(columns, schema=MESSAGES)
 
 

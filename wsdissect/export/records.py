@@ -53,7 +53,19 @@ def _message_tail(m: Message) -> dict:
         tail["note"] = m.note
     if m.raw is not None:
         tail["raw_b64"] = b2a_base64(m.raw, newline=False).decode("ascii")
+    if m.app is not None:
+        tail["app"] = app_units(m.app)
     return tail
+
+
+def app_units(units: tuple) -> list:
+    """A message's application units in their export form (``shared/corpus-app/FORMAT.md``)."""
+    return [u.to_dict() for u in units]
+
+
+def app_text(units: tuple | None) -> str | None:
+    """The ``app`` column of the column-wise formats (CSV, Parquet): the units as JSON text, None without."""
+    return None if units is None else json_bytes(app_units(units)).decode("utf-8")
 
 
 def _opening(kind: str, file: str | None) -> dict:
@@ -190,7 +202,7 @@ else:  # pragma: no cover - without the C code
 # the Message slots in the order speedups.message_columns returns them, then the connection's fields
 SLOTS = ("conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
          "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated",
-         "note", "raw", "conn.index", "conn.client", "conn.server")
+         "note", "raw", "app", "conn.index", "conn.client", "conn.server")
 
 
 def message_columns_py(batch: list) -> tuple:

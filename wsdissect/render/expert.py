@@ -46,8 +46,10 @@ def render_expert(console: Console, ex: ExpertCollector, verbose: bool) -> None:
         console.print(Text("No expert info.", style="dim"))
         return
     table = Table(title="Expert Information")
+    code_width = max(len(code) for code in ex.groups)  # whole codes: the summary wraps instead
     for col in ("Severity", "Code", "Summary", "Count", "First frame"):
-        table.add_column(col, justify="right" if col in ("Count", "First frame") else "left")
+        table.add_column(col, justify="right" if col in ("Count", "First frame") else "left",
+                         no_wrap=col == "Code", min_width=code_width if col == "Code" else None)
     for code, (sev, count, items) in ex._ordered():
         style = SEVERITY_STYLE[Severity(sev)]
         summary = KINDS[code].summary if code in KINDS else code

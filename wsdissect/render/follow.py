@@ -2,15 +2,16 @@
 direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes and pings compact."""
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, Group
 from rich.text import Text
 
 from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message, Upgrade
 from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
+from .app_view import unit_line
 from .packets import SEVERITY_STYLE
+from .lines import LineWriter
 from .text import hexdump, pretty_payload, safe, size
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
@@ -18,10 +19,18 @@ DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
 
 
 class FollowView:
-    def __init__(self, console: Console, hex_limit: int = 256, text_limit: int = 4000):
+    """The conversation view.  Long texts show their first *text_limit* characters and a ``… N more bytes`` line
+    (``None``: everything); ``oneline`` prints one grep-able line per message and nothing else; *units* shows a
+    message's application units (when decoded) instead of its raw text or hex."""
+
+    def __init__(self, console: Console, hex_limit: int | None = 256, text_limit: int | None = 4000,
+                 oneline: bool = False, units: bool = True):
         self.console = console
+        self.units = units
         self.hex_limit = hex_limit
         self.text_limit = text_limit
+        self.oneline = oneline
+        self.out = LineWriter(console)  # message lines: plain text in batches, styles rendered once
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
@@ -32,10 +41,20 @@ class FollowView:
         return f"[#{conn.index}] " if self.multi else ""
 
     def _rel(self, ts: float) -> float:
-        return ts - (self.t0 if self.t0 is not None else ts)
+        if self.t0 is None:  # no capture start seen (live): times from the first message
+            self.t0 = ts
+        return ts - self.t0
 
     def event(self, ev) -> None:
         cls = ev.__class__
+        if self.oneline:
+            if cls is Message:
+                self.printed += 1
+                line = self._line(ev)
+                self.out.write(line.plain, str(line.style), cut=False)
+            elif cls is CaptureStart and self.t0 is None:
+                self.t0 = ev.ts
+            return
         if cls is CaptureStart:
             if self.t0 is None:
                 self.t0 = ev.ts
@@ -44,16 +63,16 @@ class FollowView:
         elif cls is HttpResponse:
             if ev.request is not None and ev.request.is_upgrade and ev.status != 101:
                 self._banner(ev.conn)
-                self.console.print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
+                self._print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
                                         f"→ refused: {ev.status} {safe(ev.reason)}", style="yellow"))
         elif cls is Message:
             if ev.conn.index not in self.seen:
                 self._banner(ev.conn)
-                self.console.print(Text("(no handshake in the capture)", style="dim"))
+                self._print(Text("(no handshake in the capture)", style="dim"))
             self._message(ev)
         elif cls is Finding:
             if ev.severity >= Severity.WARNING and ev.conn is not None and ev.conn.index in self.seen:
-                self.console.print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
+                self._print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
                                         f"({ev.code})", style=SEVERITY_STYLE[Severity(ev.severity)]))
         elif cls is ConnectionEnd:
             if ev.conn.index in self.seen:
@@ -64,34 +83,65 @@ class FollowView:
             return
         if self.seen:
             self.multi = True
-            self.console.print()
+            self._print()
         self.seen.add(conn.index)
         self.printed += 1
-        self.console.print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
+        self._print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
 
     def _upgrade(self, up: Upgrade) -> None:
         self._banner(up.conn)
         req, resp = up.request, up.response
         line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
                     f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self.console.print(line, overflow="fold")
+        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
         if up.extensions:
             extras.append(f"extensions: {safe(', '.join(up.extensions), 300)}")
         if extras:
-            self.console.print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
+            self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
+
+    def _line(self, m: Message) -> Text:
+        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line."""
+        op, payload = m.opcode, m.payload
+        if op == 1 and m.text is not None:
+            content = safe(m.text, self.text_limit)
+        elif op == 8:
+            content = "" if m.close_code is None else f"{m.close_code} {safe(m.close_reason or '', self.text_limit)}"
+        else:
+            limit = self.hex_limit
+            content = payload[:limit].hex() if limit is not None else payload.hex()
+            if limit is not None and len(payload) > limit:
+                content += f"… {len(payload) - limit} more bytes"
+        return Text(f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
+                    f"{len(payload)} {content}".rstrip(), style=DIR_STYLE[m.direction])
+
+    def _print(self, *args, **kw) -> None:
+        """Anything rich prints, after the batched lines written so far."""
+        self.out.flush()
+        self.console.print(*args, **kw)
 
     def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
-        """A transcript line: the time and arrow in a fixed column, the message wrapping in its own column."""
-        grid = Table.grid()
-        grid.add_column(no_wrap=True, width=len(prefix))
-        grid.add_column(overflow="fold")
-        grid.add_row(prefix, body)
-        for line in extra:
-            grid.add_row("", line)
-        self.console.print(grid)
+        """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
+        after the text).  Lines of one style each go through the batch; others through rich."""
+        indent = " " * len(prefix)
+        if self.out.direct:  # a collector (the TUI): one item per message
+            first = prefix.copy()
+            first.append_text(body)
+            self.console.print(Group(first, *(Text(indent) + more for more in extra)))
+            return
+        if not body.spans and not any(more.spans for more in extra):
+            write = self.out.write
+            write(prefix.plain + body.plain, str(body.style), cut=False)
+            for more in extra:
+                write(indent + more.plain, str(more.style), cut=False)
+            return
+        line = prefix.copy()
+        line.append_text(body)
+        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
+        for more in extra:
+            self._print(Text(indent) + more, soft_wrap=True)
 
     def _message(self, m: Message) -> None:
         d = m.direction
@@ -128,16 +178,28 @@ class FollowView:
             self._row(prefix, body)
             return
         body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
-        if op == 1 and m.text is not None:
-            text, is_json = pretty_payload(m.text, self.text_limit)
-            if is_json or "\n" in text:
-                lines = [Text(line) for line in safe(text, self.text_limit, newlines=True).split("\n")]
-                self._row(prefix, body, lines)
-            else:
-                body.append("  " + safe(text, self.text_limit))
-                self._row(prefix, body)
+        if self.units and m.app:
+            self._row(prefix, body, [Text(unit_line(u, self.text_limit)) for u in m.app])
             return
-        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, self.hex_limit)])
+        if op == 1 and m.text is not None:
+            self._text(m, prefix, body)
+            return
+        limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
+        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, limit)])
+
+    def _text(self, m: Message, prefix: Text, body: Text) -> None:
+        """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
+        limit = self.text_limit
+        cut = limit is not None and len(m.text) > limit
+        shown = m.text[:limit] if cut else m.text
+        text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
+        marker = [Text(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", style="dim")] if cut else []
+        if is_json or "\n" in text:
+            lines = [Text(line) for line in safe(text, None, newlines=True).split("\n")]
+            self._row(prefix, body, lines + marker)
+        else:
+            body.append("  " + safe(text, None))
+            self._row(prefix, body, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
@@ -145,8 +207,9 @@ class FollowView:
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
         if e.ping_rtt:
             parts.append(f"ping rtt avg {e.ping_rtt[2] * 1000:.3f} ms")
-        self.console.print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
+        self._print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
 
     def end(self) -> None:
+        self.out.flush()
         if not self.printed:
-            self.console.print(Text("(no WebSocket connection matched)", style="dim"))
+            self._print(Text("(no WebSocket connection matched)", style="dim"))

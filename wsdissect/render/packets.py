@@ -6,15 +6,16 @@ from typing import Iterable, Iterator, NamedTuple
 from rich.console import Console
 from rich.text import Text
 
-from ..capture.layers import tcp_window_scale
-from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, TlsRecordSeen, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
+from .app_view import protocol_label, units_info
+from .hexdump import hex_dump
+from .lines import LineWriter
 from .text import safe
+from .timefmt import TimeColumn
 
-TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
-                   "tcp.gap": "[TCP Previous segment not captured] ", "tcp.overlap": "[TCP Retransmission] "}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",
                   Severity.CHAT: "dim"}
 PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": "", "TLSv1.2": "magenta", "TLSv1.3": "magenta"}
@@ -57,28 +58,6 @@ def http_info(ev) -> str:
     return line
 
 
-class WindowScales:
-    """Per-connection TCP window scaling learnt from SYN options, to print Win= as Wireshark does."""
-
-    def __init__(self) -> None:
-        self.shifts: dict[tuple[int, str], int | None] = {}
-
-    def window(self, p: Packet) -> int:
-        if p.conn is None:
-            return p.window
-        key = (p.conn.index, p.direction)
-        if p.flags & 2:
-            if len(self.shifts) > 200_000:  # long live runs: forget old connections
-                self.shifts.clear()
-            self.shifts[key] = tcp_window_scale(p.data, p.tcp_offset)
-            return p.window  # never scaled in a SYN
-        other = (p.conn.index, "server_to_client" if p.direction == "client_to_server" else "client_to_server")
-        mine, theirs = self.shifts.get(key), self.shifts.get(other)
-        if mine is not None and theirs is not None:
-            return p.window << mine
-        return p.window
-
-
 class PacketRow(NamedTuple):
     """One line of the packet list, compact (plain values only): what ``show`` prints and the TUI lists."""
 
@@ -99,7 +78,6 @@ class PacketSummaries:
     """Turns a packet and its events into a :class:`PacketRow` (keeps the TCP window scales seen so far)."""
 
     def __init__(self) -> None:
-        self.scales = WindowScales()
         self._interned: dict[str, str] = {}
 
     def row(self, p: Packet, events: list) -> PacketRow:
@@ -115,10 +93,16 @@ class PacketSummaries:
         findings = [ev for ev in events if ev.__class__ is Finding]
         worst = max((f.severity for f in findings), default=None)
         codes = sorted({f.code for f in findings if f.severity >= Severity.WARNING})
-        prefix = "".join(dict.fromkeys(TCP_INFO_PREFIX[f.code] for f in findings if f.code in TCP_INFO_PREFIX))
+        prefix = "".join(f"[{flag}] " for flag in p.analysis)
         if frames or http:
-            info = ", ".join([http_info(h) for h in http] + [ws_frame_info(f) for f in frames])
-            return ("WebSocket" if frames else "HTTP"), prefix + info, worst, codes
+            parts, app = [http_info(h) for h in http], None
+            for ev in events:  # a message follows the frame that completed it: its units replace that frame's text
+                if ev.__class__ is WsFrame:
+                    parts.append(ws_frame_info(ev))
+                elif ev.__class__ is Message and ev.app and parts:
+                    parts[-1] = units_info(ev.app)
+                    app = app or protocol_label(ev.app[0].protocol)
+            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(parts), worst, codes
         records = [ev for ev in events if ev.__class__ is TlsRecordSeen and ev.frame == p.frame]
         if records:
             return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, codes
@@ -126,20 +110,23 @@ class PacketSummaries:
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:
             info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
-        info += f" Win={self.scales.window(p)} Len={p.payload_len}"
+        info += f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
         return "TCP", prefix + info, worst, codes
 
 
-def list_header(addr_width: int = 15) -> str:
+def list_header(addr_width: int = 15, time_width: int = 10) -> str:
     w = addr_width
-    return f"{'No.':>6} {'Time':>10} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} {'Length':>6} Info"
+    return (f"{'No.':>6} {'Time':>{time_width}} {'Source':<{w}} {'Destination':<{w}} {'Protocol':<9} "
+            f"{'Length':>6} Info")
 
 
-def packet_line(row: PacketRow, t0: float, addr_width: int = 15) -> Text:
-    """The packet list line of *row*, coloured by protocol, its warning codes by severity."""
+def packet_line(row: PacketRow, t0: float, addr_width: int = 15, time_text: str | None = None) -> Text:
+    """The packet list line of *row*, coloured by protocol, its warning codes by severity (*time_text*: the Time
+    column in another format than seconds since *t0*)."""
     w = max(addr_width, len(row.src), len(row.dst))
     style = PROTOCOL_STYLE.get(row.protocol, "")
-    line = Text(f"{row.frame:>6} {row.ts - t0:>10.6f} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
+    when = time_text if time_text is not None else f"{row.ts - t0:.6f}"
+    line = Text(f"{row.frame:>6} {when:>10} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
                 f"{row.length:>6} ", style=style)
     line.append(row.info, style=style)
     if row.worst is not None and row.worst >= Severity.WARNING:
@@ -147,37 +134,61 @@ def packet_line(row: PacketRow, t0: float, addr_width: int = 15) -> Text:
     return line
 
 
+NARROW = 100  # columns: below this the list leaves out Source, Destination and Length
+
+
 class PacketListView:
     """One line per packet: No., Time, Source, Destination, Protocol, Length, Info."""
 
-    def __init__(self, console: Console, websocket_only: bool = False):
+    def __init__(self, console: Console, times: TimeColumn | None = None, hex_bytes: bool = False):
         self.console = console
-        self.websocket_only = websocket_only
+        self.times = times or TimeColumn("r")
+        self.hex_bytes = hex_bytes  # -x: each packet's bytes after its line, as tshark prints them
         self.t0: float | None = None
         self.summaries = PacketSummaries()
         self.addr_width = 15
         self.rows = 0
+        self.header_due = True
+        self.out = LineWriter(console)  # the rows: plain lines in batches, styles rendered once
+        self.narrow = self.out.width < NARROW  # no Source, Destination and Length: No., Time, Protocol, Info stay
 
     def header(self) -> None:
-        self.console.print(Text(list_header(self.addr_width), style="bold"), soft_wrap=True)
+        self.out.flush()
+        header = (f"{'No.':>6} {'Time':>{self.times.width}} {'Protocol':<9} Info" if self.narrow
+                  else list_header(self.addr_width, self.times.width))
+        self.console.print(Text(header, style="bold"), soft_wrap=True)
 
     def group(self, pkt: Packet | None, events: list) -> None:
         for ev in events:
-            if ev.__class__ is CaptureStart and self.t0 is None:
-                self.t0 = ev.ts
+            if ev.__class__ is CaptureStart:  # a new capture: times from its start, the column header again
+                self.t0 = self.times.t0 = ev.ts
+                self.times.prev = None
+                self.header_due = True
         if pkt is None:
             return
         if self.t0 is None:
-            self.t0 = pkt.ts
+            self.t0 = self.times.t0 = pkt.ts
         row = self.summaries.row(pkt, events)
-        if self.websocket_only and row.protocol == "TCP":
-            return
-        if not self.rows:
+        if self.header_due:
+            self.header_due = False
             self.header()
         self.rows += 1
-        self.console.print(packet_line(row, self.t0, self.addr_width), soft_wrap=True, no_wrap=True,
-                           overflow="ellipsis")
+        w = max(self.addr_width, len(row.src), len(row.dst))
+        style = PROTOCOL_STYLE.get(row.protocol, "")
+        if self.narrow:
+            main = f"{row.frame:>6} {self.times.text(row.ts):>10} {row.protocol:<9} {row.info}"
+        else:
+            main = (f"{row.frame:>6} {self.times.text(row.ts):>10} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
+                    f"{row.length:>6} {row.info}")
+        if row.worst is not None and row.worst >= Severity.WARNING:
+            self.out.write(main, style, "  " + " ".join(f"[{c}]" for c in row.codes), SEVERITY_STYLE[row.worst])
+        else:
+            self.out.write(main, style)
+        if self.hex_bytes:
+            self.out.flush()
+            self.console.print(hex_dump(pkt.data), soft_wrap=True)
 
     def end(self) -> None:
+        self.out.flush()
         if not self.rows:
             self.console.print(Text("(no packets matched)", style="dim"))

@@ -8,10 +8,11 @@ from rich.console import Console
 from rich.text import Text
 
 from .tls_tree import tls_nodes
-from ..events import Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
 from .packets import SEVERITY_STYLE, tcp_flags
 from .nodes import Node, Span, field_span, to_rich
+from .hexdump import hex_dump
 from .text import safe
 from .ws_tree import frame_spans, ws_node
 
@@ -177,10 +178,10 @@ def payload_start(p: Packet) -> int:
 
 def ws_offset(p: Packet, f: WsFrame) -> int:
     """Where *f*'s header starts in ``p.data`` (negative or past the end when it is in another packet), from
-    the stream offsets: the packet's payload starts at stream offset ``rel_seq - 1``."""
-    if p.rel_seq is None:
+    the stream offsets: the packet's payload starts at stream offset ``stream_start``."""
+    if p.stream_start is None:
         return -1 << 62  # unknown: before any packet's start, so no range is claimed
-    return payload_start(p) + f.stream_offset - (p.rel_seq - 1)
+    return payload_start(p) + f.stream_offset - p.stream_start
 
 
 def _link_node(p: Packet) -> Node:
@@ -236,10 +237,10 @@ class DetailView:
     """Prints one tree per packet.  Packets after an HTTP request are held until its response is seen (at most
     ``HOLD_LIMIT`` packets) so the request's tree can say ``[Response in frame: N]`` as Wireshark does."""
 
-    def __init__(self, console: Console, frames: set[int] | None = None, websocket_only: bool = False):
+    def __init__(self, console: Console, frames: set[int] | None = None, hex_bytes: bool = False):
         self.console = console
         self.frames = frames
-        self.websocket_only = websocket_only
+        self.hex_bytes = hex_bytes  # -x: the packet's bytes after its tree
         self.builder = TreeBuilder()
         self.held: deque = deque()
         self.waiting: list = []  # requests whose response is not seen yet
@@ -248,6 +249,9 @@ class DetailView:
         self.printed = 0
 
     def group(self, pkt: Packet | None, events: list) -> None:
+        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times from its start
+            self.end_held()
+            self.t0 = self.prev_ts = None
         self.waiting += self.builder.observe(events)
         self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
         if pkt is None:
@@ -259,9 +263,12 @@ class DetailView:
             while self.held:
                 self._render(*self.held.popleft())
 
-    def end(self) -> None:
+    def end_held(self) -> None:
         while self.held:
             self._render(*self.held.popleft())
+
+    def end(self) -> None:
+        self.end_held()
         if not self.printed:
             self.console.print(Text("(no packets matched)", style="dim"))
 
@@ -272,11 +279,11 @@ class DetailView:
         fragments = self.builder.track(events)  # tracked for every packet, shown or not
         if self.frames is not None and p.frame not in self.frames:
             return
-        if self.websocket_only and not fragments and not any(
-                e.__class__ in (HttpRequest, HttpResponse) and e.frame == p.frame for e in events):
-            return
         if self.printed:
             self.console.print()
         self.printed += 1
         for node in self.builder.nodes(p, events, fragments, prev, self.t0):
             self.console.print(to_rich(node))
+        if self.hex_bytes:
+            self.console.print()
+            self.console.print(hex_dump(p.data), soft_wrap=True)

@@ -18,14 +18,17 @@ packet views) given as ``event_filter``; a new exporter is any ``sink(list_of_ev
 """
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from ..capture.files import CaptureFile
-from ..events import CaptureEnd, CaptureStart, Finding, Packet
+from ..events import CaptureEnd, CaptureStart, Finding, Packet, WsFrame
 from ..findings import KINDS
 from ..options import Options
 from ..pipeline import Dissector
+from .selection import Selection
 
 Sink = Callable[[list], None]
 
@@ -42,28 +45,12 @@ class CapturePart:
     problems: tuple = ()
 
 
-def event_selector(event_filter, per_packet: bool) -> Callable[[list], list] | None:
-    """The function that keeps the selected events of one packet's list, or None when everything is kept.
-
-    Event views keep each event the filter accepts.  Packet views (``per_packet``) show a packet whole or not at
-    all: the packet and every event after it in its list stand or fall together (``packet_ok``), so a packet is
-    never relabelled by losing some of its events; events before the packet, and lists without one, are
-    selected one by one."""
-    if event_filter is None or not getattr(event_filter, "active", True):
-        return None
-    accepts = event_filter.accepts
-    if not per_packet:
-        return lambda evs: [ev for ev in evs if accepts(ev)]
-    packet_ok = event_filter.packet_ok
-
-    def select(evs: list) -> list:
-        for i, ev in enumerate(evs):
-            if ev.__class__ is Packet:
-                head = [e for e in evs[:i] if accepts(e)]
-                return head + evs[i:] if packet_ok(ev, evs[i + 1:]) else head
-        return [ev for ev in evs if accepts(ev)]
-
-    return select
+def event_selector(event_filter, per_packet: bool, display=None, ws_only: bool = False,
+                   drop: tuple = ()) -> Callable[[list], list] | None:
+    """The function that keeps the selected events of one packet's list, or None when everything is kept (see
+    :class:`~wsdissect.run.selection.Selection`: packet views keep a packet whole or not at all, message views
+    keep the events the filters accept, of the packets the display filter selects)."""
+    return Selection(event_filter, display, per_packet=per_packet, ws_only=ws_only, drop=drop).function()
 
 
 class Feed:
@@ -141,12 +128,21 @@ class Driver:
 
     def __init__(self, options: Options | None = None, event_filter=None, *, per_packet: bool = False,
                  on_problem: Callable[[str], None] | None = None,
-                 records: Callable[[CaptureFile], Iterable] | None = None):
-        self.options = options or Options()
-        self.select = event_selector(event_filter, per_packet)
+                 records: Callable[[CaptureFile], Iterable] | None = None, display=None, ws_only: bool = False,
+                 count: int | None = None):
+        options = options or Options()
+        drop: tuple = ()
+        if display is not None or ws_only:  # the display filter reads packets and frames: decode them
+            drop = tuple(c for c, wanted in ((Packet, options.packets), (WsFrame, options.frames)) if not wanted)
+            options = dataclasses.replace(options, packets=True, frames=True)
+        self.options = options
+        self.per_packet = per_packet
+        self.select = event_selector(event_filter, per_packet, display, ws_only, drop)
+        self.count = count  # -c: packets shown (packet views) or packets read (the others), over all captures
         self.on_problem = on_problem  # told each file problem's message (the CLI warns on stderr)
         self.wrap_records = records  # e.g. a progress bar around a file's records
         self.damaged = False  # a capture had problems (the CLI's exit status 3)
+        self.most_records = 0  # records of the longest capture read so far (checks --frame N against it)
 
     @staticmethod
     def open(paths: Iterable[str]) -> list[CaptureFile]:
@@ -168,7 +164,16 @@ class Driver:
                 yield cf
 
     def _records(self, cf: CaptureFile) -> Iterable:
-        return self.wrap_records(cf) if self.wrap_records is not None else cf
+        records = self.wrap_records(cf) if self.wrap_records is not None else cf
+        if self.count is None or self.per_packet:
+            return records
+        return self._counted(records)
+
+    def _counted(self, records: Iterable) -> Iterator:
+        """At most ``count`` records over every capture of the run (``-c`` for message views)."""
+        for rec in itertools.islice(records, max(self.count, 0)):
+            self.count -= 1
+            yield rec
 
     def _ending(self, cf: CaptureFile, name: str | None = None, more_problems: Iterable = ()) -> list:
         """The file's damage as findings (capture-level: never filtered out), then its ``CaptureEnd``."""
@@ -180,6 +185,7 @@ class Driver:
             self.damaged = True
             out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
         out.append(CaptureEnd(name or cf.name, cf.records_read, bool(problems)))
+        self.most_records = max(self.most_records, cf.records_read)
         return out
 
     def feed(self, captures: Iterable, sink: Sink) -> None:
@@ -203,9 +209,18 @@ class Driver:
     def events(self, captures: Iterable) -> Iterator:
         """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
         select = self.select
+        counting = self.count is not None and self.per_packet  # -c in packet views: packets shown
         for cf in self._opened(captures):
+            if counting and self.count <= 0:
+                return
             for evs in Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf)):
-                yield from (select(evs) if select is not None else evs)
+                if select is not None:
+                    evs = select(evs)
+                yield from evs
+                if counting and any(ev.__class__ is Packet for ev in evs):
+                    self.count -= 1
+                    if self.count <= 0:
+                        return
             yield from self._ending(cf)
 
     def live(self, sink: Sink, source: str = "") -> Feed:

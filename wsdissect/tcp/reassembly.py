@@ -7,6 +7,7 @@ each a :class:`Piece` (bytes) or a :class:`Gap` (bytes the capture lost); findin
 Policy:
 - Bytes are delivered once, in order.  Where segments overlap, the bytes seen first win (a retransmission never
   rewrites delivered data); an overlap whose bytes differ from what was seen is reported (``tcp.overlap_conflict``).
+  A keep-alive (one byte just below the next expected one) is neither a retransmission nor an overlap.
 - Out-of-order segments wait in a buffer.  A hole is declared lost (a gap: ``tcp.gap``) only with evidence:
   the peer acknowledged bytes beyond it and ``patience`` more packets of the connection went by without the hole
   being filled, or the buffer exceeds ``max_buffer`` bytes, or the stream is flushed (FIN/RST, end of capture).
@@ -95,6 +96,8 @@ class StreamReassembler:
         nxt = self.next
         end = off + wire_len
         if end <= nxt:
+            if wire_len == 1 and end == nxt and not fin:  # a keep-alive: one old byte, garbage by design
+                return out
             self._check_overlap(off, data, frame, ts)
             self.findings.append(("tcp.retransmission", f"retransmission of {wire_len} bytes at offset {off}",
                                   frame, ts))
