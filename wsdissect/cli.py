@@ -164,7 +164,7 @@ def _options(decode_as, app, decode_app, max_message, max_inflated, max_ratio, m
                    tls_keys=keys.keylog, max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
                    max_tcp_buffer=parse_size(max_tcp_buffer),
-                   max_connections=max_connections, tls_keys=keys.keylog, **kw)
+                   max_connections=max_connections, **kw)
 
 
 def _filter(**kw):
