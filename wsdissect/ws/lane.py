@@ -55,13 +55,20 @@ class FastLane:
             if resumed is None:
                 return
             data, off, pos = resumed
+            # the lane took the held-back frame: the carry was made at a boundary with no message open, and only
+            # the Python stages (which it kept away) change that
+            ready = pos > 0 or (parser.at_boundary and asm.idle)
+        elif parser.at_boundary:
+            pos = 0
+            ready = asm.idle
         else:
-            pos = 0 if parser.at_boundary else self._pending(stream, data, frame, ts, out)
+            pos = self._pending(stream, data, frame, ts, out)
+            ready = parser.at_boundary and asm.idle
         lane, scan = self.context, speedups.scan_messages
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
-            if parser.at_boundary and asm.idle:
+            if ready:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem
                     stream.report_assembler(out)
@@ -84,6 +91,7 @@ class FastLane:
                 break
             stream.python(data[pos:end], off + pos, frame, ts, out)
             pos = end
+            ready = parser.at_boundary and asm.idle  # the Python stages may have moved either
         if pos < n:
             stream.python(data[pos:] if pos else data, off + pos, frame, ts, out)
 
@@ -100,7 +108,8 @@ class FastLane:
         self.carry = None
         joined = b"".join([c[0] for c in pieces]) + data
         p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
-        stream.report_assembler(out)
+        if stream.asm.findings:
+            stream.report_assembler(out)
         if p:  # the held-back frame is complete (and maybe more): go on from there
             return joined, pieces[0][1], p
         if tail and tail <= CARRY_MAX:  # still cut (its header was)
