@@ -6,6 +6,7 @@ Renderers and exporters consume these; they never re-parse bytes.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -199,11 +200,21 @@ def fast_constructor(cls: type) -> Callable:
     twin = dataclasses.make_dataclass(cls.__name__ + "Builder",
                                       [(n, t) if d is None else (n, t, d) for n, t, d in fields], slots=True)
 
-    def build(*args, **kwargs):
-        obj = twin(*args, **kwargs)
-        obj.__class__ = cls
-        return obj
-
+    # ``build`` takes the twin's own parameters (names and defaults), so a keyword call is matched by the
+    # interpreter directly (no ``**kwargs`` dict packed and unpacked again), and sets the slots itself when no
+    # field has a default factory (one call instead of two)
+    init = inspect.signature(twin)
+    names = list(init.parameters)
+    namespace = {"__twin": twin, "__cls": cls, "__new": object.__new__,
+                 **{f"__d_{n}": p.default for n, p in init.parameters.items() if p.default is not p.empty}}
+    params = ", ".join(n if init.parameters[n].default is inspect.Parameter.empty else f"{n}=__d_{n}" for n in names)
+    if any(f.default_factory is not dataclasses.MISSING for f in dataclasses.fields(cls)):
+        body = [f"obj = __twin({', '.join(names)})"]
+    else:
+        body = ["obj = __new(__twin)"] + [f"obj.{n} = {n}" for n in names]
+    lines = "".join(f"    {line}\n" for line in body + ["obj.__class__ = __cls", "return obj"])
+    exec(f"def build({params}):\n{lines}", namespace)  # noqa: S102 - generated from the dataclass's own fields
+    build = namespace["build"]
     build.__doc__ = f"Build a {cls.__name__} (see fast_constructor)."
     return build
 
