@@ -441,26 +441,41 @@ put_escaped(char *w, const unsigned char *s, Py_ssize_t n)
     return w;
 }
 
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static char *
-put_uint(char *w, unsigned long long x)
+put_uint(char *w, unsigned long long x)  /* two digits per division (timestamps in ns have 19) */
 {
     char tmp[24];
-    int i = 0;
-    do {
-        tmp[i++] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
-    while (i)
-        *w++ = tmp[--i];
-    return w;
+    int i = 24;
+    while (x >= 100) {
+        unsigned r = (unsigned)(x % 100);
+        x /= 100;
+        tmp[--i] = digit_pairs[2 * r + 1];
+        tmp[--i] = digit_pairs[2 * r];
+    }
+    if (x >= 10) {
+        tmp[--i] = digit_pairs[2 * x + 1];
+        tmp[--i] = digit_pairs[2 * x];
+    }
+    else
+        tmp[--i] = (char)('0' + x);
+    memcpy(w, tmp + i, 24 - i);
+    return w + (24 - i);
 }
 
-/* records.time_ns(x): integer nanoseconds, rounded to the microsecond (round half to even, as Python's round);
- * only called for the times put_time accepted (0.001 <= x < 2**32). */
-static unsigned long long
-time_ns(double x)
+/* records.time_ns(x) as decimal: integer nanoseconds, rounded to the microsecond (round half to even, as Python's
+ * round); only called for the times put_time accepted (0.001 <= x < 2**32), whose microseconds are not 0, so the
+ * nanoseconds are the microseconds' digits and "000". */
+static char *
+put_time_ns(char *w, double x)
 {
-    return (unsigned long long)nearbyint(x * 1e6) * 1000ULL;
+    w = put_uint(w, (unsigned long long)nearbyint(x * 1e6));
+    memcpy(w, "000", 3);
+    return w + 3;
 }
 
 /* A timestamp as orjson writes it (the shortest decimal that reads back as the same double), for the common case
@@ -631,9 +646,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
     w = put_str(w, ",\"first_time_ns\":");
-    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t0)));
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
     w = put_str(w, ",\"last_time_ns\":");
-    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t1)));
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
