@@ -174,9 +174,10 @@ class PacketRecord(_Record):
 
     @classmethod
     def from_event(cls, p: Packet) -> "PacketRecord":
-        return cls(p.frame, p.ts, time_ns(p.ts), p.wire_len, p.cap_len, p.src, p.dst, p.sport, p.dport, p.seq,
-                   p.ack, p.rel_seq, p.rel_ack, p.flags, p.window, p.payload_len,
-                   p.conn.index if p.conn is not None else None, p.direction)
+        return cls(frame=p.frame, time=p.ts, time_ns=time_ns(p.ts), length=p.wire_len, captured_length=p.cap_len,
+                   src=p.src, dst=p.dst, sport=p.sport, dport=p.dport, seq=p.seq, ack=p.ack, rel_seq=p.rel_seq,
+                   rel_ack=p.rel_ack, flags=p.flags, window=p.window, payload_length=p.payload_len,
+                   stream=p.conn.index if p.conn is not None else None, direction=p.direction)
 
 
 # -- options ------------------------------------------------------------------------------------------------------

@@ -75,6 +75,28 @@ def _terminal_options(f):
     return f
 
 
+def _engine_options(f):
+    options = [
+        click.option("--engine", type=click.Choice(["local", "dask"]),
+                     help="Decode files and shards in local processes (-j) or on a Dask cluster into a dataset "
+                          "folder DIR/<table>/part-* (dask, or local with -T parquet; docs/scale.md)."),
+        click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                                            "local cluster of --workers processes)."),
+        click.option("--workers", type=click.IntRange(1, 1024), metavar="N",
+                     help="Worker processes of the local cluster (default: the CPU count; local engine: -j)."),
+        click.option("--split-size", default="1G", show_default=True, metavar="SIZE",
+                     help="Datasets: split captures larger than SIZE into flow shards decoded in parallel "
+                          "(0: never)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):  # click lists options in the order they decorate
+        f = option(f)
+    return f
+
+
+ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
+
+
 def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
     from .options import Options, parse_decode_as, parse_size
 
@@ -329,6 +351,7 @@ def expert(captures, severity, verbose, fmt, **kw):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Decode several capture files in parallel processes (jsonl and json; output stays in file "
                    "order).")
+@_engine_options
 @_decode_options
 @_filter_options
 def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
@@ -343,6 +366,10 @@ def export(captures, fmt, fmt_alias, output, expert_level, jobs, **kw):
         fmt_ = fmt_alias or fmt
         settings = ExportSettings(99 if expert_level == "none" else Severity[expert_level.upper()],
                                   named=len(captures) > 1)
+        engine = _split(kw, ENGINE)
+        if engine["engine"] == "dask" or (engine["engine"] and fmt_ == "parquet"):  # a dataset: DIR/<table>/part-*
+            _export_dataset(captures, fmt_, output, options, flt, settings.min_severity, engine, jobs)
+            return
         parallel = jobs > 1 and len(captures) > 1 and "-" not in captures  # stdin cannot be shared by workers
         if parallel and fmt_ in ("jsonl", "json"):
             from .export.output import Destination
@@ -412,6 +439,34 @@ def report(captures, output, title, quiet, **kw):
         _damaged_exit(driver)
 
     _guard(run)
+
+
+def _export_dataset(captures, fmt, output, options, flt, min_sev, engine: dict, jobs: int) -> None:
+    """``export --engine dask`` / ``--format parquet``: one dataset folder, written by parallel tasks."""
+    from .engines import export_dataset
+    from .engines.inputs import expand_inputs
+    from .engines.parts import WRITERS
+    from .engines.task import ExportJob
+    from .errors import UsageError
+    from .options import parse_size
+
+    if output == "-" or fmt not in WRITERS:
+        raise UsageError("a dataset export writes parquet or jsonl parts into a folder: give -T parquet -o DIR")
+    if engine["engine"] == "dask":
+        from .engines.dask_engine import require_dask
+        require_dask()
+    sources = expand_inputs(captures)
+    split = parse_size(engine["split_size"])
+    if flt.active and flt.streams:  # stream numbers are known only after a split capture's shards are merged
+        split = 0
+    job = ExportJob(os.path.abspath(output), options, flt, min_sev, WRITERS[fmt]())
+    workers = engine["workers"] or (jobs if jobs > 1 else None)
+    done = export_dataset(sources, job, engine["engine"], workers, engine["scheduler"], split,
+                          progress=not engine["quiet"] and sys.stderr.isatty())
+    for w in done.warnings:
+        _warn(w)
+    if done.damaged:
+        sys.exit(EXIT_DAMAGED)
 
 
 def _open_output(path: str):

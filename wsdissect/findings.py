@@ -38,6 +38,7 @@ _KINDS = [
     FindingKind("capture.truncated", _W, "capture file ends in the middle of a record"),
     FindingKind("internal", _E, "internal error in wsdissect while decoding a connection (please report)"),
     FindingKind("capture.corrupt", _E, "capture file is damaged; reading stopped here"),
+    FindingKind("capture.unreadable", _E, "input cannot be opened or is not a capture; nothing decoded from it"),
     FindingKind("capture.linktype", _N, "packet of an unsupported link type skipped"),
     FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
     FindingKind("ip.fragment", _N, "fragmented IP packet"),

@@ -29,6 +29,7 @@ class Dissector:
         self.last_frame = 0
         self.last_ts = 0.0
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
+        self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -37,7 +38,7 @@ class Dissector:
         out: list = []
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
-            self._sweep(ts)
+            self.sweep(ts)
         seg = self.parse_tcp(linktype, data)
         if seg is None or seg.__class__ is Malformed:
             whole = self._odd_packet(seg, frame, ts, linktype, data, wire_len, out)
@@ -127,6 +128,7 @@ class Dissector:
             keys = ((dst, dport, src, sport), key)
         c = Pending(self.connections, frame, ts, keys, known)
         self.connections += 1
+        self.stream_frames.append(frame)
         if not flags & TCP_SYN:
             out.append(Finding(frame, ts, "tcp.midstream", KINDS["tcp.midstream"].severity,
                                "connection already open when the capture started", c.conn))
@@ -175,7 +177,7 @@ class Dissector:
                           conn=c.conn, direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
                           rel_seq=rel_seq, rel_ack=rel_ack)
 
-    def _sweep(self, now: float) -> None:
+    def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on
         the connections open at once, not on how many the capture holds."""
         old = now - FINISHED_LINGER

@@ -22,6 +22,7 @@ from typing import BinaryIO, Iterator
 from ..errors import CaptureError
 from ..speedups import speedups
 from .layers import LINKTYPE_NAMES, SUPPORTED_LINKTYPES
+from .remote import is_url, open_url
 
 CHUNK = 1 << 20
 MAX_RECORD = 256 << 20  # larger "records" mean a corrupt header
@@ -80,6 +81,8 @@ def _open(path: str) -> tuple[BinaryIO, str]:
     """Open *path* ("-" for stdin) and return a binary file object plus a display name."""
     if path == "-":
         return sys.stdin.buffer, "<stdin>"
+    if is_url(path):
+        return open_url(path), path
     try:
         st = os.stat(path)
     except FileNotFoundError:

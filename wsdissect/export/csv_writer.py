@@ -69,12 +69,13 @@ def message_lines(batch: list, prefix: str = "") -> Iterator[bytes]:
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
      compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
      server) = message_columns(batch)
-    heads = map(",".join, zip(
+    columns = [  # the flat columns, each a lazy map over the batch, in COLUMNS order up to the payload
         map(str, index), client, server, direction, map(_OPCODE, opcode), map(_BOOL, complete),
         map(_number, close_code), map(quote, close_reason), map(str, first_frame), map(str, last_frame),
         map(repr, first_ts), map(repr, last_ts), _nanoseconds(first_ts), _nanoseconds(last_ts),
-        map(str, fragments), map(_BOOL, compressed), map(str, map(min, wire_length, repeat(U64))), map(str, map(len, payload)),
-        map(_BOOL, truncated), map(quote, note)))
+        map(str, fragments), map(_BOOL, compressed), map(str, map(min, wire_length, repeat(U64))),
+        map(str, map(len, payload)), map(_BOOL, truncated), map(quote, note)]
+    heads = map(",".join, zip(*columns))
     if prefix:
         heads = map(prefix.__add__, heads)
     return map(bytes.__add__, map(_ENCODE, heads), map(_tail, payload, text))

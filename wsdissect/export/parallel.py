@@ -17,17 +17,15 @@ from .writer import RecordWriter
 
 def _export_one(path: str, options, event_filter, min_severity: int, tmp: str, named: bool = False
                 ) -> tuple[list[str], bool]:
-    """One worker: one capture through the driver into a temporary JSONL file; its warnings and damage."""
-    from ..run import Driver
+    """One worker: one capture through the per-file function (the one driver) into a temporary JSONL file."""
+    from ..engines.task import decode_capture  # the per-file function every engine runs
 
-    warnings: list[str] = []
-    driver = Driver(options, event_filter, on_problem=warnings.append)
     with open(tmp, "wb") as out:
         writer = RecordWriter(out, "jsonl", min_severity, named=named)
         writer.input.file = path if named else None  # also for a file without packets (no CaptureStart)
-        driver.feed([path], writer.events)
+        outcome = decode_capture(path, writer.events, options, event_filter)
         writer.close()
-    return warnings, driver.damaged
+    return list(outcome.warnings), outcome.damaged
 
 
 def check_inputs(paths) -> None:

@@ -143,15 +143,19 @@ class ReportAggregator:
         dense = self.traffic.dense(n)
         cols = [tuple(b[k] for b in dense) for k in range(6)]
         totals = [sum(c) for c in cols]
-        summary = Summary(tuple(self.sources), self.first_ts, self.last_ts, self.packets, self.book.total,
-                          self.book.websocket, (totals[0], totals[1]), (totals[2], totals[3]),
-                          (totals[4], totals[5]), self.findings.severity_counts(), self.damaged)
+        summary = Summary(sources=tuple(self.sources), start=self.first_ts, end=self.last_ts, packets=self.packets,
+                          connections=self.book.total, websocket=self.book.websocket,
+                          messages=(totals[0], totals[1]), bytes=(totals[2], totals[3]),
+                          wire_bytes=(totals[4], totals[5]), findings=self.findings.severity_counts(),
+                          damaged=self.damaged)
         traffic = Traffic((cols[0], cols[1]), (cols[2], cols[3]), self.conns.busiest(n), self.conns.seen)
         sizes = {opcode_name(op): tuple(hist) for op, hist in sorted(self.sizes.items())}
-        return ReportData(summary, TimeAxis(clock.origin, clock.width, n), traffic, sizes, self.pings.buckets(),
-                          self.book.bars(), self.book.omitted, dict(self.book.ended_by),
-                          self.findings.per_severity(n), self.findings.top(), self.findings.undated,
-                          self.closes.rows(), self.book.records(), self.book.omitted)
+        return ReportData(summary=summary, axis=TimeAxis(clock.origin, clock.width, n), traffic=traffic, sizes=sizes,
+                          rtt=self.pings.buckets(), timeline=self.book.bars(), timeline_omitted=self.book.omitted,
+                          ended_by=dict(self.book.ended_by), findings_series=self.findings.per_severity(n),
+                          findings=self.findings.top(), findings_undated=self.findings.undated,
+                          close_codes=self.closes.rows(), connections=self.book.records(),
+                          connections_omitted=self.book.omitted)
 
 
 def tee(*sinks):

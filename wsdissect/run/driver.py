@@ -18,6 +18,7 @@ packet views) given as ``event_filter``; a new exporter is any ``sink(list_of_ev
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from ..capture.files import CaptureFile
@@ -27,6 +28,18 @@ from ..options import Options
 from ..pipeline import Dissector
 
 Sink = Callable[[list], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePart:
+    """How one capture file is read when it is a shard of a larger capture (wsdissect.capture.split): the name
+    its events carry, the whole capture's first time, the records (with their original frame numbers, given the
+    shard's dissector so it can sweep at the whole capture's times) and the problems the split pass found."""
+
+    name: str | None = None
+    start_ts: float | None = None
+    records: Callable[[CaptureFile, Dissector], Iterable] | None = None
+    problems: tuple = ()
 
 
 def event_selector(event_filter, per_packet: bool) -> Callable[[list], list] | None:
@@ -57,17 +70,21 @@ class Feed:
     """One capture being decoded: records in (all at once with :meth:`records`, or one by one with :meth:`packet`
     as live capture does), selected event lists out to the sink."""
 
-    def __init__(self, options: Options, sink: Sink, source: str = ""):
+    def __init__(self, options: Options, sink: Sink, source: str = "", start_ts: float | None = None):
         self.dissector = Dissector(options)
         self.sink = sink
         self.source = source
+        self.start_ts = start_ts  # the capture's first time when this feed is one shard of it (else its own)
         self.started = False
+
+    def _start(self, rec: tuple) -> CaptureStart:
+        self.started = True
+        return CaptureStart(self.source, rec[1] if self.start_ts is None else self.start_ts)
 
     def packet(self, rec: tuple) -> None:
         """One ``(frame, ts, linktype, data, wire_len)`` record."""
         if not self.started:
-            self.started = True
-            self.sink([CaptureStart(self.source, rec[1])])
+            self.sink([self._start(rec)])
         events = self.dissector.packet(*rec)
         if events:
             self.sink(events)
@@ -89,8 +106,7 @@ class Feed:
         """The same as :meth:`records` followed by :meth:`end`, pulled: one list per packet (views)."""
         it = iter(records)
         for rec in it:
-            self.started = True
-            yield [CaptureStart(self.source, rec[1])]
+            yield [self._start(rec)]
             yield self.dissector.packet(*rec)
             break
         packet = self.dissector.packet
@@ -145,27 +161,34 @@ class Driver:
     def _records(self, cf: CaptureFile) -> Iterable:
         return self.wrap_records(cf) if self.wrap_records is not None else cf
 
-    def _ending(self, cf: CaptureFile) -> list:
+    def _ending(self, cf: CaptureFile, name: str | None = None, more_problems: Iterable = ()) -> list:
         """The file's damage as findings (capture-level: never filtered out), then its ``CaptureEnd``."""
         out = []
-        for code, message, frame in cf.problems:
+        problems = list(cf.problems) + list(more_problems)
+        for code, message, frame in problems:
             if self.on_problem is not None:
                 self.on_problem(message)
             self.damaged = True
             out.append(Finding(frame, 0.0, code, KINDS[code].severity, message))
-        out.append(CaptureEnd(cf.name, cf.records_read, bool(cf.problems)))
+        out.append(CaptureEnd(name or cf.name, cf.records_read, bool(problems)))
         return out
 
     def feed(self, captures: Iterable, sink: Sink) -> None:
         """Decode every capture (paths or opened :class:`CaptureFile` objects) in turn, handing *sink* one list of
         selected events per packet, then each file's problems as findings and its ``CaptureEnd`` (push: the
         exporters' hot path)."""
-        out = self.selected(sink)
         for cf in self._opened(captures):
-            feed = Feed(self.options, out, cf.name)
-            feed.records(self._records(cf))
-            feed.end()
-            sink(self._ending(cf))
+            self.feed_capture(cf, sink)
+
+    def feed_capture(self, cf: CaptureFile, sink: Sink, part: CapturePart | None = None) -> Feed:
+        """One opened capture into *sink* (see :meth:`feed`); *part* describes it when it is one shard of a larger
+        capture (the engines' split pass).  Returns the finished :class:`Feed` (its dissector's stream table)."""
+        part = part or CapturePart()
+        feed = Feed(self.options, self.selected(sink), part.name or cf.name, part.start_ts)
+        feed.records(part.records(cf, feed.dissector) if part.records is not None else self._records(cf))
+        feed.end()
+        sink(self._ending(cf, part.name, part.problems))
+        return feed
 
     def events(self, captures: Iterable) -> Iterator:
         """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
