@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run_benchmark import measure, warm, wsdissect_cmd  # beside this script: Python puts its folder on the path
+from run_benchmark import alternate, wsdissect_cmd  # beside this script: Python puts its folder on the path
 
 
 def bench(capture: Path, runs: int, out_dir: Path) -> dict:
@@ -27,14 +27,7 @@ def bench(capture: Path, runs: int, out_dir: Path) -> dict:
     jsonl, html = out_dir / "out.jsonl", out_dir / "report.html"
     commands = {"export": exe + ["export", str(capture), "--format", "jsonl", "-o", str(jsonl), "--expert", "none"],
                 "report": exe + ["report", str(capture), "-o", str(html), "-q"]}
-    results: dict[str, list] = {"export": [], "report": []}
-    warm(capture)
-    for _ in range(runs):
-        for name, cmd in commands.items():
-            r = measure(cmd)
-            if r["status"] != 0:
-                raise SystemExit(f"{name} failed on {capture}: status {r['status']}")
-            results[name].append(r)
+    results = alternate(commands, capture, runs)
     sizes = {"export": jsonl.stat().st_size, "report": html.stat().st_size}
     jsonl.unlink()
     row = {"capture": capture.name, "MB": capture.stat().st_size / 1e6}

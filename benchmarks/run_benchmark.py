@@ -83,6 +83,22 @@ def measure(cmd: list[str], stdout_path: str = os.devnull, stderr_path: str | No
             "sys": float(stime), "stderr": tail}
 
 
+def alternate(commands: dict[str, list[str]], capture: Path, runs: int, after=None) -> dict[str, list[dict]]:
+    """Run each of *commands* on *capture* (warmed first) *runs* times, alternating (A B A B ...) so both see the
+    same load; ``after(name)`` runs after each command.  Exits naming the command when one fails."""
+    results: dict[str, list] = {name: [] for name in commands}
+    warm(capture)
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            r = measure(cmd)
+            if r["status"] != 0:
+                raise SystemExit(f"{name} failed on {capture}: status {r['status']}")
+            results[name].append(r)
+            if after is not None:
+                after(name)
+    return results
+
+
 def wsdissect_cmd() -> list[str]:
     exe = shutil.which("wsdissect")
     return [exe] if exe else [sys.executable, "-m", "wsdissect"]

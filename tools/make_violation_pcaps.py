@@ -251,10 +251,11 @@ def _(sc: Script) -> None:
 
 
 @case("handshake_subprotocol_not_offered", "ws.handshake.subprotocol",
-      "client offers chat, superchat; the server picks mqtt")
+      "client offers chat, superchat; the server picks v2.chat (unknown to the application decoders, so the text "
+      "messages are not decoded as an application protocol)")
 def _(sc: Script) -> None:
     sc.open(request(extra=[("Sec-WebSocket-Protocol", "chat, superchat")]),
-            response(extra=[("Sec-WebSocket-Protocol", "mqtt")]), mark_response=True)
+            response(extra=[("Sec-WebSocket-Protocol", "v2.chat")]), mark_response=True)
     _hello(sc)
     sc.bye()
 
@@ -578,6 +579,135 @@ def _(sc: Script) -> None:
     sc.raw(False, "PA", sf(CLOSE, close_payload(1000)))
     sc.raw(False, "FA")
     sc.raw(True, "A")
+
+
+# Application protocols over WebSocket (wsdissect/app, docs/app.md) ---------------------------------------------
+def _app_open(sc: Script, subprotocol: str | None = None, path: str = "/chat") -> None:
+    """The upgrade with a negotiated subprotocol (or none) and a request path (Engine.IO: its URI)."""
+    sub = [("Sec-WebSocket-Protocol", subprotocol)] if subprotocol else []
+    req = http_head(f"GET {path} HTTP/1.1", request_headers(extra=sub))
+    sc.open(req, response(extra=sub))
+
+
+MQTT_CONNECT = b"\x10\x0e\x00\x04MQTT\x04\x02\x00\x3c\x00\x02id"
+MQTT_CONNACK = b"\x20\x02\x00\x00"
+EIO_OPEN = b'0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
+STOMP_CONNECT = b"CONNECT\naccept-version:1.2\nhost:/\n\n\x00"
+STOMP_CONNECTED = b"CONNECTED\nversion:1.2\n\n\x00"
+
+
+def _mqtt_case(name: str, code: str, description: str, packet: bytes, opcode: int = BINARY,
+               before: tuple[bytes, ...] = ()) -> None:
+    @case(name, code, description)
+    def build(sc: Script) -> None:
+        _app_open(sc, "mqtt", "/mqtt")
+        sc.c(cf(BINARY, MQTT_CONNECT))
+        sc.s(sf(BINARY, MQTT_CONNACK))
+        for earlier in before:
+            sc.c(cf(BINARY, earlier))
+        sc.c(cf(opcode, packet), mark=True)
+        sc.bye()
+
+
+_mqtt_case("mqtt_remaining_length_5_bytes", "mqtt.remaining_length",
+           "PUBLISH whose Remaining Length runs over 4 bytes", b"\x30\xff\xff\xff\xff\x01")
+_mqtt_case("mqtt_in_text_message", "mqtt.text_message", "a QoS 0 PUBLISH sent in a text message",
+           b"\x30\x03\x00\x01a", TEXT)
+_mqtt_case("mqtt_topic_past_end", "mqtt.malformed", "PUBLISH whose topic length runs past the packet",
+           b"\x30\x03\x00\x10a")
+_mqtt_case("mqtt_publish_qos_3", "mqtt.flags", "PUBLISH with QoS 3", b"\x36\x05\x00\x01a\x00\x01")
+_mqtt_case("mqtt_packet_id_zero", "mqtt.packet_id_zero", "QoS 1 PUBLISH with packet identifier 0",
+           b"\x32\x05\x00\x01a\x00\x00")
+_mqtt_case("mqtt_packet_id_reuse", "mqtt.packet_id_reuse", "second QoS 1 PUBLISH id 7 before the first's PUBACK",
+           b"\x32\x05\x00\x01a\x00\x07", before=(b"\x32\x05\x00\x01a\x00\x07",))
+
+
+def _socketio_case(name: str, code: str, description: str, server: bool, message: bytes, opcode: int = TEXT,
+                   after: bytes | None = None) -> None:
+    @case(name, code, description)
+    def build(sc: Script) -> None:
+        _app_open(sc, None, "/socket.io/?EIO=4&transport=websocket")
+        sc.s(sf(TEXT, EIO_OPEN))
+        sc.c(cf(TEXT, b"40"))
+        sc.s(sf(TEXT, b'40{"sid":"n1"}'))
+        send = sc.s if server else sc.c
+        frame = sf if server else cf
+        if after is None:
+            send(frame(opcode, message), mark=True)
+        else:
+            send(frame(opcode, message))
+            send(frame(TEXT, after), mark=True)
+        sc.bye()
+
+
+_socketio_case("socketio_packet_type_9", "socketio.packet_type", "Socket.IO packet type 9", False, b"49")
+_socketio_case("engineio_packet_type_9", "engineio.packet_type", "Engine.IO packet type 9", False, b"9")
+_socketio_case("socketio_event_bad_json", "socketio.malformed", "EVENT whose arguments are not JSON", False,
+               b'42["chat",')
+_socketio_case("socketio_ack_without_event", "socketio.ack_unknown", "ACK id 5 that answers no event", True,
+               b"435[1]")
+_socketio_case("socketio_binary_without_packet", "socketio.attachment_unexpected",
+               "binary message while no BINARY_EVENT waits for an attachment", True, b"\x01\x02\x03", BINARY)
+_socketio_case("socketio_attachment_missing", "socketio.attachments_missing",
+               "BINARY_EVENT with one attachment followed by a text packet", False,
+               b'451-["up",{"_placeholder":true,"num":0}]', after=b'42["next"]')
+
+
+def _stomp_case(name: str, code: str, description: str, frame: bytes, after: bytes | None = None) -> None:
+    @case(name, code, description)
+    def build(sc: Script) -> None:
+        _app_open(sc, "v12.stomp", "/stomp")
+        sc.c(cf(TEXT, STOMP_CONNECT))
+        sc.s(sf(TEXT, STOMP_CONNECTED))
+        sc.c(cf(TEXT, frame), mark=after is None)
+        if after is not None:
+            sc.c(cf(TEXT, after), mark=True)
+        sc.bye()
+
+
+_stomp_case("stomp_missing_nul", "stomp.missing_nul", "SEND without its NUL, then the next frame",
+            b"SEND\ndestination:/q\n\nbody", after=b"SEND\ndestination:/q\n\nx\x00")
+_stomp_case("stomp_content_length_mismatch", "stomp.content_length", "content-length 1 for a 3-byte body",
+            b"SEND\ndestination:/q\ncontent-length:1\n\nabc\x00")
+_stomp_case("stomp_header_without_colon", "stomp.malformed", "a header line without a colon",
+            b"SEND\ndestination /q\n\nabc\x00")
+_stomp_case("stomp_undefined_escape", "stomp.escape", "header value with the undefined escape \\t",
+            b"SEND\ndestination:/q\\t\n\nabc\x00")
+
+
+@case("graphql_subscribe_before_ack", "graphql.before_ack", "subscribe before the server's connection_ack")
+def _(sc: Script) -> None:
+    _app_open(sc, "graphql-transport-ws", "/graphql")
+    sc.c(cf(TEXT, b'{"type":"connection_init"}'))
+    sc.c(cf(TEXT, b'{"type":"subscribe","id":"1","payload":{"query":"{a}"}}'), mark=True)
+    sc.s(sf(TEXT, b'{"type":"connection_ack"}'))
+    sc.bye()
+
+
+@case("graphql_unknown_type", "graphql.invalid", "a message whose type graphql-transport-ws does not define")
+def _(sc: Script) -> None:
+    _app_open(sc, "graphql-transport-ws", "/graphql")
+    sc.c(cf(TEXT, b'{"type":"connection_init"}'))
+    sc.s(sf(TEXT, b'{"type":"connection_ack"}'))
+    sc.c(cf(TEXT, b'{"type":"bogus"}'), mark=True)
+    sc.bye()
+
+
+def _jsonrpc_case(name: str, code: str, description: str, server: bool, message: bytes) -> None:
+    @case(name, code, description)
+    def build(sc: Script) -> None:
+        _app_open(sc, None, "/rpc")  # no subprotocol: the first message proves JSON-RPC by its content
+        sc.c(cf(TEXT, b'{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":1}'))
+        (sc.s if server else sc.c)((sf if server else cf)(TEXT, message), mark=True)
+        sc.bye()
+
+
+_jsonrpc_case("jsonrpc_not_jsonrpc", "jsonrpc.invalid", "an object without \"jsonrpc\": \"2.0\"", False,
+              b'{"method":"sum","id":2}')
+_jsonrpc_case("jsonrpc_duplicate_id", "jsonrpc.duplicate_id", "request id 1 again before its response", False,
+              b'{"jsonrpc":"2.0","method":"sum","params":[3],"id":1}')
+_jsonrpc_case("jsonrpc_response_without_request", "jsonrpc.response_unknown", "a response for id 99", True,
+              b'{"jsonrpc":"2.0","result":3,"id":99}')
 
 
 # -- building and writing ----------------------------------------------------------------------------------------------

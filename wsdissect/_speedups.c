@@ -27,11 +27,12 @@
 enum {
     M_CONN, M_DIRECTION, M_OPCODE, M_PAYLOAD, M_COMPLETE, M_FIRST_FRAME, M_LAST_FRAME, M_FIRST_TS, M_LAST_TS,
     M_FRAGMENTS, M_COMPRESSED, M_WIRE_LENGTH, M_FRAMES, M_CLOSE_CODE, M_CLOSE_REASON, M_TEXT, M_TRUNCATED, M_NOTE,
-    M_NFIELDS
+    M_RAW, M_APP, M_NFIELDS
 };
 static const char *field_names[M_NFIELDS] = {
     "conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
-    "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note",
+    "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated", "note", "raw",
+    "app",
 };
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
@@ -122,6 +123,8 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
     set_slot(m, M_TEXT, text ? text : Py_None);
     set_slot(m, M_TRUNCATED, Py_False);
     set_slot(m, M_NOTE, Py_None);
+    set_slot(m, M_RAW, Py_None);
+    set_slot(m, M_APP, Py_None);
     return m;
 }
 
@@ -561,8 +564,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         return ENC_PYTHON;
     PyObject *op = SLOT(m, M_OPCODE);
     if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
-        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || !PyLong_CheckExact(op))
-        return ENC_PYTHON;
+        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || SLOT(m, M_RAW) != Py_None
+        || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
+        return ENC_PYTHON;  /* application units (M_APP) are written by records.message_line_py */
     long opcode = PyLong_AsLong(op);
     if (opcode != 1 && opcode != 2) {
         PyErr_Clear();
@@ -758,6 +762,218 @@ error:
     return NULL;
 }
 
+/* message_buffers(messages) -> tuple | None: the Arrow buffers of the messages table (export/arrow.py's
+ * MessageBuffers, in its field order), or None when a message is not of the ordinary kind (a value of another type,
+ * out of range, or text that is not UTF-8): arrow.py then builds that batch value by value.  One pass over the
+ * messages, no Python object per value. */
+#define MB_INTS 5   /* conn index, first_frame, last_frame, fragments, wire_length: int64 each */
+#define MB_FLAGS 8  /* opcode, complete, compressed, truncated, text, close_code, close_reason, note: a byte each */
+#define MB_VARS 6   /* payload, client, server, direction, close_reason, note: data and int32 offsets each */
+#define MB_OUT (4 + 2 * MB_VARS)
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+    int32_t *off;
+} mb_var;
+
+static PyObject *mb_names[3];  /* "index", "client", "server", interned */
+
+static int  /* 1 appended, 0 too long for int32 offsets, -1 no memory */
+mb_append(mb_var *v, Py_ssize_t i, const char *src, Py_ssize_t n)
+{
+    if (v->len + n > INT32_MAX)
+        return 0;
+    if (v->len + n > v->cap) {
+        Py_ssize_t cap = Py_MAX(2 * v->cap, v->len + n);
+        char *d = PyMem_Realloc(v->data, cap);
+        if (d == NULL)
+            return -1;
+        v->data = d;
+        v->cap = cap;
+    }
+    memcpy(v->data + v->len, src, n);
+    v->len += n;
+    v->off[i + 1] = (int32_t)v->len;
+    return 1;
+}
+
+static int  /* a str or None (when nullable) appended: 1; 0 not ordinary; -1 error */
+mb_text(mb_var *v, Py_ssize_t i, PyObject *s, int nullable)
+{
+    Py_ssize_t n;
+    if (s == Py_None && nullable) {
+        v->off[i + 1] = (int32_t)v->len;
+        return 1;
+    }
+    if (s == NULL || !PyUnicode_CheckExact(s))
+        return 0;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
+    if (u == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return mb_append(v, i, u, n);
+}
+
+static int
+mb_conn(PyObject *conn, PyObject **fields, long long *index)  /* the connection's index, client, server */
+{
+    for (int k = 0; k < 3; k++) {
+        PyObject *v = PyObject_GetAttr(conn, mb_names[k]);
+        if (v == NULL)
+            return -1;
+        Py_XSETREF(fields[k], v);
+    }
+    *index = PyLong_CheckExact(fields[0]) ? PyLong_AsLongLong(fields[0]) : -1;
+    if (*index < 0)
+        PyErr_Clear();
+    return 0;
+}
+
+static int  /* the fixed-width values of message i: 1 written, 0 not ordinary */
+mb_fixed(PyObject *m, Py_ssize_t i, Py_ssize_t n, long long index, char **bufs)
+{
+    long long v[MB_INTS] = {index, slot_count(m, M_FIRST_FRAME), slot_count(m, M_LAST_FRAME),
+                            slot_count(m, M_FRAGMENTS), slot_count(m, M_WIRE_LENGTH)};
+    for (int k = 0; k < MB_INTS; k++) {
+        if (v[k] < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        ((int64_t *)bufs[0])[k * n + i] = v[k];
+    }
+    PyObject *ts[2] = {SLOT(m, M_FIRST_TS), SLOT(m, M_LAST_TS)}, *code = SLOT(m, M_CLOSE_CODE);
+    for (int k = 0; k < 2; k++) {
+        if (ts[k] == NULL || !PyFloat_CheckExact(ts[k]) || !(fabs(PyFloat_AS_DOUBLE(ts[k])) < 9.2e9))
+            return 0;
+        ((double *)bufs[1])[k * n + i] = PyFloat_AS_DOUBLE(ts[k]);
+    }
+    long op = slot_count(m, M_OPCODE), c = 0;
+    if (op < 0 || op > 15 || code == NULL || (code != Py_None && !PyLong_CheckExact(code))) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (code != Py_None) {
+        c = PyLong_AsLong(code);
+        if (c < INT32_MIN || c > INT32_MAX || (c == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    ((int32_t *)bufs[3])[i] = (int32_t)c;
+    PyObject *f[MB_FLAGS] = {NULL, SLOT(m, M_COMPLETE), SLOT(m, M_COMPRESSED), SLOT(m, M_TRUNCATED), SLOT(m, M_TEXT),
+                             code, SLOT(m, M_CLOSE_REASON), SLOT(m, M_NOTE)};
+    bufs[2][i] = (char)op;
+    for (int k = 1; k < MB_FLAGS; k++) {
+        if (f[k] == NULL || (k < 4 && f[k] != Py_True && f[k] != Py_False))
+            return 0;
+        bufs[2][k * n + i] = k < 4 ? f[k] == Py_True : f[k] != Py_None;
+    }
+    return 1;
+}
+
+static int  /* message i: 1 added, 0 not ordinary, -1 error */
+mb_add(PyObject *m, Py_ssize_t i, Py_ssize_t n, char **bufs, mb_var *vars, PyObject **conn_cache, PyObject **fields,
+       long long *index)
+{
+    if (Py_TYPE(m) != message_type)
+        return 0;
+    PyObject *conn = SLOT(m, M_CONN), *pl = SLOT(m, M_PAYLOAD);
+    if (conn == NULL || pl == NULL || !PyBytes_CheckExact(pl))
+        return 0;
+    if (conn != *conn_cache) {
+        if (mb_conn(conn, fields, index) < 0)
+            return -1;
+        *conn_cache = conn;
+    }
+    int r = mb_fixed(m, i, n, *index, bufs);
+    if (r == 1)
+        r = mb_append(&vars[0], i, PyBytes_AS_STRING(pl), PyBytes_GET_SIZE(pl));
+    PyObject *texts[MB_VARS - 1] = {fields[1], fields[2], SLOT(m, M_DIRECTION), SLOT(m, M_CLOSE_REASON),
+                                    SLOT(m, M_NOTE)};
+    for (int k = 0; k < MB_VARS - 1 && r == 1; k++)
+        r = mb_text(&vars[k + 1], i, texts[k], k >= 3);
+    return r;
+}
+
+static Py_ssize_t
+mb_payload_size(PyObject *msgs)  /* the payloads' total size; -1: one is not bytes, or over int32 offsets */
+{
+    Py_ssize_t size = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(msgs); i++) {
+        PyObject *m = PyList_GET_ITEM(msgs, i), *pl;
+        if (Py_TYPE(m) != message_type || (pl = SLOT(m, M_PAYLOAD)) == NULL || !PyBytes_CheckExact(pl))
+            return -1;
+        size += PyBytes_GET_SIZE(pl);
+        if (size > INT32_MAX)
+            return -1;
+    }
+    return size;
+}
+
+static PyObject *
+message_buffers(PyObject *self, PyObject *msgs)
+{
+    if (!PyList_Check(msgs) || message_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "message_buffers(messages: list) after configure()");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(msgs);
+    Py_ssize_t lens[4 + MB_VARS] = {MB_INTS * 8 * n, 2 * 8 * n, MB_FLAGS * n, 4 * n};
+    PyObject *out = PyTuple_New(MB_OUT), *cache = NULL, *fields[3] = {NULL, NULL, NULL};
+    mb_var vars[MB_VARS];
+    memset(vars, 0, sizeof vars);
+    char *bufs[4];
+    int r = 1;
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < 4 + MB_VARS; k++) {  /* the fixed-width buffers, then the offsets of each variable one */
+        PyObject *b = PyBytes_FromStringAndSize(NULL, k < 4 ? lens[k] : 4 * (n + 1));
+        if (b == NULL)
+            goto error;
+        PyTuple_SET_ITEM(out, k < 4 ? k : 5 + 2 * (k - 4), b);
+        if (k < 4)
+            bufs[k] = PyBytes_AS_STRING(b);
+        else
+            vars[k - 4].off = (int32_t *)PyBytes_AS_STRING(b);
+    }
+    for (int k = 0; k < MB_VARS; k++)
+        vars[k].off[0] = 0;
+    vars[0].cap = mb_payload_size(msgs);  /* the payload is written once, in place */
+    if (vars[0].cap < 0) {
+        r = 0;
+        goto error;
+    }
+    PyObject *payload = PyBytes_FromStringAndSize(NULL, vars[0].cap);
+    if (payload == NULL)
+        goto error;
+    PyTuple_SET_ITEM(out, 4, payload);
+    vars[0].data = PyBytes_AS_STRING(payload);
+    long long index = -1;
+    for (Py_ssize_t i = 0; i < n && r == 1; i++)
+        r = mb_add(PyList_GET_ITEM(msgs, i), i, n, bufs, vars, &cache, fields, &index);
+    for (int k = 1; k < MB_VARS && r == 1; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(vars[k].data, vars[k].len);
+        if (b == NULL)
+            r = -1;
+        else
+            PyTuple_SET_ITEM(out, 4 + 2 * k, b);
+    }
+    if (r == 1)
+        goto done;
+error:
+    Py_CLEAR(out);
+    if (r == 0)
+        out = Py_NewRef(Py_None);
+done:
+    for (int k = 1; k < MB_VARS; k++)
+        PyMem_Free(vars[k].data);
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(fields[k]);
+    return out;
+}
+
 /* csv_lines(messages, prefix, opcode_names) -> bytes | None: the CSV lines of csv_writer.message_lines (each after
  * prefix, each ending in CRLF), or None when a message is not of the ordinary kind (the Python twin writes the
  * batch).  Floats are written by PyOS_double_to_string, which is repr(). */
@@ -836,8 +1052,8 @@ static Py_ssize_t
 csv_room(PyObject *m, Py_ssize_t prefix)
 {
     PyObject *payload = SLOT(m, M_PAYLOAD);
-    if (payload == NULL || !PyBytes_CheckExact(payload))
-        return -1;
+    if (payload == NULL || !PyBytes_CheckExact(payload) || SLOT(m, M_APP) != Py_None)
+        return -1;  /* a message with application units: the Python lines write its app column */
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
     return prefix + 700 + 4 * ((pn + 2) / 3) + 2 * pn + csv_text_room(SLOT(m, M_CLOSE_REASON))
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
@@ -957,6 +1173,7 @@ csv_line_rest(char **wp, PyObject *m, unsigned long long fragments)
         }
         *w++ = '"';
     }
+    *w++ = ',';  /* the app column: empty without application units */
     *w++ = '\r';
     *w++ = '\n';
     *wp = w;
@@ -1313,6 +1530,8 @@ static PyMethodDef methods[] = {
      "message_line(message, heads) -> bytes or None"},
     {"message_columns", (PyCFunction)message_columns, METH_O,
      "message_columns(messages) -> tuple of lists: Message slots column by column, then conn index/client/server"},
+    {"message_buffers", (PyCFunction)message_buffers, METH_O,
+     "message_buffers(messages) -> tuple of bytes (export/arrow.py MessageBuffers) or None"},
     {"csv_lines", (PyCFunction)(void (*)(void))csv_lines, METH_FASTCALL,
      "csv_lines(messages, prefix, opcode_names) -> bytes or None: csv_writer.message_lines, joined"},
     {"encode_messages", (PyCFunction)(void (*)(void))encode_messages, METH_FASTCALL,
@@ -1333,6 +1552,11 @@ PyInit__speedups(void)
 {
     init_escape_cost();
     init_b64_pairs();
+    mb_names[0] = PyUnicode_InternFromString("index");
+    mb_names[1] = PyUnicode_InternFromString("client");
+    mb_names[2] = PyUnicode_InternFromString("server");
+    if (mb_names[0] == NULL || mb_names[1] == NULL || mb_names[2] == NULL)
+        return NULL;
     int_one = PyLong_FromLong(1);
     int_two = PyLong_FromLong(2);
     if (int_one == NULL || int_two == NULL)

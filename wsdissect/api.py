@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 KINDS = ("messages", "connections", "expert")
-OPTIONAL = {"text": None, "truncated": False, "note": None}  # message fields the JSONL omits at these values
+OPTIONAL = {"text": None, "truncated": False, "note": None, "app": None}  # message fields the JSONL omits at these values
 
 
 class _Record:
@@ -78,12 +78,15 @@ class MessageRecord(_Record):
     text: str | None = None
     truncated: bool = False
     note: str | None = None
+    raw: bytes | None = None  # the wire bytes of a payload that could not be made (JSONL: raw_b64)
+    app: list | None = None  # application units (docs/app.md), None when no application decoder read it
 
     @classmethod
     def from_event(cls, m: Message) -> "MessageRecord":
         rec = message_record(m)
         del rec["type"], rec["payload_b64"]
-        return cls(payload=m.payload, **rec)
+        rec.pop("raw_b64", None)
+        return cls(payload=m.payload, raw=m.raw, **rec)
 
     def to_dict(self) -> dict:
         rec: dict = {"type": self.type}
@@ -92,6 +95,9 @@ class MessageRecord(_Record):
             value = getattr(self, name)
             if name == "payload":
                 rec["payload_b64"] = b2a_base64(value, newline=False).decode("ascii")
+            elif name == "raw":
+                if value is not None:
+                    rec["raw_b64"] = b2a_base64(value, newline=False).decode("ascii")
             elif name not in OPTIONAL or value != OPTIONAL[name]:
                 rec[name] = value
         return rec

@@ -30,10 +30,18 @@ def _decode_options(f):
         click.option("--decode-as", "decode_as", multiple=True, metavar="tcp.port==PORT",
                      help="Decode this TCP port as WebSocket even without a handshake (repeatable; PORT alone "
                           "works too)."),
+        click.option("--app", "app", metavar="PROTO",
+                     help="Decode every WebSocket connection's messages as this application protocol (socket.io, "
+                          "socket.io-eio3, mqtt, stomp, graphql-transport-ws, graphql-ws, json-rpc)."),
+        click.option("--decode-app", "decode_app", multiple=True, metavar="tcp.port==N,PROTO",
+                     help="Decode connections to TCP port N as application protocol PROTO (repeatable)."),
         click.option("--max-message", default="64M", show_default=True, metavar="SIZE",
                      help="Largest message payload kept; larger ones are truncated and flagged."),
-        click.option("--max-inflated", default="64M", show_default=True, metavar="SIZE",
-                     help="Largest decompressed message (deflate bomb guard)."),
+        click.option("--max-inflated", default="256M", show_default=True, metavar="SIZE",
+                     help="Decompressed bytes produced per message at most (deflate bomb CPU guard); past it "
+                          "the message is cut and the compression history is declared lost."),
+        click.option("--max-ratio", default=0, show_default=True, metavar="N", type=click.IntRange(0),
+                     help="Cut a message that decompresses to more than N times its compressed size (0 = off)."),
         click.option("--max-tcp-buffer", default="8M", show_default=True, metavar="SIZE",
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
@@ -57,6 +65,11 @@ def _filter_options(f):
         click.option("--regex", metavar="RE", help="Only messages whose text matches the regular expression."),
         click.option("--time-from", type=float, metavar="S", help="Only from S seconds after the first packet."),
         click.option("--time-to", type=float, metavar="S", help="Only up to S seconds after the first packet."),
+        click.option("--app-kind", "app_kinds", multiple=True, metavar="KIND",
+                     help="Only messages with an application unit of this kind (EVENT, PUBLISH, SEND, request...)."),
+        click.option("--app-name", "app_names", multiple=True, metavar="NAME",
+                     help="Only messages with an application unit of this name (Socket.IO event, MQTT topic, "
+                          "STOMP destination, JSON-RPC method, GraphQL operation)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
@@ -97,11 +110,14 @@ def _engine_options(f):
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 
-def _options(decode_as, max_message, max_inflated, max_tcp_buffer, max_connections, **kw):
-    from .options import Options, parse_decode_as, parse_size
+def _options(decode_as, app, decode_app, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections,
+             **kw):
+    from .options import Options, parse_app, parse_decode_app, parse_decode_as, parse_size
 
-    return Options(decode_as=parse_decode_as(decode_as), max_message=parse_size(max_message),
-                   max_inflated=parse_size(max_inflated), max_tcp_buffer=parse_size(max_tcp_buffer),
+    return Options(decode_as=parse_decode_as(decode_as), app=parse_app(app), app_ports=parse_decode_app(decode_app),
+                   max_message=parse_size(max_message),
+                   max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
+                   max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, **kw)
 
 
@@ -112,15 +128,19 @@ def _filter(**kw):
     return EventFilter(streams=frozenset(kw["streams"]) if kw["streams"] else None, client=kw["client"],
                        server=kw["server"], direction=kw["direction"],
                        opcodes=frozenset(kw["opcodes"]) if kw["opcodes"] else None, match=kw["match"],
-                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"])
+                       regex=kw["regex"], time_from=kw["time_from"], time_to=kw["time_to"],
+                       app_kinds=frozenset(kw["app_kinds"]) if kw.get("app_kinds") else None,
+                       app_names=frozenset(kw["app_names"]) if kw.get("app_names") else None)
 
 
 def _split(kw: dict, names: tuple[str, ...]) -> dict:
     return {n: kw.pop(n) for n in names}
 
 
-DECODE = ("decode_as", "max_message", "max_inflated", "max_tcp_buffer", "max_connections")
-FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to")
+DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer",
+          "max_connections")
+FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to",
+          "app_kinds", "app_names")
 TERMINAL = ("color", "width", "quiet")
 LIVE = ("iface", "bpf", "mode", "pcap_out", "count", "duration", "export_path", "fmt", "snaplen", "idle_timeout",
         "no_promisc")
@@ -257,17 +277,18 @@ def show(captures, detail, frames_, websocket_only, **kw):
 @main.command()
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("--hex-limit", default=256, show_default=True, help="Bytes of each binary message shown as hex.")
+@click.option("--raw", is_flag=True, help="Show payloads as text/hex even where application units were decoded.")
 @_decode_options
 @_filter_options
 @_terminal_options
-def follow(captures, hex_limit, **kw):
+def follow(captures, hex_limit, raw, **kw):
     """One connection as a conversation (use --stream N; all WebSocket connections otherwise)."""
 
     def run():
         from .render.follow import FollowView
 
         driver, files, _flt, console = _view_run(captures, kw)
-        view = FollowView(console, hex_limit)
+        view = FollowView(console, hex_limit, units=not raw)
         driver.feed(files, _each(view.event))
         view.end()
         _damaged_exit(driver)
@@ -296,6 +317,8 @@ def stats(captures, fmt, plot, **kw):
         if fmt == "json":
             import json
             doc = {"connections": st.rows, "totals": st.totals()}
+            if st.app.tallies:
+                doc["app"] = st.app.to_json()
             if agg is not None:
                 doc["plot"] = plot_json(agg.result())
             click.echo(json.dumps(doc, indent=2))  # ASCII: terminal-safe

@@ -7,7 +7,8 @@ problems become :class:`~wsdissect.events.Finding` events; nothing here raises o
 from __future__ import annotations
 
 from .capture.layers import TcpSegment, ip_str
-from .detect import HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect
+from .detect import (HTTP, OTHER, PROBE, UNKNOWN, WEBSOCKET, Detection, classify, detect,
+                     unneeded_decode_as)
 from .events import ConnectionEnd, Finding, Message, Upgrade
 from .findings import KINDS
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Conn
@@ -17,6 +18,7 @@ from .http.negotiation import negotiated
 from .http.session import FramesWithout101, HttpSession
 from .tcp.reassembly import Gap, Piece, StreamReassembler
 from .ws.closing import Lifecycle
+from .app.stage import AppStage, stage_for
 from .ws.stream import WsStream
 
 
@@ -122,7 +124,7 @@ class Direction:
 class Connection:
     __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
                  "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
-                 "handshake_ms")
+                 "handshake_ms", "app")
 
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
         self.conn = conn
@@ -143,6 +145,7 @@ class Connection:
         self.midstream = False
         self.life = Lifecycle()
         self.handshake_ms: float | None = None
+        self.app: AppStage | None = None  # application decoding of the messages (wsdissect.app), if any
 
     # -- helpers --------------------------------------------------------------------------------------------
     def bases(self, from_client: bool) -> tuple[int | None, int | None]:
@@ -306,7 +309,7 @@ class Connection:
         up = Upgrade(self.conn, resp_ev.request, resp_ev, sub, exts, deflate)
         out.append(up)
         self.handshake_ms = (resp.ts - req.ts) * 1000.0
-        for code, message, head in check_handshake(req, resp):
+        for code, message, head in check_handshake(req, resp) + unneeded_decode_as(self.conn, self.opts, resp):
             self.report(out, code, message, head.frame, head.ts, CLIENT_TO_SERVER if head is req else SERVER_TO_CLIENT)
         self._start_websocket(up, out, frame, ts, synced=True)
         self._replay_held(r.client_rest, r.server_rest, frame, ts, out)
@@ -324,8 +327,10 @@ class Connection:
         self.mode = WEBSOCKET
         self.upgrade = up
         self.midstream = not synced
+        self.app = stage_for(self.conn, up, self.opts)
         for d in (self.c2s, self.s2c):
             d.ws = WsStream(self, self.conn, d.name, d.from_client, up, self.opts, synced)
+            d.ws.app = self.app
 
     def control(self, d: WsStream, m: Message, out: list) -> None:
         """A stream's control message: the lifecycle (closes, ping/pong pairing) notes it."""
@@ -357,6 +362,9 @@ class Connection:
                 self.report_all(out, d.reasm.take_findings(), d.name)
             if d.ws is not None:
                 d.ws.end(frame, ts, out)
+        if self.app is not None:
+            self.app.end(frame, ts, out)
+            self.app = None
         if reason is None:
             both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")

@@ -26,15 +26,31 @@ class Classification(NamedTuple):
 
 
 def classify(data: bytes, from_client: bool, conn: Conn, options: Options, roles_known: bool) -> Classification:
-    """A connection's first payload bytes (*from_client* as guessed so far): what does it carry?"""
-    decode_as = options.decode_as
-    if decode_as and (conn.server_port in decode_as or conn.client_port in decode_as):
-        return Classification(WEBSOCKET, decode_as_client(decode_as, conn.client_port, conn.server_port) is False)
+    """A connection's first payload bytes (*from_client* as guessed so far): what does it carry?  A real handshake
+    always wins: ``--decode-as`` applies only where the first bytes are not HTTP."""
     if from_client and looks_like_request(data) or not from_client and looks_like_response(data):
         return Classification(HTTP, False)
     if not from_client and looks_like_request(data) and not roles_known:
         return Classification(HTTP, True)
+    if decoded_as(conn, options):
+        return Classification(WEBSOCKET, decode_as_client(options.decode_as, conn.client_port,
+                                                          conn.server_port) is False)
     return Classification(PROBE if options.detect else OTHER, False)
+
+
+def decoded_as(conn: Conn, options: Options) -> bool:
+    """One of the connection's ports is given to ``--decode-as``."""
+    decode_as = options.decode_as
+    return bool(decode_as) and (conn.server_port in decode_as or conn.client_port in decode_as)
+
+
+def unneeded_decode_as(conn: Conn, options: Options, response) -> list[tuple[str, str, object]]:
+    """A connection upgraded by a handshake in the capture: the note that ``--decode-as`` named its port for
+    nothing, as ``[(code, message, response head)]`` (empty when it did not)."""
+    if not decoded_as(conn, options):
+        return []
+    return [("ws.decode_as.unneeded", f"the handshake is in the capture: --decode-as {conn.server_port} was not "
+             "needed for this connection", response)]
 
 
 class Detection(enum.Enum):

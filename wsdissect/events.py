@@ -144,6 +144,8 @@ class Message:
     text: Optional[str] = None  # ``payload`` decoded as UTF-8, for complete text messages that are valid UTF-8
     truncated: bool = False  # payload cut by a size limit
     note: Optional[str] = None  # why it is incomplete, when it is
+    raw: Optional[bytes] = None  # the payload as it was on the wire (unmasked), when ``payload`` could not be made
+    app: Optional[tuple] = None  # application units (wsdissect.app.AppUnit) when an application decoder read it
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,11 @@ def _acked(get: Callable[[Packet], int]) -> Callable[[PacketFields], Sequence]:
     return lambda x: [get(x.packet)] if x.packet.flags & TCP_ACK else _NONE
 
 
+def _units(x: PacketFields) -> list:
+    """The application units of the messages ending in this packet."""
+    return [u for m in x.messages if m.app for u in m.app]
+
+
 def _unfilled(x: PacketFields) -> Sequence:
     return _NONE
 
@@ -168,9 +173,9 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "_ws.expert.severity": lambda x: [EXPERT_SEVERITY[f.severity] for f in x.findings],
     "_ws.expert.message": lambda x: [f.message for f in x.findings],
     "ws.finding": lambda x: [f.code for f in x.findings],
-    "ws.app.protocol": _unfilled,
-    "ws.app.kind": _unfilled,
-    "ws.app.name": _unfilled,
+    "ws.app.protocol": lambda x: [u.protocol for u in _units(x)],
+    "ws.app.kind": lambda x: [u.kind for u in _units(x)],
+    "ws.app.name": lambda x: [u.name for u in _units(x) if u.name is not None],
     "tls": _unfilled,
     "tls.handshake.extensions_server_name": _unfilled,
 }

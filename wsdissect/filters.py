@@ -42,6 +42,8 @@ class EventFilter:
     regex: str | None = None
     time_from: float | None = None  # seconds relative to the capture's first packet
     time_to: float | None = None
+    app_kinds: frozenset | None = None  # application unit kinds (EVENT, PUBLISH...): messages with such a unit
+    app_names: frozenset | None = None  # application unit names (event, topic, destination, method...)
 
     def __post_init__(self):
         if self.direction is not None:
@@ -67,29 +69,32 @@ class EventFilter:
         except re.error as e:
             raise UsageError(f"--regex {self.regex!r}: {e}") from None
         self._match_b = self.match.encode("utf-8") if self.match else None
+        self._app = self.app_kinds is not None or self.app_names is not None
         self.t0: float | None = None
 
     @property
     def active(self) -> bool:
         return any(v is not None for v in (self.streams, self.client, self.server, self.direction, self.opcodes,
-                                           self.match, self.regex, self.time_from, self.time_to))
+                                           self.match, self.regex, self.time_from, self.time_to, self.app_kinds,
+                                           self.app_names))
 
     @property
     def narrows_messages(self) -> bool:
         """True when some messages of a selected connection may be left out (per-connection totals must then be
         counted from the selected messages)."""
         return any(v is not None for v in (self.direction, self.opcodes, self.match, self.regex, self.time_from,
-                                           self.time_to))
+                                           self.time_to, self.app_kinds, self.app_names))
 
     def packet_ok(self, pkt: Packet, events: list) -> bool:
         """Packet views: is this packet (with the *events* it produced) shown?  Its connection, direction and time
         must pass; with an opcode criterion it must carry a frame with that opcode or complete a selected
-        message; with a payload criterion (``--match``/``--regex``) it must complete a selected message."""
+        message; with a payload or application criterion (``--match``/``--regex``/``--app-kind``/``--app-name``)
+        it must complete a selected message."""
         if not self.accepts(pkt):
             return False
-        if self.opcodes is None and self._match_b is None and self._regex is None:
+        if self.opcodes is None and self._match_b is None and self._regex is None and not self._app:
             return True
-        by_frame = self._match_b is None and self._regex is None
+        by_frame = self._match_b is None and self._regex is None and not self._app
         for ev in events:
             cls = ev.__class__
             if (cls is Message or by_frame and cls is WsFrame) and self.accepts(ev):
@@ -136,10 +141,17 @@ class EventFilter:
                 return False
             if not self._time_ok(ev.ts if cls is WsFrame else ev.last_ts):
                 return False
+            if cls is Message and self._app and not self._app_ok(ev.app):
+                return False
             if cls is Message and (self._match_b is not None or self._regex is not None):
                 return self._payload_ok(ev.payload, ev.text)
             return True
         return True
+
+    def _app_ok(self, units: tuple | None) -> bool:
+        """Some application unit of the message has a selected kind and a selected name."""
+        kinds, names = self.app_kinds, self.app_names
+        return any((kinds is None or u.kind in kinds) and (names is None or u.name in names) for u in units or ())
 
     def _time_ok(self, ts: float) -> bool:
         if self.time_from is None and self.time_to is None:

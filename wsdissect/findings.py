@@ -38,6 +38,8 @@ _KINDS = [
     FindingKind("capture.truncated", _W, "capture file ends in the middle of a record"),
     FindingKind("internal", _E, "internal error in wsdissect while decoding a connection (please report)"),
     FindingKind("capture.corrupt", _E, "capture file is damaged; reading stopped here"),
+    FindingKind("capture.dropped", _W, "the kernel dropped packets during live capture (PACKET_STATISTICS); the "
+                "capture itself is incomplete"),
     FindingKind("capture.unreadable", _E, "input cannot be opened or is not a capture; nothing decoded from it"),
     FindingKind("capture.linktype", _N, "packet of an unsupported link type skipped"),
     FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
@@ -72,6 +74,8 @@ _KINDS = [
     FindingKind("ws.handshake.no_101", _W, "WebSocket frames without a 101 Switching Protocols", "RFC 6455 4.1"),
     FindingKind("ws.handshake.missing", _N, "WebSocket traffic decoded without its handshake "
                 "(extensions and subprotocol unknown)"),
+    FindingKind("ws.decode_as.unneeded", _N, "--decode-as names this connection's port but its handshake is in the "
+                "capture: decoded from the handshake"),
     # Frames.
     FindingKind("ws.frame.unmasked_client", _E, "client frame is not masked", "RFC 6455 5.1"),
     FindingKind("ws.frame.masked_server", _E, "server frame is masked", "RFC 6455 5.1"),

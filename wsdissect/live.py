@@ -13,7 +13,7 @@ from .capture.pcapwriter import PcapWriter
 from .errors import UsageError
 from .events import Finding, Message
 from .filters import EventFilter
-from .findings import Severity
+from .findings import KINDS, Severity
 from .options import Options
 from .run import Driver, event_selector
 
@@ -39,6 +39,7 @@ class LiveSession:
         self.export = None
         self._export_file = None
         self.packets = 0
+        self.reported_drops = 0  # packets the kernel dropped, as reported so far
         self.messages = 0
         self.findings = {s: 0 for s in Severity}
         if mode == "messages":
@@ -98,7 +99,7 @@ class LiveSession:
 
         old = signal.signal(signal.SIGTERM, on_term)
         start = time.monotonic()
-        last_evict = start
+        last_evict = last_drops = start
         feed = self.feed
         try:
             if on_ready is not None:
@@ -116,6 +117,9 @@ class LiveSession:
                 if self.pcap is not None:
                     self.pcap.flush()
                 now = time.monotonic()
+                if now - last_drops >= 1.0:
+                    last_drops = now
+                    self._report_drops()
                 if now - last_evict > min(10.0, self.idle_timeout):
                     last_evict = now
                     feed.idle(time.time(), self.idle_timeout)
@@ -124,16 +128,26 @@ class LiveSession:
         finally:
             signal.signal(signal.SIGTERM, old)
             try:
+                self._report_drops()
                 feed.end()
                 if not self.quiet:
                     self.view.end()
             finally:
-                received, dropped = self.capture.stats()
                 self.close()
+        dropped = self.reported_drops
         sev = ", ".join(f"{n} {s.label}" for s, n in sorted(self.findings.items(), reverse=True) if n)
         return (f"{self.packets} packets captured, {dropped} dropped by the kernel, "
                 f"{feed.dissector.connections} connections, "
                 f"{self.messages} messages" + (f", findings: {sev}" if sev else ""))
+
+    def _report_drops(self) -> None:
+        """Packets the kernel dropped since the last look (PACKET_STATISTICS): a ``capture.dropped`` finding."""
+        _received, dropped = self.capture.stats()
+        if dropped > self.reported_drops:
+            new, self.reported_drops = dropped - self.reported_drops, dropped
+            self.feed.finding(Finding(self.capture.frame, time.time(), "capture.dropped", KINDS["capture.dropped"]
+                                      .severity, f"the kernel dropped {new} packets ({dropped} in all) before "
+                                      "wsdissect read them: the capture is incomplete"))
 
     def close(self) -> None:
         if self.export is not None:

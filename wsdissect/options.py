@@ -16,12 +16,14 @@ class Options:
     packets: bool = False  # emit a Packet event per TCP packet (views)
     frames: bool = False  # emit a WsFrame event per WebSocket frame (views)
     max_message: int = 64 << 20  # bytes of one message kept; beyond it the payload is truncated
-    max_inflated: int = 64 << 20  # decompressed bytes per message
-    max_ratio: int = 1000  # decompressed/compressed ratio per message
+    max_inflated: int = 256 << 20  # decompressed bytes produced per message (CPU bound; past it the history is lost)
+    max_ratio: int = 0  # decompressed/compressed ratio per message (0 = off: deflate itself stops near 1032:1)
     max_tcp_buffer: int = 8 << 20  # out-of-order bytes buffered per direction
     max_connections: int = 100_000  # connections tracked at once (oldest evicted)
     max_http_head: int = 64 << 10  # bytes of one HTTP header block
     detect: bool = True  # recognise WebSocket without a handshake from the frames themselves (strict heuristic)
+    app: str | None = None  # --app: the application protocol forced on every WebSocket connection
+    app_ports: dict = field(default_factory=dict)  # --decode-app: server TCP port -> application protocol
     extra: dict = field(default_factory=dict)
 
 
@@ -49,6 +51,38 @@ def decode_as_client(decode_as: frozenset, port: int, peer_port: int) -> bool | 
     if port in decode_as and peer_port not in decode_as:
         return False
     return None
+
+
+_DECODE_APP = re.compile(r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*,\s*([\w.-]+)\s*$", re.I)
+
+
+def _known_app(name: str, option: str) -> str:
+    from .app import PROTOCOLS
+
+    if name not in PROTOCOLS:
+        raise UsageError(f"{option} {name!r}: unknown application protocol (known: {', '.join(sorted(PROTOCOLS))})")
+    return name
+
+
+def parse_app(value: str | None) -> str | None:
+    """``--app PROTO``: a name of ``wsdissect.app.PROTOCOLS`` (or None)."""
+    return None if value is None else _known_app(value.strip(), "--app")
+
+
+def parse_decode_app(values: tuple[str, ...] | list[str]) -> dict[int, str]:
+    """``--decode-app tcp.port==1883,mqtt`` (or ``1883,mqtt``): server port -> application protocol."""
+    ports: dict[int, str] = {}
+    for value in values:
+        m = _DECODE_APP.match(value)
+        if not m or not 0 < int(m.group(1)) < 65536:
+            raise UsageError(f"--decode-app {value!r}: expected tcp.port==PORT,PROTOCOL")
+        ports[int(m.group(1))] = _known_app(m.group(2), "--decode-app")
+    return ports
+
+
+def forced_app(options: "Options", server_port: int) -> str | None:
+    """The application protocol forced on a connection to *server_port* (``--decode-app`` before ``--app``)."""
+    return options.app_ports.get(server_port, options.app)
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)

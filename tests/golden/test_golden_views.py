@@ -92,7 +92,13 @@ DETAIL_FRAMES = {
     "wsproto_fragments": {4: "request", 6: "response-101", 10: "ping-between-fragments-last-fragment",
                           13: "binary-first-fragment-ext16", 15: "empty-fragment-last-fragment",
                           23: "server-fragments-and-ping", 30: "binary-ext64", 35: "close-reason"},
+    # application units (docs/app.md): a node per unit under the payload
+    "socketio_chat": {4: "request", 8: "engineio-open", 16: "event", 26: "event-with-ack-id", 27: "ack",
+                      37: "binary-event", 38: "binary-attachment"},
+    "mqtt_ws": {8: "connect", 11: "publish-qos1", 24: "subscribe", 40: "publish-qos2", 48: "publish-binary",
+                57: "unsubscribe"},
 }
+APP_CAPTURES = ("socketio_chat", "mqtt_ws")  # follow also --raw (payloads instead of units)
 
 
 def _cases() -> list[Case]:
@@ -104,6 +110,8 @@ def _cases() -> list[Case]:
         for frame, role in frames.items():
             cases.append(Case(cap, f"show-V-frame{frame}-{role}", ("show", "-V", "--frame", str(frame), f), frame))
         cases.append(Case(cap, "follow", ("follow", f)))
+        if cap in APP_CAPTURES:
+            cases.append(Case(cap, "follow-raw", ("follow", "--raw", f)))
         cases.append(Case(cap, "stats", ("stats", f)))
         cases.append(Case(cap, "stats-json", ("stats", "-f", "json", f)))
         cases.append(Case(cap, "expert", ("expert", f)))

@@ -186,3 +186,68 @@ def test_checker_catches_unsafe_output() -> None:
         {"raw bidi", "raw C1", "raw invisible", "raw DEL"}
     assert {k for k, _ in check(b"x" * (MAX_LINE + 1), "expert-json", "never")} == {"line"}
     assert {k for k, _ in check(b"x\n", "stats", "never")} == {"markup"}
+
+
+# -- application units (docs/app.md): event names, namespaces, topics and payloads are peer data too ----------------
+APP_NAME = MARKUP + SGR_ESC + BIDI + C1
+
+
+def _mqtt_publish(topic: bytes, payload: bytes) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + payload
+    assert len(body) < 128
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def build_app_capture(path: str) -> None:
+    """A Socket.IO connection and an MQTT connection whose units carry the hostile text."""
+    from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
+
+    c = Conversation()
+    req = upgrade_request(path="/socket.io/?EIO=4&transport=websocket", key="dGhlIHNhbXBsZSBub25jZQ==")
+    c.send(True, req)
+    c.send(False, upgrade_response(req))
+    c.send(False, ws_frame(1, b'0{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":1,"maxPayload":9}'))
+    for message in (f"40/n{MARKUP}\u202e,", "42" + json.dumps([APP_NAME, {"k": HOSTILE}], ensure_ascii=False),
+                    f"42/n{MARKUP}\u202e,7" + json.dumps([APP_NAME], ensure_ascii=False)):
+        c.send(True, ws_frame(1, message.encode(), mask=MASK))
+    c.close()
+    m = Conversation(client=("10.0.0.1", 50001), server=("10.0.0.2", 1883), t0=c.t + 1)
+    req = upgrade_request(path="/mqtt", key="dGhlIHNhbXBsZSBub25jZQ==", extra=[("Sec-WebSocket-Protocol", "mqtt")])
+    m.send(True, req)
+    m.send(False, upgrade_response(req, extra=[("Sec-WebSocket-Protocol", "mqtt")]))
+    m.send(True, ws_frame(2, b"\x10\x0e\x00\x04MQTT\x04\x02\x00\x3c\x00\x02id", mask=MASK))
+    m.send(True, ws_frame(2, _mqtt_publish((MARKUP + "\x1b[31m\u202e\x07").encode(),
+                                           json.dumps({"v": MARKUP + "\x1b]0;t\x07"}).encode()), mask=MASK))
+    m.close()
+    from scapy.utils import wrpcap
+
+    wrpcap(path, c.packets + m.packets)
+
+
+APP_VIEWS = {
+    "show": (("show",), [f'EVENT "{MARKUP}'], ["\\x1b[31m", "\\u202e"]),
+    "show-V": (("show", "-V"), [f"{MARKUP}\\x1b[31mRED", f"Topic: {MARKUP}"], ["\\x1b[31m", "\\u202e", "\\x07"]),
+    "follow": (("follow",), [f"MQTT PUBLISH {MARKUP}"], ["\\x1b[31m", "\\u202e", "\\x07"]),
+    "stats": (("stats",), [MARKUP], []),
+    "stats-json": (("stats", "-f", "json"), [MARKUP], []),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("hostile_app") / "hostile_app.pcap")
+    build_app_capture(path)
+    return path
+
+
+@pytest.mark.parametrize("view, color, width", [(v, c, w) for v in APP_VIEWS for c, w in RUNS])
+def test_application_units_are_terminal_safe(hostile_app: str, view: str, color: str, width: int,
+                                             monkeypatch) -> None:
+    res = _run(hostile_app, APP_VIEWS[view][0], color, width)
+    assert res.exit_code == 0, res.stderr
+    monkeypatch.setitem(VIEWS, "app", APP_VIEWS[view])
+    problems = check(res.stdout, "app", color)
+    assert not problems, "\n".join(f"  {kind}: {what}" for kind, what in problems)
+    if view == "stats-json":
+        units = json.loads(res.stdout)["app"]["protocols"]
+        assert {"socket.io", "mqtt"} <= set(units), "the hostile units were not decoded: the check proves nothing"

@@ -142,3 +142,51 @@ def test_connection_limit_evicts_the_most_idle_connection_with_a_finding():
     ends = [ev for ev in events if ev.__class__ is ConnectionEnd]
     assert len(evicted) == 1 and evicted[0].conn.index == 0 and evicted[0].frame == 3
     assert [e.ended_by for e in ends if e.conn.index == 0] == ["evicted"]
+
+
+def _zeros_message(mib: int) -> bytes:
+    """*mib* MiB of zeros as one permessage-deflate payload (about 1030:1)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(1 << 20)
+    return (b"".join(comp.compress(zeros) for _ in range(mib)) + comp.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+@pytest.mark.parametrize("mib", [96, 512])
+def test_a_bomb_of_any_size_stays_under_max_message_plus_64_mib(tmp_path, mib):
+    """The default limits: the bomb is cut at --max-message (64 MiB kept, the rest inflated and dropped up to
+    --max-inflated), and the peak RSS stays under 64 + 64 MiB however large the bomb is; the message after it,
+    with no back-reference, is exact."""
+    path = tmp_path / "bomb.pcap"
+    with open(path, "wb") as f:
+        w = PcapWriter(f, 1)
+        conv = _opened(w, 9004, deflate=True)
+        conv.send(True, ws_frame(2, _zeros_message(mib), rsv=4, mask=MASK))
+        after = zlib.compressobj(9, zlib.DEFLATED, -15)
+        conv.send(True, ws_frame(1, (after.compress(b"after") + after.flush(zlib.Z_SYNC_FLUSH))[:-4], rsv=4,
+                                 mask=MASK))
+        conv.close()
+    status, peak, recs, err = _export(path)
+    assert status == 0 and b"Traceback" not in err
+    (bomb,) = [r for r in recs if r["type"] == "message" and r["opcode"] == "binary"]
+    assert not bomb["complete"] and bomb["truncated"] and bomb["payload_length"] == 64 << 20
+    assert _texts(recs) == [b"after"]
+    codes = {r["code"] for r in recs if r["type"] == "expert"}
+    assert ("ws.deflate.limit" if mib * (1 << 20) > 256 << 20 else "ws.message.too_large") in codes
+    assert peak < 128, peak
+
+
+def test_a_legitimate_8_mib_message_at_1000_to_1_passes_with_the_defaults(tmp_path):
+    path = tmp_path / "big.pcap"
+    wire = _zeros_message(8)
+    assert len(wire) * 1000 < 8 << 20
+    with open(path, "wb") as f:
+        w = PcapWriter(f, 1)
+        conv = _opened(w, 9005, deflate=True)
+        conv.send(True, ws_frame(2, wire, rsv=4, mask=MASK))
+        conv.close()
+    status, _peak, recs, err = _export(path)
+    (msg,) = [r for r in recs if r["type"] == "message" and r["opcode"] == "binary"]
+    assert msg["complete"] and base64.b64decode(msg["payload_b64"]) == bytes(8 << 20)
+    status, _peak, recs, err = _export(path, "--max-ratio", "1000")
+    (msg,) = [r for r in recs if r["type"] == "message" and r["opcode"] == "binary"]
+    assert not msg["complete"] and msg["truncated"]

@@ -170,7 +170,7 @@ def test_property_counts_survive_any_batching(msgs, rnd) -> None:
         series = [s for s in d.traffic.connections if s.stream == k]
         assert (sum(sum(s.messages[0]) + sum(s.messages[1]) for s in series)) == len(mine)
     for ts, c2s, _op, _size, _k in msgs:
-        b = int((1000.0 + ts - d.axis.origin) / d.axis.width)
+        b = d.axis.bucket(1000.0 + ts)
         assert d.traffic.messages[0 if c2s else 1][b] > 0
     by_op: dict = {}
     for _ts, _c2s, op, size, _k in msgs:

@@ -69,6 +69,9 @@ def test_every_timestamp_lands_in_its_bucket(times: list[float]) -> None:
     assert all(0 <= i < MAX_BUCKETS for i in s.data)
     expected: dict[int, int] = {}
     for ts in times:
-        i = int((ts - clock.origin) / clock.width)
+        i = int((ts - clock.anchor) * (1.0 / clock.width) + clock.before)  # counted from the anchor, as the clock does
+        start = clock.origin + i * clock.width  # and that bucket holds the time (to float precision)
+        slack = 1e-9 * max(1.0, abs(ts), abs(start))
+        assert start - slack <= ts < start + clock.width + slack
         expected[i] = expected.get(i, 0) + 1
     assert expected == s.data

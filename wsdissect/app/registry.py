@@ -124,6 +124,11 @@ class AppDissector:
         self._sniff_left = SNIFF_MESSAGES if choice.reason == "sniff" else 0
 
     @property
+    def sniffing(self) -> bool:
+        """Still testing messages for a protocol (no decoder yet)."""
+        return self.decoder is None and self._sniff_left > 0
+
+    @property
     def protocol(self) -> Optional[str]:
         return self.decoder.protocol if self.decoder else None
 

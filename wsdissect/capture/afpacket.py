@@ -1,4 +1,4 @@
-"""Live capture on Linux: a raw AF_PACKET socket with a BPF filter compiled by libpcap (through scapy).
+"""Live capture on Linux: a raw AF_PACKET socket with a BPF filter (compiled by capture/bpf.py).
 
 Records have the same shape as file records: ``(frame_no, ts, linktype, data, wire_len)``.  On one interface the
 link layer is the interface's (Ethernet for ``lo`` and Ethernet NICs, raw IP for tun devices); on ``any`` every
@@ -14,6 +14,7 @@ import struct
 import time
 
 from ..errors import CaptureError
+from .bpf import attach, compile_filter
 from .layers import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW
 
 ETH_P_ALL = 0x0003
@@ -25,7 +26,6 @@ PACKET_OUTGOING = 4
 PACKET_IGNORE_OUTGOING = 23
 SO_TIMESTAMPNS = 35
 ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 772, 65534
-DLT_RAW = 12  # libpcap's value for LINKTYPE_RAW on Linux
 _TIMESPEC = struct.Struct("@qq")
 
 
@@ -96,33 +96,11 @@ class LiveCapture:
         self.linktype = LINKTYPE_LINUX_SLL if self.any else self._iface_linktype()
 
     def _attach_filter(self, bpf: str) -> None:
-        """Compile *bpf* with libpcap for this capture's link type and snapshot length, attach it to the socket.
-
-        (scapy's own helper compiles for a 65,535-byte snapshot, which cuts full-size loopback segments.)
-        """
-        from ctypes import byref, create_string_buffer
-
-        try:
-            from scapy.arch.common import bpf_program
-            from scapy.arch.linux import SO_ATTACH_FILTER, free_filter, sock_fprog
-            from scapy.libs.winpcapy import pcap_close, pcap_compile, pcap_geterr, pcap_open_dead
-        except (ImportError, OSError) as e:
-            raise CaptureError(f"cannot compile capture filters (libpcap missing?): {e}") from None
+        """Compile *bpf* for this capture's link type and snapshot length (capture/bpf.py), attach it to the
+        socket.  (scapy's own helper compiles for a 65,535-byte snapshot, which cuts full-size loopback segments.)"""
         # the kernel runs the filter on what the socket reads: network-layer packets on "any"
         linktype = LINKTYPE_RAW if self.any else self._iface_linktype()
-        prog = bpf_program()
-        handle = pcap_open_dead(DLT_RAW if linktype == LINKTYPE_RAW else linktype, self.snaplen)
-        try:
-            if pcap_compile(handle, byref(prog), create_string_buffer(bpf.encode()), 1, 0xFFFFFFFF) == -1:
-                msg = pcap_geterr(handle)
-                msg = msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
-                raise CaptureError(f"bad capture filter {bpf!r}: {msg}")
-        finally:
-            pcap_close(handle)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, sock_fprog(prog.bf_len, prog.bf_insns))
-        finally:
-            free_filter(prog)
+        attach(self.sock, compile_filter(bpf, linktype, self.snaplen))
 
     def _iface_hatype(self) -> int:
         try:

@@ -19,11 +19,11 @@ from typing import Iterator
 from ..events import CaptureEnd, CaptureStart, Message
 from ..rfc6455 import opcode_name
 from ..speedups import speedups
-from .records import U64, message_columns, time_ns
+from .records import U64, app_text, message_columns, time_ns
 
 COLUMNS = ("stream", "client", "server", "direction", "opcode", "complete", "close_code", "close_reason",
            "first_frame", "last_frame", "first_time", "last_time", "first_time_ns", "last_time_ns", "fragments",
-           "compressed", "wire_length", "payload_length", "truncated", "note", "payload_b64", "text")
+           "compressed", "wire_length", "payload_length", "truncated", "note", "payload_b64", "text", "app")
 _BOOL = {True: "true", False: "false"}.__getitem__
 _OPCODE_NAMES = tuple(opcode_name(op) for op in range(16))
 _OPCODE = _OPCODE_NAMES.__getitem__
@@ -41,13 +41,14 @@ def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-def _tail(payload: bytes, text: str | None) -> bytes:
-    """``,payload_b64,text`` as UTF-8: a message's text is its payload decoded, so the payload bytes are quoted
-    as they are (no decoding and encoding again)."""
+def _tail(payload: bytes, text: str | None, app: tuple | None) -> bytes:
+    """``,payload_b64,text,app`` as UTF-8: a message's text is its payload decoded, so the payload bytes are quoted
+    as they are (no decoding and encoding again); ``app`` is the units' JSON text, empty without units."""
     b64 = b2a_base64(payload, newline=False)
+    units = b"," if app is None else b',"' + app_text(app).encode("utf-8").replace(b'"', b'""') + b'"'
     if text is None:
-        return b"," + b64 + b","
-    return b"".join((b",", b64, b',"', payload.replace(b'"', b'""'), b'"'))
+        return b"," + b64 + b"," + units
+    return b"".join((b",", b64, b',"', payload.replace(b'"', b'""'), b'"', units))
 
 
 def _nanoseconds(seconds: list) -> Iterator[str]:
@@ -67,7 +68,8 @@ def message_lines(batch: list, prefix: str = "") -> Iterator[bytes]:
     *prefix*.  Built column by column: the per-message work is in C (:func:`records.message_columns`, ``map``,
     ``str.join``) but for :func:`_tail`."""
     (_conn, direction, opcode, payload, complete, first_frame, last_frame, first_ts, last_ts, fragments,
-     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, index, client,
+     compressed, wire_length, _frames, close_code, close_reason, text, truncated, note, _raw, app, index,
+     client,
      server) = message_columns(batch)
     columns = [  # the flat columns, each a lazy map over the batch, in COLUMNS order up to the payload
         map(str, index), client, server, direction, map(_OPCODE, opcode), map(_BOOL, complete),
@@ -78,7 +80,7 @@ def message_lines(batch: list, prefix: str = "") -> Iterator[bytes]:
     heads = map(",".join, zip(*columns))
     if prefix:
         heads = map(prefix.__add__, heads)
-    return map(bytes.__add__, map(_ENCODE, heads), map(_tail, payload, text))
+    return map(bytes.__add__, map(_ENCODE, heads), map(_tail, payload, text, app))
 
 
 def csv_block(batch: list, prefix: str = "") -> bytes:

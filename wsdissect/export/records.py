@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from binascii import b2a_base64
 from operator import attrgetter
+from typing import Iterator
 
 from ..events import ConnectionEnd, Finding, HttpRequest, HttpResponse, Message
 from ..findings import Severity
@@ -50,7 +51,21 @@ def _message_tail(m: Message) -> dict:
         tail["truncated"] = True
     if m.note:
         tail["note"] = m.note
+    if m.raw is not None:
+        tail["raw_b64"] = b2a_base64(m.raw, newline=False).decode("ascii")
+    if m.app is not None:
+        tail["app"] = app_units(m.app)
     return tail
+
+
+def app_units(units: tuple) -> list:
+    """A message's application units in their export form (``shared/corpus-app/FORMAT.md``)."""
+    return [u.to_dict() for u in units]
+
+
+def app_text(units: tuple | None) -> str | None:
+    """The ``app`` column of the column-wise formats (CSV, Parquet): the units as JSON text, None without."""
+    return None if units is None else json_bytes(app_units(units)).decode("utf-8")
 
 
 def _opening(kind: str, file: str | None) -> dict:
@@ -110,6 +125,27 @@ def message_line_py(m: Message, file: str | None = None) -> bytes:
     as is, and the rest goes through the JSON encoder as one small object.  ``tests/unit/
     test_export_records.py`` checks it parses to exactly ``message_record(m)``.
     """
+    before, after = _line_around_payload(m, file)
+    return b"".join((before, b2a_base64(m.payload, newline=False), after))
+
+
+B64_PIECE = 3 << 20  # payload bytes base64-encoded at a time by message_line_pieces (a multiple of 3)
+
+
+def message_line_pieces(m: Message, file: str | None = None) -> Iterator[bytes]:
+    """:func:`message_line_py` in pieces, the payload's base64 a few MiB at a time: a large payload is written
+    without its whole base64 (4/3 of its size) and the joined line in memory at once."""
+    before, after = _line_around_payload(m, file)
+    yield before
+    payload = m.payload
+    with memoryview(payload) as view:
+        for start in range(0, len(payload), B64_PIECE):
+            yield b2a_base64(view[start:start + B64_PIECE], newline=False)
+    yield after
+
+
+def _line_around_payload(m: Message, file: str | None) -> tuple[bytes, bytes]:
+    """The JSONL message line up to the payload's base64 and after it."""
     conn = m.conn
     key = (id(conn), m.direction)
     entry = heads_for(file).get(key)
@@ -119,9 +155,9 @@ def message_line_py(m: Message, file: str | None = None) -> bytes:
         close = b'"close_code":null,"close_reason":null,'
     else:
         close = b'"close_code":%s,"close_reason":%s,' % (json_bytes(m.close_code), json_bytes(m.close_reason))
-    return b"".join((entry[1], _OPCODE_JSON[m.opcode], b',"payload_b64":"', b2a_base64(m.payload, newline=False),
-                     b'","complete":true,' if m.complete else b'","complete":false,', close,
-                     json_bytes(_message_tail(m))[1:]))
+    return (entry[1] + _OPCODE_JSON[m.opcode] + b',"payload_b64":"',
+            b"".join((b'","complete":true,' if m.complete else b'","complete":false,', close,
+                      json_bytes(_message_tail(m))[1:])))
 
 
 def _remember_head(m: Message, file: str | None = None) -> tuple:
@@ -166,7 +202,7 @@ else:  # pragma: no cover - without the C code
 # the Message slots in the order speedups.message_columns returns them, then the connection's fields
 SLOTS = ("conn", "direction", "opcode", "payload", "complete", "first_frame", "last_frame", "first_ts", "last_ts",
          "fragments", "compressed", "wire_length", "frames", "close_code", "close_reason", "text", "truncated",
-         "note", "conn.index", "conn.client", "conn.server")
+         "note", "raw", "app", "conn.index", "conn.client", "conn.server")
 
 
 def message_columns_py(batch: list) -> tuple:

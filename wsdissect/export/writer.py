@@ -19,7 +19,7 @@ from ..events import CaptureEnd, CaptureStart, ConnectionEnd, Finding, Message
 from ..findings import Severity
 from ..speedups import speedups
 from .records import (connection_record, expert_record, forget_heads, heads_for, is_exported_connection,
-                      json_bytes, message_line)
+                      json_bytes, message_line, message_line_pieces)
 
 
 class ExportFormat(str, enum.Enum):
@@ -28,6 +28,7 @@ class ExportFormat(str, enum.Enum):
 
 
 BATCH = 1 << 20  # bytes of output collected before one write
+STREAMED = 4 << 20  # a message payload larger than this is written in pieces (records.message_line_pieces)
 
 
 def encode_event(ev, min_severity: int = Severity.NOTE, file: str | None = None) -> bytes | None:
@@ -171,6 +172,9 @@ class RecordWriter:
 
     def event(self, ev) -> None:
         file = self.input.file
+        if ev.__class__ is Message and len(ev.payload) > STREAMED:
+            self._put_pieces(message_line_pieces(ev, file))
+            return
         data = message_line(ev, file) if ev.__class__ is Message else encode_event(ev, self.min_severity, file)
         if data is not None:
             self._put(data)
@@ -212,6 +216,28 @@ class RecordWriter:
         self.pos += n
         if self.flush_each or self.pos >= BATCH:
             self.flush()
+
+    def _put_pieces(self, pieces) -> None:
+        """One record given in pieces, copied through the (recycled) buffers: memory stays bounded."""
+        if self.fmt is ExportFormat.JSON:
+            self._copy(b",\n" if self.records else b"\n")
+        for piece in pieces:
+            self._copy(piece)
+        if self.fmt is not ExportFormat.JSON:
+            self._copy(b"\n")
+        self.records += 1
+        if self.flush_each:
+            self.flush()
+
+    def _copy(self, data: bytes) -> None:
+        with memoryview(data) as view:
+            while len(view):
+                n = min(len(view), len(self.buf) - self.pos)
+                self.buf[self.pos:self.pos + n] = view[:n]
+                self.pos += n
+                view = view[n:]
+                if self.pos >= BATCH:
+                    self.flush()
 
     def flush(self) -> None:
         """Hand the collected records to the file (in the background unless ``flush_each``)."""

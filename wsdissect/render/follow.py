@@ -10,6 +10,7 @@ from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message
 from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
+from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .text import hexdump, pretty_payload, safe, size
 
@@ -18,8 +19,10 @@ DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
 
 
 class FollowView:
-    def __init__(self, console: Console, hex_limit: int = 256, text_limit: int = 4000):
+    def __init__(self, console: Console, hex_limit: int = 256, text_limit: int = 4000, units: bool = True):
+        """*units*: show a message's application units (when decoded) instead of its raw text or hex."""
         self.console = console
+        self.units = units
         self.hex_limit = hex_limit
         self.text_limit = text_limit
         self.t0: float | None = None
@@ -128,6 +131,9 @@ class FollowView:
             self._row(prefix, body)
             return
         body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
+        if self.units and m.app:
+            self._row(prefix, body, [Text(unit_line(u, self.text_limit)) for u in m.app])
+            return
         if op == 1 and m.text is not None:
             text, is_json = pretty_payload(m.text, self.text_limit)
             if is_json or "\n" in text:

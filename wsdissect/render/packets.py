@@ -7,10 +7,11 @@ from rich.console import Console
 from rich.text import Text
 
 from ..capture.layers import tcp_window_scale
-from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Packet, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
+from .app_view import protocol_label, units_info
 from .text import safe
 
 TCP_INFO_PREFIX = {"tcp.retransmission": "[TCP Retransmission] ", "tcp.out_of_order": "[TCP Out-Of-Order] ",
@@ -117,8 +118,14 @@ class PacketSummaries:
         codes = sorted({f.code for f in findings if f.severity >= Severity.WARNING})
         prefix = "".join(dict.fromkeys(TCP_INFO_PREFIX[f.code] for f in findings if f.code in TCP_INFO_PREFIX))
         if frames or http:
-            info = ", ".join([http_info(h) for h in http] + [ws_frame_info(f) for f in frames])
-            return ("WebSocket" if frames else "HTTP"), prefix + info, worst, codes
+            parts, app = [http_info(h) for h in http], None
+            for ev in events:  # a message follows the frame that completed it: its units replace that frame's text
+                if ev.__class__ is WsFrame:
+                    parts.append(ws_frame_info(ev))
+                elif ev.__class__ is Message and ev.app and parts:
+                    parts[-1] = units_info(ev.app)
+                    app = app or protocol_label(ev.app[0].protocol)
+            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(parts), worst, codes
         seq = p.rel_seq if p.rel_seq is not None else p.seq
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:

@@ -7,6 +7,7 @@ from rich.table import Table
 from ..events import ConnectionEnd, Message
 from ..export.records import connection_record, is_exported_connection
 from ..rfc6455 import opcode_name
+from .app_stats import AppStats, render_app_stats
 from .text import safe, size
 
 
@@ -20,12 +21,17 @@ class StatsCollector:
         self.rows: list[dict] = []
         self.recount = recount
         self.tallies: dict[tuple[int, str], dict] = {}
+        self.app = AppStats()
 
     def event(self, ev) -> None:
         cls = ev.__class__
-        if cls is Message and self.recount:
-            self._tally(ev)
+        if cls is Message:
+            if ev.app:
+                self.app.message(ev)
+            if self.recount:
+                self._tally(ev)
         elif cls is ConnectionEnd and is_exported_connection(ev):
+            self.app.end(ev.conn)
             row = connection_record(ev)
             if self.recount:
                 for direction in row["stats"]:
@@ -99,6 +105,7 @@ def render_stats(console: Console, stats: StatsCollector) -> None:
     if console.width < 110:
         _narrow(console, stats)
         _totals(console, stats)
+        render_app_stats(console, stats.app)
         return
     table = Table(title="WebSocket connections", show_lines=True)
     ends = max((len(x) for r in stats.rows for x in (r["client"], r["server"])), default=10)
@@ -126,6 +133,7 @@ def render_stats(console: Console, stats: StatsCollector) -> None:
                       _dir_cell(st["client_to_server"]), _dir_cell(st["server_to_client"]), close, rtt_s)
     console.print(table)
     _totals(console, stats)
+    render_app_stats(console, stats.app)
 
 
 def _totals(console: Console, stats: StatsCollector) -> None:

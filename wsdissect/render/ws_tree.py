@@ -8,6 +8,7 @@ from typing import Optional
 from ..events import Message, WsFrame
 from ..findings import Severity
 from ..rfc6455 import close_code_label, opcode_label
+from .app_view import add_unit_nodes
 from .nodes import Node, Span
 from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
@@ -116,3 +117,5 @@ def _payload(node: Node, f: WsFrame, msg: Message | None) -> None:
         d = node.add(f"Data ({len(msg.payload)} bytes)")
         for line in hexdump(msg.payload):
             d.add(line)
+    if msg.app:
+        add_unit_nodes(node, msg.app)

@@ -51,7 +51,7 @@ class ReportAggregator:
         hot path on captures of many small messages."""
         clock = self.clock
         nan = float("nan")  # no origin yet: every comparison fails and the clock decides
-        origin, inv = nan if clock.origin is None else clock.origin, clock.inv
+        anchor, inv, before = nan if clock.anchor is None else clock.anchor, clock.inv, clock.before
         traffic = self.traffic.data
         sizes = self.sizes
         by_index = self.conns.by_index
@@ -59,17 +59,17 @@ class ReportAggregator:
         for ev in events:
             if ev.__class__ is not Message:
                 self._other(ev)
-                origin, inv = nan if clock.origin is None else clock.origin, clock.inv
+                anchor, inv, before = nan if clock.anchor is None else clock.anchor, clock.inv, clock.before
                 continue
             ts = ev.last_ts
             if ts > last:
                 last = ts
-            x = (ts - origin) * inv
+            x = (ts - anchor) * inv + before
             if 0 <= x < MAX_BUCKETS:
                 i = int(x)
             else:
                 i = clock.index(ts)
-                origin, inv = clock.origin, clock.inv
+                anchor, inv, before = clock.anchor, clock.inv, clock.before
             n = len(ev.payload)
             d = 0 if ev.direction == CLIENT_TO_SERVER else 1
             b = traffic.get(i)
@@ -150,7 +150,7 @@ class ReportAggregator:
                           damaged=self.damaged)
         traffic = Traffic((cols[0], cols[1]), (cols[2], cols[3]), self.conns.busiest(n), self.conns.seen)
         sizes = {opcode_name(op): tuple(hist) for op, hist in sorted(self.sizes.items())}
-        return ReportData(summary=summary, axis=TimeAxis(clock.origin, clock.width, n), traffic=traffic, sizes=sizes,
+        return ReportData(summary=summary, axis=TimeAxis(clock.origin, clock.width, n, clock.anchor, clock.before), traffic=traffic, sizes=sizes,
                           rtt=self.pings.buckets(), timeline=self.book.bars(), timeline_omitted=self.book.omitted,
                           ended_by=dict(self.book.ended_by), findings_series=self.findings.per_severity(n),
                           findings=self.findings.top(), findings_undated=self.findings.undated,

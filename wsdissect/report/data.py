@@ -15,6 +15,12 @@ class TimeAxis:
     origin: float
     width: float
     buckets: int
+    anchor: float  # the clock's fixed reference: bucket(ts) is counted from here, as the aggregator counted it
+    before: int  # buckets between origin and anchor
+
+    def bucket(self, ts: float) -> int:
+        """The bucket that holds *ts*."""
+        return int((ts - self.anchor) * (1.0 / self.width) + self.before)
 
 
 @dataclass(frozen=True, slots=True)

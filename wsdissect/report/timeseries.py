@@ -3,7 +3,8 @@
 A :class:`BucketClock` maps a timestamp to a bucket index.  It starts with 1 ms buckets; when a timestamp falls
 past the last bucket, the width steps up the :data:`WIDTHS` ladder (each width a whole multiple of the one
 before, so old buckets merge exactly into new ones) and every registered :class:`Series` is merged to the new
-width.  A timestamp before the origin moves the origin back by whole buckets.  Merging happens a few dozen times
+width.  A timestamp before the origin moves the origin back by whole buckets (counted from a fixed anchor, so
+no bucket drifts by rounding).  Merging happens a few dozen times
 per capture at most, so the per-event cost is one subtraction, one multiplication and a bounds check.
 
 Nothing here knows about WebSocket: series hold numbers (or small lists of numbers) per bucket.
@@ -76,16 +77,26 @@ class Series:
 
 
 class BucketClock:
-    """Turns timestamps into bucket indexes and keeps every registered :class:`Series` on the same grid."""
+    """Turns timestamps into bucket indexes and keeps every registered :class:`Series` on the same grid.
 
-    __slots__ = ("origin", "level", "width", "inv", "series")
+    Positions are measured from a fixed *anchor* (the first timestamp); the origin lies a whole number of buckets
+    (*before*) earlier.  Moving the origin back or coarsening changes that integer, never a float, so a timestamp
+    maps to the same bucket before and after (no rounding drift between old buckets and new events)."""
+
+    __slots__ = ("anchor", "before", "level", "width", "inv", "series")
 
     def __init__(self) -> None:
-        self.origin: float | None = None
+        self.anchor: float | None = None
+        self.before = 0  # buckets between the origin and the anchor
         self.level = 0
         self.width = WIDTHS[0]
         self.inv = 1.0 / self.width
         self.series: list[Series] = []
+
+    @property
+    def origin(self) -> float | None:
+        """The start of bucket 0."""
+        return None if self.anchor is None else self.anchor - self.before * self.width
 
     def new_series(self, zero: Callable = int, merge: Callable | None = None) -> Series:
         s = Series(zero, merge)
@@ -97,14 +108,14 @@ class BucketClock:
 
     def start(self, ts: float) -> None:
         """The capture's first timestamp is the origin (only the first call counts)."""
-        if self.origin is None:
-            self.origin = ts
+        if self.anchor is None:
+            self.anchor = ts
 
     def index(self, ts: float) -> int:
         """The bucket of *ts*, coarsening or moving the origin as needed; always ``0 <= i < MAX_BUCKETS``."""
-        if self.origin is None:
-            self.origin = ts
-        x = (ts - self.origin) * self.inv
+        if self.anchor is None:
+            self.anchor = ts
+        x = (ts - self.anchor) * self.inv + self.before
         return int(x) if 0 <= x < MAX_BUCKETS else self._fit(ts)
 
     def extent(self) -> int:
@@ -113,16 +124,15 @@ class BucketClock:
 
     def _fit(self, ts: float) -> int:
         while True:
-            if ts < self.origin:
-                shift = int((self.origin - ts) * self.inv) + 1
+            x = (ts - self.anchor) * self.inv + self.before
+            if x < 0:
+                shift = int(-x) + 1
                 if self.extent() + shift <= MAX_BUCKETS:
-                    self.origin -= shift * self.width
+                    self.before += shift
                     self._regrid(lambda i: i + shift)
                     continue
-            else:
-                x = (ts - self.origin) * self.inv
-                if x < MAX_BUCKETS:
-                    return int(x)
+            elif x < MAX_BUCKETS:
+                return int(x)
             self._coarsen()
 
     def _coarsen(self) -> None:
@@ -131,7 +141,9 @@ class BucketClock:
         self.width = WIDTHS[self.level]
         self.inv = 1.0 / self.width
         ratio = round(self.width / old)
-        self._regrid(lambda i: i // ratio)
+        extra = -self.before % ratio  # the origin moves back this many old buckets to stay on the new grid
+        self.before = (self.before + extra) // ratio
+        self._regrid(lambda i: (i + extra) // ratio)
 
     def _regrid(self, new_index: Callable[[int], int]) -> None:
         for s in self.series:

@@ -116,6 +116,10 @@ class Feed:
                 yield events
         yield self.dissector.finish()
 
+    def finding(self, finding: Finding) -> None:
+        """A finding about the capture itself (live: packets the kernel dropped), through the filter to the sink."""
+        self.sink([finding])
+
     def idle(self, now: float, idle: float) -> None:
         """Finish connections idle for *idle* seconds (long live runs)."""
         events = self.dissector.evict_idle(now, idle)

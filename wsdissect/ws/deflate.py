@@ -3,7 +3,9 @@
 Contract: ``inflate(data) -> (payload, problem)`` where *problem* is None or an :class:`InflateProblem` whose
 ``code`` is a finding code: ``ws.deflate.error`` (corrupt data), ``ws.deflate.no_context`` (the message refers to
 history this inflater never saw: the capture started after the handshake or lost bytes), ``ws.deflate.limit`` (the
-decompressed size or ratio limit was hit; the payload is cut there).
+decompressed size or ratio limit was hit; the payload is cut there and the history is lost), ``ws.message.too_large``
+(the decompressed message is longer than the bytes kept; the rest was inflated and dropped, the history is intact).
+Memory: the kept payload is one bytes object; the rest streams through in CHUNKs.
 
 Soundness: after any loss (``lose_history``) inflation restarts with an empty window.  A raw-deflate back-reference
 further than the output produced so far fails, so every message inflated afterwards is either exact or an error,
@@ -12,7 +14,6 @@ never silently wrong.
 from __future__ import annotations
 
 import zlib
-from collections import deque
 from typing import NamedTuple
 
 try:  # Intel ISA-L's inflate: the same output as zlib's (a deflate stream has one decoding), 1.5-2x faster
@@ -29,42 +30,48 @@ except ImportError:  # pragma: no cover - isal has wheels for the common platfor
 class InflateProblem(NamedTuple):
     """Why a message could not be inflated (fully): a finding code and what happened."""
 
-    code: str  # ws.deflate.error, ws.deflate.no_context or ws.deflate.limit
+    code: str  # ws.deflate.error, ws.deflate.no_context, ws.deflate.limit or ws.message.too_large
     detail: str
+    raw: bytes | None = None  # the compressed payload, when nothing of it could be inflated
 
 
 WINDOW = 1 << 15  # the largest LZ77 window: history a later message may refer to
 TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: appended before inflating
+CHUNK = 1 << 20  # decompressed bytes asked for at a time once the kept part is full (discarded as they come)
+CUT_CODES = frozenset({"ws.deflate.limit", "ws.message.too_large"})  # problems that cut the payload
 
 
 class Inflater:
-    def __init__(self, no_context_takeover: bool = False, max_size: int = 64 << 20, max_ratio: int = 1000,
-                 history_known: bool = True):
+    """permessage-deflate for one direction.
+
+    Three bounds: *max_size* decompressed bytes are produced per message at most (the CPU bound, ``--max-inflated``);
+    *max_ratio* (0 = off) bounds them further to that many times the compressed size (``--max-ratio``); *max_keep*
+    bytes of the result are kept (``--max-message``).  Past *max_keep* the rest is inflated and discarded, so the
+    window stays right for the next message; past the CPU or ratio bound inflation stops and the history is
+    declared lost (later messages are exact or ``ws.deflate.no_context``)."""
+
+    def __init__(self, no_context_takeover: bool = False, max_size: int = 64 << 20, max_ratio: int = 0,
+                 history_known: bool = True, max_keep: int | None = None):
         self.no_context_takeover = no_context_takeover
         self.max_size = max_size
         self.max_ratio = max_ratio
+        self.max_keep = max_size if max_keep is None else max_keep
         self._d = None
         self.history_known = history_known  # False: earlier messages were not seen
         self.messages = 0
-        self.recent: deque[bytes] = deque()  # the last outputs: at least the last WINDOW bytes when available
-        self.recent_size = 0  # bytes in ``recent``
+        self.window = b""  # the last WINDOW bytes of output, to continue after a message that ended the stream
 
     def lose_history(self) -> None:
         """Bytes were lost: restart with an empty window (later back-references then fail, never lie)."""
         self._d = None
         self.history_known = False
-        self.recent = deque()
-        self.recent_size = 0
+        self.window = b""
 
-    def _remember(self, out: bytes) -> None:
-        """Keep the last WINDOW bytes of output, to continue after a message that ended the deflate stream."""
-        self.recent.append(out)
-        self.recent_size += len(out)
-        if self.recent_size > WINDOW + 8192:  # trim now and then: the oldest outputs are no longer needed
-            recent, size = self.recent, self.recent_size
-            while size - len(recent[0]) >= WINDOW:
-                size -= len(recent.popleft())
-            self.recent_size = size
+    def _budget(self, compressed: int) -> int:
+        """Decompressed bytes this message may produce."""
+        if self.max_ratio:
+            return min(self.max_size, max(compressed, 1024) * self.max_ratio)
+        return self.max_size
 
     def inflate(self, data: bytes) -> tuple[bytes, InflateProblem | None]:
         """The decompressed message and None, or what could be inflated and the problem (a plain 2-tuple: the C
@@ -73,32 +80,61 @@ class Inflater:
             # A 15-bit window decodes any stream compressed with a smaller one (RFC 7692 7.1.2).
             self._d = _inflate_lib.decompressobj(wbits=-15)
         self.messages += 1
-        # at least 1: zlib takes a max_length of 0 to mean "no limit"
-        limit = max(1, min(self.max_size, max(len(data), 1024) * self.max_ratio))
+        budget = self._budget(len(data))
         try:
-            out = self._d.decompress(data + TAIL, limit)
+            kept, produced, tail = self._run(data + TAIL, budget)
         except INFLATE_ERRORS as e:
             self._d = None
             known = self.history_known or self.no_context_takeover
             self.history_known = False
-            return b"", InflateProblem("ws.deflate.error" if known else "ws.deflate.no_context", str(e))
-        d = self._d
-        if d.unconsumed_tail:
+            return b"", InflateProblem("ws.deflate.error" if known else "ws.deflate.no_context", str(e), data)
+        if produced > budget:
             self.lose_history()
-            return out[:self.max_size], InflateProblem("ws.deflate.limit", f"decompressed size passed {limit} bytes")
+            what = f"{self.max_ratio}:1 ratio" if budget < self.max_size else f"{self.max_size}-byte"
+            return kept, InflateProblem("ws.deflate.limit", f"decompressed size passed the {what} limit; inflation "
+                                        "stopped and the compression history is lost")
+        problem = None
+        if produced > len(kept):
+            problem = InflateProblem("ws.message.too_large", f"decompressed message of {produced} bytes exceeds the "
+                                     f"{self.max_keep}-byte limit; payload truncated")
+        broken = self._settle(data, tail)
+        return (b"", broken) if broken is not None else (kept, problem)
+
+    def _run(self, buf: bytes, budget: int) -> tuple[bytes, int, bytes]:
+        """Inflate one message: the kept bytes, how many were produced (budget + 1 at most), the last WINDOW bytes
+        of the output.  Beyond the kept part, output is asked for in CHUNKs and dropped as it comes.  (zlib may hold
+        output back even when all input is consumed: only a short read proves the message is over.)"""
+        d = self._d
+        keep = min(self.max_keep, budget)
+        kept = d.decompress(buf, keep) if keep else b""  # one object: the payload is never copied again
+        produced, tail = len(kept), kept[-WINDOW:]
+        if keep:
+            buf = d.unconsumed_tail
+        while produced <= budget and not d.eof and (buf or produced >= keep):  # more may be pending
+            want = min(CHUNK, budget + 1 - produced)
+            out = d.decompress(buf, want)
+            produced += len(out)
+            tail = (tail + out[-WINDOW:])[-WINDOW:]
+            buf = d.unconsumed_tail
+            if len(out) < want and not buf:
+                break
+        return kept, produced, tail
+
+    def _settle(self, data: bytes, tail: bytes) -> InflateProblem | None:
+        """After a whole message: the state for the next one."""
+        d = self._d
         if d.eof:
             # the message ended with a final (BFINAL) block: the stream ends here, but with context takeover the
             # next message still refers to this window (RFC 7692 7.2.3.4)
             if d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
                 self.lose_history()
-                return b"", InflateProblem("ws.deflate.error", "data after the final deflate block")
+                return InflateProblem("ws.deflate.error", "data after the final deflate block", data)
             if self.no_context_takeover:
                 self._d = None
             else:
-                self._remember(out)
-                zdict = b"".join(self.recent)[-WINDOW:]
-                self._d = _inflate_lib.decompressobj(wbits=-15, zdict=zdict) if zdict else None
-            return out, None
+                self.window = (self.window + tail)[-WINDOW:]
+                self._d = _inflate_lib.decompressobj(wbits=-15, zdict=self.window) if self.window else None
+            return None
         if not self.no_context_takeover:
-            self._remember(out)
-        return out, None
+            self.window = (self.window + tail)[-WINDOW:]
+        return None

@@ -264,7 +264,10 @@ class FrameParser:
     def end(self) -> list:
         """End of the stream: a frame still being collected is returned incomplete, stamped with the frame and
         time of its last captured bytes."""
-        if self.hdr is None or not self.synced:
+        if not self.synced:  # a lone frame is not dropped: see Resync.at_end
+            found = self.resync.at_end(self.findings)
+            return self._replay(found) + self.end() if found is not None else []
+        if self.hdr is None:
             return []
         self.damaged = True
         return [self._finish(*self.last)]
@@ -307,8 +310,10 @@ class FrameParser:
 
     def _resync_feed(self, data: bytes, offset: int, frame: int, ts: float) -> list:
         found = self.resync.add(data, offset, frame, ts, self.findings)
-        if found is None:
-            return []
+        return [] if found is None else self._replay(found)
+
+    def _replay(self, found: tuple) -> list:
+        """Synchronised at a boundary of the held bytes (``Resync.add``/``at_end``): the frames from there."""
         buf, marks, roff, start = found
         self.synced = True
         out: list = []
@@ -341,6 +346,19 @@ class Resync:
             finding = ("ws.resync", f"{len(self.rbuf)} bytes could not be decoded before a gap", frame, 0.0)
         self._clear()
         return finding
+
+    def at_end(self, findings: list) -> tuple | None:
+        """The stream ended while sync was lost: the held bytes to replay from their first byte (as :meth:`add`
+        returns them) when they are a chain of plausible frames ending exactly at their end, else None; a
+        ``ws.resync`` finding appended to *findings* either way when bytes were held."""
+        if not self.rbuf:
+            return None
+        _, frame, ts = self.rmarks[0]
+        count = exact_chain(bytes(self.rbuf), self.client, self.rsv_allowed)
+        findings.append(("ws.resync", unproven_end_note(len(self.rbuf), count), frame, ts))
+        found = (bytes(self.rbuf), self.rmarks, self.roff, 0) if count else None
+        self._clear()
+        return found
 
     def _clear(self) -> None:
         self.rbuf = bytearray()
@@ -476,6 +494,28 @@ def chain(buf, p: int, n: int, client: bool | None, rsv_allowed: int) -> tuple[i
         if p > n:
             return (PROVEN if count >= 3 else UNDECIDED), count
         count += 1
+
+
+def exact_chain(buf: bytes, client: bool | None, rsv_allowed: int) -> int:
+    """The number of plausible frames *buf* is from its first byte when they end exactly at its end, else 0."""
+    verdict, count = chain(buf, 0, len(buf), client, rsv_allowed)
+    if verdict == INVALID or not count:
+        return 0
+    p = 0
+    while p < len(buf):
+        span = frame_span(buf, p)
+        if span < 0:
+            return 0
+        p += span
+    return count if p == len(buf) else 0
+
+
+def unproven_end_note(size: int, frames: int) -> str:
+    """The ``ws.resync`` message for *size* bytes left unsynchronised at the end, *frames* of them decodable."""
+    if not frames:
+        return f"{size} bytes at the end could not be decoded: no frame boundary found"
+    return (f"capture ended before a frame boundary could be proven; {frames} frame(s) decoded assuming one at the "
+            "first captured byte")
 
 
 class ProbeResult(NamedTuple):

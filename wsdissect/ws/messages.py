@@ -28,7 +28,7 @@ from ..flow import Conn
 from ..rfc6455 import CONTROL_BIT, Opcode
 from ..speedups import speedups
 from .close import parse_close
-from .deflate import InflateProblem, Inflater
+from .deflate import CUT_CODES, InflateProblem, Inflater
 from .frames import Frame
 
 class Span(NamedTuple):
@@ -41,7 +41,17 @@ class Span(NamedTuple):
     frames: tuple  # capture frames where each fragment completed
 
 
+class Outcome(NamedTuple):
+    """How a data message came out: why it is incomplete (None: it is not), whether a size limit cut it, and its
+    payload as it was on the wire when the application payload could not be made (``raw``)."""
+
+    note: str | None
+    truncated: bool = False
+    raw: bytes | None = None
+
+
 INFLATE_NOTES = {"ws.deflate.limit": "decompressed size limit reached",
+                 "ws.message.too_large": "decompressed message longer than --max-message",
                  "ws.deflate.no_context": "compressed with history not in the capture"}
 
 
@@ -172,38 +182,43 @@ class MessageAssembler:
                       ts: float, wire: int, out: list) -> None:
         """A one-frame compressed message the C lane inflated, when inflating reported a *problem* or the text is
         not UTF-8: finished here exactly as :meth:`_emit` finishes it."""
-        note = self._inflate_problem(problem, frame, ts) if problem else None
-        truncated = note == "decompressed size limit reached"
-        self._finish(opcode, payload, note, truncated, Span(first, frame, ts, ts, (frame,)), True, wire, out)
+        outcome = Outcome(None)
+        if problem is not None:
+            cut = problem.code in CUT_CODES
+            outcome = Outcome(self._inflate_problem(problem, frame, ts), cut, None if cut else problem.raw)
+        self._finish(opcode, payload, outcome, Span(first, frame, ts, ts, (frame,)), True, wire, out)
 
     def _emit(self, cur: list, frame: int, ts: float, out: list, incomplete_note: str | None = None) -> None:
         self.cur = None
         opcode, first, first_ts, compressed, chunks, _size, wire, frames, ok, truncated = cur
         payload = b"".join(chunks) if len(chunks) != 1 else chunks[0]
-        note = incomplete_note
-        if note is None and not ok:
-            note = "bytes missing from the capture"
+        outcome = Outcome(incomplete_note or (None if ok else "bytes missing from the capture"), truncated)
         if compressed and self.deflate_negotiated is not False and self.inflater is not None:
-            if note is None and not truncated:
-                payload, problem = self.inflater.inflate(payload)
-                if problem:
-                    note = self._inflate_problem(problem, frame, ts)
-                    truncated = note == "decompressed size limit reached"
-            else:
-                self.inflater.lose_history()
-                payload = b""
-                note = note or "compressed and incomplete"
-        self._finish(opcode, payload, note, truncated, Span(first, frame, first_ts, ts, tuple(frames)), compressed,
-                     wire, out)
+            payload, outcome = self._inflated(payload, outcome, frame, ts)
+        self._finish(opcode, payload, outcome, Span(first, frame, first_ts, ts, tuple(frames)), compressed, wire, out)
+
+    def _inflated(self, raw: bytes, outcome: Outcome, frame: int, ts: float) -> tuple[bytes, Outcome]:
+        """A compressed message's payload and outcome; what cannot be inflated keeps its wire bytes as ``raw``."""
+        if outcome.note is None and not outcome.truncated:
+            payload, problem = self.inflater.inflate(raw)
+            if problem is None:
+                return payload, outcome
+            note = self._inflate_problem(problem, frame, ts)
+            if problem.code in CUT_CODES:
+                return payload, Outcome(note, True)
+            return b"", Outcome(note, False, problem.raw)
+        self.inflater.lose_history()
+        return b"", Outcome(outcome.note or "compressed and incomplete", outcome.truncated, raw)
 
     def _inflate_problem(self, problem: InflateProblem, frame: int, ts: float) -> str:
         """Report what the inflater said; the note for the incomplete message."""
         self.findings.append((problem.code, problem.detail, frame, ts))
         return INFLATE_NOTES.get(problem.code, "decompression failed")
 
-    def _finish(self, opcode: int, payload: bytes, note: str | None, truncated: bool, span: Span, compressed: bool,
-                wire: int, out: list) -> None:
+    def _finish(self, opcode: int, payload: bytes, outcome: Outcome, span: Span, compressed: bool, wire: int,
+                out: list) -> None:
         """Emit a data message: text decoded (a finding if it is not UTF-8), counters updated."""
+        note, truncated = outcome.note, outcome.truncated
         complete = note is None and not truncated
         text = None
         if opcode == 1 and complete:
@@ -215,7 +230,7 @@ class MessageAssembler:
                                complete=complete, first_frame=span.first, last_frame=span.last,
                                first_ts=span.first_ts, last_ts=span.last_ts, fragments=len(span.frames),
                                compressed=compressed, wire_length=wire, frames=span.frames, text=text,
-                               truncated=truncated, note=None if complete else note))
+                               truncated=truncated, note=None if complete else note, raw=outcome.raw))
         self._tally(opcode, len(payload), wire)
 
     def _control(self, f: Frame, opcode: int, out: list) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..app.stage import AppStage
 from ..events import Message, Upgrade, new_frame
 from ..flow import Conn
 from ..rfc6455 import CONTROL_BIT, Opcode, opcode_name
@@ -34,7 +35,7 @@ class Owner(Protocol):
 
 class WsStream:
     __slots__ = ("name", "from_client", "mask_bit", "rsv_allowed", "fast_b0", "parser", "asm", "lane", "frames",
-                 "owner")
+                 "owner", "app")
 
     def __init__(self, owner: Owner, conn: Conn, name: str, from_client: bool, upgrade: Upgrade | None, options,
                  synced: bool):
@@ -54,7 +55,7 @@ class WsStream:
         if inflating:
             side = "client" if from_client else "server"
             inflater = Inflater(bool(deflate and deflate[f"{side}_no_context_takeover"]), options.max_inflated,
-                                options.max_ratio, history_known=synced)
+                                options.max_ratio, history_known=synced, max_keep=options.max_message)
         negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
         self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
         fast = {Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY}
@@ -62,15 +63,24 @@ class WsStream:
             fast |= {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
         self.fast_b0 = frozenset(int(b) for b in fast)  # first header bytes (FIN aside) that need no check_frame
         self.lane: FastLane | None = None if options.frames else lane_for(self, options.max_message)
+        self.app: AppStage | None = None  # the connection's application stage (set by the connection), if any
 
     # -- bytes in ---------------------------------------------------------------------------------------------
     def feed(self, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
+        start = len(out)
         if self.lane is not None and self.parser.synced:  # (resynchronising after a gap is the parser's job)
             self.lane.feed(self, data, off, frame, ts, out)
         else:
             if self.lane is not None:
                 self.lane.flush(self, out)
             self.python(data, off, frame, ts, out)
+        if self.app is not None:
+            self.units(out, start)
+
+    def units(self, out: list, start: int) -> None:
+        """The application stage reads the messages appended since *start* (dropped once it never will decode)."""
+        if not self.app.read(out, start):
+            self.app = None
 
     def python(self, data: bytes, off: int, frame: int, ts: float, out: list) -> None:
         """Bytes through the Python stages (the lane hands them what it does not take)."""
@@ -82,17 +92,23 @@ class WsStream:
 
     def gap(self, n: int, frame: int, ts: float, out: list) -> None:
         """*n* bytes of this direction are missing from the capture."""
+        start = len(out)
         if self.lane is not None:
             self.lane.flush(self, out)
         self.frames_in(self.parser.gap(n, frame, ts), frame, ts, out)
+        if self.app is not None:
+            self.units(out, start)
 
     def end(self, frame: int, ts: float, out: list) -> None:
         """The connection is over: a frame or fragmented message in progress is emitted incomplete."""
+        start = len(out)
         if self.lane is not None:
             self.lane.flush(self, out)
         self.frames_in(self.parser.end(), frame, ts, out)
         self.asm.finish(frame, ts, out)
         self.report_assembler(out)
+        if self.app is not None:
+            self.units(out, start)
 
     # -- frames -> messages -----------------------------------------------------------------------------------
     def frames_in(self, items: list, frame: int, ts: float, out: list) -> None:
