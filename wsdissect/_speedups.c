@@ -444,26 +444,41 @@ put_escaped(char *w, const unsigned char *s, Py_ssize_t n)
     return w;
 }
 
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static char *
-put_uint(char *w, unsigned long long x)
+put_uint(char *w, unsigned long long x)  /* two digits per division (timestamps in ns have 19) */
 {
     char tmp[24];
-    int i = 0;
-    do {
-        tmp[i++] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
-    while (i)
-        *w++ = tmp[--i];
-    return w;
+    int i = 24;
+    while (x >= 100) {
+        unsigned r = (unsigned)(x % 100);
+        x /= 100;
+        tmp[--i] = digit_pairs[2 * r + 1];
+        tmp[--i] = digit_pairs[2 * r];
+    }
+    if (x >= 10) {
+        tmp[--i] = digit_pairs[2 * x + 1];
+        tmp[--i] = digit_pairs[2 * x];
+    }
+    else
+        tmp[--i] = (char)('0' + x);
+    memcpy(w, tmp + i, 24 - i);
+    return w + (24 - i);
 }
 
-/* records.time_ns(x): integer nanoseconds, rounded to the microsecond (round half to even, as Python's round);
- * only called for the times put_time accepted (0.001 <= x < 2**32). */
-static unsigned long long
-time_ns(double x)
+/* records.time_ns(x) as decimal: integer nanoseconds, rounded to the microsecond (round half to even, as Python's
+ * round); only called for the times put_time accepted (0.001 <= x < 2**32), whose microseconds are not 0, so the
+ * nanoseconds are the microseconds' digits and "000". */
+static char *
+put_time_ns(char *w, double x)
 {
-    return (unsigned long long)nearbyint(x * 1e6) * 1000ULL;
+    w = put_uint(w, (unsigned long long)nearbyint(x * 1e6));
+    memcpy(w, "000", 3);
+    return w + 3;
 }
 
 /* A timestamp as orjson writes it (the shortest decimal that reads back as the same double), for the common case
@@ -635,9 +650,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
     w = put_str(w, ",\"first_time_ns\":");
-    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t0)));
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
     w = put_str(w, ",\"last_time_ns\":");
-    w = put_uint(w, time_ns(PyFloat_AS_DOUBLE(t1)));
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
@@ -1317,29 +1332,30 @@ error:
     return NULL;
 }
 
-/* parse_tcp(linktype, data) -> the tuple of wsdissect.capture.layers.parse_tcp, for the common packets (Ethernet
- * without VLAN tags, Linux cooked v1, raw IP, BSD loopback; IPv4 unfragmented or IPv6 without extension headers;
- * TCP); False for anything else, which the Python parser then handles (and reports). */
-static PyObject *
-parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The header fields of one TCP packet, as layers.TcpSegment orders them. */
+struct tcp_fields {
+    int ver, flags, window;
+    const unsigned char *src, *dst;
+    Py_ssize_t alen, start, plen, l3, t;
+    unsigned sport, dport;
+    unsigned long seq, ack;
+};
+
+/* Read the headers of the common packets (Ethernet without VLAN tags, Linux cooked v1, raw IP, BSD loopback; IPv4
+ * unfragmented or IPv6 without extension headers; TCP) into *f: 1, or 0 for anything else, which the Python parser
+ * then handles (and reports). */
+static int
+tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_fields *f)
 {
-    if (nargs != 2 || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "parse_tcp(linktype, data: bytes)");
-        return NULL;
-    }
-    long linktype = PyLong_AsLong(args[0]);
-    if (linktype == -1 && PyErr_Occurred())
-        return NULL;
-    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[1]);
-    Py_ssize_t n = PyBytes_GET_SIZE(args[1]), l3;
+    Py_ssize_t l3;
     switch (linktype) {
     case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
         l3 = linktype == 1 ? 14 : 16;
         if (n < l3)
-            Py_RETURN_FALSE;
+            return 0;
         unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
         if (et != 0x0800 && et != 0x86DD)
-            Py_RETURN_FALSE;
+            return 0;
         break;
     }
     case 101: case 12: case 14: case 228: case 229:
@@ -1347,55 +1363,163 @@ parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         break;
     case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
         if (n < 4)
-            Py_RETURN_FALSE;
+            return 0;
         uint32_t le = rd32(d, 1), be = rd32(d, 0);
         if (le != 2 && be != 2)
-            Py_RETURN_FALSE;
+            return 0;
         l3 = 4;
         break;
     }
     default:
-        Py_RETURN_FALSE;
+        return 0;
     }
     if (n <= l3)
-        Py_RETURN_FALSE;
+        return 0;
     int ver = d[l3] >> 4;
     Py_ssize_t t, ip_end;
-    const unsigned char *src, *dst;
-    Py_ssize_t alen;
     if (ver == 4) {
         if (n < l3 + 20)
-            Py_RETURN_FALSE;
+            return 0;
         Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
         unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
         if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
-            Py_RETURN_FALSE;
-        src = d + l3 + 12;
-        dst = d + l3 + 16;
-        alen = 4;
+            return 0;
+        f->src = d + l3 + 12;
+        f->dst = d + l3 + 16;
+        f->alen = 4;
         t = l3 + ihl;
         ip_end = l3 + total;
     }
     else if (ver == 6) {
         if (n < l3 + 40 || d[l3 + 6] != 6)
-            Py_RETURN_FALSE;
-        src = d + l3 + 8;
-        dst = d + l3 + 24;
-        alen = 16;
+            return 0;
+        f->src = d + l3 + 8;
+        f->dst = d + l3 + 24;
+        f->alen = 16;
         t = l3 + 40;
         ip_end = t + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
     }
     else
-        Py_RETURN_FALSE;
+        return 0;
     if (n < t + 20)
-        Py_RETURN_FALSE;
+        return 0;
     const unsigned char *h = d + t;
-    Py_ssize_t hl = (h[12] >> 4) * 4, start = t + hl, plen = ip_end - start;
-    if (hl < 20 || plen < 0)
+    Py_ssize_t hl = (h[12] >> 4) * 4;
+    f->start = t + hl;
+    f->plen = ip_end - f->start;
+    if (hl < 20 || f->plen < 0)
+        return 0;
+    f->ver = ver;
+    f->sport = (unsigned)(h[0] << 8 | h[1]);
+    f->dport = (unsigned)(h[2] << 8 | h[3]);
+    f->seq = (unsigned long)rd32(h + 4, 0);
+    f->ack = (unsigned long)rd32(h + 8, 0);
+    f->flags = h[13];
+    f->window = (int)((unsigned)h[14] << 8 | h[15]);
+    f->l3 = l3;
+    f->t = t;
+    return 1;
+}
+
+/* The fields as a tuple of *type* (a tuple subclass with 13 fields, e.g. a NamedTuple), or a plain tuple when
+ * *type* is NULL: the items are set directly, as tuple.__new__ would copy them. */
+static PyObject *
+tcp_tuple(PyTypeObject *type, const struct tcp_fields *f)
+{
+    PyObject *tup = type == NULL ? PyTuple_New(13) : type->tp_alloc(type, 13);
+    if (tup == NULL)
+        return NULL;
+    PyObject *items[13] = {
+        PyLong_FromLong(f->ver),
+        PyBytes_FromStringAndSize((const char *)f->src, f->alen),
+        PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
+        PyLong_FromUnsignedLong(f->sport), PyLong_FromUnsignedLong(f->dport),
+        PyLong_FromUnsignedLong(f->seq), PyLong_FromUnsignedLong(f->ack),
+        PyLong_FromLong(f->flags), PyLong_FromLong(f->window),
+        PyLong_FromSsize_t(f->start), PyLong_FromSsize_t(f->plen), PyLong_FromSsize_t(f->l3), PyLong_FromSsize_t(f->t),
+    };
+    int failed = 0;
+    for (int i = 0; i < 13; i++) {
+        if (items[i] == NULL)
+            failed = 1;
+        PyTuple_SET_ITEM(tup, i, items[i]);  /* a NULL item is fine for the tuple's deallocation */
+    }
+    if (failed) {
+        Py_DECREF(tup);
+        return NULL;
+    }
+    return tup;
+}
+
+static int
+tcp_args(PyObject *const *args, Py_ssize_t nargs, long *linktype)
+{
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "parse_tcp(linktype, data: bytes)");
+        return -1;
+    }
+    *linktype = PyLong_AsLong(args[0]);
+    return *linktype == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* parse_tcp(linktype, data) -> the fields of wsdissect.capture.layers.parse_tcp as a plain tuple, for the common
+ * packets (see tcp_fields); False for anything else. */
+static PyObject *
+parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long linktype;
+    struct tcp_fields f;
+    if (tcp_args(args, nargs, &linktype) < 0)
+        return NULL;
+    if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
         Py_RETURN_FALSE;
-    return Py_BuildValue("iy#y#IIkkiinnnn", ver, src, alen, dst, alen, (unsigned)(h[0] << 8 | h[1]),
-                         (unsigned)(h[2] << 8 | h[3]), (unsigned long)rd32(h + 4, 0), (unsigned long)rd32(h + 8, 0),
-                         (int)h[13], (int)((unsigned)h[14] << 8 | h[15]), start, plen, l3, t);
+    return tcp_tuple(NULL, &f);
+}
+
+/* The function tcp_parser() returns; *self* is (segment_type, fallback). */
+static PyObject *
+parse_segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long linktype;
+    struct tcp_fields f;
+    if (nargs == 2 && !PyBytes_Check(args[1]))  /* not bytes: the fallback decides */
+        return PyObject_Vectorcall(PyTuple_GET_ITEM(self, 1), args, 2, NULL);
+    if (tcp_args(args, nargs, &linktype) < 0)
+        return NULL;
+    if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
+        return PyObject_Vectorcall(PyTuple_GET_ITEM(self, 1), args, 2, NULL);
+    return tcp_tuple((PyTypeObject *)PyTuple_GET_ITEM(self, 0), &f);
+}
+
+static PyMethodDef parse_segment_def = {
+    "parse_tcp", (PyCFunction)(void (*)(void))parse_segment, METH_FASTCALL,
+    "parse_tcp(linktype, data) -> a segment_type for the common packets, else fallback(linktype, data)"};
+
+/* tcp_parser(segment_type, fallback) -> a function (linktype, data) that builds segment_type (a tuple subclass with
+ * the 13 fields of layers.TcpSegment) straight from the headers of the common packets, and calls
+ * fallback(linktype, data) for the others: no Python between the packet and its typed segment. */
+static PyObject *
+tcp_parser(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
+            || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "tcp_parser(segment_type: a tuple subclass, fallback: callable)");
+        return NULL;
+    }
+    PyObject *fields = PyObject_GetAttrString(args[0], "_fields");
+    Py_ssize_t nfields = fields == NULL ? -1 : PyObject_Length(fields);
+    Py_XDECREF(fields);
+    if (nfields != 13) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "tcp_parser: segment_type must have the 13 fields of TcpSegment");
+        return NULL;
+    }
+    PyObject *bound = PyTuple_Pack(2, args[0], args[1]);
+    if (bound == NULL)
+        return NULL;
+    PyObject *fn = PyCFunction_New(&parse_segment_def, bound);
+    Py_DECREF(bound);
+    return fn;
 }
 
 static PyMethodDef methods[] = {
@@ -1415,7 +1539,9 @@ static PyMethodDef methods[] = {
     {"pcap_records", (PyCFunction)(void (*)(void))pcap_records, METH_FASTCALL,
      "pcap_records(buf, pos, frame, little, unit, linktype, limit, max_records) -> (records, pos)"},
     {"parse_tcp", (PyCFunction)(void (*)(void))parse_tcp, METH_FASTCALL,
-     "parse_tcp(linktype, data) -> the layers.parse_tcp tuple, or False when the Python parser must decide"},
+     "parse_tcp(linktype, data) -> the layers.parse_tcp fields as a tuple, or False when the Python parser must decide"},
+    {"tcp_parser", (PyCFunction)(void (*)(void))tcp_parser, METH_FASTCALL,
+     "tcp_parser(segment_type, fallback) -> parse(linktype, data): segment_type instances, else fallback's result"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,7 +8,7 @@ error: a bug in a stage becomes an ``internal`` finding on that connection and d
 from __future__ import annotations
 
 from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, TcpSegment, ip_str, l3_offset, parse_tcp,
-                             parse_tcp_fast)
+                             tcp_parser)
 from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
@@ -36,6 +36,7 @@ class Dissector:
         self.tls_context = (self.tls_secrets, SessionCache())  # one session cache per capture (resumption)
         self.relative = RelativeNumbers()  # views: tshark's relative numbers, analysis flags, scaled windows
         self.analysis = TcpAnalysis()
+        self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
@@ -46,7 +47,7 @@ class Dissector:
         self.last_frame, self.last_ts = frame, ts
         if not frame & SWEEP_EVERY:
             self.sweep(ts)
-        seg = parse_tcp_fast(linktype, data)
+        seg = self.parse_tcp(linktype, data)
         if seg is None or seg.__class__ is Malformed:
             whole = self._odd_packet(seg, frame, ts, linktype, data, wire_len, out)
             if whole is None:
@@ -67,9 +68,9 @@ class Dissector:
                 return out
             conn_state = conn_state.promote(self.opts, self.tls_context)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
-        if self.opts.packets and conn_state.finished:
-            out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
         if conn_state.finished:
+            if self.opts.packets:
+                out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
         payload = data[start:start + plen]
         if len(payload) < plen:

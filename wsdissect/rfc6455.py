@@ -44,9 +44,13 @@ def opcode_label(opcode: int) -> str:
     return f"Reserved {kind} Frame (0x{opcode:x})"
 
 
+#: RFC 6455 section 5.5: opcodes with this (the high) bit set are control frames (``opcode & CONTROL_BIT``).
+CONTROL_BIT = 0x8
+
+
 def is_control(opcode: int) -> bool:
     """RFC 6455 section 5.5: opcodes with the high bit set are control frames."""
-    return opcode >= 8
+    return opcode >= CONTROL_BIT
 
 
 def is_reserved(opcode: int) -> bool:

@@ -92,7 +92,7 @@ def test_stats_latency_pairs_every_acknowledged_request_of_the_truth():
     case = CORPUS / "socketio_v4_websocket"
     truth = [json.loads(line) for line in (case / "truth.jsonl").read_text().splitlines() if line.strip()]
     acks = sum(1 for r in truth for u in r.get("app", []) if u["kind"] in ("ACK", "BINARY_ACK"))
-    p = subprocess.run([sys.executable, "-m", "wsdissect", "stats", "-f", "json", str(case / "capture.pcap")],
+    p = subprocess.run([sys.executable, "-m", "wsdissect", "stats", "-T", "json", str(case / "capture.pcap")],
                        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     (latency,) = json.loads(p.stdout)["app"]["latency"]

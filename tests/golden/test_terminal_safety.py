@@ -229,7 +229,7 @@ APP_VIEWS = {
     "show-V": (("show", "-V"), [f"{MARKUP}\\x1b[31mRED", f"Topic: {MARKUP}"], ["\\x1b[31m", "\\u202e", "\\x07"]),
     "follow": (("follow",), [f"MQTT PUBLISH {MARKUP}"], ["\\x1b[31m", "\\u202e", "\\x07"]),
     "stats": (("stats",), [MARKUP], []),
-    "stats-json": (("stats", "-f", "json"), [MARKUP], []),
+    "stats-json": (("stats", "-T", "json"), [MARKUP], []),
 }
 
 

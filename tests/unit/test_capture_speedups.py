@@ -107,3 +107,23 @@ def test_record_reader_on_damaged_files(tmp_path, cut):
         p = tmp_path / f"{name}{cut}.pcap"
         p.write_bytes(data)
         assert _records_c(str(p)) == _records_py(str(p)), name
+
+
+def test_tcp_parser_builds_the_segment_or_falls_back():
+    """``speedups.tcp_parser(TcpSegment, parse_tcp)`` (the parser the pipeline uses): a TcpSegment equal to Python's
+    for the common packets, parse_tcp's own answer (None, Malformed, a segment) for the others."""
+    from wsdissect.capture.layers import TcpSegment
+
+    parse = speedups.tcp_parser(TcpSegment, parse_tcp)
+    pkt = tcp_ip("10.0.0.1", "10.0.0.2", 40000, 28002, 7, 9, 0x18, b"hello")
+    for lt in (1, 101, 276):
+        data = link_wrap(lt, pkt)
+        seg = parse(lt, data)
+        assert seg.__class__ is TcpSegment and seg == parse_tcp(lt, data)
+        assert data[seg.payload_start:seg.payload_start + seg.payload_len] == b"hello"
+    vlan = link_wrap(1, pkt, vlan=True)
+    assert parse(1, vlan) == parse_tcp(1, vlan) and parse(1, vlan).__class__ is TcpSegment
+    assert parse(1, b"\x00" * 10) == parse_tcp(1, b"\x00" * 10)  # Malformed
+    assert parse(147, pkt) is None
+    with pytest.raises(TypeError):
+        speedups.tcp_parser(tuple, parse_tcp)  # not the 13 fields of a TcpSegment

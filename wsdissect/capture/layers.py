@@ -1,9 +1,9 @@
 """Link, IP and TCP headers parsed by offset from raw packet bytes (no scapy ``Packet`` on the hot path).
 
 Contract: ``parse_tcp(linktype, data)`` returns ``None`` for packets that are not TCP over IP (ARP, UDP...),
-a :class:`Malformed` for a header that cannot be read, or a :class:`TcpSegment`.  (The optional C parser,
-``speedups.parse_tcp``, returns the same fields as a plain tuple, or False for "let Python decide";
-:func:`parse_tcp_fast` is the one place that wraps it.)
+a :class:`Malformed` for a header that cannot be read, or a :class:`TcpSegment`.  (The optional C parser builds
+the same TcpSegment for the common packets and hands the others to :func:`parse_tcp`: :func:`tcp_parser` gives the
+function to use; ``speedups.parse_tcp`` returns the same fields as a plain tuple, or False, for tests.)
 
 ``payload_len`` comes from the IP header, so it may exceed what was captured (snaplen); Ethernet padding is
 excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP parsing.
@@ -175,17 +175,19 @@ def _ipv6_tcp_offset(data: bytes, t: int, nh: int) -> int | Malformed | None:
     return t
 
 
-_segment = tuple.__new__  # a TcpSegment from the C parser's tuple (NamedTuple._make without the checks)
-_parse_tcp_c = speedups.parse_tcp if speedups is not None else None
+# the C parser builds each TcpSegment itself (no Python wrapping per packet); the rest goes to parse_tcp
+_parse_tcp_c = speedups.tcp_parser(TcpSegment, parse_tcp) if speedups is not None else None
+
+
+def tcp_parser():
+    """The function ``(linktype, data) -> parse_tcp's result`` to use per packet: the C parser (which hands the
+    packets it does not take to :func:`parse_tcp`) when the speedups are there, else :func:`parse_tcp`."""
+    return _parse_tcp_c if _parse_tcp_c is not None else parse_tcp
 
 
 def parse_tcp_fast(linktype: int, data: bytes):
     """:func:`parse_tcp`, through the C parser for the common packets when it is there."""
-    if _parse_tcp_c is not None:
-        r = _parse_tcp_c(linktype, data)
-        if r is not False:
-            return _segment(TcpSegment, r)
-    return parse_tcp(linktype, data)
+    return tcp_parser()(linktype, data)
 
 
 def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo

@@ -160,6 +160,7 @@ class RecordWriter:
         self.records = 0
         self._encode_run = (speedups.encode_messages if speedups is not None and self.fmt is ExportFormat.JSONL
                             and not flush_each else None)
+        self._heads = heads_for(None)
         if self.fmt is ExportFormat.JSON:
             self._write(b"[")
 
@@ -180,14 +181,16 @@ class RecordWriter:
 
     def events(self, evs: list) -> None:
         """Write the records of a list of events (one packet's worth), in order."""
+        run = self._encode_run
         if self.input.named:
             self.input.see(evs)
-        run = self._encode_run
+            heads = heads_for(self.input.file)
+        else:
+            heads = self._heads  # (the per-packet path of a single-input export: no per-call lookup)
         if run is None:
             for ev in evs:
                 self.event(ev)
             return
-        heads = heads_for(self.input.file)
         i, n = 0, len(evs)
         while i < n:
             i, self.pos = run(evs, i, heads, self.buf, self.pos)

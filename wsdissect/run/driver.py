@@ -89,8 +89,8 @@ class Feed:
             self.packet(rec)
             break
         packet, sink = self.dissector.packet, self.sink
-        for rec in it:
-            events = packet(*rec)
+        for frame, ts, linktype, data, wire_len in it:  # (named arguments: a plain call, cheaper than packet(*rec))
+            events = packet(frame, ts, linktype, data, wire_len)
             if events:
                 sink(events)
 

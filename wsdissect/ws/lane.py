@@ -32,15 +32,19 @@ class FastLane:
     ``(data, offset, frame, ts)``, their byte count and the frame's length as far as known, up to CARRY_MAX bytes)
     and scanned again with the next segment, instead of going through the parser's buffering."""
 
-    __slots__ = ("context", "carry")
+    __slots__ = ("context", "carry", "clean")
 
     def __init__(self, context: tuple):
         self.context = context  # scan_messages' constant arguments (MessageAssembler.lane_context)
         self.carry: list | None = None
+        # the lane last left the Python stages at a frame boundary with no message open (or Close seen), and no
+        # bytes reached them since: every other way to them (WsStream.feed unsynced, gap, end) flushes first
+        self.clean = False
 
     def flush(self, stream: "WsStream", out: list) -> None:
         """Give the parser the bytes held back, segment by segment as they came: from then on its state is exactly
         what feeding them at once would have made it."""
+        self.clean = False
         if self.carry:
             pieces, self.carry = self.carry[0], None
             for data, off, frame, ts in pieces:
@@ -50,23 +54,38 @@ class FastLane:
         """One segment's bytes: runs of plain frames through the lane, the rest through the Python stages; after
         the lane twice takes nothing, the Python stages get the rest of the segment."""
         parser, asm = stream.parser, stream.asm
-        if self.carry is not None:
+        carry = self.carry
+        if carry is not None:
+            if carry[1] + len(data) < carry[2]:  # the held-back frame is still cut: hold this segment too
+                carry[0].append((data, off, frame, ts))
+                carry[1] += len(data)
+                parser.touch(frame, ts)
+                return
             resumed = self._resume(stream, data, off, frame, ts, out)
             if resumed is None:
                 return
             data, off, pos = resumed
+            ready = pos > 0 or None  # it took the held-back frame: a carry is made only when the lane is ready
+        elif self.clean:
+            pos, ready = 0, True
+        elif parser.at_boundary:
+            pos, ready = 0, asm.idle
         else:
-            pos = 0 if parser.at_boundary else self._pending(stream, data, frame, ts, out)
+            pos, ready = self._pending(stream, data, frame, ts, out), None
+        self.clean = False
         lane, scan = self.context, speedups.scan_messages
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
-            if parser.at_boundary and asm.idle:
+            if ready is None:  # (None: the Python stages ran, they may have moved either)
+                ready = parser.at_boundary and asm.idle
+            if ready:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem
                     stream.report_assembler(out)
                 if p == n:
                     parser.touch(frame, ts)
+                    self.clean = True
                     return
                 if tail and tail <= CARRY_MAX:
                     self.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
@@ -84,23 +103,20 @@ class FastLane:
                 break
             stream.python(data[pos:end], off + pos, frame, ts, out)
             pos = end
+            ready = None
         if pos < n:
             stream.python(data[pos:] if pos else data, off + pos, frame, ts, out)
 
     def _resume(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list):
-        """A frame was held back: try it again with this segment.  Returns ``(data, offset, position)`` to go on
-        from, or None when everything was taken or held."""
+        """A frame was held back and this segment completes it as far as its known length goes: try it again.
+        Returns ``(data, offset, position)`` to go on from, or None when it is held again."""
         carry = self.carry
-        pieces, held, need = carry
-        if held + len(data) < need:  # the held-back frame is still cut: hold this segment too
-            pieces.append((data, off, frame, ts))
-            carry[1] = held + len(data)
-            stream.parser.touch(frame, ts)
-            return None
+        pieces = carry[0]
         self.carry = None
         joined = b"".join([c[0] for c in pieces]) + data
         p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
-        stream.report_assembler(out)
+        if stream.asm.findings:
+            stream.report_assembler(out)
         if p:  # the held-back frame is complete (and maybe more): go on from there
             return joined, pieces[0][1], p
         if tail and tail <= CARRY_MAX:  # still cut (its header was)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from ..events import new_message
 from ..flow import Conn
-from ..rfc6455 import Opcode, is_control
+from ..rfc6455 import CONTROL_BIT, Opcode
 from ..speedups import speedups
 from .close import parse_close
 from .deflate import CUT_CODES, InflateProblem, Inflater
@@ -117,7 +117,7 @@ class MessageAssembler:
         opcode = b0 & 0x0F
         if self.closed:
             self.findings.append(("ws.frame.after_close", "frame sent after this side's Close frame", frame, ts))
-        if is_control(opcode):
+        if opcode & CONTROL_BIT:
             self._control(f, opcode, out)
             return
         cur = self.cur

@@ -14,7 +14,7 @@ from typing import Protocol
 from ..app.stage import AppStage
 from ..events import Message, Upgrade, new_frame
 from ..flow import Conn
-from ..rfc6455 import Opcode, is_control, opcode_name
+from ..rfc6455 import CONTROL_BIT, Opcode, opcode_name
 from .deflate import Inflater
 from .frames import LOST, FrameParser, check_frame
 from .lane import FastLane, lane_for
@@ -133,10 +133,10 @@ class WsStream:
             asm.add(f, out)
             if asm.findings:
                 self.report_assembler(out)
-            if f.b0 & 0x08:
+            if f.b0 & CONTROL_BIT:  # (the opcode is the low nibble)
                 for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
                     m = out[i]
-                    if m.__class__ is Message and is_control(m.opcode):
+                    if m.__class__ is Message and m.opcode & CONTROL_BIT:
                         self.owner.control(self, m, out)
         if self.parser.findings:
             self.report_parser(out)
