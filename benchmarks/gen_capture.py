@@ -67,6 +67,7 @@ import time
 import zlib
 from collections import deque
 
+from benchmarks.tls13_wrap import Tls13Session
 from tests.support import accept_key, ws_frame
 
 MSS = 1448
@@ -117,15 +118,16 @@ def _csum(total: int) -> int:
 
 class Conn:
     __slots__ = ("idx", "cip", "sip", "cport", "sport", "cseq", "sseq", "cipid", "sipid", "ipc", "tcpc_c",
-                 "tcpc_s", "queue", "budget", "state", "deflate", "comp_c", "comp_s", "hashes", "counts", "client")
+                 "tcpc_s", "queue", "budget", "state", "deflate", "comp_c", "comp_s", "hashes", "counts", "client", "tls")
 
-    def __init__(self, idx: int, rng: random.Random, budget: int, deflate: bool):
+    def __init__(self, idx: int, rng: random.Random, budget: int, deflate: bool, tls: Tls13Session | None = None):
         self.idx = idx
+        self.tls = tls  # wss://: the application bytes are sent as TLS 1.3 records
         n = idx + 1
         self.cip = bytes((10, 1 + (n >> 16), (n >> 8) & 255, n & 255))
         self.sip = bytes((10, 0, 0, 1 + idx % 4))
         self.cport = rng.randint(32768, 60999)
-        self.sport = 80 if idx % 2 == 0 else 8080
+        self.sport = (80 if idx % 2 == 0 else 8080) if tls is None else (443 if idx % 2 == 0 else 8443)
         self.client = f"{'.'.join(map(str, self.cip))}:{self.cport}"
         self.cseq = rng.getrandbits(32)
         self.sseq = rng.getrandbits(32)
@@ -149,7 +151,8 @@ class Conn:
 
 
 class Generator:
-    def __init__(self, path: str, size: int, mix: str, seed: int = 1, conns: int = 100, manifest: bool = False):
+    def __init__(self, path: str, size: int, mix: str, seed: int = 1, conns: int = 100, manifest: bool = False,
+                 tls: bool = False):
         if mix not in MIXES:
             raise ValueError(f"unknown mix {mix!r}")
         self.path, self.size, self.mix, self.seed = path, size, mix, seed
@@ -166,6 +169,8 @@ class Generator:
         self.parts: list[bytes] = []
         self.buffered = 0
         self.manifest = open(path + ".messages.jsonl", "w") if manifest else None
+        # wss://: the same WebSocket traffic (the TLS randoms come from their own generator) inside TLS 1.3
+        self.keylog = open(path + ".keys.log", "w") if tls else None
         mean = {"payload": 2_000_000, "small": 500_000, "deflate": 1_000_000}[mix]
         self.mean_budget = max(4096, min(mean, size // (self.conns * 3 // 2 or 1)))
         self.p_frag = {"payload": 0.05, "small": 0.01, "deflate": 0.03}[mix]
@@ -312,7 +317,11 @@ class Generator:
                          _tcp.pack(sp, dp, seq, ack, (thl >> 2) << 4, flags, 0xFFFF, _csum(s), 0), opts, payload))
 
     def _send(self, c: Conn, from_client: bool, data: bytes) -> None:
-        """One application write: MSS-sized segments, a pure ACK from the peer every 2 segments and at the end."""
+        """One application write (in TLS records on a wss:// connection)."""
+        self._send_tcp(c, from_client, c.tls.seal(from_client, data) if c.tls is not None else data)
+
+    def _send_tcp(self, c: Conn, from_client: bool, data: bytes) -> None:
+        """MSS-sized segments, a pure ACK from the peer every 2 segments and at the end."""
         q = c.queue
         n = len(data)
         off = segs = 0
@@ -336,6 +345,12 @@ class Generator:
         q.append(self._pkt(c, False, SYN | ACK, opts=SYN_OPTS))
         c.sseq = (c.sseq + 1) & MASK32
         q.append(self._pkt(c, True, ACK))
+        if c.tls is not None:
+            hello, server_flight, client_flight = c.tls.flights()
+            self._send_tcp(c, True, hello)
+            self._send_tcp(c, False, server_flight)
+            self._send_tcp(c, True, client_flight)
+            self.keylog.write(c.tls.keylog_lines())
         key = base64.b64encode(rng.randbytes(16))
         host = f"{'.'.join(map(str, c.sip))}" + ("" if c.sport == 80 else f":{c.sport}")
         ext_req = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if c.deflate else ""
@@ -393,7 +408,8 @@ class Generator:
 
     def _new_conn(self) -> Conn:
         budget = int(self.mean_budget * self.rng.uniform(0.2, 1.8))
-        c = Conn(self.next_idx, self.rng, budget, self.mix == "deflate")
+        tls = Tls13Session(random.Random(f"tls:{self.seed}:{self.next_idx}")) if self.keylog is not None else None
+        c = Conn(self.next_idx, self.rng, budget, self.mix == "deflate", tls)
         self.next_idx += 1
         self._open(c)
         return c
@@ -456,6 +472,8 @@ class Generator:
                 self.written += buffered
         if self.manifest is not None:
             self.manifest.close()
+        if self.keylog is not None:
+            self.keylog.close()
         lines = "".join(f"{k} {v['sha256']}\n" for k, v in sorted(self.per_stream.items(),
                                                                     key=lambda kv: kv[0].encode()))
         expected = {
@@ -491,9 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--conns", type=int, default=100, help="TCP connections open at once (default 100)")
     ap.add_argument("--manifest", action="store_true", help="also write FILE.messages.jsonl (one line per message)")
+    ap.add_argument("--tls", action="store_true", help="wss://: the same traffic inside TLS 1.3 (AES-128-GCM); the "
+                    "key log is written to FILE.keys.log")
     ap.add_argument("-o", "--output", required=True, metavar="FILE")
     a = ap.parse_args(argv)
-    g = Generator(a.output, parse_size(a.size), a.mix, a.seed, a.conns, a.manifest)
+    g = Generator(a.output, parse_size(a.size), a.mix, a.seed, a.conns, a.manifest, a.tls)
     e = g.run()
     print(f"{a.output}: {e['bytes'] / 1e6:.1f} MB, {e['packets']} packets, {e['connections']} connections, "
           f"{e['data_messages']} data messages ({e['payload_bytes'] / 1e6:.1f} MB payload), "

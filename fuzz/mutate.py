@@ -632,7 +632,34 @@ def _meta_options(case_dir: str) -> dict:
     except (OSError, ValueError):
         return {}
     ports = [int(a.split("==", 1)[1]) for a in args if isinstance(a, str) and a.startswith("tcp.port==")]
-    return {"decode_as": ports} if ports else {}
+    opts: dict = {"decode_as": ports} if ports else {}
+    keylog = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--tls-keylog"]
+    if keylog:
+        opts["tls_keylog"] = [os.path.join(case_dir, k) for k in keylog]
+    return opts
+
+
+def tls_seeds() -> list[Seed]:
+    """wss:// captures with their key logs (decrypted while fuzzed): the project's samples and ../shared/corpus-tls."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    samples = os.path.join(here, "..", "sample_pcaps")
+    found = [(p, p[:-len(".pcap")] + ".keys.log") for p in sorted(glob.glob(os.path.join(samples, "wss_*.pcap")))]
+    corpus = os.path.normpath(os.path.join(here, "..", "..", "shared", "corpus-tls"))
+    found += [(p, os.path.join(os.path.dirname(p), "keys.log"))
+              for p in sorted(glob.glob(os.path.join(corpus, "*", "capture.pcap*")))]
+    seeds = []
+    for path, keys in found:
+        with open(path, "rb") as f:
+            raw = f.read()
+        cap = parse_capture(raw)
+        if cap is None or not os.path.exists(keys):
+            continue
+        if len(cap.records) > MAX_SEED_RECORDS:
+            cap.records = cap.records[:MAX_SEED_RECORDS]
+            raw = write(cap)[0]
+        name = "tls:" + os.path.basename(path if "sample_pcaps" in path else os.path.dirname(path))
+        seeds.append(Seed(name, cap, raw, weight=1.0, options={"tls_keylog": [os.path.abspath(keys)]}))
+    return seeds
 
 
 def default_corpus_dir() -> str:
@@ -663,6 +690,7 @@ def load_seeds(corpus_dir: str | None = None, synth: bool = True) -> list[Seed]:
     if synth:
         for name, cap in synthesized().items():
             seeds.append(Seed(name, cap, write(cap)[0], weight=2.0))
+        seeds += tls_seeds()
     return seeds
 
 
@@ -1101,11 +1129,46 @@ def s_splice_conn(cap: Capture, rng: random.Random) -> str:
     return f"splice{i}:{j}@{at}"
 
 
+def _tls_record_offsets(payload: bytes, limit: int = 16) -> list[int]:
+    """Where what parses as a chain of TLS record headers starts in a segment's payload."""
+    out, pos = [], 0
+    while pos + 5 <= len(payload) and len(out) < limit and 20 <= payload[pos] <= 24 and payload[pos + 1] == 3:
+        out.append(pos)
+        pos += 5 + int.from_bytes(payload[pos + 3:pos + 5], "big")
+    return out
+
+
+def s_tls_record(cap: Capture, rng: random.Random) -> str:
+    """Damage a TLS record (keys present, so the AEAD/MAC checks and the handshake parser are exercised): its
+    type, version or length field, a byte of its body (a handshake field, or ciphertext/tag), or cut it short."""
+    cands = [(i, off) for i in _payload_records(cap)
+             for off in _tls_record_offsets(tcp_payload(cap.linktype, cap.records[i].data))]
+    if not cands:
+        return "tls:none"
+    i, off = rng.choice(cands)
+    r = cap.records[i]
+    payload = bytearray(tcp_payload(cap.linktype, r.data))
+    what = rng.choice(("type", "version", "length", "body", "cut"))
+    if what == "type":
+        payload[off] = rng.choice((0, 20, 21, 22, 23, 24, 25, 0xFF))
+    elif what == "version":
+        payload[off + 2] = rng.choice((0, 1, 3, 4, 5, 0xFF))
+    elif what == "length":
+        struct.pack_into("!H", payload, off + 3, rng.choice(INT16 + (0x4000, 0x4100, 0x4800, 0x4801)))
+    elif what == "body" and len(payload) > off + 5:
+        at = rng.randrange(off + 5, len(payload))
+        payload[at] = rng.choice(INT8) if rng.random() < 0.5 else payload[at] ^ (1 << rng.randrange(8))
+    else:
+        del payload[rng.randrange(off, len(payload)):]
+    r.data = set_payload(cap.linktype, r.data, bytes(payload))
+    return f"tls{i}@{off}/{what}"
+
+
 STRUCT_MUTATORS: list[tuple[Callable, float]] = [
     (s_drop, 1.0), (s_duplicate, 1.2), (s_reorder, 1.2), (s_seq, 1.5), (s_tcp_flags, 0.7), (s_ws_length, 2.0),
     (s_ws_header_bits, 1.0), (s_payload_token, 2.0), (s_payload_resize, 0.8), (s_ip_fields, 1.0),
     (s_ip_fragment, 0.6), (s_linktype, 0.4), (s_snaplen, 0.4), (s_orig_len, 0.3), (s_timestamps, 0.3),
-    (s_format, 0.6), (s_splice_conn, 0.5),
+    (s_format, 0.6), (s_splice_conn, 0.5), (s_tls_record, 1.5),
 ]
 
 

@@ -180,6 +180,9 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
     opts = dict(options or {})
     if "decode_as" in opts:
         opts["decode_as"] = frozenset(opts["decode_as"])
+    if "tls_keylog" in opts:  # a wss:// seed: decrypt with its key log (the CLI's one loader)
+        from wsdissect.options import load_tls_keys
+        opts["tls_keys"] = load_tls_keys(opts.pop("tls_keylog")).keylog
     del _INTERNAL[:]
     base = 0
     if measure and _reset_hwm():

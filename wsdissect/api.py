@@ -132,7 +132,7 @@ class ConnectionRecord(_Record):
     midstream: bool
     stats: dict
     ping_rtt: dict | None
-
+    tls: dict | None  # wss://: version, cipher_suite, sni, alpn, decrypted, resumed
 
 
 @dataclass(frozen=True, slots=True)

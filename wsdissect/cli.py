@@ -47,6 +47,9 @@ def _decode_options(f):
                      help="Out-of-order bytes buffered per direction before a hole is declared lost."),
         click.option("--max-connections", default=100_000, show_default=True, metavar="N",
                      type=click.IntRange(1), help="Connections tracked at once (the most idle are evicted)."),
+        click.option("--tls-keylog", "tls_keylog", multiple=True, metavar="FILE",
+                     help="TLS key log (NSS SSLKEYLOGFILE format) to decrypt wss:// (repeatable; default: "
+                          "$SSLKEYLOGFILE; pcapng Decryption Secrets Blocks are used too)."),
     ]
     for option in reversed(options):  # click lists options in the order they decorate
         f = option(f)
@@ -147,10 +150,18 @@ ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
 
 def _options(decode_as, app, decode_app, max_message, max_inflated, max_ratio, max_tcp_buffer, max_connections,
              **kw):
-    from .options import Options, parse_app, parse_decode_app, parse_decode_as, parse_size
+    """Options from the shared decode options; the TLS key log is loaded here (``tls_keylog``; ``live=True``:
+    re-read as it grows)."""
+    from .options import Options, load_tls_keys, parse_app, parse_decode_app, parse_decode_as, parse_size
 
+    keys = load_tls_keys(kw.pop("tls_keylog", ()), refresh_interval=LIVE_KEYLOG_REFRESH if kw.pop("live", False)
+                         else None)
+    if keys.note:
+        click.echo(f"wsdissect: note: {keys.note}", err=True)
+    for warning in keys.warnings:
+        _warn(f"TLS key log {warning}")
     return Options(decode_as=parse_decode_as(decode_as), app=parse_app(app), app_ports=parse_decode_app(decode_app),
-                   max_message=parse_size(max_message),
+                   tls_keys=keys.keylog, max_message=parse_size(max_message),
                    max_inflated=parse_size(max_inflated), max_ratio=max_ratio,
                    max_tcp_buffer=parse_size(max_tcp_buffer),
                    max_connections=max_connections, **kw)
@@ -174,7 +185,8 @@ def _split(kw: dict, names: tuple[str, ...]) -> dict:
 
 INPUT = ("captures", "read", "display", "count")
 DECODE = ("decode_as", "app", "decode_app", "max_message", "max_inflated", "max_ratio", "max_tcp_buffer",
-          "max_connections")
+          "max_connections", "tls_keylog")
+LIVE_KEYLOG_REFRESH = 0.1  # seconds between re-reads of a growing key log (live: browsers append as they go)
 FILTER = ("streams", "client", "server", "direction", "opcodes", "match", "regex", "time_from", "time_to",
           "app_kinds", "app_names")
 TERMINAL = ("color", "width", "quiet")
@@ -690,7 +702,7 @@ def live(**kw):
         views = not quiet and mode != "messages"
         iface, bpf = opts["iface"], opts["bpf"]
         capture = LiveCapture(iface, bpf, opts["snaplen"], not opts["no_promisc"])
-        session = LiveSession(capture, _options(**decode, packets=views, frames=views), flt,
+        session = LiveSession(capture, _options(**decode, packets=views, frames=views, live=True), flt,
                               _console(term["color"], term["width"]), mode or "list",
                               idle_timeout=opts["idle_timeout"], quiet=quiet)
         session.open_outputs(opts["pcap_out"], opts["export_path"])

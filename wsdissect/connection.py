@@ -17,6 +17,7 @@ from .http.exchange import LeftHttp, Upgraded
 from .http.negotiation import negotiated
 from .http.session import FramesWithout101, HttpSession
 from .tcp.reassembly import Gap, Piece, StreamReassembler
+from .tls_layer import TlsWiring
 from .ws.closing import Lifecycle
 from .app.stage import AppStage, stage_for
 from .ws.stream import WsStream
@@ -70,8 +71,10 @@ class Pending:
         if flags & TCP_RST or self.fin == 3:
             self.finished = True
 
-    def promote(self, options) -> "Connection":
+    def promote(self, options, tls_context=None) -> "Connection":
+        """*tls_context*: the capture's ``(CaptureSecrets, SessionCache)`` for a connection that turns out TLS."""
         c = Connection(self.conn, options, self.first_frame, self.start_ts, self.keys)
+        c.tls_context = tls_context
         c.last_ts = self.last_ts
         c.roles_known = self.roles_known
         for d, isn in ((c.c2s, self.isn_c), (c.s2c, self.isn_s)):
@@ -121,10 +124,10 @@ class Direction:
         return self.ws.stats()
 
 
-class Connection:
+class Connection(TlsWiring):
     __slots__ = ("conn", "opts", "keys", "c2s", "s2c", "mode", "http", "upgrade", "first_frame", "last_frame",
                  "start_ts", "last_ts", "syn_seen", "packets", "rst", "finished", "roles_known", "midstream", "life",
-                 "handshake_ms", "app")
+                 "handshake_ms", "app", "tls", "tls_context")
 
     def __init__(self, conn: Conn, options, frame: int, ts: float, keys: tuple):
         self.conn = conn
@@ -146,6 +149,7 @@ class Connection:
         self.life = Lifecycle()
         self.handshake_ms: float | None = None
         self.app: AppStage | None = None  # application decoding of the messages (wsdissect.app), if any
+        self.tls = self.tls_context = None  # wss://: TlsLayer (TlsWiring); the capture's (secrets, sessions)
 
     # -- helpers --------------------------------------------------------------------------------------------
     def bases(self, from_client: bool) -> tuple[int | None, int | None]:
@@ -190,7 +194,7 @@ class Connection:
         if wire_len and not flags & 3 and len(data) == wire_len and self.mode == WEBSOCKET:
             off = d.reasm.in_order(seq, data)  # the hot path: the next bytes of an established WebSocket stream
             if off >= 0:
-                d.ws.feed(data, off, frame, ts, out)
+                d.ws.feed(data, off, frame, ts, out) if self.tls is None else self._tls_in(d, data, frame, ts, out)
             else:
                 pieces = d.reasm.segment(seq, data, wire_len, False, False, frame, ts)
                 if pieces:
@@ -218,7 +222,8 @@ class Connection:
         elif self.c2s.fin and self.s2c.fin and self.c2s.reasm.complete and self.s2c.reasm.complete:
             self.finish(frame, ts, out, None)
 
-    def _pieces(self, d: Direction, pieces: list, out: list) -> None:
+    def _tcp_pieces(self, d: Direction, pieces: list, out: list) -> None:
+        """Reassembled pieces of a plain (not TLS) connection; ``_pieces`` (TlsWiring) chooses."""
         for piece in pieces:
             if piece.__class__ is Gap:
                 self._gap(d, piece.missing, piece.frame, piece.ts, out)
@@ -233,7 +238,7 @@ class Connection:
             self._http(d, data, frame, ts, out)
         elif mode == PROBE:
             self._probe(d, off, data, frame, ts, out)
-        elif mode == UNKNOWN:
+        elif mode == UNKNOWN and not self._tls_started(d, off, data, frame, ts, out):
             self._classify(d, data, frame, ts, out)
             if self.mode != UNKNOWN:
                 self._data(self.c2s if d.from_client else self.s2c, off, data, frame, ts, out)
@@ -317,7 +322,7 @@ class Connection:
     def _replay_held(self, crest: list, srest: list, frame: int, ts: float, out: list) -> None:
         """The bytes HTTP held after the heads, decoded as the first WebSocket bytes of each direction."""
         for d, rest in ((self.c2s, crest), (self.s2c, srest)):
-            off = d.reasm.next - sum(len(p.data) for p in rest)
+            off = self._stream_next(d) - sum(len(p.data) for p in rest)
             for held in rest:
                 d.ws.feed(held.data, off, held.frame or frame, held.ts or ts, out)
                 off += len(held.data)
@@ -346,7 +351,7 @@ class Connection:
             first_frame=self.first_frame, last_frame=self.last_frame, start_ts=self.start_ts, end_ts=self.last_ts,
             ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
             midstream=self.midstream, stats={self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms)
+            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms, tls=self.tls and self.tls.info)
 
     # -- the end ----------------------------------------------------------------------------------------------
     def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
@@ -360,8 +365,7 @@ class Connection:
                 self._pieces(d, pieces, out)
             if d.reasm.findings:
                 self.report_all(out, d.reasm.take_findings(), d.name)
-            if d.ws is not None:
-                d.ws.end(frame, ts, out)
+        self._end_streams(frame, ts, out)
         if self.app is not None:
             self.app.end(frame, ts, out)
             self.app = None

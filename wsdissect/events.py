@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .findings import Severity
-from .flow import Conn
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +171,27 @@ class ConnectionEnd:
     stats: dict  # per direction counters: messages, bytes, per opcode
     ping_rtt: Optional[tuple[int, float, float, float]]  # answered pings: (count, min, avg, max) seconds
     handshake_ms: Optional[float] = None
+    tls: Any = None  # wsdissect.tls.TlsInfo of a wss:// connection (version, cipher suite, SNI, ALPN, decrypted)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsRecordSeen:
+    """One TLS record of a wss:// connection (views only: emitted when ``Options.packets``); *record* is a
+    :class:`wsdissect.tls.TlsRecord` (content type, version, length, handshake messages, decrypted or not)."""
+
+    frame: int  # the frame that carried the record's last byte
+    ts: float
+    conn: Conn
+    record: Any
+    protocol: str  # Wireshark's Protocol column: "TLSv1.3" once negotiated, the record's version before
+    info: str  # Wireshark's Info text: "Client Hello (SNI=example.com)", "Application Data"...
+    details: tuple[str, ...] = ()  # handshake facts of this record: "Server Name: ...", "Cipher Suite: ..."
+    plaintext: int = 0  # decrypted application data bytes handed on from this record
+    server_name: Optional[str] = None  # the SNI of a Client Hello record
+
+    @property
+    def direction(self) -> str:
+        return CLIENT_TO_SERVER if self.record.from_client else SERVER_TO_CLIENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,8 +145,8 @@ _FIELDS = [
     Field("ws.app.kind", _S, "Application message kind", wireshark=False, note="EVENT, PUBLISH, SEND, request..."),
     Field("ws.app.name", _S, "Application message name", wireshark=False,
           note="Socket.IO event, MQTT topic, STOMP destination, JSON-RPC method, GraphQL operationName"),
-    Field("tls", _P, "Transport Layer Security", note="not filled yet (wss:// decoding)"),
-    Field("tls.handshake.extensions_server_name", _S, "Server Name", note="not filled yet"),
+    Field("tls", _P, "Transport Layer Security"),
+    Field("tls.handshake.extensions_server_name", _S, "Server Name"),
 ]
 
 #: Every field by name, in table order.

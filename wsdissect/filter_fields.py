@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .events import Finding, HttpRequest, HttpResponse, Message, Packet, WsFrame
+from .events import Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 from .fields import EXPERT_SEVERITY
 
 TCP_ACK = 0x10
@@ -20,13 +20,13 @@ _TRUE = (True,)
 TCP_ANALYSIS = {"tcp.retransmission": "tcp.analysis.retransmission", "tcp.overlap": "tcp.analysis.retransmission",
                 "tcp.out_of_order": "tcp.analysis.out_of_order", "tcp.gap": "tcp.analysis.lost_segment"}
 _BUCKETS = {WsFrame: "frames", Message: "messages", HttpRequest: "requests", HttpResponse: "responses",
-            Finding: "findings"}
+            Finding: "findings", TlsRecordSeen: "tls_records"}
 
 
 class PacketFields:
     """``values(name)`` for one packet.  *t0* is the capture's first timestamp (for ``frame.time_relative``)."""
 
-    __slots__ = ("packet", "t0", "frames", "messages", "requests", "responses", "findings")
+    __slots__ = ("packet", "t0", "frames", "messages", "requests", "responses", "findings", "tls_records")
 
     def __init__(self, packet: Packet, events: Sequence, t0: float):
         self.packet = packet
@@ -36,6 +36,7 @@ class PacketFields:
         self.requests: list[HttpRequest] = []
         self.responses: list[HttpResponse] = []
         self.findings: list[Finding] = []
+        self.tls_records: list[TlsRecordSeen] = []
         for ev in events:
             bucket = _BUCKETS.get(ev.__class__)
             if bucket is not None:
@@ -75,7 +76,7 @@ def _tcp_payload(x: PacketFields) -> Sequence:
 
 
 def _analysis(x: PacketFields, name: str | None) -> Sequence:
-    hit = any(TCP_ANALYSIS.get(f.code) == name or (name is None and f.code in TCP_ANALYSIS) for f in x.findings)
+    hit = any(f.code in TCP_ANALYSIS and (name is None or TCP_ANALYSIS[f.code] == name) for f in x.findings)
     return _TRUE if hit else _NONE
 
 
@@ -176,6 +177,7 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "ws.app.protocol": lambda x: [u.protocol for u in _units(x)],
     "ws.app.kind": lambda x: [u.kind for u in _units(x)],
     "ws.app.name": lambda x: [u.name for u in _units(x) if u.name is not None],
-    "tls": _unfilled,
-    "tls.handshake.extensions_server_name": _unfilled,
+    "tls": lambda x: _TRUE if any(r.frame == x.packet.frame for r in x.tls_records) else _NONE,
+    "tls.handshake.extensions_server_name": lambda x: [r.server_name for r in x.tls_records
+                                                       if r.server_name is not None and r.frame == x.packet.frame],
 }

@@ -3,7 +3,9 @@ shared by the CLI commands (no click here)."""
 from __future__ import annotations
 
 import re
+import os
 from dataclasses import dataclass, field
+from typing import Any, Mapping, NamedTuple, Optional
 
 from .errors import UsageError
 
@@ -24,6 +26,7 @@ class Options:
     detect: bool = True  # recognise WebSocket without a handshake from the frames themselves (strict heuristic)
     app: str | None = None  # --app: the application protocol forced on every WebSocket connection
     app_ports: dict = field(default_factory=dict)  # --decode-app: server TCP port -> application protocol
+    tls_keys: Any = None  # wsdissect.tls.KeyLog: secrets for wss:// (--tls-keylog, SSLKEYLOGFILE); see load_tls_keys
     extra: dict = field(default_factory=dict)
 
 
@@ -96,3 +99,34 @@ def parse_size(value: str) -> int:
     n = int(m.group(1))
     unit = (m.group(2) or "b")[0].lower()
     return n << {"b": 0, "k": 10, "m": 20, "g": 30}[unit]
+
+
+class TlsKeys(NamedTuple):
+    """The key log for ``Options.tls_keys`` and what the user should be told about it."""
+
+    keylog: Any  # wsdissect.tls.KeyLog, or None when there are no key log files
+    note: Optional[str]  # SSLKEYLOGFILE was used
+    warnings: tuple[str, ...]  # one per malformed line (source and line number, never the line itself)
+
+
+def load_tls_keys(paths: tuple[str, ...] | list[str], environ: Mapping[str, str] = os.environ,
+                  refresh_interval: Optional[float] = None) -> TlsKeys:
+    """The one place that builds the key log: the ``--tls-keylog`` files, or ``SSLKEYLOGFILE`` when none is given.
+    *refresh_interval* (live) makes lookups that miss re-read the files as they grow.  A file that cannot be read
+    is a :class:`UsageError`."""
+    from .tls import KeyLog
+
+    note = None
+    paths = list(paths)
+    if not paths and environ.get("SSLKEYLOGFILE"):
+        paths = [environ["SSLKEYLOGFILE"]]
+        note = f"using the TLS key log named by SSLKEYLOGFILE: {paths[0]}"
+    if not paths:
+        return TlsKeys(None, None, ())
+    keylog = KeyLog(refresh_interval=refresh_interval)
+    for path in paths:
+        try:
+            keylog.add_file(path)
+        except OSError as e:
+            raise UsageError(f"--tls-keylog {path}: cannot read: {e.strerror or e}") from None
+    return TlsKeys(keylog, note, tuple(str(w) for w in keylog.warnings))

@@ -13,6 +13,8 @@ from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
+from .tls import SessionCache
+from .tls_layer import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 from .tcp.analysis import Segment, TcpAnalysis
 from .tcp.relative import RelativeNumbers
@@ -30,6 +32,8 @@ class Dissector:
         self.reported_linktypes: set[int] = set()
         self.last_frame = 0
         self.last_ts = 0.0
+        self.tls_secrets = CaptureSecrets(self.opts.tls_keys)  # + the capture's DSBs (Driver attaches them)
+        self.tls_context = (self.tls_secrets, SessionCache())  # one session cache per capture (resumption)
         self.relative = RelativeNumbers()  # views: tshark's relative numbers, analysis flags, scaled windows
         self.analysis = TcpAnalysis()
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
@@ -62,7 +66,7 @@ class Dissector:
                 if self.opts.packets:
                     out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
                 return out
-            conn_state = conn_state.promote(self.opts)
+            conn_state = conn_state.promote(self.opts, self.tls_context)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
         if conn_state.finished:
             if self.opts.packets:

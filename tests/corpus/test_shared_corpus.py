@@ -1,4 +1,5 @@
-"""The shared ground-truth corpus (../shared/corpus), scored by its own checker (../shared/tools/check_corpus.py).
+"""The shared ground-truth corpora (../shared/corpus: ws://; ../shared/corpus-tls: wss:// with key logs), scored by
+their own checker (../shared/tools/check_corpus.py).
 
 Runs in the default test run (CI's ``python3 -m pytest``; no marker deselects it), takes about 4 s, and is skipped
 only when the shared folder is not next to the project.  The export command uses ``sys.executable -m wsdissect`` so
@@ -17,12 +18,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
 CHECKER = SHARED / "tools" / "check_corpus.py"
 
 
-@pytest.mark.skipif(not (CORPUS.is_dir() and CHECKER.is_file()), reason="../shared/corpus or its checker not present")
-def test_shared_corpus_all_cases_pass():
+@pytest.mark.parametrize("corpus", ["corpus", "corpus-tls"])
+def test_shared_corpus_all_cases_pass(corpus):
+    CORPUS = SHARED / corpus
+    if not (CORPUS.is_dir() and CHECKER.is_file()):
+        pytest.skip(f"../shared/{corpus} or its checker not present")
     template = f"{shlex.quote(sys.executable)} -m wsdissect export {{capture}} --format jsonl -o {{out}} {{args}}"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))

@@ -33,3 +33,23 @@ def test_short_campaign(tmp_path, capsys):
     details = "\n".join(f"{sig}: {v['file']}\n{v['text'][-1500:]}" for sig, v in res.unknown_failures.items())
     assert not res.unknown_crashes, f"{len(res.unknown_crashes)} new crash signature(s):\n{details}"
     assert not res.unknown_hangs, f"{len(res.unknown_hangs)} new hang signature(s):\n{details}"
+
+
+def test_tls_seeds_are_decrypted_and_tls_mutations_hit_records():
+    """The wss:// seeds carry their key logs (so mutated records reach the AEAD/MAC checks and the handshake
+    parser), and the TLS mutator finds records to damage."""
+    import random
+
+    from fuzz.mutate import load_seeds, s_tls_record
+    from wsdissect.events import Message
+    from wsdissect.options import Options, load_tls_keys
+    from wsdissect.run import dissect_files
+
+    seeds = [s for s in load_seeds(synth=True) if s.name.startswith("tls:")]
+    assert any(s.name.startswith("tls:wss_tls13") for s in seeds)
+    seed = next(s for s in seeds if s.name.startswith("tls:wss_tls13"))
+    options = Options(tls_keys=load_tls_keys(seed.options["tls_keylog"]).keylog)
+    path = os.path.join(os.path.dirname(seed.options["tls_keylog"][0]), "wss_tls13.pcap")
+    assert any(ev.__class__ is Message for ev in dissect_files([path], options))
+    rng = random.Random(3)
+    assert all(not s_tls_record(seed.cap, rng).endswith(":none") for _ in range(20))

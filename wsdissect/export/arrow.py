@@ -44,6 +44,8 @@ _REQUEST = pa.struct([("method", pa.string()), ("uri", pa.string()), ("version",
 _RESPONSE = pa.struct([("version", pa.string()), ("status", pa.int32()), ("reason", pa.string()),
                        ("headers", _HEADERS), ("frame", pa.int64()), ("time", TIME)])
 _RTT = pa.struct([("count", pa.int64()), ("min", pa.float64()), ("avg", pa.float64()), ("max", pa.float64())])
+_TLS = pa.struct([("version", pa.string()), ("cipher_suite", pa.string()), ("sni", pa.string()),
+                  ("alpn", pa.string()), ("decrypted", pa.bool_()), ("resumed", pa.bool_())])
 
 CONNECTIONS = pa.schema([
     ("file", pa.string()), ("stream", pa.int64()), ("client", pa.string()), ("server", pa.string()),
@@ -52,6 +54,7 @@ CONNECTIONS = pa.schema([
     ("last_frame", pa.int64()), ("start_time", TIME), ("end_time", TIME), ("duration", pa.float64()),
     ("handshake_ms", pa.float64()), ("ended_by", pa.string()), ("first_close", pa.string()),
     ("close", pa.string()), ("midstream", pa.bool_()), ("stats", pa.string()), ("ping_rtt", _RTT),
+    ("tls", _TLS),
 ])
 JSON_TEXT_COLUMNS = ("permessage_deflate", "close", "stats")  # nested objects with open key sets: JSON text
 

@@ -55,16 +55,18 @@ def _headers(headers: list) -> list[dict]:
 
 
 def _url(rec: dict) -> str:
-    """``ws://host[:port]/path?query`` from the request's target and Host header (the server address without)."""
+    """``ws://host[:port]/path?query`` (``wss://`` over TLS) from the request's target and Host header (the server
+    address without)."""
+    scheme, default_port = ("wss", ":443") if rec.get("tls") else ("ws", ":80")
     req = rec["request"]
     uri = req["uri"] if req else "/"
     if "://" in uri:  # absolute form: keep its authority and path
         parts = urlsplit(uri)
-        return f"ws://{parts.netloc}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+        return f"{scheme}://{parts.netloc}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
     host = next((v for n, v in req["headers"] if n.lower() == "host"), None) if req else None
     if not host:
-        host = rec["server"][:-3] if rec["server"].endswith(":80") else rec["server"]
-    return f"ws://{host}{uri if uri.startswith('/') else '/' + uri}"
+        host = rec["server"][:-len(default_port)] if rec["server"].endswith(default_port) else rec["server"]
+    return f"{scheme}://{host}{uri if uri.startswith('/') else '/' + uri}"
 
 
 def _request(rec: dict, url: str) -> dict:

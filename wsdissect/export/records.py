@@ -229,8 +229,17 @@ def _response(r: HttpResponse | None) -> dict | None:
 
 
 def is_exported_connection(e: ConnectionEnd) -> bool:
-    """WebSocket connections and refused upgrade attempts get a connection record."""
-    return e.websocket or any(r.is_upgrade for r in e.requests)
+    """WebSocket connections, refused upgrade attempts and TLS connections (decrypted or not: a wss:// connection
+    without keys is still listed) get a connection record."""
+    return e.websocket or e.tls is not None or any(r.is_upgrade for r in e.requests)
+
+
+def tls_record(info) -> dict | None:
+    """The TLS facts of a wss:// connection (never key material); None for plain TCP."""
+    if info is None:
+        return None
+    return {"version": info.version, "cipher_suite": info.cipher_suite, "sni": info.sni, "alpn": info.alpn,
+            "decrypted": info.decrypted, "resumed": info.resumed}
 
 
 def connection_record(e: ConnectionEnd, file: str | None = None) -> dict:
@@ -245,6 +254,8 @@ def connection_record(e: ConnectionEnd, file: str | None = None) -> dict:
         status = "no handshake in capture"
     elif upgrade_resp is not None:
         status = "refused"
+    elif e.tls is not None and not e.tls.decrypted:
+        status = "not decrypted"
     else:
         status = "no response"
     rtt = e.ping_rtt
@@ -274,6 +285,7 @@ def connection_record(e: ConnectionEnd, file: str | None = None) -> dict:
         "stats": {d: {k: (_u64(v) if isinstance(v, int) else v) for k, v in st.items()} for d, st in e.stats.items()},
         "ping_rtt": ({"count": rtt[0], "min": round(rtt[1], 6), "avg": round(rtt[2], 6), "max": round(rtt[3], 6)}
                      if rtt else None),
+        "tls": tls_record(e.tls),
     })
     return rec
 

@@ -6,7 +6,7 @@ from typing import Iterable, Iterator, NamedTuple
 from rich.console import Console
 from rich.text import Text
 
-from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, WsFrame
+from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..rfc6455 import opcode_label
@@ -18,7 +18,7 @@ from .timefmt import TimeColumn
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan",
                   Severity.CHAT: "dim"}
-PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": ""}
+PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": "", "TLSv1.2": "magenta", "TLSv1.3": "magenta"}
 
 
 def group_by_packet(events: Iterable) -> Iterator[tuple[Packet | None, list]]:
@@ -103,6 +103,9 @@ class PacketSummaries:
                     parts[-1] = units_info(ev.app)
                     app = app or protocol_label(ev.app[0].protocol)
             return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(parts), worst, codes
+        records = [ev for ev in events if ev.__class__ is TlsRecordSeen and ev.frame == p.frame]
+        if records:
+            return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, codes
         seq = p.rel_seq if p.rel_seq is not None else p.seq
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:

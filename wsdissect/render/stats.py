@@ -76,6 +76,17 @@ def _dir_cell(st: dict) -> str:
     return "\n".join(lines)
 
 
+def _tls_cell(tls: dict | None) -> str:
+    """wss://: version, cipher suite, SNI, ALPN and whether it was decrypted; "-" for plain TCP."""
+    if tls is None:
+        return "-"
+    lines = [tls["version"] or "TLS", tls["cipher_suite"] or "-"]
+    lines += [f"SNI {tls['sni']}"] if tls["sni"] else []
+    lines += [f"ALPN {tls['alpn']}"] if tls["alpn"] else []
+    lines.append("decrypted" if tls["decrypted"] else "not decrypted")
+    return "\n".join(lines)
+
+
 def _narrow(console: Console, stats: StatsCollector) -> None:
     """One block per connection, for terminals too narrow for the table."""
     for r in sorted(stats.rows, key=lambda r: r["stream"]):
@@ -88,6 +99,7 @@ def _narrow(console: Console, stats: StatsCollector) -> None:
                      ("uri", safe(r["request"]["uri"] if r["request"] else "?", 500)), ("status", status),
                      ("subprotocol", safe(r["subprotocol"] or "-")), ("extensions", safe(", ".join(r["extensions"])
                                                                                        or "-", 500)),
+                     ("tls", safe(_tls_cell(r["tls"]).replace("\n", ", "), 500)),
                      ("duration", f"{r['duration']:.3f} s"),
                      ("client →", _dir_cell(r["stats"]["client_to_server"]).replace("\n", ", ")),
                      ("← server", _dir_cell(r["stats"]["server_to_client"]).replace("\n", ", ")),
@@ -102,18 +114,22 @@ def _narrow(console: Console, stats: StatsCollector) -> None:
 
 
 def render_stats(console: Console, stats: StatsCollector) -> None:
-    if console.width < 110:
+    tls = any(r["tls"] for r in stats.rows)
+    if console.width < (130 if tls else 110):  # the TLS column needs room
         _narrow(console, stats)
         _totals(console, stats)
         render_app_stats(console, stats.app)
         return
     table = Table(title="WebSocket connections", show_lines=True)
     ends = max((len(x) for r in stats.rows for x in (r["client"], r["server"])), default=10)
-    for col, kw in (("#", {"justify": "right"}), ("Client\nServer", {"min_width": ends}),
-                    ("URI\nstatus", {"min_width": 8}), ("Subprotocol\nextensions", {"min_width": 12}),
-                    ("Duration", {"justify": "right", "min_width": 8}), ("Client →", {"min_width": 9}),
-                    ("← Server", {"min_width": 9}), ("Close", {"min_width": 9}),
-                    ("Ping RTT\nms min\navg/max", {"min_width": 8})):
+    columns = [("#", {"justify": "right"}), ("Client\nServer", {"min_width": ends}),
+               ("URI\nstatus", {"min_width": 8}), ("Subprotocol\nextensions", {"min_width": 12}),
+               ("Duration", {"justify": "right", "min_width": 8}), ("Client →", {"min_width": 9}),
+               ("← Server", {"min_width": 9}), ("Close", {"min_width": 9}),
+               ("Ping RTT\nms min\navg/max", {"min_width": 8})]
+    if tls:
+        columns.insert(2, ("TLS", {"min_width": 10}))
+    for col, kw in columns:
         table.add_column(col, overflow="fold", **kw)  # wrap long values, never cut them
     for r in sorted(stats.rows, key=lambda r: r["stream"]):
         uri = r["request"]["uri"] if r["request"] else "?"
@@ -128,7 +144,9 @@ def render_stats(console: Console, stats: StatsCollector) -> None:
         rtt = r["ping_rtt"]
         rtt_s = f"{rtt['min'] * 1e3:.3f}\n{rtt['avg'] * 1e3:.3f}\n{rtt['max'] * 1e3:.3f}" if rtt else "-"
         st = r["stats"]
-        table.add_row(str(r["stream"]), f"{r['client']}\n{r['server']}", safe(f"{uri}\n{status}", 200, newlines=True),
+        tls_cells = (safe(_tls_cell(r["tls"]), 300, newlines=True),) if tls else ()
+        table.add_row(str(r["stream"]), f"{r['client']}\n{r['server']}", *tls_cells,
+                      safe(f"{uri}\n{status}", 200, newlines=True),
                       safe(proto, 200, newlines=True), f"{r['duration']:.3f} s",
                       _dir_cell(st["client_to_server"]), _dir_cell(st["server_to_client"]), close, rtt_s)
     console.print(table)

@@ -7,6 +7,7 @@ from collections import deque
 from rich.console import Console
 from rich.text import Text
 
+from .tls_tree import tls_nodes
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
 from .packets import SEVERITY_STYLE, tcp_flags
@@ -83,9 +84,11 @@ class TreeBuilder:
         upgrades = [e for e in events if e.__class__ is Upgrade]
         out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
                _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
+        tls = tls_nodes(p.frame, events)
+        out += tls
         out += [self._http_node(p, h, upgrades) for h in heads]
         for f, frags in zip(frames, fragments):
-            spans = frame_spans(f, ws_offset(p, f), payload_start(p), p.data)
+            spans = None if tls else frame_spans(f, ws_offset(p, f), payload_start(p), p.data)
             out.append(ws_node(f, completed.get(id(f)), frags, f.conn.index in self.deflate, spans))
         rest = [f for f in findings if not f.code.startswith("tcp.")]
         if rest:

@@ -57,8 +57,13 @@ class Feed:
     """One capture being decoded: records in (all at once with :meth:`records`, or one by one with :meth:`packet`
     as live capture does), selected event lists out to the sink."""
 
-    def __init__(self, options: Options, sink: Sink, source: str = "", start_ts: float | None = None):
+    def __init__(self, options: Options, sink: Sink, source: str = "", start_ts: float | None = None,
+                 tls_secrets: list | None = None):
+        """*tls_secrets*: the capture's list of pcapng Decryption Secrets Blocks, filled while it is read
+        (``CaptureFile.tls_secrets``); its secrets are used as they appear."""
         self.dissector = Dissector(options)
+        if tls_secrets is not None:
+            self.dissector.tls_secrets.attach(tls_secrets)
         self.sink = sink
         self.source = source
         self.start_ts = start_ts  # the capture's first time when this feed is one shard of it (else its own)
@@ -194,7 +199,8 @@ class Driver:
         """One opened capture into *sink* (see :meth:`feed`); *part* describes it when it is one shard of a larger
         capture (the engines' split pass).  Returns the finished :class:`Feed` (its dissector's stream table)."""
         part = part or CapturePart()
-        feed = Feed(self.options, self.selected(sink), part.name or cf.name, part.start_ts)
+        feed = Feed(self.options, self.selected(sink), part.name or cf.name, part.start_ts,
+                    tls_secrets=cf.tls_secrets)
         feed.records(part.records(cf, feed.dissector) if part.records is not None else self._records(cf))
         feed.end()
         sink(self._ending(cf, part.name, part.problems))
@@ -207,7 +213,7 @@ class Driver:
         for cf in self._opened(captures):
             if counting and self.count <= 0:
                 return
-            for evs in Feed(self.options, None, cf.name).lists(self._records(cf)):
+            for evs in Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf)):
                 if select is not None:
                     evs = select(evs)
                 yield from evs

@@ -92,7 +92,7 @@ class KeyLog:
         self._files: list[_WatchedFile] = []
         self.warnings: list[KeyLogWarning] = []
         self.refresh_interval = refresh_interval
-        self._last_refresh = time.monotonic()
+        self._last_refresh = float("-inf")  # the first lookup that misses may re-read at once
 
     def __len__(self) -> int:
         return len(self._secrets)
