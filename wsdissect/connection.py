@@ -343,16 +343,6 @@ class Connection(TlsWiring):
         if problem is not None:
             self.report(out, problem[0], problem[1], m.last_frame, m.last_ts, d.name)
 
-    def _summary(self, reason: str) -> ConnectionEnd:
-        http, life = self.http, self.life
-        return ConnectionEnd(
-            conn=self.conn, websocket=self.mode == WEBSOCKET, upgrade=self.upgrade,
-            requests=tuple(http.requests) if http else (), responses=tuple(http.responses) if http else (),
-            first_frame=self.first_frame, last_frame=self.last_frame, start_ts=self.start_ts, end_ts=self.last_ts,
-            ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
-            midstream=self.midstream, stats={self.c2s.name: self.c2s.stats(), self.s2c.name: self.s2c.stats()},
-            ping_rtt=life.ping_rtt, handshake_ms=self.handshake_ms, tls=self.tls and self.tls.info)
-
     # -- the end ----------------------------------------------------------------------------------------------
     def finish(self, frame: int, ts: float, out: list, reason: str | None) -> None:
         """Flush both directions and emit the lifecycle summary."""
@@ -372,7 +362,7 @@ class Connection(TlsWiring):
         if reason is None:
             both_closed = len(self.life.close_codes) == 2
             reason = "close+fin" if both_closed else ("fin without close" if self.mode == WEBSOCKET else "fin")
-        out.append(self._summary(reason))
+        out.append(connection_summary(self, reason))
         # drop the heavy state; the tombstone stays in the flow table for late packets until swept
         for d in (self.c2s, self.s2c):
             d.ws = None
@@ -380,3 +370,15 @@ class Connection(TlsWiring):
             d.reasm.release()
         self.http = None
         self.life.forget_pings()
+
+
+def connection_summary(c: Connection, reason: str) -> ConnectionEnd:
+    """The ConnectionEnd event of a finished connection: what it was, how it ended, its counters."""
+    http, life = c.http, c.life
+    return ConnectionEnd(
+        conn=c.conn, websocket=c.mode == WEBSOCKET, upgrade=c.upgrade,
+        requests=tuple(http.requests) if http else (), responses=tuple(http.responses) if http else (),
+        first_frame=c.first_frame, last_frame=c.last_frame, start_ts=c.start_ts, end_ts=c.last_ts,
+        ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
+        midstream=c.midstream, stats={c.c2s.name: c.c2s.stats(), c.s2c.name: c.s2c.stats()},
+        ping_rtt=life.ping_rtt, handshake_ms=c.handshake_ms, tls=c.tls and c.tls.info)

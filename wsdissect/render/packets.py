@@ -83,9 +83,9 @@ class PacketSummaries:
     def row(self, p: Packet, events: list) -> PacketRow:
         protocol, info, worst, codes = self.describe(p, events)
         intern = self._interned.setdefault
-        return PacketRow(p.frame, p.ts, intern(p.src, p.src), intern(p.dst, p.dst), protocol, p.wire_len,
-                         safe(info, 400), worst, tuple(codes), p.conn.index if p.conn is not None else None,
-                         p.direction)
+        return PacketRow(frame=p.frame, ts=p.ts, src=intern(p.src, p.src), dst=intern(p.dst, p.dst),
+                         protocol=protocol, length=p.wire_len, info=safe(info, 400), worst=worst, codes=tuple(codes),
+                         stream=p.conn.index if p.conn is not None else None, direction=p.direction)
 
     def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
         http = [ev for ev in events if ev.__class__ in (HttpRequest, HttpResponse) and ev.frame == p.frame]

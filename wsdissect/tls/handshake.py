@@ -179,11 +179,12 @@ def parse_client_hello(body: bytes) -> Optional[ClientHello]:
             vr = _Reader(exts[EXT_SUPPORTED_VERSIONS]).vector(1)
             versions = tuple(vr.uint(2) for _ in range(vr.left() // 2))
         return ClientHello(
-            legacy, random, session_id.take(session_id.left()), suites, versions,
-            _sni(exts[EXT_SERVER_NAME]) if exts.get(EXT_SERVER_NAME) else None,
-            _alpn(exts[EXT_ALPN]) if EXT_ALPN in exts else (), exts.get(EXT_SESSION_TICKET, b""),
-            EXT_PRE_SHARED_KEY in exts, EXT_EARLY_DATA in exts, EXT_EXTENDED_MASTER_SECRET in exts,
-            EXT_ENCRYPT_THEN_MAC in exts)
+            legacy_version=legacy, random=random, session_id=session_id.take(session_id.left()),
+            cipher_suites=suites, versions=versions,
+            sni=_sni(exts[EXT_SERVER_NAME]) if exts.get(EXT_SERVER_NAME) else None,
+            alpn=_alpn(exts[EXT_ALPN]) if EXT_ALPN in exts else (), session_ticket=exts.get(EXT_SESSION_TICKET, b""),
+            psk=EXT_PRE_SHARED_KEY in exts, early_data=EXT_EARLY_DATA in exts,
+            extended_master_secret=EXT_EXTENDED_MASTER_SECRET in exts, encrypt_then_mac=EXT_ENCRYPT_THEN_MAC in exts)
     except _Truncated:
         return None
 

@@ -194,9 +194,11 @@ class TlsConnection:
                 self.report.finding(after, "tls.alert", f"TLS alert: {alert.level_name}, {alert.name}",
                                     rec.frame, rec.ts, side.from_client)
         if self.record_infos:
-            out.append(TlsRecord(side.from_client, rec.first_frame, rec.frame, rec.ts, rec.content_type,
-                                 rec.version, len(rec.fragment), decrypted, decrypted,
-                                 ctype if decrypted and ctype != rec.content_type else None, types, alert))
+            out.append(TlsRecord(from_client=side.from_client, first_frame=rec.first_frame, frame=rec.frame,
+                                 ts=rec.ts, content_type=rec.content_type, version=rec.version,
+                                 length=len(rec.fragment), encrypted=decrypted, decrypted=decrypted,
+                                 inner_type=ctype if decrypted and ctype != rec.content_type else None,
+                                 handshake_types=types, alert=alert))
         out.extend(after)
         self._run_deferred(rec, out)
 

@@ -110,8 +110,9 @@ class HandshakeTracker:
         """The negotiated facts as a :class:`TlsInfo`."""
         client, server = self.client, self.server
         return TlsInfo(
-            VERSION_NAMES.get(server.version, f"0x{server.version:04x}") if server is not None else None,
-            suite_name(server.cipher_suite) if server is not None else None,
-            client.sni if client is not None else None, self.alpn, client.alpn if client is not None else (),
-            records_decrypted > 0, self.resumed, self.early_data_offered, self.retry_request, records_decrypted,
-            records_not_decrypted)
+            version=VERSION_NAMES.get(server.version, f"0x{server.version:04x}") if server is not None else None,
+            cipher_suite=suite_name(server.cipher_suite) if server is not None else None,
+            sni=client.sni if client is not None else None, alpn=self.alpn,
+            offered_alpn=client.alpn if client is not None else (), decrypted=records_decrypted > 0,
+            resumed=self.resumed, early_data=self.early_data_offered, retry_request=self.retry_request,
+            records_decrypted=records_decrypted, records_not_decrypted=records_not_decrypted)
