@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from tests.live.harness import run_live
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("tcpdump"),
                                 reason="live capture needs root and tcpdump")
 
@@ -74,23 +76,8 @@ def _messages(path) -> list[tuple[str, str, bytes]]:
 def test_live_capture_exports_what_the_peers_sent(tmp_path):
     port = _free_port()
     export, pcap = tmp_path / "live.jsonl", tmp_path / "live.pcap"
-    proc = subprocess.Popen([sys.executable, "-m", "wsdissect", "live", "-i", "lo", "-f", f"tcp port {port}",
-                             "--messages", "--export", str(export), "-w", str(pcap), "--color", "never"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = proc.stderr.readline().decode()
-        assert line.startswith("Capturing on 'lo'"), line
-        time.sleep(0.2)
-        sent = _exchange(port)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    err = err.decode()
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
+    sent, out, err = run_live(["-i", "lo", "-f", f"tcp port {port}", "--messages", "--export", str(export), "-w",
+                               str(pcap), "--color", "never"], lambda: _exchange(port))
     assert "dropped by the kernel" in err and "0 dropped" in err
     got = _messages(export)
     assert sorted(got) == sorted(sent)

@@ -10,13 +10,11 @@ import base64
 import json
 import os
 import shutil
-import signal
 import ssl
-import subprocess
-import sys
-import time
 
 import pytest
+
+from tests.live.harness import run_live
 
 from tests.live.test_live import _free_port
 from tests.unit.tls.openssl_peers import write_certificate
@@ -65,23 +63,9 @@ def test_live_wss_with_a_growing_key_log(tmp_path):
     keylog = tmp_path / "keys.log"
     keylog.write_text("")  # the browser's SSLKEYLOGFILE exists before its first session
     export = tmp_path / "live.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "wsdissect", "live", "-i", "lo", "-f", f"tcp port {port}",
-                             "--tls-keylog", str(keylog), "--export", str(export), "-q", "--color", "never"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = proc.stderr.readline().decode()
-        assert line.startswith("Capturing on 'lo'"), line
-        time.sleep(0.2)
-        sent = _exchange(port, cert, str(keylog), rounds=2)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    err = err.decode()
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
+    sent, _out, _err = run_live(["-i", "lo", "-f", f"tcp port {port}", "--tls-keylog", str(keylog), "--export",
+                                 str(export), "-q", "--color", "never"],
+                                lambda: _exchange(port, cert, str(keylog), rounds=2))
     assert keylog.read_text().count("CLIENT_TRAFFIC_SECRET_0") == 2
     records = [json.loads(line) for line in export.read_bytes().splitlines()]
     got = [(r["direction"], r["opcode"], base64.b64decode(r["payload_b64"])) for r in records
