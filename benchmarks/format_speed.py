@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Each export format against JSONL (the reference speed) on the same captures (issue 16).
 
-    python benchmarks/format_speed.py bench-out/small-200M-s1.pcap bench-out/payload-200M-s1.pcap --runs 5
+    python -m benchmarks.format_speed bench-out/small-200M-s1.pcap bench-out/payload-200M-s1.pcap --runs 5
 
 Runs ``wsdissect export F -T jsonl -o OUT --expert none`` and ``wsdissect export F -T FMT -o OUT --expert none``
 for every format given (default ``parquet``) paired and alternated (A B A B ...) on each capture, and prints
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run_benchmark import alternate, wsdissect_cmd  # beside this script: Python puts its folder on the path
+from benchmarks.run_benchmark import alternate, wsdissect_cmd
 
 
 def _commands(capture: Path, formats: list[str], out_dir: Path) -> dict[str, list[str]]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``wsdissect report`` against ``wsdissect export`` (the reference speed) on the same captures.
 
-    python benchmarks/report_speed.py bench-out/small-200M-s1.pcap bench-out/payload-200M-s1.pcap --runs 3
+    python -m benchmarks.report_speed bench-out/small-200M-s1.pcap bench-out/payload-200M-s1.pcap --runs 3
 
 Alternates the two commands (A B A B ...) on each capture, like run_benchmark.py, and prints medians: wall and CPU
 seconds, peak RSS, output size, and speed of the report relative to the export (issue 19 asks for at least 0.5),
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run_benchmark import alternate, wsdissect_cmd  # beside this script: Python puts its folder on the path
+from benchmarks.run_benchmark import alternate, wsdissect_cmd
 
 
 def bench(capture: Path, runs: int, out_dir: Path) -> dict:
