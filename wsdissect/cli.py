@@ -25,6 +25,13 @@ def _warn(message: str) -> None:
     click.echo(f"wsdissect: warning: {message}", err=True)
 
 
+def _decorated(f, options: list):
+    """*f* with the click *options*, listed by --help in the order given (click lists them in decoration order)."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 # -- shared options -------------------------------------------------------------------------------------------
 def _decode_options(f):
     options = [
@@ -51,9 +58,7 @@ def _decode_options(f):
                      help="TLS key log (NSS SSLKEYLOGFILE format) to decrypt wss:// (repeatable; default: "
                           "$SSLKEYLOGFILE; pcapng Decryption Secrets Blocks are used too)."),
     ]
-    for option in reversed(options):  # click lists options in the order they decorate
-        f = option(f)
-    return f
+    return _decorated(f, options)
 
 
 def _filter_options(f):
@@ -75,9 +80,7 @@ def _filter_options(f):
                      help="Only messages with an application unit of this name (Socket.IO event, MQTT topic, "
                           "STOMP destination, JSON-RPC method, GraphQL operation)."),
     ]
-    for option in reversed(options):  # click lists options in the order they decorate
-        f = option(f)
-    return f
+    return _decorated(f, options)
 
 
 def _input_options(f):
@@ -92,9 +95,7 @@ def _input_options(f):
         click.option("-c", "--count", type=click.IntRange(1), metavar="N",
                      help="Stop after N packets (show: N packets shown; other commands: N packets read)."),
     ]
-    for option in reversed(options):  # click lists options in the order they decorate
-        f = option(f)
-    return f
+    return _decorated(f, options)
 
 
 def _inputs(captures: tuple, read: tuple) -> list[str]:
@@ -121,9 +122,7 @@ def _terminal_options(f):
         click.option("--width", type=click.IntRange(20, 100_000), metavar="COLUMNS", help="Output width (default: the terminal's)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar (live: no per-packet output, only the outputs and the summary)."),
     ]
-    for option in reversed(options):  # click lists options in the order they decorate
-        f = option(f)
-    return f
+    return _decorated(f, options)
 
 
 def _engine_options(f):
@@ -140,9 +139,7 @@ def _engine_options(f):
                           "(0: never)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
-    for option in reversed(options):  # click lists options in the order they decorate
-        f = option(f)
-    return f
+    return _decorated(f, options)
 
 
 ENGINE = ("engine", "scheduler", "workers", "split_size", "quiet")
