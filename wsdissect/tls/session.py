@@ -16,7 +16,7 @@ from typing import Optional
 
 from ..flow import Conn
 from . import handshake as hs
-from .alerts import CLOSE_NOTIFY, Alert, parse_alert
+from .alerts import CLOSE_NOTIFY, parse_alert
 from .ciphers import SUITES, CipherSuite, suite_name
 from . import keylog as labels
 from .keysetup import SecretSource, Tls12Decrypters, tls12_decrypters, tls12_master_secret, tls13_resolve
