@@ -101,6 +101,22 @@ def _units(x: PacketFields) -> list:
     return [u for m in x.messages if m.app for u in m.app]
 
 
+def _layer_values(name: str) -> Callable[[PacketFields], Sequence]:
+    """A field read from the packet's layers (tunnels, packets that are not TCP)."""
+    return lambda x: [v for layer in x.packet.layers for k, v in layer.values if k == name]
+
+
+def _layered(name: str, plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """An IP field: from every IP header of a packet with layers (outer and inner, as Wireshark), else *plain*."""
+    from_layers = _layer_values(name)
+    return lambda x: from_layers(x) if x.packet.layers else plain(x)
+
+
+def _tcp_only(plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """A TCP field: absent from packets that are not TCP."""
+    return lambda x: plain(x) if x.packet.protocol is None else _NONE
+
+
 def _unfilled(x: PacketFields) -> Sequence:
     return _NONE
 
@@ -181,3 +197,18 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "tls.handshake.extensions_server_name": lambda x: [r.server_name for r in x.tls_records
                                                        if r.server_name is not None and r.frame == x.packet.frame],
 }
+
+#: Fields of the headers only packets with layers have (UDP, ICMP, ARP, DNS, tunnels...): read from their layers.
+LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "vxlan", "gtp", "udp", "udp.port",
+                "udp.srcport", "udp.dstport", "udp.length", "icmp", "icmp.type", "icmp.code", "icmpv6", "icmpv6.type",
+                "icmpv6.code", "arp", "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4", "igmp", "igmp.type",
+                "dns", "dns.id", "dns.flags.response", "dns.qry.name", "lldp", "esp", "esp.spi", "ip.proto",
+                "ipv6.nxt")
+for _name in list(_EXTRACTORS):
+    if _name.startswith("tcp"):
+        _EXTRACTORS[_name] = _tcp_only(_EXTRACTORS[_name])
+    elif _name.startswith("ip"):
+        _EXTRACTORS[_name] = _layered(_name, _EXTRACTORS[_name])
+for _name in LAYER_FIELDS:
+    _EXTRACTORS[_name] = _layer_values(_name)
+_EXTRACTORS["eth"] = lambda x: _TRUE if x.packet.linktype == 1 else _NONE

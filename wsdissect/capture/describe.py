@@ -56,6 +56,7 @@ class _Walk:
         self.layers: list[Layer] = []
         self.src = self.dst = ""
         self.ip_version = self.l3 = self.sport = self.dport = self.ttl = self.depth = 0
+        self.quoted_layers: tuple[Layer, ...] = ()  # the packet an ICMP error quotes
 
     def top(self, protocol: str, info: str) -> Top:
         return Top(protocol, info, None)
@@ -97,10 +98,13 @@ class _Walk:
             if len(d) < off + 4:
                 return self.top("VLAN", "[Malformed Packet]")
             tci, nxt = (d[off] << 8) | d[off + 1], (d[off + 2] << 8) | d[off + 3]
-            label = (f"802.1Q Virtual LAN, PRI: {tci >> 13}, DEI: {(tci >> 12) & 1}, ID: {tci & 0xFFF}"
-                     if etype == 0x8100 else f"IEEE 802.1ad, ID: {tci & 0xFFF}")
-            self.layers.append(Layer("vlan", label, off, off + 4, (f"Type: 0x{nxt:04x}",),
-                                     (("vlan", True), ("vlan.id", tci & 0xFFF))))
+            if etype == 0x88A8:  # Wireshark's ieee8021ad, not vlan
+                self.layers.append(Layer("ieee8021ad", f"IEEE 802.1ad, ID: {tci & 0xFFF}", off, off + 4,
+                                         (f"Type: 0x{nxt:04x}",)))
+            else:
+                self.layers.append(Layer("vlan", f"802.1Q Virtual LAN, PRI: {tci >> 13}, DEI: {(tci >> 12) & 1}, "
+                                         f"ID: {tci & 0xFFF}", off, off + 4, (f"Type: 0x{nxt:04x}",),
+                                         (("vlan", True), ("vlan.id", tci & 0xFFF))))
             etype, off = nxt, off + 4
         end = len(d)
         if etype in (0x0800, 0x86DD):
@@ -166,7 +170,7 @@ class _Walk:
         if proto == 1:
             return self.icmp(off, end)
         if proto == 58:
-            return protocols.icmpv6(d, off, end, self.ttl)
+            return self.echo_pair(protocols.icmpv6(d, off, end, self.ttl), off, end, 128, 129)
         if proto == 2:
             return protocols.igmp(d, off, end)
         if proto == 50:
@@ -175,16 +179,35 @@ class _Walk:
         return self.top(name or f"IPv{self.ip_version}", name or f"Unknown ({proto})")
 
     def icmp(self, off: int, end: int) -> Top:
-        top = protocols.icmp(self.data, off, end, self.ttl)
-        d = self.data
-        if end >= off + 8 and d[off] in (0, 8):
-            key = (self.src, self.dst, d[off + 4:off + 8]) if d[off] == 8 else (self.dst, self.src, d[off + 4:off + 8])
-            if d[off] == 8:
-                if len(self.echo) < 65536:
-                    self.echo[key] = self.frame
-            elif key in self.echo:
-                return top._replace(info=f"{top.info} (request in {self.echo[key]})")
+        top = self.echo_pair(protocols.icmp(self.data, off, end, self.ttl), off, end, 8, 0)
+        if self.data[off] in (3, 4, 5, 11, 12) and end > off + 8:
+            self.quoted(top, off + 8, end)
         return top
+
+    def quoted(self, top: Top, off: int, end: int) -> None:
+        """The IP header (and transport header) an ICMP error quotes, as layers after the ICMP one; the packet's
+        own columns stay."""
+        kept = (self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport)
+        self.layers.append(top.layer)
+        outer = len(self.layers)
+        inner = self.ip(off, end)
+        if inner.layer is not None:
+            self.layers.append(inner.layer)
+        self.quoted_layers, self.layers = tuple(self.layers[outer:]), self.layers[:outer - 1]
+        self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport = kept
+
+    def echo_pair(self, top: Top, off: int, end: int, request: int, reply: int) -> Top:
+        """An echo request is remembered; its reply says "(request in N)" as tshark's single pass does."""
+        d = self.data
+        if end < off + 8 or d[off] not in (request, reply):
+            return top
+        ident = d[off + 4:off + 8]
+        if d[off] == request:
+            if len(self.echo) < 65536:
+                self.echo[(self.src, self.dst, request, ident)] = self.frame
+            return top
+        asked = self.echo.get((self.dst, self.src, request, ident))
+        return top if asked is None else top._replace(info=f"{top.info} (request in {asked})")
 
     def udp(self, off: int, end: int) -> Top:
         d = self.data
@@ -241,6 +264,6 @@ class PacketDescriber:
             top = walk.link(linktype)
         except (IndexError, ValueError) as e:  # a header this walk misread: shown, never raised
             top = Top("Malformed", f"[Malformed Packet: {type(e).__name__}]", None)
-        layers = walk.layers + ([top.layer] if top.layer is not None else [])
+        layers = walk.layers + ([top.layer] if top.layer is not None else []) + list(walk.quoted_layers)
         return Description(tuple(layers), top.protocol, top.info, walk.src, walk.dst, walk.ip_version, walk.l3,
                            walk.sport, walk.dport)

@@ -81,7 +81,9 @@ class PacketSummaries:
         self._interned: dict[str, str] = {}
 
     def row(self, p: Packet, events: list) -> PacketRow:
-        protocol, info, worst, codes = self.describe(p, events)
+        protocol, info, worst, codes = self.describe(p, events) if p.protocol is None else other_describe(p, events)
+        if p.layers:
+            protocol = tunnel_protocol(p.layers, protocol)
         intern = self._interned.setdefault
         return PacketRow(frame=p.frame, ts=p.ts, src=intern(p.src, p.src), dst=intern(p.dst, p.dst),
                          protocol=protocol, length=p.wire_len, info=safe(info, 400), worst=worst, codes=tuple(codes),
@@ -112,6 +114,18 @@ class PacketSummaries:
             info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
         info += f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
         return "TCP", prefix + info, worst, codes
+
+
+def other_describe(p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
+    """The columns of a packet that is not TCP (its Protocol and Info were made with its layers)."""
+    findings = [ev for ev in events if ev.__class__ is Finding]
+    worst = max((f.severity for f in findings), default=None)
+    return p.protocol or "", p.info or "", worst, sorted({f.code for f in findings if f.severity >= Severity.WARNING})
+
+
+def tunnel_protocol(layers: tuple, protocol: str) -> str:
+    """tshark names a packet carried by GTP ``GTP <inner protocol>``."""
+    return f"GTP <{protocol}>" if any(layer.protocol == "gtp" for layer in layers) else protocol
 
 
 def list_header(addr_width: int = 15, time_width: int = 10) -> str:
