@@ -82,8 +82,13 @@ class TreeBuilder:
         findings = [e for e in events if e.__class__ is Finding]
         completed = _pair(events)
         upgrades = [e for e in events if e.__class__ is Upgrade]
-        out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
-               _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
+        if p.layers:  # tunnelled, tagged or not TCP: a node per header
+            out = [self._frame_node(p, prev, t0)] + layer_nodes(p)
+            if p.protocol is None:
+                out.append(_tcp_node(p, [f for f in findings if f.code.startswith("tcp.")]))
+        else:
+            out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
+                   _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
         tls = tls_nodes(p.frame, events)
         out += tls
         out += [self._http_node(p, h, upgrades) for h in heads]
@@ -182,6 +187,17 @@ def ws_offset(p: Packet, f: WsFrame) -> int:
     if p.stream_start is None:
         return -1 << 62  # unknown: before any packet's start, so no range is claimed
     return payload_start(p) + f.stream_offset - p.stream_start
+
+
+def layer_nodes(p: Packet) -> list[Node]:
+    """One node per header of a packet drawn by its layers, with its lines under it."""
+    out = []
+    for layer in p.layers:
+        node = Node(layer.label, span=field_span(layer.start, layer.end - layer.start, len(p.data)))
+        for line in layer.lines:
+            node.add(line)
+        out.append(node)
+    return out
 
 
 def _link_node(p: Packet) -> Node:
