@@ -75,7 +75,7 @@ def other_packets() -> list[bytes]:
                                     ICMPv6NDOptSrcLLAddr, IPv6)
     from scapy.layers.ipsec import ESP
     from scapy.layers.l2 import ARP, Ether
-    from scapy.contrib.igmp import IGMP
+    from scapy.layers.igmp import IGMP
 
     a, b = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
     e = Ether(src=a, dst=b)

@@ -89,7 +89,8 @@ def test_gtpu_extension_headers_and_limits():
 
 def test_mpls_stack_and_payload_guess():
     assert mpls(tb.mpls(PLAIN[14:], (1, 2, 3)), 0).offset == 12
-    assert mpls(tb.mpls(b"\x00" * 20, (1,)), 0) is None  # not IPv4/IPv6 by its first nibble
+    assert mpls(tb.mpls(b"\x20" * 20, (1,)), 0) is None  # neither IP nor a control word by its first nibble
+    assert mpls(tb.mpls(b"\x00" * 20, (1,)), 0).offset == 8  # a control word, then Ethernet
     assert mpls(struct.pack("!I", 16 << 12) * 3, 0).__class__ is TunnelMalformed  # no bottom of stack
     assert vxlan(b"\x08\x00\x00", 0).__class__ is TunnelMalformed
 
@@ -129,3 +130,34 @@ def test_random_bytes_in_tunnels_never_raise(kind, noise, at):
     assert r is None or isinstance(r, str) or r.__class__ is TcpSegment
     PacketDescriber().describe(1, 1, data)
     Dissector(Options(packets=True)).packet(1, 0.0, 1, data, len(data))
+
+
+def test_deep_nesting_in_a_large_packet_stays_bounded():
+    """Headers that could nest without end (Ethernet over MPLS pseudowires, ICMP errors quoting ICMP errors) in a
+    64 KB packet: bounded, no recursion error."""
+    pw = b""
+    for _ in range(3000):
+        pw = tb.ethernet(tb.mpls(b"\x00\x00\x00\x00" + pw, (16,)), 0x8847)
+    assert parse_tcp(1, pw).__class__ is TunnelMalformed
+    PacketDescriber().describe(1, 1, pw)
+    icmp = b""
+    for _ in range(2000):
+        icmp = tb.ipv4(b"\x03\x03\x00\x00\x00\x00\x00\x00" + icmp, 1)
+    d = PacketDescriber().describe(1, 1, tb.ethernet(icmp, 0x0800))
+    assert d.protocol == "ICMP" and len(d.layers) == 5  # Ethernet, IP, ICMP, the quoted IP and its ICMP
+
+
+def test_mpls_pseudowire_ethernet_is_followed():
+    frame = tb.ethernet(tb.mpls(b"\x00\x00\x00\x00" + PLAIN, (16,)), 0x8847)
+    assert _inner(parse_tcp(1, frame)) == _inner(parse_tcp(1, PLAIN))
+
+
+def test_other_packets_cut_at_every_length_never_raise():
+    """The mixed sample's DNS, ICMP, ARP, ND, IGMP, LLDP, ESP... packets, cut anywhere: described, listed."""
+    from tools.make_tunnel_pcaps import other_packets
+
+    for packet in other_packets():
+        describer = PacketDescriber()
+        for n in range(len(packet) + 1):
+            d = describer.describe(1, 1, packet[:n])
+            assert isinstance(d.info, str) and all(layer.start <= layer.end for layer in d.layers)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ..events import Layer
 from . import protocols
 from .protocols import Top, mac
-from .tunnels import ETHERNET, MAX_NESTING, MPLS, TunnelMalformed, ip_payload_tunnel, mpls
+from .tunnels import ETHERNET, GTPU_PORT, MAX_NESTING, MPLS, TunnelMalformed, ip_payload_tunnel, mpls
 
 ETHERTYPES = {0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x88CC: "LLDP", 0x8847: "MPLS", 0x8848: "MPLS",
               0x88B5: "Local Experimental Ethertype 1", 0x88B6: "Local Experimental Ethertype 2", 0x888E: "802.1X Authentication",
@@ -137,7 +137,7 @@ class _Walk:
             ident = (d[off + 4] << 8) | d[off + 5]
             return self.top("IPv4", f"Fragmented IP protocol (proto={IP_PROTOCOLS.get(proto, 'Unknown')} {proto}, "
                                     f"off={(frag & 0x1FFF) * 8}, ID={ident:04x})")
-        return self.transport(proto, off + ihl, min(len(d), off + total))
+        return self.transport(proto, off + ihl, max(off + ihl, min(len(d), off + total)))
 
     def ipv6(self, off: int) -> Top:
         d = self.data
@@ -153,7 +153,7 @@ class _Walk:
         at = off + 40
         while nh in (0, 43, 60) and len(d) >= at + 2:  # extension headers
             nh, at = d[at], at + (d[at + 1] + 1) * 8
-        return self.transport(nh, at, min(len(d), off + 40 + plen))
+        return self.transport(nh, at, max(at, min(len(d), off + 40 + plen)))
 
     def _addresses(self, version: int, off: int, src: bytes, dst: bytes, ttl: int) -> None:
         self.ip_version, self.l3, self.ttl = version, off, ttl
@@ -180,20 +180,19 @@ class _Walk:
 
     def icmp(self, off: int, end: int) -> Top:
         top = self.echo_pair(protocols.icmp(self.data, off, end, self.ttl), off, end, 8, 0)
-        if self.data[off] in (3, 4, 5, 11, 12) and end > off + 8:
+        if self.data[off] in (3, 4, 5, 11, 12) and end > off + 8 and not self.quoted_layers:
             self.quoted(top, off + 8, end)
         return top
 
     def quoted(self, top: Top, off: int, end: int) -> None:
         """The IP header (and transport header) an ICMP error quotes, as layers after the ICMP one; the packet's
-        own columns stay."""
+        own columns stay.  A quote inside a quote is not followed."""
         kept = (self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport)
-        self.layers.append(top.layer)
-        outer = len(self.layers)
+        self.quoted_layers = (top.layer,)  # marks the walk as inside a quoted packet
+        own, self.layers = self.layers, []
         inner = self.ip(off, end)
-        if inner.layer is not None:
-            self.layers.append(inner.layer)
-        self.quoted_layers, self.layers = tuple(self.layers[outer:]), self.layers[:outer - 1]
+        self.quoted_layers = tuple(self.layers) + ((inner.layer,) if inner.layer is not None else ())
+        self.layers = own
         self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport = kept
 
     def echo_pair(self, top: Top, off: int, end: int, request: int, reply: int) -> Top:
@@ -222,6 +221,8 @@ class _Walk:
         inner = ip_payload_tunnel(17, d, off, end)
         if inner is not None:
             return self.tunnel(inner, off + 8, end, "UDP")
+        if GTPU_PORT in (sport, dport):
+            return protocols.gtp_message(d, off + 8, end)
         if sport in DNS_PORTS or dport in DNS_PORTS:
             return protocols.dns(d, off + 8, end)
         return self.top("UDP", f"{sport} → {dport} Len={max(0, length - 8)}")

@@ -102,6 +102,7 @@ def ethernet_l3(data: bytes, off: int) -> Union[int, None, Malformed, TunnelMalf
     if it is not IP, Malformed if the header is cut (TunnelMalformed for a cut label stack)."""
     at = off + 12
     n = len(data)
+    nested = 0
     while True:
         if n < at + 2:
             return Malformed("Ethernet header cut short")
@@ -113,7 +114,13 @@ def ethernet_l3(data: bytes, off: int) -> Union[int, None, Malformed, TunnelMalf
             return at + 2
         if etype in ETH_MPLS:
             inner = mpls(data, at + 2)
-            return inner.offset if inner.__class__ is Inner else inner
+            if inner.__class__ is not Inner or inner.kind != ETHERNET:
+                return inner.offset if inner.__class__ is Inner else inner
+            nested += 1  # Ethernet over an MPLS pseudowire: its own header follows
+            if nested > MAX_NESTING:
+                return TunnelMalformed(f"more than {MAX_NESTING} tunnels nested")
+            at = inner.offset + 12
+            continue
         return None
 
 
@@ -223,7 +230,9 @@ def inner_l3(data: bytes, inner: Inner) -> Union[int, None, Malformed, TunnelMal
         return ethernet_l3(data, inner.offset)
     if inner.kind == MPLS:
         below = mpls(data, inner.offset)
-        return below.offset if below.__class__ is Inner else below
+        if below.__class__ is not Inner:
+            return below
+        return ethernet_l3(data, below.offset) if below.kind == ETHERNET else below.offset
     return inner.offset
 
 

@@ -8,6 +8,7 @@ import socket
 from typing import NamedTuple, Optional
 
 from ..events import Layer
+from .tunnels import GTP_MESSAGES
 
 ICMP_TYPES = {0: "Echo (ping) reply", 3: "Destination unreachable", 4: "Source quench", 5: "Redirect",
               8: "Echo (ping) request", 9: "Router advertisement", 10: "Router solicitation", 11: "Time-to-live exceeded",
@@ -47,8 +48,8 @@ def _ip(b: bytes) -> str:
 
 def cut(protocol: str, label: str, start: int, end: int, values: tuple = ()) -> Top:
     """A header too short to read."""
-    return Top(protocol, "[Malformed Packet]", Layer(protocol.lower(), label, start, end, ("[Malformed Packet]",),
-                                                     values))
+    return Top(protocol, "[Malformed Packet]", Layer(protocol.lower(), label, start, max(start, end),
+                                                     ("[Malformed Packet]",), values))
 
 
 def icmp(data: bytes, off: int, end: int, ttl: int) -> Top:
@@ -246,3 +247,13 @@ def esp(data: bytes, off: int, end: int) -> Top:
     return Top("ESP", f"ESP (SPI=0x{spi:08x})", Layer("esp", label, off, end, (f"ESP SPI: 0x{spi:08x} ({spi})",
                                                                               f"ESP Sequence: {seq}"),
                                                       (("esp", True), ("esp.spi", spi))))
+
+
+def gtp_message(data: bytes, off: int, end: int) -> Top:
+    """A GTP message that carries no packet (echo, error indication, end marker...), named by its type."""
+    label = "GPRS Tunneling Protocol"
+    if end < off + 8:
+        return cut("GTP", label, off, end, (("gtp", True),))
+    kind = data[off + 1]
+    name = GTP_MESSAGES.get(kind, f"Unknown message ({kind})")
+    return Top("GTP", name, Layer("gtp", label, off, end, (f"Message Type: {name} (0x{kind:02x})",), (("gtp", True),)))

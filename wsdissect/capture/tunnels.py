@@ -23,8 +23,8 @@ MAX_NESTING = 8  # tunnels inside tunnels followed at most (tunnel.malformed bey
 ETH_TEB, ETH_IPV4, ETH_IPV6, ETH_MPLS = 0x6558, 0x0800, 0x86DD, 0x8847
 GRE_INNER = {ETH_TEB: ETHERNET, ETH_IPV4: IP, ETH_IPV6: IP, ETH_MPLS: MPLS}
 GTP_G_PDU = 0xFF
-GTP_MESSAGES = {1: "Echo Request", 2: "Echo Response", 26: "Error Indication", 31: "Supported Extension Headers "
-                "Notification", 254: "End Marker", 255: "T-PDU"}
+GTP_MESSAGES = {1: "Echo request", 2: "Echo response", 26: "Error indication", 31: "Supported extension headers "
+                "notification", 254: "End marker", 255: "T-PDU"}
 
 
 class TunnelMalformed(str):
@@ -45,8 +45,8 @@ Result = Union[Inner, TunnelMalformed, None]
 
 
 def mpls(data: bytes, off: int) -> Result:
-    """An MPLS label stack from *off* to its bottom entry; the payload is IPv4 or IPv6 by its first nibble (as
-    Wireshark guesses), anything else is not decoded (None)."""
+    """An MPLS label stack from *off* to its bottom entry; the payload is guessed by its first nibble as Wireshark
+    does: 4 IPv4, 6 IPv6, 0 a pseudowire control word and an Ethernet frame; anything else is not decoded (None)."""
     n = len(data)
     lines = []
     while True:
@@ -60,9 +60,11 @@ def mpls(data: bytes, off: int) -> Result:
             break
         if len(lines) > 64:
             return TunnelMalformed("MPLS label stack without a bottom entry")
-    if n <= off or data[off] >> 4 not in (4, 6):
+    if n <= off or data[off] >> 4 not in (0, 4, 6):
         return None
-    return Inner(IP, off, "mpls", "MultiProtocol Label Switching Header, " + lines[-1].replace("MPLS ", ""),
+    if data[off] >> 4 == 0:  # a pseudowire control word, then Ethernet (Wireshark's default guess)
+        return Inner(ETHERNET, off + 4, "mpls", "MultiProtocol Label Switching Header, " + lines[-1][5:], tuple(lines))
+    return Inner(IP, off, "mpls", "MultiProtocol Label Switching Header, " + lines[-1][5:],
                  tuple(lines))
 
 

@@ -125,7 +125,9 @@ def other_describe(p: Packet, events: list) -> tuple[str, str, Severity | None, 
 
 def tunnel_protocol(layers: tuple, protocol: str) -> str:
     """tshark names a packet carried by GTP ``GTP <inner protocol>``."""
-    return f"GTP <{protocol}>" if any(layer.protocol == "gtp" for layer in layers) else protocol
+    if protocol == "GTP" or not any(layer.protocol == "gtp" for layer in layers):
+        return protocol
+    return f"GTP <{protocol}>"
 
 
 def list_header(addr_width: int = 15, time_width: int = 10) -> str:
