@@ -9,6 +9,7 @@ from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message
 from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
+from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
@@ -34,7 +35,7 @@ class FollowView:
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
-        self.pings: dict[tuple[int, str, bytes], float] = {}
+        self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -167,12 +168,13 @@ class FollowView:
             return
         if op in (9, 10):
             body = Text(f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style=style)
-            key = (m.conn.index, d, m.payload)
+            book = self.pings.get(m.conn.index)
+            if book is None:
+                book = self.pings[m.conn.index] = PingBook()
             if op == 9:
-                self.pings[key] = m.last_ts
+                book.ping(d, m.payload, m.last_ts)
             else:
-                other = "server_to_client" if d == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-                sent = self.pings.pop((m.conn.index, other, m.payload), None)
+                sent = book.pong(d, m.payload)
                 if sent is not None:
                     body.append(f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)", style="dim")
             self._row(prefix, body)
@@ -202,6 +204,7 @@ class FollowView:
             self._row(prefix, body, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
+        self.pings.pop(e.conn.index, None)
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
         for d, st in e.stats.items():
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
