@@ -113,7 +113,7 @@ class Dissector:
                 return None
             self._finding(out, "ip.fragment", "TCP segment reassembled from IPv4 fragments", frame, ts)
             r2 = parse_tcp(linktype, whole)
-            if r2 is None or r2.__class__ is Malformed:
+            if r2.__class__ is not TcpSegment:
                 return None
             return (r2, whole)
         if r == "IPv6 fragment":

@@ -59,7 +59,7 @@ def icmp(data: bytes, off: int, end: int, ttl: int) -> Top:
         return cut("ICMP", label, off, end, (("icmp", True),))
     kind, code = data[off], data[off + 1]
     values = (("icmp", True), ("icmp.type", kind), ("icmp.code", code))
-    name = ICMP_TYPES.get(kind, f"Unknown ICMP (obsolete or malformed?)")
+    name = ICMP_TYPES.get(kind, "Unknown ICMP (obsolete or malformed?)")
     lines = (f"Type: {kind} ({name})", f"Code: {code}")
     if kind in (0, 8) and end >= off + 8:
         ident = (data[off + 4] << 8) | data[off + 5]
