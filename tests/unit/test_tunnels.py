@@ -161,3 +161,18 @@ def test_other_packets_cut_at_every_length_never_raise():
         for n in range(len(packet) + 1):
             d = describer.describe(1, 1, packet[:n])
             assert isinstance(d.info, str) and all(layer.start <= layer.end for layer in d.layers)
+
+
+def test_fragmented_outer_packet_is_reassembled_then_followed():
+    """A GRE packet whose outer IPv4 packet was fragmented: reassembled, then the inner TCP segment is decoded."""
+    payload = tb.gre(PLAIN[14:], 0x0800, key=3)
+    pieces = [(0, payload[:24], 0x2000), (24, payload[24:], 0)]
+    dissector = Dissector(Options(packets=True))
+    events = []
+    for n, (offset, part, more) in enumerate(pieces, 1):
+        head = bytearray(tb.ipv4(part, 47, ident=77))
+        head[6:8] = struct.pack("!H", more | offset // 8)
+        events += dissector.packet(n, 0.0, 1, tb.ethernet(bytes(head), 0x0800), 14 + len(head))
+    packets = [e for e in events if e.__class__ is Packet]
+    assert packets[-1].protocol is None and (packets[-1].sport, packets[-1].dport) == (40000, 80)
+    assert packets[0].info.startswith("Fragmented IP protocol (proto=GRE 47, off=0")
