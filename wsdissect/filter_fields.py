@@ -133,10 +133,12 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "ip.addr": _v4(lambda p: [p.src, p.dst]),
     "ip.src": _v4(lambda p: [p.src]),
     "ip.dst": _v4(lambda p: [p.dst]),
+    "ip.proto": _v4(lambda p: [p.data[p.l3_offset + 9]]),
     "ipv6": _v6(lambda p: _TRUE),
     "ipv6.addr": _v6(lambda p: [p.src, p.dst]),
     "ipv6.src": _v6(lambda p: [p.src]),
     "ipv6.dst": _v6(lambda p: [p.dst]),
+    "ipv6.nxt": _v6(lambda p: [p.data[p.l3_offset + 6]]),
     "tcp": lambda x: _TRUE,
     "tcp.port": lambda x: [x.packet.sport, x.packet.dport],
     "tcp.srcport": lambda x: [x.packet.sport],
@@ -199,11 +201,11 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
 }
 
 #: Fields of the headers only packets with layers have (UDP, ICMP, ARP, DNS, tunnels...): read from their layers.
-LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "vxlan", "gtp", "udp", "udp.port",
-                "udp.srcport", "udp.dstport", "udp.length", "icmp", "icmp.type", "icmp.code", "icmpv6", "icmpv6.type",
-                "icmpv6.code", "arp", "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4", "igmp", "igmp.type",
-                "dns", "dns.id", "dns.flags.response", "dns.qry.name", "lldp", "esp", "esp.spi", "ip.proto",
-                "ipv6.nxt")
+LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "gre.key", "vxlan", "vxlan.vni", "gtp", "gtp.teid",
+                "udp", "udp.port", "udp.srcport", "udp.dstport", "udp.length", "icmp", "icmp.type", "icmp.code",
+                "icmpv6", "icmpv6.type", "icmpv6.code", "arp", "arp.opcode", "arp.src.proto_ipv4",
+                "arp.dst.proto_ipv4", "igmp", "igmp.type", "dns", "dns.id", "dns.flags.response", "dns.qry.name",
+                "lldp", "esp", "esp.spi")
 for _name in list(_EXTRACTORS):
     if _name.startswith("tcp"):
         _EXTRACTORS[_name] = _tcp_only(_EXTRACTORS[_name])

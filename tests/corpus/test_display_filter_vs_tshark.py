@@ -68,8 +68,9 @@ EXPRESSIONS = [
     # packets that are not TCP, and tunnels (sample_pcaps/mixed_nontcp.pcap, tunnel_*.pcap)
     "not tcp", "udp", "udp.port == 53", "udp.srcport == 5000 && udp.dstport == 6000", "icmp", "icmp.type == 0",
     "icmpv6", "icmpv6.type == 135", "arp", "arp.opcode == 2", "dns", 'dns.qry.name == "example.com"', "igmp",
-    "lldp", "esp", "eth", "vlan", "vlan.id == 200", "mpls", "mpls.label == 100", "gre", "vxlan", "gtp",
-    "ip.addr == 10.1.0.1", "ip.proto == 47", "ipv6.addr == 2001:db8:1::1",
+    "lldp", "esp", "eth", "vlan", "vlan.id == 200", "mpls", "mpls.label == 100", "gre", "gre.key == 9", "vxlan",
+    "vxlan.vni == 42", "gtp", "gtp.teid == 0x1234",
+    "ip.addr == 10.1.0.1", "ip.proto == 47", "ip.proto == 6", "ipv6.nxt == 6", "ipv6.addr == 2001:db8:1::1",
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "

@@ -244,7 +244,7 @@ class _Walk:
                                          off + 4 * i + 4, (line,), (("mpls", True), ("mpls.label", label))))
         elif inner.label:
             self.layers.append(Layer(inner.protocol, inner.label, off, inner.offset, inner.lines,
-                                     ((inner.protocol, True),)))
+                                     ((inner.protocol, True),) + inner.values))
         if inner.kind == ETHERNET:
             return self.ethernet(inner.offset)
         if inner.kind == MPLS:

@@ -39,6 +39,7 @@ class Inner(NamedTuple):
     protocol: str  # the display filter's protocol name: "mpls", "gre", "vxlan", "gtp"
     label: str  # Wireshark's tree line for the header
     lines: tuple[str, ...] = ()  # its fields, as Wireshark labels them
+    values: tuple[tuple[str, int], ...] = ()  # its display-filter fields: (("vxlan.vni", 42),)
 
 
 Result = Union[Inner, TunnelMalformed, None]
@@ -86,13 +87,16 @@ def gre(data: bytes, off: int) -> Result:
     if flags & 0x8000:
         lines.append(f"Checksum: 0x{data[at]:02x}{data[at + 1]:02x}")
         at += 4
+    values: tuple = ()
     if flags & 0x2000:
-        lines.append(f"Key: 0x{int.from_bytes(data[at:at + 4], 'big'):08x}")
+        key = int.from_bytes(data[at:at + 4], "big")
+        lines.append(f"Key: 0x{key:08x}")
+        values = (("gre.key", key),)
         at += 4
     if flags & 0x1000:
         lines.append(f"Sequence Number: {int.from_bytes(data[at:at + 4], 'big')}")
     label = f"Generic Routing Encapsulation ({_GRE_NAMES[ptype]})"
-    return Inner(kind, off + size, "gre", label, tuple(lines))
+    return Inner(kind, off + size, "gre", label, tuple(lines), values)
 
 
 _GRE_NAMES = {ETH_TEB: "Transparent Ethernet bridging", ETH_IPV4: "IP", ETH_IPV6: "IPv6", ETH_MPLS: "MPLS label switched packet"}
@@ -105,7 +109,7 @@ def vxlan(data: bytes, off: int) -> Result:
     flags = (data[off] << 8) | data[off + 1]
     vni = int.from_bytes(data[off + 4:off + 7], "big")
     lines = (f"Flags: 0x{flags:04x}", f"VXLAN Network Identifier (VNI): {vni}")
-    return Inner(ETHERNET, off + 8, "vxlan", "Virtual eXtensible Local Area Network", lines)
+    return Inner(ETHERNET, off + 8, "vxlan", "Virtual eXtensible Local Area Network", lines, (("vxlan.vni", vni),))
 
 
 def gtpu(data: bytes, off: int, end: int) -> Result:
@@ -133,7 +137,7 @@ def gtpu(data: bytes, off: int, end: int) -> Result:
         return None
     if n <= at:
         return TunnelMalformed("GTP-U G-PDU without a payload")
-    return Inner(IP, at, "gtp", "GPRS Tunneling Protocol", tuple(lines))
+    return Inner(IP, at, "gtp", "GPRS Tunneling Protocol", tuple(lines), (("gtp.teid", teid),))
 
 
 def _gtp_optional(data: bytes, at: int, n: int, lines: list) -> Union[int, TunnelMalformed]:
