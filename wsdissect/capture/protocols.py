@@ -52,13 +52,18 @@ def cut(protocol: str, label: str, start: int, end: int, values: tuple = ()) -> 
                                                      ("[Malformed Packet]",), values))
 
 
+def _type_code(data: bytes, off: int, protocol: str) -> tuple[int, int, tuple]:
+    """An ICMP or ICMPv6 message's type and code, and its display-filter values."""
+    kind, code = data[off], data[off + 1]
+    return kind, code, ((protocol, True), (f"{protocol}.type", kind), (f"{protocol}.code", code))
+
+
 def icmp(data: bytes, off: int, end: int, ttl: int) -> Top:
     """An ICMP message (RFC 792); echo id/seq as tshark prints them (seq big- and little-endian)."""
     label = "Internet Control Message Protocol"
     if end < off + 4:
         return cut("ICMP", label, off, end, (("icmp", True),))
-    kind, code = data[off], data[off + 1]
-    values = (("icmp", True), ("icmp.type", kind), ("icmp.code", code))
+    kind, code, values = _type_code(data, off, "icmp")
     name = ICMP_TYPES.get(kind, "Unknown ICMP (obsolete or malformed?)")
     lines = (f"Type: {kind} ({name})", f"Code: {code}")
     if kind in (0, 8) and end >= off + 8:
@@ -78,8 +83,7 @@ def icmpv6(data: bytes, off: int, end: int, hop_limit: int) -> Top:
     label = "Internet Control Message Protocol v6"
     if end < off + 4:
         return cut("ICMPv6", label, off, end, (("icmpv6", True),))
-    kind, code = data[off], data[off + 1]
-    values = (("icmpv6", True), ("icmpv6.type", kind), ("icmpv6.code", code))
+    kind, code, values = _type_code(data, off, "icmpv6")
     name = ICMPV6_TYPES.get(kind, f"Unknown ({kind})")
     info = name
     if kind in (128, 129) and end >= off + 8:
