@@ -76,8 +76,9 @@ def test_count_and_hex_dump_include_other_packets():
 
 
 def test_connection_filters_leave_out_packets_of_no_connection():
-    rows = _show("--stream", "0", str(SAMPLES / "mixed_nontcp.pcap")).splitlines()[1:]
-    assert rows and all("127.0.0.1" in row for row in rows)
+    for option in (["--stream", "0"], ["--client", "127.0.0.1"], ["--direction", "c2s"]):
+        rows = _show(*option, str(SAMPLES / "mixed_nontcp.pcap")).splitlines()[1:]
+        assert rows and all("127.0.0.1" in row for row in rows), option
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
