@@ -3,8 +3,10 @@ export gives the same messages as the untunnelled original; the views show every
 the packets that are not TCP, and ``-w``, ``-x``, ``-c`` and ``--stream`` treat those like any other packet."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,45 @@ def test_write_extracts_other_packets(tmp_path):
                             capture_output=True, text=True, check=True).stdout.split()
     assert listed == ["DNS", "DNS", "DNS", "UDP", "ICMP", "ICMP", "ICMP", "ARP", "ARP", "ICMPv6", "ICMPv6", "ICMPv6",
                       "ICMPv6", "IGMPv2", "LLDP", "ESP", "0x88b5"]
+
+
+def _their_headers(path: Path) -> dict[int, list[str]]:
+    """Per frame, the tree line of each header tshark shows before TCP (``tshark -n -T pdml``)."""
+    xml = subprocess.run(["tshark", "-n", "-T", "pdml", "-r", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    out = {}
+    for n, packet in enumerate(ET.fromstring(xml).iter("packet"), 1):
+        names = []
+        for proto in packet.findall("proto")[2:]:  # after geninfo and frame
+            if proto.get("name") in ("tcp", "_ws.malformed"):
+                break
+            if proto.get("showname") is not None:  # not the undissected data's wrapper
+                names.append(proto.get("showname"))
+        out[n] = names
+    return out
+
+
+def _my_headers(path: Path) -> dict[int, list[str]]:
+    """Per frame, wsdissect's top-level tree lines between Frame and TCP (the MAC addresses written once, as
+    ``tshark -n`` writes them)."""
+    out: dict[int, list[str]] = {}
+    current = None
+    for line in _show("-V", str(path)).splitlines():
+        m = re.match(r"Frame (\d+):", line)
+        if m:
+            current = out.setdefault(int(m[1]), [])
+        elif line.startswith("Transmission Control Protocol"):
+            current = None
+        elif line and line[0] not in "├└│ " and current is not None:
+            current.append(re.sub(r" \(([0-9a-f:]{17})\)", "", line))
+    return out
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize("path", DERIVED, ids=lambda p: p.stem)
+def test_header_lines_match_tshark(path):
+    """Every header before TCP (VLAN tags, MPLS labels, outer IP, UDP, the tunnel, inner Ethernet and IP; UDP, DNS,
+    ICMP, ARP... of the packets that are not TCP) has Wireshark's tree line, in Wireshark's order."""
+    theirs, mine = _their_headers(path), _my_headers(path)
+    wrong = [(n, theirs[n], mine.get(n)) for n in theirs if theirs[n] != mine.get(n)]
+    assert not wrong, wrong[:3]

@@ -8,6 +8,7 @@ walk stops at the TCP header (the TCP layer is drawn from the packet's own field
 """
 from __future__ import annotations
 
+import dataclasses
 import socket
 from typing import NamedTuple
 
@@ -56,7 +57,7 @@ class _Walk:
         self.layers: list[Layer] = []
         self.src = self.dst = ""
         self.ip_version = self.l3 = self.sport = self.dport = self.ttl = self.depth = 0
-        self.quoted_layers: tuple[Layer, ...] = ()  # the packet an ICMP error quotes
+        self.quoting = False  # inside the packet an ICMP error quotes
 
     def top(self, protocol: str, info: str) -> Top:
         return Top(protocol, info, None)
@@ -180,20 +181,23 @@ class _Walk:
 
     def icmp(self, off: int, end: int) -> Top:
         top = self.echo_pair(protocols.icmp(self.data, off, end, self.ttl), off, end, 8, 0)
-        if self.data[off] in (3, 4, 5, 11, 12) and end > off + 8 and not self.quoted_layers:
-            self.quoted(top, off + 8, end)
+        if self.data[off] in (3, 4, 5, 11, 12) and end > off + 8 and not self.quoting:
+            top = self.quoted(top, off + 8, end)
         return top
 
-    def quoted(self, top: Top, off: int, end: int) -> None:
-        """The IP header (and transport header) an ICMP error quotes, as layers after the ICMP one; the packet's
-        own columns stay.  A quote inside a quote is not followed."""
+    def quoted(self, top: Top, off: int, end: int) -> Top:
+        """*top* (an ICMP error) with the headers of the packet it quotes under it, as Wireshark nests them (their
+        filter values count: ``udp`` is in a port unreachable); the packet's own columns stay.  A quote inside a
+        quote is not followed."""
         kept = (self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport)
-        self.quoted_layers = (top.layer,)  # marks the walk as inside a quoted packet
-        own, self.layers = self.layers, []
+        own, self.layers, self.quoting = self.layers, [], True
         inner = self.ip(off, end)
-        self.quoted_layers = tuple(self.layers) + ((inner.layer,) if inner.layer is not None else ())
-        self.layers = own
+        quoted = self.layers + ([inner.layer] if inner.layer is not None else [])
+        self.layers, self.quoting = own, False
         self.src, self.dst, self.ip_version, self.l3, self.ttl, self.sport, self.dport = kept
+        layer = dataclasses.replace(top.layer, lines=top.layer.lines + tuple(q.label for q in quoted),
+                                    values=top.layer.values + tuple(v for q in quoted for v in q.values))
+        return top._replace(layer=layer)
 
     def echo_pair(self, top: Top, off: int, end: int, request: int, reply: int) -> Top:
         """An echo request is remembered; its reply says "(request in N)" as tshark's single pass does."""
@@ -265,6 +269,6 @@ class PacketDescriber:
             top = walk.link(linktype)
         except (IndexError, ValueError) as e:  # a header this walk misread: shown, never raised
             top = Top("Malformed", f"[Malformed Packet: {type(e).__name__}]", None)
-        layers = walk.layers + ([top.layer] if top.layer is not None else []) + list(walk.quoted_layers)
+        layers = walk.layers + ([top.layer] if top.layer is not None else [])
         return Description(tuple(layers), top.protocol, top.info, walk.src, walk.dst, walk.ip_version, walk.l3,
                            walk.sport, walk.dport)

@@ -22,6 +22,8 @@ GRE_PROTO = 47
 MAX_NESTING = 8  # tunnels inside tunnels followed at most (tunnel.malformed beyond)
 ETH_TEB, ETH_IPV4, ETH_IPV6, ETH_MPLS = 0x6558, 0x0800, 0x86DD, 0x8847
 GRE_INNER = {ETH_TEB: ETHERNET, ETH_IPV4: IP, ETH_IPV6: IP, ETH_MPLS: MPLS}
+MPLS_RESERVED = {0: "IPv4 Explicit-Null", 1: "Router Alert", 2: "IPv6 Explicit-Null", 3: "Implicit-Null",
+                 7: "Entropy Label Indicator (ELI)", 13: "Generic Associated Channel Label (GAL)", 14: "OAM Alert"}
 GTP_G_PDU = 0xFF
 GTP_MESSAGES = {1: "Echo request", 2: "Echo response", 26: "Error indication", 31: "Supported extension headers "
                 "notification", 254: "End marker", 255: "T-PDU"}
@@ -55,13 +57,14 @@ def mpls(data: bytes, off: int) -> Result:
             return TunnelMalformed("MPLS label stack cut short")
         entry = int.from_bytes(data[off:off + 4], "big")
         label, exp, bottom, ttl = entry >> 12, (entry >> 9) & 7, (entry >> 8) & 1, entry & 0xFF
-        lines.append(f"MPLS Label: {label}, Exp: {exp}, S: {bottom}, TTL: {ttl}")
+        name = f" ({MPLS_RESERVED.get(label, 'Reserved - Unknown')})" if label < 16 else ""
+        lines.append(f"MPLS Label: {label}{name}, Exp: {exp}, S: {bottom}, TTL: {ttl}")
         off += 4
         if bottom:
             break
         if len(lines) > 64:
             return TunnelMalformed("MPLS label stack without a bottom entry")
-    if n <= off or data[off] >> 4 not in (0, 4, 6):
+    if n <= off or data[off] >> 4 not in (0, 4, 6) or label in (13, 14):  # GAL, OAM alert: no IP packet
         return None
     if data[off] >> 4 == 0:  # a pseudowire control word, then Ethernet (Wireshark's default guess)
         return Inner(ETHERNET, off + 4, "mpls", "MultiProtocol Label Switching Header, " + lines[-1][5:], tuple(lines))
