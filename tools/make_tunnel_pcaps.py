@@ -6,7 +6,7 @@ from real peers) with every packet's IP packet (or whole Ethernet frame) carried
 extension header), GTP-U over QinQ, IP-in-IP, 6in4 and IPv6-in-IPv6 (the last two carry the TCP segments as IPv6:
 addresses mapped under 2001:db8:2::, checksums recomputed).  ``mixed_nontcp.pcap`` is the same capture with
 packets tshark knows interleaved: DNS queries and answers, plain UDP, ICMP echo and port unreachable, ARP, IPv6
-neighbour discovery, ICMPv6 echo, IGMP, LLDP, ESP and an unknown EtherType.  Timestamps are the original ones (the
+neighbour discovery, ICMPv6 echo, IGMP, LLDP, ESP, an unknown EtherType, DHCP, NTP, SSDP, mDNS and LLMNR.  Timestamps are the original ones (the
 extra packets take the time of the packet before them).  Beside each capture its ``.truth.jsonl``: the original's
 truth (the same messages), with the endpoints rewritten for the IPv6 ones.
 
@@ -69,7 +69,9 @@ def other_packets() -> list[bytes]:
     """Packets that are not TCP, as tshark lists them by default (scapy builds them)."""
     from scapy.contrib.lldp import (LLDPDUChassisID, LLDPDUEndOfLLDPDU, LLDPDUPortID, LLDPDUSystemName,
                                     LLDPDUTimeToLive)
+    from scapy.layers.dhcp import BOOTP, DHCP
     from scapy.layers.dns import DNS, DNSQR, DNSRR
+    from scapy.layers.ntp import NTP
     from scapy.layers.inet import ICMP, IP, UDP
     from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                                     ICMPv6NDOptSrcLLAddr, IPv6)
@@ -106,6 +108,16 @@ def other_packets() -> list[bytes]:
         / LLDPDUTimeToLive(ttl=120) / LLDPDUSystemName(system_name=b"switch1") / LLDPDUEndOfLLDPDU(),
         e / IP(src="192.168.7.10", dst="192.168.7.30") / ESP(spi=0x1234, seq=1, data=b"\x00" * 24),
         Ether(src=a, dst=b, type=0x88B5) / (b"\x00" * 46),
+        Ether(src=a, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=bytes.fromhex(a.replace(":", "")), xid=0x12345678) / DHCP(options=[("message-type", "discover"),
+                                                                                         "end"]),
+        e / IP(src="192.168.7.10", dst="192.168.7.1") / UDP(sport=123, dport=123) / NTP(version=4, mode=3),
+        e / IP(src="192.168.7.10", dst="239.255.255.250") / UDP(sport=50000, dport=1900)
+        / b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
+        e / IP(src="192.168.7.10", dst="224.0.0.251") / UDP(sport=5353, dport=5353)
+        / DNS(id=0, qd=DNSQR(qname="_http._tcp.local", qtype="PTR")),
+        e / IP(src="192.168.7.10", dst="224.0.0.252") / UDP(sport=5355, dport=5355)
+        / DNS(id=0x5678, qd=DNSQR(qname="host", qtype="A")),
     ]
     return [bytes(p) for p in pkts]
 

@@ -112,6 +112,12 @@ def _layered(name: str, plain: Callable[[PacketFields], Sequence]) -> Callable[[
     return lambda x: from_layers(x) if x.packet.layers else plain(x)
 
 
+def _also_layers(name: str, plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """An HTTP field: from the packet's events, and from its layers (HTTP over UDP: SSDP)."""
+    from_layers = _layer_values(name)
+    return lambda x: [*plain(x), *from_layers(x)] if x.packet.layers else plain(x)
+
+
 def _tcp_only(plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
     """A TCP field: absent from packets that are not TCP."""
     return lambda x: plain(x) if x.packet.protocol is None else _NONE
@@ -207,7 +213,9 @@ LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "gre.key", "vxla
                 "arp.dst.proto_ipv4", "igmp", "igmp.type", "dns", "dns.id", "dns.flags.response", "dns.qry.name",
                 "lldp", "esp", "esp.spi")
 for _name in list(_EXTRACTORS):
-    if _name.startswith("tcp"):
+    if _name.startswith("http"):
+        _EXTRACTORS[_name] = _also_layers(_name, _EXTRACTORS[_name])
+    elif _name.startswith("tcp"):
         _EXTRACTORS[_name] = _tcp_only(_EXTRACTORS[_name])
     elif _name.startswith("ip"):
         _EXTRACTORS[_name] = _layered(_name, _EXTRACTORS[_name])

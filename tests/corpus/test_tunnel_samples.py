@@ -66,7 +66,7 @@ def test_detail_tree_shows_the_tunnel(kind):
 def test_every_packet_is_listed():
     rows = [line for line in _show(str(SAMPLES / "mixed_nontcp.pcap")).splitlines()[1:] if line.strip()]
     original = [line for line in _show(str(ORIGINAL)).splitlines()[1:] if line.strip()]
-    assert len(rows) == len(original) + 17
+    assert len(rows) == len(original) + 22
 
 
 def test_count_and_hex_dump_include_other_packets():
@@ -90,7 +90,7 @@ def test_write_extracts_other_packets(tmp_path):
     listed = subprocess.run(["tshark", "-n", "-r", str(out), "-T", "fields", "-e", "_ws.col.Protocol"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert listed == ["DNS", "DNS", "DNS", "UDP", "ICMP", "ICMP", "ICMP", "ARP", "ARP", "ICMPv6", "ICMPv6", "ICMPv6",
-                      "ICMPv6", "IGMPv2", "LLDP", "ESP", "0x88b5"]
+                      "ICMPv6", "IGMPv2", "LLDP", "ESP", "0x88b5", "DHCP", "NTP", "SSDP", "MDNS", "LLMNR"]
 
 
 def _their_headers(path: Path) -> dict[int, list[str]]:

@@ -26,7 +26,10 @@ IP_PROTOCOLS = {0: "IPv6 Hop-by-Hop Option", 1: "ICMP", 2: "IGMP", 4: "IPIP", 6:
 LINK_LAYERS = {1: "Ethernet II", 113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 0: "Null/Loopback",
                108: "Null/Loopback"}
 RAW_IP = frozenset({12, 14, 101, 228, 229})
-DNS_PORTS = frozenset({53, 5353})
+#: UDP services tshark names by port (QUIC on 443 is not decoded: listed as UDP)
+UDP_PORTS = {53: protocols.dns, 5353: lambda d, o, e: protocols.dns(d, o, e, "MDNS"),
+             5355: lambda d, o, e: protocols.dns(d, o, e, "LLMNR"), 67: protocols.dhcp, 68: protocols.dhcp,
+             123: protocols.ntp, 1900: protocols.ssdp}
 
 
 class Description(NamedTuple):
@@ -227,8 +230,10 @@ class _Walk:
             return self.tunnel(inner, off + 8, end, "UDP")
         if GTPU_PORT in (sport, dport):
             return protocols.gtp_message(d, off + 8, end)
-        if sport in DNS_PORTS or dport in DNS_PORTS:
-            return protocols.dns(d, off + 8, end)
+        for port in sorted((sport, dport)):  # the lower port first, as tshark tries them
+            decode = UDP_PORTS.get(port)
+            if decode is not None:
+                return decode(d, off + 8, end)
         return self.top("UDP", f"{sport} → {dport} Len={max(0, length - 8)}")
 
     def tunnel(self, inner, off: int, end: int, name: str) -> Top:

@@ -150,25 +150,32 @@ def igmp(data: bytes, off: int, end: int) -> Top:
                                                                         f"Type: {name} (0x{kind:02x})"), values))
 
 
-def dns(data: bytes, off: int, end: int) -> Top:
-    """A DNS message (RFC 1035): the first question, and the answers' A/AAAA/CNAME data as tshark lists them."""
-    label = "Domain Name System"
+DNS_FLAVOURS = {"DNS": "Domain Name System", "MDNS": "Multicast Domain Name System",
+                "LLMNR": "Link-local Multicast Name Resolution"}
+
+
+def dns(data: bytes, off: int, end: int, protocol: str = "DNS") -> Top:
+    """A DNS message (RFC 1035; mDNS RFC 6762 and LLMNR RFC 4795 as *protocol*): the questions, and the answers'
+    A/AAAA/CNAME/PTR data as tshark lists them."""
+    label = DNS_FLAVOURS[protocol]
     if end < off + 12:
-        return cut("DNS", label, off, end, (("dns", True),))
+        return cut(protocol, label, off, end, ((protocol.lower(), True),))
     ident, flags = (data[off] << 8) | data[off + 1], (data[off + 2] << 8) | data[off + 3]
     qd, an = (data[off + 4] << 8) | data[off + 5], (data[off + 6] << 8) | data[off + 7]
     response = bool(flags & 0x8000)
     parts = ["Standard query" + (" response" if response else ""), f"0x{ident:04x}"]
     if response and flags & 0xF:
         parts.append(DNS_RCODES.get(flags & 0xF, f"Unknown error ({flags & 0xF})"))
-    values: list = [("dns", True), ("dns.id", ident), ("dns.flags.response", response)]
+    values: list = [(protocol.lower(), True), ("dns.id", ident), ("dns.flags.response", response)]
     at = off + 12
     for _ in range(min(qd, 16)):
         name, at = _dns_name(data, at, off, end)
         if name is None or at + 4 > end:
-            return cut("DNS", label, off, end, tuple(values))
+            return cut(protocol, label, off, end, tuple(values))
         qtype = (data[at] << 8) | data[at + 1]
         parts += [DNS_TYPES.get(qtype, f"Unknown ({qtype})"), name]
+        if protocol == "MDNS":  # the unicast-response bit of the question's class
+            parts[-1] += ', "QU" question' if data[at + 2] & 0x80 else ', "QM" question'
         values.append(("dns.qry.name", name))
         at += 4
     for _ in range(min(an, 64) if response else 0):
@@ -180,7 +187,7 @@ def dns(data: bytes, off: int, end: int) -> Top:
     layer = Layer("dns", f"{label} ({'response' if response else 'query'})", off, end,
                   (f"Transaction ID: 0x{ident:04x}", f"Flags: 0x{flags:04x}", f"Questions: {qd}",
                    f"Answer RRs: {an}"), tuple(values))
-    return Top("DNS", " ".join(parts), layer)
+    return Top(protocol, " ".join(parts), layer)
 
 
 def _dns_answer(data: bytes, at: int, base: int, end: int) -> Optional[tuple[str, int]]:
@@ -261,3 +268,53 @@ def gtp_message(data: bytes, off: int, end: int) -> Top:
     kind = data[off + 1]
     name = GTP_MESSAGES.get(kind, f"Unknown message ({kind})")
     return Top("GTP", name, Layer("gtp", label, off, end, (f"Message Type: {name} (0x{kind:02x})",), (("gtp", True),)))
+
+
+DHCP_TYPES = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NAK", 7: "Release", 8: "Inform"}
+NTP_MODES = {0: "reserved", 1: "symmetric active", 2: "symmetric passive", 3: "client", 4: "server", 5: "broadcast",
+             6: "reserved for NTP control message", 7: "reserved for private use"}
+
+
+def dhcp(data: bytes, off: int, end: int) -> Top:
+    """A DHCP message (RFC 2131): its type (option 53) and transaction ID."""
+    label = "Dynamic Host Configuration Protocol"
+    if end < off + 240 or data[off + 236:off + 240] != b"\x63\x82\x53\x63":
+        return cut("DHCP", label, off, end, (("dhcp", True),))
+    xid = int.from_bytes(data[off + 4:off + 8], "big")
+    kind, at = None, off + 240
+    while at + 2 <= end and data[at] != 255:
+        if data[at] == 0:
+            at += 1
+            continue
+        if data[at] == 53 and data[at + 1] >= 1 and at + 2 < end:
+            kind = data[at + 2]
+        at += 2 + data[at + 1]
+    name = DHCP_TYPES.get(kind, "Unknown")
+    info = f"DHCP {name:<8} - Transaction ID 0x{xid:08x}"
+    return Top("DHCP", info, Layer("dhcp", f"{label} ({name})", off, end, (f"Transaction ID: 0x{xid:08x}",),
+                                   (("dhcp", True),)))
+
+
+def ntp(data: bytes, off: int, end: int) -> Top:
+    """An NTP packet (RFC 5905): version and mode."""
+    label = "Network Time Protocol"
+    if end < off + 1:
+        return cut("NTP", label, off, end, (("ntp", True),))
+    version, mode = (data[off] >> 3) & 7, data[off] & 7
+    info = f"NTP Version {version}, {NTP_MODES[mode]}"
+    return Top("NTP", info, Layer("ntp", f"{label} ({info})", off, end, (), (("ntp", True),)))
+
+
+def ssdp(data: bytes, off: int, end: int) -> Top:
+    """An SSDP message (HTTP over UDP): its first line; its HTTP fields for the display filter."""
+    head = data[off:end].split(b"\r\n\r\n", 1)[0].decode("utf-8", "backslashreplace").split("\r\n")
+    line, values = head[0], [("ssdp", True)]  # tshark: http.* fields, but no http protocol
+    words = line.split(" ", 2)
+    if line.startswith("HTTP/") and len(words) >= 2 and words[1].isdigit():
+        values += [("http.response", True), ("http.response.code", int(words[1]))]
+    elif len(words) == 3:
+        values += [("http.request", True), ("http.request.method", words[0]), ("http.request.uri", words[1]),
+                   ("http.request.version", words[2])]
+    values += [("http.host", h.split(":", 1)[1].strip()) for h in head[1:] if h.lower().startswith("host:")]
+    return Top("SSDP", line, Layer("ssdp", "Simple Service Discovery Protocol", off, end, tuple(head),
+                                   tuple(values)))
