@@ -211,6 +211,7 @@ LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "gre.key", "vxla
                 "udp", "udp.port", "udp.srcport", "udp.dstport", "udp.length", "icmp", "icmp.type", "icmp.code",
                 "icmpv6", "icmpv6.type", "icmpv6.code", "arp", "arp.opcode", "arp.src.proto_ipv4",
                 "arp.dst.proto_ipv4", "igmp", "igmp.type", "dns", "dns.id", "dns.flags.response", "dns.qry.name",
+                "mdns", "llmnr", "dhcp", "ntp", "ssdp",
                 "lldp", "esp", "esp.spi")
 for _name in list(_EXTRACTORS):
     if _name.startswith("http"):

@@ -70,7 +70,8 @@ EXPRESSIONS = [
     "icmpv6", "icmpv6.type == 135", "arp", "arp.opcode == 2", "dns", 'dns.qry.name == "example.com"', "igmp",
     "lldp", "esp", "eth", "vlan", "vlan.id == 200", "mpls", "mpls.label == 100", "gre", "gre.key == 9", "vxlan",
     "vxlan.vni == 42", "gtp", "gtp.teid == 0x1234",
-    "ip.addr == 10.1.0.1", "ip.proto == 47", "ip.proto == 6", "ipv6.nxt == 6", "ipv6.addr == 2001:db8:1::1",
+    "ip.addr == 10.1.0.1", "ip.proto == 47", "ip.proto == 6", "ipv6.nxt == 6", "mdns", "llmnr", "dhcp", "ntp", "ssdp",
+    'dns.qry.name contains "local"', "http.request.method == \"M-SEARCH\"", "ipv6.addr == 2001:db8:1::1",
 ]
 
 _DEFLATE_FRAGMENTS = ("Wireshark 4.0 does not inflate a compressed message sent in fragments: it shows the "
