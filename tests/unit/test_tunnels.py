@@ -178,3 +178,11 @@ def test_fragmented_outer_packet_is_reassembled_then_followed():
     packets = [e for e in events if e.__class__ is Packet]
     assert packets[-1].protocol is None and (packets[-1].sport, packets[-1].dport) == (40000, 80)
     assert packets[0].info.startswith("Fragmented IP protocol (proto=GRE 47, off=0")
+
+
+def test_linux_cooked_packet_that_is_not_ip_shows_its_sender():
+    arp = bytes.fromhex("0001080006040001" "02000000000a" "c0a8070a" "000000000000" "c0a80701")
+    sll = struct.pack("!HHH8sH", 0, 1, 6, bytes.fromhex("02000000000a0000"), 0x0806) + arp
+    d = PacketDescriber().describe(1, 113, sll)
+    assert (d.src, d.dst, d.protocol, d.info) == ("02:00:00:00:00:0a", "", "ARP",
+                                                  "Who has 192.168.7.1? Tell 192.168.7.10")

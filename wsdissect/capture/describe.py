@@ -76,9 +76,11 @@ class _Walk:
             return self.top("Unknown", f"link type {linktype}")
         if linktype == 113 and len(d) >= 16:
             self.layers.append(Layer("sll", name, 0, 16))
+            self.src = mac(d[6:12]) if d[5] == 6 else ""  # the sender's address: tshark's Source of non-IP
             return self.ethertype((d[14] << 8) | d[15], 16)
         if linktype == 276 and len(d) >= 20:
             self.layers.append(Layer("sll", name, 0, 20))
+            self.src = mac(d[12:18]) if d[11] == 6 else ""
             return self.ethertype((d[0] << 8) | d[1], 20)
         if linktype in (0, 108) and len(d) >= 4:
             self.layers.append(Layer("null", name, 0, 4))
