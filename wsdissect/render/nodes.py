@@ -1,13 +1,15 @@
 """The detail tree as data: labelled nodes with an optional style and the byte range they cover in the packet.
 
-Built once by :mod:`wsdissect.render.tree`, drawn by rich for ``show -V`` (:func:`to_rich`) and by Textual's Tree
-in the TUI.  Labels are plain, already escaped text (never markup).
+Built once by :mod:`wsdissect.render.tree`, drawn for ``show -V`` as plain lines with rich's tree guides
+(:func:`tree_lines`; rich itself, :func:`to_rich`, only for a tree with a label that does not fit on one line) and
+by Textual's Tree in the TUI.  Labels are plain, already escaped text (never markup).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
+from rich.cells import cell_len
 from rich.text import Text
 from rich.tree import Tree
 
@@ -46,6 +48,48 @@ def _add_children(tree: Tree, node: Node) -> None:
     for child in node.children:
         branch = tree.add(child.text())
         _add_children(branch, child)
+
+
+class Guides(NamedTuple):
+    """The guide strings of rich's Tree for one console: space, continue, fork, end."""
+
+    space: str
+    cont: str
+    fork: str
+    end: str
+
+    @classmethod
+    def of(cls, ascii_only: bool) -> "Guides":
+        """rich's guides: ASCII ones when the console cannot write Unicode (``console.options.ascii_only``)."""
+        return cls(*(Tree.ASCII_GUIDES if ascii_only else Tree.TREE_GUIDES[0]))
+
+
+def tree_lines(node: Node, width: int, guides: Guides) -> list[tuple[str, str, str]] | None:
+    """*node* drawn as rich draws ``to_rich(node)`` on a console *width* cells wide: ``(guides, label, style)`` per
+    line; None when a label would not be a single line there (rich wraps it: draw it with rich)."""
+    label = node.label
+    if not (label.isprintable() and (len(label) if label.isascii() else cell_len(label)) <= width):
+        return None
+    out = [("", label, node.style)]
+    if node.children and not _children_lines(node.children, "", width, guides, out):
+        return None
+    return out
+
+
+def _children_lines(children: list[Node], indent: str, width: int, guides: Guides, out: list) -> bool:
+    last = len(children) - 1
+    room = width - cell_len(indent) - len(guides.fork)
+    if room < 1:
+        return False
+    for i, child in enumerate(children):
+        label = child.label
+        if not (label.isprintable() and (len(label) if label.isascii() else cell_len(label)) <= room):
+            return False
+        out.append((indent + (guides.end if i == last else guides.fork), label, child.style))
+        if child.children and not _children_lines(child.children, indent + (guides.space if i == last else
+                                                                                 guides.cont), width, guides, out):
+            return False
+    return True
 
 
 def field_span(start: int, length: int, limit: int) -> Optional[Span]:
