@@ -54,13 +54,12 @@ def _drawn(node: Node, width: int, color: bool) -> tuple[str, str]:
     ref, fast = io.StringIO(), io.StringIO()
     console(ref).print(to_rich(node))
     fc = console(fast)
-    lines = tree_lines(node, width, Guides.of(False))
+    out = LineWriter(fc)
+    lines = tree_lines(node, width, Guides.of(False), out.style)
     if lines is None:
         fc.print(to_rich(node))
     else:
-        out = LineWriter(fc)
-        for guide, label, style in lines:
-            out.write(guide, "", label, style, False)
+        out.lines(lines)
         out.flush()
     return ref.getvalue(), fast.getvalue()
 
@@ -74,7 +73,12 @@ def test_tree_lines_equal_rich(node, width, color):
 
 def test_tree_lines_leave_wrapping_to_rich():
     node = Node("root", "bold", children=[Node("a" * 50), Node("short", "green", children=[Node("leaf")])])
-    assert tree_lines(node, 40, Guides.of(False)) is None
-    assert tree_lines(node, 80, Guides.of(False)) == [("", "root", "bold"), ("├── ", "a" * 50, ""),
-                                                      ("└── ", "short", "green"), ("    └── ", "leaf", "")]
-    assert tree_lines(Node("tab\tlabel"), 80, Guides.of(False)) is None
+    def plain(_style):
+        return "", ""
+
+    assert tree_lines(node, 40, Guides.of(False), plain) is None
+    assert tree_lines(node, 80, Guides.of(False), plain) == ["root\n", f"├── {'a' * 50}\n", "└── short\n",
+                                                             "    └── leaf\n"]
+    assert tree_lines(node, 80, Guides.of(True), lambda style: (f"<{style}>", "</>")) == [
+        "<bold>root</>\n", f"+-- {'a' * 50}\n", "`-- <green>short</>\n", "    `-- leaf\n"]
+    assert tree_lines(Node("tab\tlabel"), 80, Guides.of(False), plain) is None

@@ -60,6 +60,13 @@ class LineWriter:
         if len(batch) >= BATCH:
             self.flush()
 
+    def lines(self, lines: list[str]) -> None:
+        """Finished lines (styled with :meth:`style`'s codes, each with its newline)."""
+        batch = self.batch
+        batch += lines
+        if len(batch) >= BATCH:
+            self.flush()
+
     def flush(self) -> None:
         """Write the batch (before anything rich prints, so the order is kept)."""
         if self.batch and not self.direct:

@@ -7,7 +7,7 @@ by Textual's Tree in the TUI.  Labels are plain, already escaped text (never mar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -64,31 +64,38 @@ class Guides(NamedTuple):
         return cls(*(Tree.ASCII_GUIDES if ascii_only else Tree.TREE_GUIDES[0]))
 
 
-def tree_lines(node: Node, width: int, guides: Guides) -> list[tuple[str, str, str]] | None:
-    """*node* drawn as rich draws ``to_rich(node)`` on a console *width* cells wide: ``(guides, label, style)`` per
-    line; None when a label would not be a single line there (rich wraps it: draw it with rich)."""
-    label = node.label
-    if not (label.isprintable() and (len(label) if label.isascii() else cell_len(label)) <= width):
-        return None
-    out = [("", label, node.style)]
-    if node.children and not _children_lines(node.children, "", width, guides, out):
-        return None
-    return out
+Codes = Callable[[str], tuple[str, str]]  # a style -> the codes that open and close it ('' and '' without colour)
 
 
-def _children_lines(children: list[Node], indent: str, width: int, guides: Guides, out: list) -> bool:
-    last = len(children) - 1
-    room = width - cell_len(indent) - len(guides.fork)
+def tree_lines(node: Node, width: int, guides: Guides, codes: Codes) -> list[str] | None:
+    """*node* drawn as rich draws ``to_rich(node)`` on a console *width* cells wide, one string per line (with
+    its newline); None when a label would not be a single line there (rich wraps it: draw it with rich)."""
+    out: list[str] = []
+    return out if _lines([node], "", "", "", width, guides, codes, out) else None
+
+
+def _lines(nodes: list[Node], indent: str, fork: str, end: str, width: int, guides: Guides, codes: Codes,
+           out: list[str]) -> bool:
+    """Append the lines of *nodes* (siblings under *indent*; the last one's guide is *end*, the others' *fork*);
+    False as soon as a label does not fit."""
+    room = width - (len(indent) if indent.isascii() else cell_len(indent)) - len(fork)
     if room < 1:
         return False
-    for i, child in enumerate(children):
-        label = child.label
+    last = len(nodes) - 1
+    for i, node in enumerate(nodes):
+        label = node.label
         if not (label.isprintable() and (len(label) if label.isascii() else cell_len(label)) <= room):
             return False
-        out.append((indent + (guides.end if i == last else guides.fork), label, child.style))
-        if child.children and not _children_lines(child.children, indent + (guides.space if i == last else
-                                                                                 guides.cont), width, guides, out):
-            return False
+        guide = indent + (end if i == last else fork)
+        if node.style and label:
+            on, off = codes(node.style)
+            out.append(f"{guide}{on}{label}{off}\n")
+        else:
+            out.append(f"{guide}{label}\n")
+        if node.children:
+            inner = indent + (guides.space if i == last else guides.cont) if fork else ""
+            if not _lines(node.children, inner, guides.fork, guides.end, width, guides, codes, out):
+                return False
     return True
 
 

@@ -303,11 +303,10 @@ class DetailView:
 
     def draw(self, node: Node) -> None:
         """One top-level node: plain lines with rich's guides, or rich's Tree when a label must wrap."""
-        lines = tree_lines(node, self.out.width, self.guides) if self.guides is not None else None
+        out = self.out
+        lines = tree_lines(node, out.width, self.guides, out.style) if self.guides is not None else None
         if lines is None:
-            self.out.flush()
+            out.flush()
             self.console.print(to_rich(node))
-            return
-        write = self.out.write
-        for guide, label, style in lines:
-            write(guide, "", label, style, False)
+        else:
+            out.lines(lines)
