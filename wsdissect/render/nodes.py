@@ -81,17 +81,17 @@ def _lines(nodes: list[Node], indent: str, fork: str, end: str, width: int, guid
     room = width - (len(indent) if indent.isascii() else cell_len(indent)) - len(fork)
     if room < 1:
         return False
+    fork_line, end_line = indent + fork, indent + end
     last = len(nodes) - 1
+    append = out.append
     for i, node in enumerate(nodes):
         label = node.label
-        if not (label.isprintable() and (len(label) if label.isascii() else cell_len(label)) <= room):
+        if not label.isprintable() or (len(label) > room if label.isascii() else cell_len(label) > room):
             return False
-        guide = indent + (end if i == last else fork)
         if node.style and label:
             on, off = codes(node.style)
-            out.append(f"{guide}{on}{label}{off}\n")
-        else:
-            out.append(f"{guide}{label}\n")
+            label = on + label + off
+        append((end_line if i == last else fork_line) + label + "\n")
         if node.children:
             inner = indent + (guides.space if i == last else guides.cont) if fork else ""
             if not _lines(node.children, inner, guides.fork, guides.end, width, guides, codes, out):
