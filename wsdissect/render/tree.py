@@ -247,6 +247,8 @@ class DetailView:
     def __init__(self, console: Console, frames: set[int] | None = None, hex_bytes: bool = False):
         self.console = console
         self.frames = frames
+        self.missing: set[int] = set(frames or ())  # requested frames of this capture not drawn yet
+        self.found_all = False  # some capture had every requested frame
         self.hex_bytes = hex_bytes  # -x: the packet's bytes after its tree
         self.builder = TreeBuilder()
         self.held: deque = deque()
@@ -262,6 +264,7 @@ class DetailView:
             self.end_held()
             self.t0 = self.prev_ts = None
             self.builder = TreeBuilder()
+            self.missing = set(self.frames or ())
         self.waiting += self.builder.observe(events)
         self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
         if pkt is None:
@@ -272,6 +275,12 @@ class DetailView:
         if not self.waiting:
             while self.held:
                 self._render(*self.held.popleft())
+
+    @property
+    def complete(self) -> bool:
+        """Only given frames are shown and every one of this capture's is drawn: the rest need not be read (a
+        frame's events all come with its own packet's group, which ends when the next packet arrives)."""
+        return self.frames is not None and not self.missing
 
     def end_held(self) -> None:
         while self.held:
@@ -288,8 +297,11 @@ class DetailView:
             self.t0 = p.ts
         prev, self.prev_ts = self.prev_ts, p.ts
         fragments = self.builder.track(events)  # tracked for every packet, shown or not
-        if self.frames is not None and p.frame not in self.frames:
-            return
+        if self.frames is not None:
+            if p.frame not in self.frames:
+                return
+            self.missing.discard(p.frame)
+            self.found_all = self.found_all or not self.missing
         out = self.out
         if self.printed:
             out.write("", "")
