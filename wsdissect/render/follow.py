@@ -122,32 +122,33 @@ class FollowView:
         self.out.flush()
         self.console.print(*args, **kw)
 
-    def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
-        """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
-        after the text).  Lines of one style each go through the batch; others through rich."""
+    def _row(self, prefix: str, body: str, style: str, extra: list[tuple[str, str]] = (), rtt: str = "") -> None:
+        """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
+        ``(text, style)`` indented under it (no padding after the text).  Plain lines go through the batch."""
         indent = " " * len(prefix)
-        if self.out.direct:  # a collector (the TUI): one item per message
-            first = prefix.copy()
-            first.append_text(body)
-            self.console.print(Group(first, *(Text(indent) + more for more in extra)))
+        if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
+            first = Text(prefix, style=style)
+            tail = Text(body, style=style)
+            if rtt:
+                tail.append(rtt, style="dim")
+            first.append_text(tail)
+            more = [Text(indent) + Text(line, style=line_style) for line, line_style in extra]
+            if self.out.direct:
+                self.console.print(Group(first, *more))
+                return
+            for line in (first, *more):
+                self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
             return
-        if not body.spans and not any(more.spans for more in extra):
-            write = self.out.write
-            write(prefix.plain + body.plain, str(body.style), cut=False)
-            for more in extra:
-                write(indent + more.plain, str(more.style), cut=False)
-            return
-        line = prefix.copy()
-        line.append_text(body)
-        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
-        for more in extra:
-            self._print(Text(indent) + more, soft_wrap=True)
+        write = self.out.write
+        write(prefix + body, style, cut=False)
+        for line, line_style in extra:
+            write(indent + line, line_style, cut=False)
 
     def _message(self, m: Message) -> None:
         d = m.direction
         style = DIR_STYLE[d]
         name = opcode_name(m.opcode)
-        prefix = Text(f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} ", style=style)
+        prefix = f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} "
         flags = []
         if m.fragments > 1:
             flags.append(f"{m.fragments} fragments")
@@ -160,46 +161,46 @@ class FollowView:
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
-                body = Text(f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style=style)
+                self._row(prefix, f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style)
             else:
-                body = Text(f"close (no status){flag_text}", style=style)
-            self._row(prefix, body)
+                self._row(prefix, f"close (no status){flag_text}", style)
             return
         if op in (9, 10):
-            body = Text(f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style=style)
-            key = (m.conn.index, d, m.payload)
-            if op == 9:
-                self.pings[key] = m.last_ts
-            else:
-                other = "server_to_client" if d == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-                sent = self.pings.pop((m.conn.index, other, m.payload), None)
-                if sent is not None:
-                    body.append(f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)", style="dim")
-            self._row(prefix, body)
+            self._row(prefix, f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style,
+                      rtt=self._rtt(m))
             return
-        body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
+        body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
-            self._row(prefix, body, [Text(unit_line(u, self.text_limit)) for u in m.app])
+            self._row(prefix, body, style, [(unit_line(u, self.text_limit), "") for u in m.app])
             return
         if op == 1 and m.text is not None:
-            self._text(m, prefix, body)
+            self._text(m, prefix, body, style)
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
-        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, limit)])
+        self._row(prefix, body, style, [(line, "dim") for line in hexdump(m.payload, limit)])
 
-    def _text(self, m: Message, prefix: Text, body: Text) -> None:
+    def _rtt(self, m: Message) -> str:
+        """A ping is remembered; a pong that answers one gets ``  (rtt N ms)``."""
+        key = (m.conn.index, m.direction, m.payload)
+        if m.opcode == 9:
+            self.pings[key] = m.last_ts
+            return ""
+        other = "server_to_client" if m.direction == CLIENT_TO_SERVER else CLIENT_TO_SERVER
+        sent = self.pings.pop((m.conn.index, other, m.payload), None)
+        return "" if sent is None else f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)"
+
+    def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
         """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
         limit = self.text_limit
         cut = limit is not None and len(m.text) > limit
         shown = m.text[:limit] if cut else m.text
         text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
-        marker = [Text(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", style="dim")] if cut else []
+        marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
         if is_json or "\n" in text:
-            lines = [Text(line) for line in safe(text, None, newlines=True).split("\n")]
-            self._row(prefix, body, lines + marker)
+            lines = [(line, "") for line in safe(text, None, newlines=True).split("\n")]
+            self._row(prefix, body, style, lines + marker)
         else:
-            body.append("  " + safe(text, None))
-            self._row(prefix, body, marker)
+            self._row(prefix, f"{body}  {safe(text, None)}", style, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
