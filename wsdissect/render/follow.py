@@ -139,10 +139,13 @@ class FollowView:
             for line in (first, *more):
                 self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
             return
-        write = self.out.write
-        write(prefix + body, style, cut=False)
+        codes = self.out.style
+        on, off = codes(style)
+        lines = [f"{on}{prefix}{body}{off}\n"]
         for line, line_style in extra:
-            write(indent + line, line_style, cut=False)
+            on, off = codes(line_style)
+            lines.append(f"{on}{indent}{line}{off}\n")
+        self.out.lines(lines)
 
     def _message(self, m: Message) -> None:
         d = m.direction
