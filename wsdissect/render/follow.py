@@ -122,10 +122,14 @@ class FollowView:
         self.out.flush()
         self.console.print(*args, **kw)
 
-    def _row(self, prefix: str, body: str, style: str, extra: list[tuple[str, str]] = (), rtt: str = "") -> None:
+    def _row(self, prefix: str, body: str, style: str, plain: list[str] = (), extra: list[tuple[str, str]] = (),
+             rtt: str = "") -> None:
         """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
-        ``(text, style)`` indented under it (no padding after the text).  Plain lines go through the batch."""
+        indented under it, unstyled (*plain*) then ``(text, style)`` (*extra*), no padding after the text.  Lines
+        of one style go through the batch."""
         indent = " " * len(prefix)
+        if plain:
+            extra = [(line, "") for line in plain] + list(extra) if self.out.direct or rtt else extra
         if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
             first = Text(prefix, style=style)
             tail = Text(body, style=style)
@@ -142,6 +146,7 @@ class FollowView:
         codes = self.out.style
         on, off = codes(style)
         lines = [f"{on}{prefix}{body}{off}\n"]
+        lines += [f"{indent}{line}\n" for line in plain]
         for line, line_style in extra:
             on, off = codes(line_style)
             lines.append(f"{on}{indent}{line}{off}\n")
@@ -174,13 +179,13 @@ class FollowView:
             return
         body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
-            self._row(prefix, body, style, [(unit_line(u, self.text_limit), "") for u in m.app])
+            self._row(prefix, body, style, [unit_line(u, self.text_limit) for u in m.app])
             return
         if op == 1 and m.text is not None:
             self._text(m, prefix, body, style)
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
-        self._row(prefix, body, style, [(line, "dim") for line in hexdump(m.payload, limit)])
+        self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
 
     def _rtt(self, m: Message) -> str:
         """A ping is remembered; a pong that answers one gets ``  (rtt N ms)``."""
@@ -200,10 +205,9 @@ class FollowView:
         text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
         marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
         if is_json or "\n" in text:
-            lines = [(line, "") for line in safe(text, None, newlines=True).split("\n")]
-            self._row(prefix, body, style, lines + marker)
+            self._row(prefix, body, style, safe(text, None, newlines=True).split("\n"), marker)
         else:
-            self._row(prefix, f"{body}  {safe(text, None)}", style, marker)
+            self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
