@@ -103,9 +103,12 @@ class FollowView:
             self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
     def _line(self, m: Message) -> Text:
-        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line."""
+        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line (the application
+        units where they were decoded, `` | `` between them, unless ``--raw``)."""
         op, payload = m.opcode, m.payload
-        if op == 1 and m.text is not None:
+        if self.units and m.app:  # decoded application units, as the transcript shows them
+            content = " | ".join(unit_line(u, self.text_limit) for u in m.app)
+        elif op == 1 and m.text is not None:
             content = safe(m.text, self.text_limit)
         elif op == 8:
             content = "" if m.close_code is None else f"{m.close_code} {safe(m.close_reason or '', self.text_limit)}"
