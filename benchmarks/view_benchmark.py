@@ -69,8 +69,13 @@ def _capture(directory: str, mix: str, size: str) -> str:
     return path
 
 
-def measure(ours: list[str], theirs: list[str], runs: int) -> str:
-    """The table row of one job: paired runs (the order alternates), CPU ratio = the median of the pairs' ratios."""
+def measure(ours: list[str], theirs: list[str] | None, runs: int) -> str:
+    """The table row of one job: paired runs (the order alternates), CPU ratio = the median of the pairs' ratios
+    (*theirs* None: wsdissect alone, for its memory on large captures)."""
+    if theirs is None:
+        mine = [_timed(ours) for _ in range(runs)]
+        return (f"{statistics.median(a.cpu for a in mine):.2f} | - | - | - | {max(a.rss for a in mine):.0f} "
+                f"| - |")
     pairs = []
     for i in range(runs):
         if i % 2:
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="run only the jobs whose name contains this")
     ap.add_argument("--dir", default="bench-out")
     ap.add_argument("--delete", action="store_true", help="delete each generated capture after its jobs")
+    ap.add_argument("--no-reference", action="store_true", help="run wsdissect only (memory on large captures)")
     args = ap.parse_args(argv)
     Path(args.dir).mkdir(exist_ok=True)
     print("| capture | job | wsdissect CPU s | reference CPU s | CPU ratio | wall ratio | wsdissect peak RSS MiB "
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, ours, theirs in jobs(path):
                 if args.only and args.only not in name:
                     continue
-                print(f"| {mix} {size} | {name} | {measure(ours, theirs, args.runs)}", flush=True)
+                print(f"| {mix} {size} | {name} | {measure(ours, None if args.no_reference else theirs, args.runs)}", flush=True)
             if args.delete and not existed:
                 os.unlink(path)
     return 0
