@@ -78,7 +78,7 @@ def _lines(nodes: list[Node], indent: str, fork: str, end: str, width: int, guid
            out: list[str]) -> bool:
     """Append the lines of *nodes* (siblings under *indent*; the last one's guide is *end*, the others' *fork*);
     False as soon as a label does not fit."""
-    room = width - (len(indent) if indent.isascii() else cell_len(indent)) - len(fork)
+    room = width - len(indent) - len(fork)  # (every guide character is one cell wide)
     if room < 1:
         return False
     fork_line, end_line = indent + fork, indent + end

@@ -30,7 +30,7 @@ def seconds(x: float) -> str:
 
 
 def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
+    return b.hex(":")
 
 
 def full_uri(req: HttpRequest) -> str:
