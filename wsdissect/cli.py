@@ -356,7 +356,7 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import group_by_packet
+        from .render.packets import group_lists
 
         paths = _inputs(kw["captures"], kw["read"])
         run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
@@ -365,7 +365,7 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
         try:
             for cf in run_.files:
                 _file_header(run_, cf, pcap_out is None)
-                groups = group_by_packet(run_.driver.events([cf]))
+                groups = group_lists(run_.driver.lists([cf]))
                 for pkt, events in groups:
                     view.group(pkt, events)
                     if frames and view.complete:  # --frame: stop reading once the frames are drawn

@@ -23,16 +23,29 @@ PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": "", "TLSv1
 
 
 def group_by_packet(events: Iterable) -> Iterator[tuple[Packet | None, list]]:
-    """``(packet, events it produced)``; events before the first packet come with ``None``."""
+    """``(packet, events it produced)``: a packet's events are those after it up to the next packet; events before
+    the first packet come with ``None``."""
+    return group_lists([ev] for ev in events)
+
+
+def group_lists(lists: Iterable[list]) -> Iterator[tuple[Packet | None, list]]:
+    """:func:`group_by_packet` of the driver's per-packet lists (``Driver.lists``: at most one Packet in each), a
+    list at a time where it starts with its packet."""
     pkt = None
     cur: list = []
-    for ev in events:
-        if ev.__class__ is Packet:
+    for evs in lists:
+        if evs and evs[0].__class__ is Packet:
             if pkt is not None or cur:
                 yield pkt, cur
-            pkt, cur = ev, []
-        else:
-            cur.append(ev)
+            pkt, cur = evs[0], evs[1:]
+            continue
+        for ev in evs:  # a packet after other events (a finding about its connection), or none
+            if ev.__class__ is Packet:
+                if pkt is not None or cur:
+                    yield pkt, cur
+                pkt, cur = ev, []
+            else:
+                cur.append(ev)
     if pkt is not None or cur:
         yield pkt, cur
 
