@@ -125,14 +125,14 @@ class FollowView:
         self.out.flush()
         self.console.print(*args, **kw)
 
-    def _row(self, prefix: str, body: str, style: str, plain: list[str] = (), extra: list[tuple[str, str]] = (),
+    def _row(self, prefix: str, body: str, style: str, block: str | None = None, extra: list[tuple[str, str]] = (),
              rtt: str = "") -> None:
         """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
-        indented under it, unstyled (*plain*) then ``(text, style)`` (*extra*), no padding after the text.  Lines
-        of one style go through the batch."""
+        indented under it, unstyled (*block*: lines separated by newlines) then ``(text, style)`` (*extra*), no
+        padding after the text.  Lines of one style go through the batch."""
         indent = " " * len(prefix)
-        if plain:
-            extra = [(line, "") for line in plain] + list(extra) if self.out.direct or rtt else extra
+        if block is not None and (self.out.direct or rtt):
+            extra = [(line, "") for line in block.split("\n")] + list(extra)
         if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
             first = Text(prefix, style=style)
             tail = Text(body, style=style)
@@ -149,7 +149,8 @@ class FollowView:
         codes = self.out.style
         on, off = codes(style)
         lines = [f"{on}{prefix}{body}{off}\n"]
-        lines += [f"{indent}{line}\n" for line in plain]
+        if block is not None:
+            lines.append(indent + block.replace("\n", "\n" + indent) + "\n")
         for line, line_style in extra:
             on, off = codes(line_style)
             lines.append(f"{on}{indent}{line}{off}\n")
@@ -182,7 +183,7 @@ class FollowView:
             return
         body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
-            self._row(prefix, body, style, [unit_line(u, self.text_limit) for u in m.app])
+            self._row(prefix, body, style, "\n".join(unit_line(u, self.text_limit) for u in m.app))
             return
         if op == 1 and m.text is not None:
             self._text(m, prefix, body, style)
@@ -208,7 +209,7 @@ class FollowView:
         text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
         marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
         if is_json or "\n" in text:
-            self._row(prefix, body, style, safe(text, None, newlines=True).split("\n"), marker)
+            self._row(prefix, body, style, safe(text, None, newlines=True), marker)
         else:
             self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
 
