@@ -30,6 +30,8 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
     truncated = limit is not None and len(s) > limit
     if truncated:
         s = s[:limit]
+    if s.isascii() and (s.replace("\n", "") if newlines else s).isprintable():  # the common case: nothing to escape
+        return s + "…" if truncated else s
     s = _UNSAFE.sub(_esc, s)
     if not newlines:
         s = s.replace("\n", "\\n").replace("\t", "\\t")
