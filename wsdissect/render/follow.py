@@ -50,8 +50,7 @@ class FollowView:
         if self.oneline:
             if cls is Message:
                 self.printed += 1
-                line = self._line(ev)
-                self.out.write(line.plain, str(line.style), cut=False)
+                self.out.write(self._line(ev), DIR_STYLE[ev.direction], cut=False)
             elif cls is CaptureStart and self.t0 is None:
                 self.t0 = ev.ts
             return
@@ -102,7 +101,7 @@ class FollowView:
         if extras:
             self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
-    def _line(self, m: Message) -> Text:
+    def _line(self, m: Message) -> str:
         """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line (the application
         units where they were decoded, `` | `` between them, unless ``--raw``)."""
         op, payload = m.opcode, m.payload
@@ -117,8 +116,8 @@ class FollowView:
             content = payload[:limit].hex() if limit is not None else payload.hex()
             if limit is not None and len(payload) > limit:
                 content += f"… {len(payload) - limit} more bytes"
-        return Text(f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
-                    f"{len(payload)} {content}".rstrip(), style=DIR_STYLE[m.direction])
+        return (f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
+                f"{len(payload)} {content}".rstrip())
 
     def _print(self, *args, **kw) -> None:
         """Anything rich prints, after the batched lines written so far."""
