@@ -727,9 +727,11 @@ def interfaces():
 @click.argument("capture", required=False, metavar="[CAPTURE]")
 @click.option("-i", "--interface", "iface", metavar="IFACE", help="Sniff this interface instead of reading a file.")
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter for -i, e.g. 'tcp port 8765'.")
+@click.option("-Y", "--display-filter", "display", metavar="EXPR",
+              help="Wireshark display filter, as in show (the filter bar starts with it; docs/display-filter.md).")
 @_decode_options
 @_filter_options
-def tui(capture, iface, bpf, **kw):
+def tui(capture, iface, bpf, display, **kw):
     """Browse a capture (or a live interface) in three panes: packet list, detail tree, bytes (docs/tui.md)."""
 
     def run():
@@ -739,9 +741,10 @@ def tui(capture, iface, bpf, **kw):
         from .tui.filter_text import FilterLanguage
         from .tui.launch import run_tui
 
-        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter)
+        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter, _display)
         _options(**decode)  # bad sizes or ports fail here, before the screen is taken
-        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language, language.text_of(kw))
+        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language,
+                         language.text_of({**kw, "display": display}))
         sys.exit(status)
 
     _guard(run)

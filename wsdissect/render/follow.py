@@ -9,6 +9,7 @@ from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message
 from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
+from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
@@ -34,7 +35,7 @@ class FollowView:
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
-        self.pings: dict[tuple[int, str, bytes], float] = {}
+        self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -191,13 +192,14 @@ class FollowView:
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
 
     def _rtt(self, m: Message) -> str:
-        """A ping is remembered; a pong that answers one gets ``  (rtt N ms)``."""
-        key = (m.conn.index, m.direction, m.payload)
+        """A ping is remembered in its connection's book; a pong that answers one gets ``  (rtt N ms)``."""
+        book = self.pings.get(m.conn.index)
+        if book is None:
+            book = self.pings[m.conn.index] = PingBook()
         if m.opcode == 9:
-            self.pings[key] = m.last_ts
+            book.ping(m.direction, m.payload, m.last_ts)
             return ""
-        other = "server_to_client" if m.direction == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-        sent = self.pings.pop((m.conn.index, other, m.payload), None)
+        sent = book.pong(m.direction, m.payload)
         return "" if sent is None else f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)"
 
     def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
@@ -213,6 +215,7 @@ class FollowView:
             self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
 
     def _end(self, e: ConnectionEnd) -> None:
+        self.pings.pop(e.conn.index, None)
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
         for d, st in e.stats.items():
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
