@@ -356,7 +356,7 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import group_by_packet
+        from .render.packets import group_lists
 
         paths = _inputs(kw["captures"], kw["read"])
         run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
@@ -365,13 +365,17 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
         try:
             for cf in run_.files:
                 _file_header(run_, cf, pcap_out is None)
-                for pkt, events in group_by_packet(run_.driver.events([cf])):
+                groups = group_lists(run_.driver.lists([cf]))
+                for pkt, events in groups:
                     view.group(pkt, events)
+                    if frames and view.complete:  # --frame: stop reading once the frames are drawn
+                        groups.close()
+                        break
         except BaseException:
             if hasattr(view, "abort"):
                 view.abort()
             raise
-        if frames and run_.driver.count is None and max(frames) > run_.driver.most_records:
+        if frames and run_.driver.count is None and not view.found_all and max(frames) > run_.driver.most_records:
             _fail(f"--frame {max(frames)}: the capture has {run_.driver.most_records} packets", EXIT_INPUT)
         view.end()
         _damaged_exit(run_.driver)
