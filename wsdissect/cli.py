@@ -365,7 +365,8 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
         try:
             for cf in run_.files:
                 _file_header(run_, cf, pcap_out is None)
-                groups = group_lists(run_.driver.lists([cf]))
+                skim = min(frames) if frames and pcap_out is None else 0  # --frame: skim the packets before
+                groups = group_lists(run_.driver.lists([cf], skim_until=skim))
                 for pkt, events in groups:
                     view.group(pkt, events)
                     if frames and view.complete:  # --frame: stop reading once the frames are drawn

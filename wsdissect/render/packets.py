@@ -10,6 +10,7 @@ from rich.text import Text
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
+from ..pipeline import Skimmed
 from ..rfc6455 import opcode_label
 from .app_view import protocol_label, units_info
 from .hexdump import hex_dump
@@ -34,13 +35,13 @@ def group_lists(lists: Iterable[list]) -> Iterator[tuple[Packet | None, list]]:
     pkt = None
     cur: list = []
     for evs in lists:
-        if evs and evs[0].__class__ is Packet:
+        if evs and (evs[0].__class__ is Packet or evs[0].__class__ is Skimmed):
             if pkt is not None or cur:
                 yield pkt, cur
             pkt, cur = evs[0], evs[1:]
             continue
         for ev in evs:  # a packet after other events (a finding about its connection), or none
-            if ev.__class__ is Packet:
+            if ev.__class__ is Packet or ev.__class__ is Skimmed:
                 if pkt is not None or cur:
                     yield pkt, cur
                 pkt, cur = ev, []

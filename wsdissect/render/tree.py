@@ -10,6 +10,8 @@ from rich.text import Text
 from .tls_tree import tls_nodes
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
+from ..pipeline import Skimmed
+from ..run.driver import Resumed
 from .packets import SEVERITY_STYLE, tcp_flags
 from .lines import LineWriter
 from .nodes import Guides, Node, Span, field_span, to_rich, tree_lines
@@ -275,7 +277,7 @@ class DetailView:
         self.out = LineWriter(console)  # the trees' lines in batches, styles rendered once
         self.guides = Guides.of(console.options.ascii_only) if isinstance(console, Console) else None
 
-    def group(self, pkt: Packet | None, events: list) -> None:
+    def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
         if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times and streams from its start
             self.end_held()
             self.t0 = self.prev_ts = None
@@ -285,6 +287,10 @@ class DetailView:
         self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
         if pkt is None:
             return
+        if pkt.__class__ is Skimmed:
+            for ev in events:
+                if ev.__class__ is Resumed:  # skimming ended: the fragments its frames would have told
+                    self.builder.fragments.update(ev.fragments)
         self.held.append((pkt, events))
         if len(self.held) > HOLD_LIMIT:
             self.waiting.clear()  # an unanswered request: stop waiting for its response
@@ -312,6 +318,8 @@ class DetailView:
         if self.t0 is None:
             self.t0 = p.ts
         prev, self.prev_ts = self.prev_ts, p.ts
+        if p.__class__ is Skimmed:  # (decoded for its state only: never in --frame's set)
+            return
         fragments = self.builder.track(events)  # tracked for every packet, shown or not
         if self.frames is not None:
             if p.frame not in self.frames:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from ..capture.files import CaptureFile
 from ..events import CaptureEnd, CaptureStart, Finding, Packet, WsFrame
 from ..findings import KINDS
 from ..options import Options
-from ..pipeline import Dissector
+from ..pipeline import SKIM_UNSAFE, Dissector
 from .selection import Selection
 
 Sink = Callable[[list], None]
@@ -53,6 +53,13 @@ def event_selector(event_filter, per_packet: bool, display=None, ws_only: bool =
     return Selection(event_filter, display, per_packet=per_packet, ws_only=ws_only, drop=drop).function()
 
 
+class Resumed(NamedTuple):
+    """Skimming ended (:meth:`Feed.skimmed`): the fragments so far of each WebSocket message in progress, by
+    (connection index, direction), as (frame, payload length)."""
+
+    fragments: dict
+
+
 class Feed:
     """One capture being decoded: records in (all at once with :meth:`records`, or one by one with :meth:`packet`
     as live capture does), selected event lists out to the sink."""
@@ -68,6 +75,7 @@ class Feed:
         self.source = source
         self.start_ts = start_ts  # the capture's first time when this feed is one shard of it (else its own)
         self.started = False
+        self.resumed = False  # skimming ended with the state carried over (Feed.skimmed)
 
     def _start(self, rec: tuple) -> CaptureStart:
         self.started = True
@@ -94,11 +102,12 @@ class Feed:
             if events:
                 sink(events)
 
-    def lists(self, records: Iterable) -> Iterator[list]:
+    def lists(self, records: Iterable, started: bool = False) -> Iterator[list]:
         """The same as :meth:`records` followed by :meth:`end`, pulled: one list per packet (views)."""
         it = iter(records)
         for rec in it:
-            yield [self._start(rec)]
+            if not started:
+                yield [self._start(rec)]
             yield self.dissector.packet(*rec)
             break
         packet = self.dissector.packet
@@ -107,6 +116,38 @@ class Feed:
             if events:
                 yield events
         yield self.dissector.finish()
+
+    def skimmed(self, records: Iterable, until: int) -> Iterator[list]:
+        """:meth:`lists`, but the packets before frame *until* are only skimmed (``show --frame``: their trees are
+        not drawn): each list starts with a :class:`~wsdissect.pipeline.Skimmed` in place of the Packet, and has no
+        WsFrame events.  The list after the last skimmed packet is ``[Resumed(fragments)]``; when the state cannot
+        be carried over exactly, ``resumed`` stays False and the lists stop there (decode the capture again)."""
+        self.resumed = False
+        dissector = self.dissector
+        dissector.skim()
+        unsafe: set[int] = set()  # connections with a finding after which fragments are not known exactly
+        packet = dissector.packet
+        first = True
+        it = iter(records)
+        for rec in it:
+            if rec[0] >= until:
+                fragments = dissector.resume(unsafe)
+                if fragments is None:
+                    return
+                self.resumed = True
+                yield [Resumed(fragments)]
+                yield from self.lists(itertools.chain((rec,), it), started=not first)
+                return
+            if first:
+                first = False
+                yield [self._start(rec)]
+            events = packet(*rec)
+            for ev in events:
+                if ev.__class__ is Finding and ev.code in SKIM_UNSAFE and ev.conn is not None:
+                    unsafe.add(ev.conn.index)
+            yield events
+        self.resumed = True
+        yield dissector.finish()
 
     def finding(self, finding: Finding) -> None:
         """A finding about the capture itself (live: packets the kernel dropped), through the filter to the sink."""
@@ -211,14 +252,19 @@ class Driver:
         for evs in self.lists(captures):
             yield from evs
 
-    def lists(self, captures: Iterable) -> Iterator[list]:
+    def lists(self, captures: Iterable, skim_until: int = 0) -> Iterator[list]:
         """The same events as :meth:`feed`, pulled one selected list per packet (views that group them by packet:
-        each list holds at most one Packet)."""
+        each list holds at most one Packet).  *skim_until*: the packets before that frame are only skimmed
+        (:meth:`Feed.skimmed`) when nothing is filtered or counted."""
         select = self.select
         counting = self.count is not None and self.per_packet  # -c in packet views: packets shown
         for cf in self._opened(captures):
             if counting and self.count <= 0:
                 return
+            if skim_until > 1 and select is None and self.count is None and cf.path not in ("-", ""):
+                cf = yield from self._skimmed(cf, skim_until)
+                yield self._ending(cf)
+                continue
             for evs in Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf)):
                 if select is not None:
                     evs = select(evs)
@@ -228,6 +274,18 @@ class Driver:
                     if self.count <= 0:
                         return
             yield self._ending(cf)
+
+    def _skimmed(self, cf: CaptureFile, until: int):
+        """One capture's lists, skimmed up to frame *until*; when skimming cannot carry the state over exactly,
+        the capture is decoded again from its start (a CaptureStart begins it afresh).  Returns the capture file
+        that was read to its end."""
+        feed = Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets)
+        yield from feed.skimmed(self._records(cf), until)
+        if feed.resumed:
+            return cf
+        with CaptureFile(cf.path) as again:
+            yield from Feed(self.options, None, again.name, tls_secrets=again.tls_secrets).lists(self._records(again))
+            return again
 
     def live(self, sink: Sink, source: str = "") -> Feed:
         """A :class:`Feed` for records that arrive one by one (live capture), behind the filter."""
