@@ -278,6 +278,8 @@ class DetailView:
         self.guides = Guides.of(console.options.ascii_only) if isinstance(console, Console) else None
 
     def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
+        if pkt.__class__ is Skimmed and not self.held and not self.waiting and self._skip(pkt, events):
+            return
         if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times and streams from its start
             self.end_held()
             self.t0 = self.prev_ts = None
@@ -297,6 +299,18 @@ class DetailView:
         if not self.waiting:
             while self.held:
                 self._render(*self.held.popleft())
+
+    def _skip(self, pkt: Skimmed, events: list) -> bool:
+        """A skimmed packet with nothing held and nothing to learn from: only its time counts (what :meth:`group`
+        would do, cheaper).  False when :meth:`group` must take it."""
+        for ev in events:
+            cls = ev.__class__
+            if cls is HttpRequest or cls is HttpResponse or cls is Upgrade or cls is CaptureStart or cls is Resumed:
+                return False
+        if self.t0 is None:
+            self.t0 = pkt.ts
+        self.prev_ts = pkt.ts
+        return True
 
     @property
     def complete(self) -> bool:
