@@ -3,6 +3,7 @@ close code and reason, ping data) and reassembly, with the byte ranges of the he
 packet when they are in it."""
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from ..events import Message, WsFrame
@@ -56,20 +57,12 @@ def ws_node(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     b0 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode
     b1 = (0x80 if f.masked else 0) | f.length_code
     first, second = sp.header(0, 1), sp.header(1, 1)
-    t.add(f"{bitfield(b0, 0x80)} = Fin: {f.fin}", span=first)
-    t.add(f"{bitfield(b0, 0x70)} = Reserved: 0x{f.rsv:x}", span=first)
-    if deflate or f.rsv & 4:
-        t.add(f"{bitfield(b0, 0x40)} = Per-Message Compressed: {bool(f.rsv & 4)}", span=first)
-    t.add(f"{bitfield(b0, 0x0F)} = Opcode: {opcode_label(f.opcode)} ({f.opcode})", span=first)
-    t.add(f"{bitfield(b1, 0x80)} = Mask: {f.masked}", span=second)
-    lc = f.length_code
-    ext = {126: 2, 127: 8}.get(lc, 0)
+    first_labels, second_labels = _header_labels(b0, b1, deflate)
+    t.children += [Node(label, "", first) for label in first_labels]
+    t.children += [Node(label, "", second) for label in second_labels]
+    ext = {126: 2, 127: 8}.get(f.length_code, 0)
     if ext:
-        bits = ext * 8
-        t.add(f"{bitfield(b1, 0x7F)} = Payload length: {lc} Extended Payload Length ({bits} bits)", span=second)
-        t.add(f"Extended Payload length ({bits} bits): {f.payload_len}", span=sp.header(2, ext))
-    else:
-        t.add(f"{bitfield(b1, 0x7F)} = Payload length: {lc}", span=second)
+        t.add(f"Extended Payload length ({ext * 8} bits): {f.payload_len}", span=sp.header(2, ext))
     if f.masked and f.mask_key is not None:
         t.add(f"Masking-Key: {f.mask_key.hex()}", span=sp.header(2 + ext, 4))
     if f.payload_len:
@@ -83,6 +76,24 @@ def ws_node(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
         t.add(f"[{len(parts)} Reassembled websocket Fragments ({sum(n for _, n in parts)} bytes): "
               + ", ".join(f"#{fr}({n})" for fr, n in parts) + "]")
     return t
+
+
+@functools.lru_cache(maxsize=2048)
+def _header_labels(b0: int, b1: int, deflate: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The bit-field lines of a frame's first header byte and of its second (the same for every frame with those
+    bytes: made once)."""
+    fin, rsv, opcode, lc = bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, b1 & 0x7F
+    first = [f"{bitfield(b0, 0x80)} = Fin: {fin}", f"{bitfield(b0, 0x70)} = Reserved: 0x{rsv:x}"]
+    if deflate or rsv & 4:
+        first.append(f"{bitfield(b0, 0x40)} = Per-Message Compressed: {bool(rsv & 4)}")
+    first.append(f"{bitfield(b0, 0x0F)} = Opcode: {opcode_label(opcode)} ({opcode})")
+    second = [f"{bitfield(b1, 0x80)} = Mask: {bool(b1 & 0x80)}"]
+    ext = {126: 2, 127: 8}.get(lc, 0)
+    if ext:
+        second.append(f"{bitfield(b1, 0x7F)} = Payload length: {lc} Extended Payload Length ({ext * 8} bits)")
+    else:
+        second.append(f"{bitfield(b1, 0x7F)} = Payload length: {lc}")
+    return tuple(first), tuple(second)
 
 
 def _payload(node: Node, f: WsFrame, msg: Message | None) -> None:
