@@ -81,20 +81,26 @@ def _lines(nodes: list[Node], indent: str, fork: str, end: str, width: int, guid
     room = width - len(indent) - len(fork)  # (every guide character is one cell wide)
     if room < 1:
         return False
-    fork_line, end_line = indent + fork, indent + end
+    fork_line = indent + fork
     last = len(nodes) - 1
     append = out.append
     for i, node in enumerate(nodes):
         label = node.label
-        if not label.isprintable() or (len(label) > room if label.isascii() else cell_len(label) > room):
+        n = len(label)  # (a character is at most two cells wide: a short label fits without measuring it)
+        if not label.isprintable() or (n + n > room and (n > room if label.isascii() else cell_len(label) > room)):
             return False
-        if node.style and label:
-            on, off = codes(node.style)
+        style = node.style
+        if style and label:
+            on, off = codes(style)
             label = on + label + off
-        append((end_line if i == last else fork_line) + label + "\n")
-        if node.children:
+        if i == last:
+            append(indent + end + label + "\n")
+        else:
+            append(fork_line + label + "\n")
+        children = node.children
+        if children:
             inner = indent + (guides.space if i == last else guides.cont) if fork else ""
-            if not _lines(node.children, inner, guides.fork, guides.end, width, guides, codes, out):
+            if not _lines(children, inner, guides.fork, guides.end, width, guides, codes, out):
                 return False
     return True
 
