@@ -148,6 +148,9 @@ class FollowView:
             return
         codes = self.out.style
         on, off = codes(style)
+        if block is not None and not extra:  # (the common message: a head line and its text under it)
+            self.out.lines([f"{on}{prefix}{body}{off}\n{indent}{block.replace(chr(10), chr(10) + indent)}\n"])
+            return
         lines = [f"{on}{prefix}{body}{off}\n"]
         if block is not None:
             lines.append(indent + block.replace("\n", "\n" + indent) + "\n")
@@ -159,17 +162,12 @@ class FollowView:
     def _message(self, m: Message) -> None:
         d = m.direction
         style = DIR_STYLE[d]
-        name = opcode_name(m.opcode)
-        prefix = f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} "
-        flags = []
-        if m.fragments > 1:
-            flags.append(f"{m.fragments} fragments")
-        if m.compressed:
-            flags.append(f"deflate {m.wire_length} B")
-        if not m.complete:
-            flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
-        flag_text = f" ({', '.join(flags)})" if flags else ""
         op = m.opcode
+        name = opcode_name(op)
+        if self.t0 is None:
+            self.t0 = m.last_ts
+        prefix = f"{self._prefix(m.conn) if self.multi else ''}{m.last_ts - self.t0:>10.6f} {ARROW[d]} "
+        flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
@@ -190,6 +188,18 @@ class FollowView:
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
+
+    @staticmethod
+    def _flags(m: Message) -> str:
+        """`` (2 fragments, deflate N B, INCOMPLETE: why)``: what is unusual about a message."""
+        flags = []
+        if m.fragments > 1:
+            flags.append(f"{m.fragments} fragments")
+        if m.compressed:
+            flags.append(f"deflate {m.wire_length} B")
+        if not m.complete:
+            flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
+        return f" ({', '.join(flags)})"
 
     def _rtt(self, m: Message) -> str:
         """A ping is remembered in its connection's book; a pong that answers one gets ``  (rtt N ms)``."""
