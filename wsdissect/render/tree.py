@@ -14,7 +14,7 @@ from ..pipeline import Skimmed
 from ..run.driver import Resumed
 from .packets import SEVERITY_STYLE, tcp_flags
 from .lines import LineWriter
-from .nodes import Guides, Node, Span, field_span, to_rich, tree_lines
+from .nodes import Guides, Node, field_span, to_rich, tree_lines
 from .hexdump import hex_dump
 from .text import safe
 from .ws_tree import frame_spans, ws_node
@@ -231,22 +231,29 @@ def _tcp_node(p: Packet, findings: list) -> Node:
     label += f", Len: {p.payload_len}"
     o, n = p.tcp_offset, len(p.data)
     t = Node(label, span=field_span(o, _tcp_header_len(p), n))
-    t.add(f"Source Port: {p.sport}", span=field_span(o, 2, n))
-    t.add(f"Destination Port: {p.dport}", span=field_span(o + 2, 2, n))
-    if p.conn is not None:
-        t.add(f"[Stream index: {p.conn.index}]")
-    t.add(f"[TCP Segment Len: {p.payload_len}]")
-    t.add(f"Sequence Number: {seq}    (relative sequence number)", span=field_span(o + 4, 4, n))
-    t.add(f"Sequence Number (raw): {p.seq}", span=field_span(o + 4, 4, n))
-    ack: Span | None = field_span(o + 8, 4, n)
-    if p.flags & 16:
-        t.add(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    (relative ack number)",
-              span=ack)
+    if 0 <= o and o + 16 <= n:  # the fixed header fields are all captured (the common case)
+        ports, dports, seqs, ack, flags, window = (o, o + 2), (o + 2, o + 4), (o + 4, o + 8), (o + 8, o + 12), \
+            (o + 12, o + 14), (o + 14, o + 16)
     else:
-        t.add(f"Acknowledgment Number: {p.ack}", span=ack)
-    t.add(f"Acknowledgment number (raw): {p.ack}", span=ack)
-    t.add(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})", span=field_span(o + 12, 2, n))
-    t.add(f"Window: {p.window}", span=field_span(o + 14, 2, n))
+        ports, dports, seqs, ack = field_span(o, 2, n), field_span(o + 2, 2, n), field_span(o + 4, 4, n), \
+            field_span(o + 8, 4, n)
+        flags, window = field_span(o + 12, 2, n), field_span(o + 14, 2, n)
+    add = t.add
+    add(f"Source Port: {p.sport}", span=ports)
+    add(f"Destination Port: {p.dport}", span=dports)
+    if p.conn is not None:
+        add(f"[Stream index: {p.conn.index}]")
+    add(f"[TCP Segment Len: {p.payload_len}]")
+    add(f"Sequence Number: {seq}    (relative sequence number)", span=seqs)
+    add(f"Sequence Number (raw): {p.seq}", span=seqs)
+    if p.flags & 16:
+        add(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    (relative ack number)",
+            span=ack)
+    else:
+        add(f"Acknowledgment Number: {p.ack}", span=ack)
+    add(f"Acknowledgment number (raw): {p.ack}", span=ack)
+    add(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})", span=flags)
+    add(f"Window: {p.window}", span=window)
     t.children += [expert_node(f) for f in findings]
     return t
 
