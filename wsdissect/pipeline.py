@@ -7,9 +7,6 @@ error: a bug in a stage becomes an ``internal`` finding on that connection and d
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import NamedTuple
-
 from .capture.describe import PacketDescriber
 from .capture.layers import (INNER_FRAGMENT, PLAIN_L3, SUPPORTED_LINKTYPES, IpDefragmenter, TcpSegment, ip_str,
                              l3_offset, parse_tcp, tcp_parser)
@@ -26,17 +23,6 @@ from .tcp.relative import RelativeNumbers
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
 FINISHED_LINGER = 30.0  # seconds a finished connection is kept for its late packets (final ACKs, RST)
-# findings after which the fragments of a connection's message in progress cannot be told from its assembler alone
-SKIM_UNSAFE = frozenset({"tcp.gap", "tcp.buffer_limit", "ws.frame.incomplete", "ws.resync", "ws.message.continuation",
-                         "ws.message.incomplete", "ws.message.too_large"})
-
-
-class Skimmed(NamedTuple):
-    """A packet decoded while skimming (``show --frame``'s fast-forward): in place of its Packet event, which is
-    not built; only the state later packets' trees need is kept (connections, TCP analysis)."""
-
-    frame: int
-    ts: float
 
 
 class Dissector:
@@ -55,53 +41,6 @@ class Dissector:
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
         self.describer = PacketDescriber()  # views: the headers of packets that are not plain Ethernet/IP/TCP
-
-    def skim(self) -> None:
-        """Decode the next packets for their state only: no Packet event (a :class:`Skimmed` in its place, the TCP
-        analysis and relative numbers still fed) and no WsFrame events (the C lane runs), until :meth:`resume`.
-        Call before the first packet."""
-        self.opts = dataclasses.replace(self.opts, frames=False)  # shared by the connections: resume sets it back
-        self._packet_event = self._skim_tcp  # type: ignore[method-assign]
-        self._other_packet = self._skim_other  # type: ignore[method-assign]
-
-    def resume(self, unsafe: set[int]) -> dict[tuple[int, str], list[tuple[int, int]]] | None:
-        """Back to full view decoding after :meth:`skim`.  Returns (frame, payload length) of the fragments so far
-        of each WebSocket message in progress, by (connection index, direction), as the frames' events would have
-        told; None when that is not known exactly (a connection of *unsafe*, those with a :data:`SKIM_UNSAFE`
-        finding, is still open, or a message's fragments were cut): the caller then decodes from the start."""
-        del self._packet_event, self._other_packet
-        self.opts.frames = True
-        fragments: dict[tuple[int, str], list[tuple[int, int]]] = {}
-        held: list = []  # (what the lane held back goes to the parser; its events belong to earlier packets)
-        for c in {id(c): c for c in self.flows.values()}.values():
-            streams = [d.ws for d in (c.c2s, c.s2c) if d.ws is not None] if c.__class__ is Connection else []
-            if streams and c.conn.index in unsafe:
-                return None
-            for ws in streams:
-                if ws.lane is not None:
-                    ws.lane.flush(ws, held)
-                    ws.lane = None
-                ws.frames = True
-                cur = ws.asm.cur  # [opcode, first, first_ts, compressed, chunks, size, wire, frames, ok, truncated]
-                if cur is None:
-                    continue
-                if not cur[8] or cur[9] or len(cur[4]) != len(cur[7]):
-                    return None
-                fragments[(c.conn.index, ws.name)] = [(f, len(chunk)) for f, chunk in zip(cur[7], cur[4])]
-        return fragments
-
-    def _skim_tcp(self, frame: int, ts: float, _wire_len: int, _linktype: int, data: bytes, seg: TcpSegment, c,
-                  from_client: bool) -> Skimmed:
-        """:meth:`_packet_event` while skimming: the TCP analysis state only."""
-        flags = seg.flags
-        self.relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
-        self.analysis.packet(c.conn.index, from_client, Segment(
-            frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
-        return Skimmed(frame, ts)
-
-    @staticmethod
-    def _skim_other(frame: int, ts: float, _linktype: int, _data: bytes, _wire_len: int) -> Skimmed:
-        return Skimmed(frame, ts)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))

@@ -10,7 +10,7 @@ from rich.text import Text
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
-from ..pipeline import Skimmed
+from ..skim import Skimmed
 from ..rfc6455 import opcode_label
 from .app_view import protocol_label, units_info
 from .hexdump import hex_dump

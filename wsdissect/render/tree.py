@@ -10,7 +10,7 @@ from rich.text import Text
 from .tls_tree import tls_nodes
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
-from ..pipeline import Skimmed
+from ..skim import Skimmed
 from ..run.driver import Resumed
 from .packets import SEVERITY_STYLE, tcp_flags
 from .lines import LineWriter

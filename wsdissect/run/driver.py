@@ -27,7 +27,8 @@ from ..capture.files import CaptureFile
 from ..events import CaptureEnd, CaptureStart, Finding, Packet, WsFrame
 from ..findings import KINDS
 from ..options import Options
-from ..pipeline import SKIM_UNSAFE, Dissector
+from ..pipeline import Dissector
+from ..skim import SKIM_UNSAFE, resume, skim
 from .selection import Selection
 
 Sink = Callable[[list], None]
@@ -119,19 +120,19 @@ class Feed:
 
     def skimmed(self, records: Iterable, until: int) -> Iterator[list]:
         """:meth:`lists`, but the packets before frame *until* are only skimmed (``show --frame``: their trees are
-        not drawn): each list starts with a :class:`~wsdissect.pipeline.Skimmed` in place of the Packet, and has no
+        not drawn): each list starts with a :class:`~wsdissect.skim.Skimmed` in place of the Packet, and has no
         WsFrame events.  The list after the last skimmed packet is ``[Resumed(fragments)]``; when the state cannot
         be carried over exactly, ``resumed`` stays False and the lists stop there (decode the capture again)."""
         self.resumed = False
         dissector = self.dissector
-        dissector.skim()
+        skim(dissector)
         unsafe: set[int] = set()  # connections with a finding after which fragments are not known exactly
         packet = dissector.packet
         first = True
         it = iter(records)
         for rec in it:
             if rec[0] >= until:
-                fragments = dissector.resume(unsafe)
+                fragments = resume(dissector, unsafe)
                 if fragments is None:
                     return
                 self.resumed = True
