@@ -63,3 +63,47 @@ def test_display_filter_with_frame(path):
     full = _blocks(_show("-Y", "websocket", path))
     for n in list(full)[-3:]:
         assert _show("-Y", "websocket", "--frame", str(n), path) == full[n] + "\n"
+
+
+def _crafted(path: str, lose: bool) -> str:
+    """A WebSocket connection whose messages are fragmented over several packets, frames cut across segments (the
+    lane holds them back), and, when *lose*, a lost segment (skimming cannot carry that over: decoded again)."""
+    from tests.support.builders import Conversation, upgrade_request, upgrade_response, ws_frame
+
+    conv = Conversation(mss=24)
+    req = upgrade_request(key="dGhlIHNhbXBsZSBub25jZQ==")
+    conv.send(True, req)
+    conv.send(False, upgrade_response(req))
+    mask = b"\x01\x02\x03\x04"
+    conv.send(True, ws_frame(1, b'{"a": 1, "part": "one"}', fin=False, mask=mask))
+    conv.send(False, ws_frame(1, b"a server text long enough to be cut in three"))
+    conv.send(True, ws_frame(0, b"two two two", fin=False, mask=mask))
+    cut = conv.send(False, ws_frame(2, bytes(range(60))))
+    conv.send(True, ws_frame(0, b"three", mask=mask))
+    for i in range(12):  # (the reassembler's patience with the lost segment runs out)
+        conv.send(False, ws_frame(1, b"after %d" % i))
+    conv.send(True, ws_frame(1, b"the last one", fin=False, mask=mask))
+    conv.send(True, ws_frame(9, b"ping", mask=mask))
+    conv.close()
+    if lose:
+        conv.packets.remove(cut[1])
+    return conv.write(path)
+
+
+@pytest.mark.parametrize("lose", [False, True], ids=["whole", "lost segment"])
+def test_crafted_fragments_and_gaps(tmp_path, lose):
+    from wsdissect.capture.files import CaptureFile
+    from wsdissect.options import Options
+    from wsdissect.run.driver import Feed
+
+    path = _crafted(str(tmp_path / "c.pcap"), lose)
+    full = _blocks(_show(path))
+    fell_back = []
+    for n in full:
+        assert _show("--frame", str(n), path) == full[n] + "\n", f"frame {n}"
+        feed = Feed(Options(packets=True, frames=True), None)
+        with CaptureFile(path) as cf:
+            for _ in feed.skimmed(cf, n):
+                pass
+        fell_back.append(not feed.resumed)
+    assert any(fell_back) == lose  # the lost segment's connection is decoded again from the start

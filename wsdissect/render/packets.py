@@ -45,6 +45,9 @@ def group_lists(lists: Iterable[list]) -> Iterator[tuple[Packet | None, list]]:
                 if pkt is not None or cur:
                     yield pkt, cur
                 pkt, cur = ev, []
+            elif ev.__class__ is CaptureStart and pkt is not None:  # (a capture decoded again: not the last packet's)
+                yield pkt, cur
+                pkt, cur = None, [ev]
             else:
                 cur.append(ev)
     if pkt is not None or cur:
