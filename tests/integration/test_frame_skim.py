@@ -4,8 +4,6 @@ begun earlier, time deltas."""
 from __future__ import annotations
 
 import glob
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
