@@ -60,10 +60,9 @@ def resume(d: "Dissector", unsafe: set[int]) -> Fragments | None:
                 ws.lane.flush(ws, held)
                 ws.lane = None
             ws.frames = True
-            cur = ws.asm.cur  # [opcode, first, first_ts, compressed, chunks, size, wire, frames, ok, truncated]
-            if cur is None:
-                continue
-            if not cur[8] or cur[9] or len(cur[4]) != len(cur[7]):
+            so_far = ws.asm.fragments_so_far()
+            if so_far is None:
                 return None
-            fragments[(c.conn.index, ws.name)] = [(f, len(chunk)) for f, chunk in zip(cur[7], cur[4])]
+            if so_far:
+                fragments[(c.conn.index, ws.name)] = so_far
     return fragments

@@ -372,3 +372,27 @@ def test_compressed_without_inflater_keeps_the_wire_bytes():
     s = Side(None, deflate=True)
     (m,) = s.feed(ws_frame(2, RFC_HELLO, rsv=4, mask=M))
     assert m.payload == RFC_HELLO
+
+
+def test_fragments_so_far_are_the_frames_and_their_payload_lengths():
+    s = Side()
+    assert s.asm.fragments_so_far() == []
+    s.feed(ws_frame(1, b"abc", fin=False, mask=M))
+    s.feed(ws_frame(0, b"", fin=False, mask=M) + ws_frame(9, b"ping", mask=M))  # a control frame in between
+    s.feed(ws_frame(0, b"defgh", fin=False, mask=M))
+    assert s.asm.fragments_so_far() == [(1, 3), (2, 0), (3, 5)]
+    s.feed(ws_frame(0, b"!", mask=M))
+    assert s.asm.fragments_so_far() == []
+
+
+def test_fragments_so_far_unknown_when_a_fragment_was_cut_or_truncated():
+    s = Side()
+    frag = ws_frame(0, b"0123456789", fin=False, mask=M)
+    s.feed(ws_frame(1, b"abc", fin=False, mask=M) + frag[:8])
+    s.gap(3)
+    s.feed(frag[11:])  # the fragment ends: 3 of its bytes were lost
+    assert s.asm.fragments_so_far() is None
+    big = Side(max_message=8)
+    big.feed(ws_frame(1, b"abcdef", fin=False, mask=M))
+    big.feed(ws_frame(0, b"ghijkl", fin=False, mask=M))
+    assert big.asm.fragments_so_far() is None

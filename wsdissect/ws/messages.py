@@ -78,6 +78,17 @@ class MessageAssembler:
         """At a message boundary and open: no fragmented message in progress, no Close seen."""
         return self.cur is None and not self.closed
 
+    def fragments_so_far(self) -> list[tuple[int, int]] | None:
+        """(capture frame, payload length) of each fragment of the message in progress ([] when none); None when a
+        fragment was cut or the joined payload truncated (the lengths are then not those of the frames)."""
+        cur = self.cur
+        if cur is None:
+            return []
+        frames, chunks = cur[7], cur[4]
+        if not cur[8] or cur[9] or len(chunks) != len(frames):
+            return None
+        return [(frame, len(chunk)) for frame, chunk in zip(frames, chunks)]
+
     def take_findings(self) -> list[tuple]:
         """The findings so far as ``(code, message, frame, ts)``, handed over once."""
         items, self.findings = self.findings, []
