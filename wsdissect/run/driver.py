@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from ..capture.files import CaptureFile
+from ..capture.remote import is_url
 from ..events import CaptureEnd, CaptureStart, Finding, Packet, WsFrame
 from ..findings import KINDS
 from ..options import Options
@@ -262,7 +263,7 @@ class Driver:
         for cf in self._opened(captures):
             if counting and self.count <= 0:
                 return
-            if skim_until > 1 and select is None and self.count is None and cf.path not in ("-", ""):
+            if skim_until > 1 and select is None and self.count is None and _reopenable(cf.path):
                 cf = yield from self._skimmed(cf, skim_until)
                 yield self._ending(cf)
                 continue
@@ -291,6 +292,11 @@ class Driver:
     def live(self, sink: Sink, source: str = "") -> Feed:
         """A :class:`Feed` for records that arrive one by one (live capture), behind the filter."""
         return Feed(self.options, self.selected(sink), source)
+
+
+def _reopenable(path: str) -> bool:
+    """A capture that can be read again from its start (a local file: not stdin, not a URL)."""
+    return path not in ("-", "") and not is_url(path)
 
 
 def dissect_files(paths: Iterable[str], options: Options | None = None) -> Iterator:
