@@ -167,6 +167,18 @@ class Connection(TlsWiring):
         for code, message, frame, ts in items:
             self.report(out, code, message, frame, ts or self.last_ts, direction)
 
+    def held_from(self) -> int | None:
+        """The first capture frame whose payload this connection holds undecided (WebSocket detection in progress,
+        or a direction looking for a frame boundary), None when it holds none.  Packet views wait for the frames
+        decoded from those bytes (:class:`wsdissect.run.regroup.Regrouper`)."""
+        if self.mode == PROBE:
+            firsts = [d.probe[0].frame for d in (self.c2s, self.s2c) if d.probe]
+        elif self.mode == WEBSOCKET and self.c2s.ws is not None:
+            firsts = [f for f in (self.c2s.ws.parser.held_from(), self.s2c.ws.parser.held_from()) if f is not None]
+        else:
+            return None
+        return min(firsts) if firsts else None
+
     def swap_roles(self) -> None:
         """The first guess of who is the client was wrong."""
         self.conn = self.conn.swapped()

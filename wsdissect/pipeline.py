@@ -38,6 +38,7 @@ class Dissector:
         self.analysis = TcpAnalysis()
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
+        self.holding: dict[int, Connection] = {}  # packet views: connections holding undecided bytes, by index
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -88,9 +89,28 @@ class Dissector:
             conn_state.finished = True
         if self.opts.packets:
             out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
+            if conn_state.held_from() is not None:
+                self.holding[conn_state.conn.index] = conn_state
         if conn_state.finished:  # it has ended: keep only a small record for its late packets
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
         return out
+
+    def holds(self, conn: int) -> bool:
+        """Does connection *conn* hold payload bytes it has not decided on yet (packet views only)?"""
+        c = self.holding.get(conn)
+        return c is not None and c.held_from() is not None
+
+    def held_since(self) -> int | None:
+        """The first frame whose payload a connection still holds undecided (packet views only), None when none
+        does: the packets from there on may yet get the WebSocket frames decoded from those bytes."""
+        first = None
+        for index, c in list(self.holding.items()):
+            f = c.held_from()
+            if f is None:
+                del self.holding[index]
+            elif first is None or f < first:
+                first = f
+        return first
 
     def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out) -> tuple[TcpSegment, bytes] | None:
         """Non-TCP, malformed or fragmented packets: findings, and reassembly of IPv4 fragments (the reassembled

@@ -92,6 +92,12 @@ class FrameParser:
         """No frame in progress: the next byte fed starts a frame (when synchronised)."""
         return not self.left and not self.stash
 
+    def held_from(self) -> int | None:
+        """The capture frame of the first byte held while no frame boundary is proven (None: nothing held)."""
+        if self.synced or not self.resync.rmarks:
+            return None
+        return self.resync.rmarks[0][1]
+
     def touch(self, frame: int, ts: float) -> None:
         """Bytes of this stream went by without the parser (the C lane took them): the frame and time of the last
         bytes, for a frame that :meth:`end` finds incomplete."""
