@@ -71,6 +71,7 @@ class Row(NamedTuple):
     protocol: str
     numbers: dict  # Seq/Ack/Len of a TCP row (empty for the other rows)
     frames: tuple  # the WebSocket frames on the packet: (opcode, fin, masked) in order
+    flow: str  # its direction as "tcp.stream:source port" (tshark's rows only)
 
 
 def _name(path: Path) -> str:
@@ -90,7 +91,8 @@ def _fields(path: str, *names: str, decode: str | None = None, display: str | No
 class Cut(NamedTuple):
     path: str
     port: int  # the server port to decode as WebSocket
-    dropped: int  # packets cut off
+    originals: tuple  # the number each packet had in the whole capture, by its number here - 1
+    source: str
 
 
 @functools.cache
@@ -109,7 +111,15 @@ def _cut_points(source: str) -> tuple[dict[int, int], dict[int, int], dict[int, 
     return upgrades, spans, ports
 
 
-@functools.cache
+def cut_after(source: str, last: dict[int, int], directory: str, name: str) -> Cut:
+    """*source* without the packets of each connection (tcp.stream) in *last* up to the frame given for it."""
+    packets = _fields(source, "frame.number", "tcp.stream")
+    drop = {int(n) for n, stream in packets if stream and int(stream) in last and int(n) <= last[int(stream)]}
+    path = drop_frames(source, str(Path(directory) / name), drop)
+    port = next(iter(_cut_points(source)[2].values()))
+    return Cut(path, port, tuple(int(n) for n, _ in packets if int(n) not in drop), source)
+
+
 def cut(source: str, how: str, directory: str) -> Cut | None:
     """*source* without the start of each WebSocket connection (see the module's docstring), or None when it has no
     such connection (or, for ``midframe``, no frame spanning segments)."""
@@ -117,10 +127,7 @@ def cut(source: str, how: str, directory: str) -> Cut | None:
     last = spans if how == "midframe" else upgrades
     if not last or len(set(ports.values())) != 1:
         return None
-    drop = {int(frame) for frame, stream in _fields(source, "frame.number", "tcp.stream", display="tcp")
-            if int(stream) in last and int(frame) <= last[int(stream)]}
-    name = f"{_name(Path(source))}-{Path(source).parent.name}-{how}.pcap"
-    return Cut(drop_frames(source, str(Path(directory) / name), drop), next(iter(ports.values())), len(drop))
+    return cut_after(source, last, directory, f"{_name(Path(source))}-{Path(source).parent.name}-{how}.pcap")
 
 
 # -- the two lists ------------------------------------------------------------------------------------------------
@@ -133,39 +140,37 @@ def ours(path: str, port: int | None) -> dict[int, Row]:
         m = re.match(r"\s*(\d+)\s+\S+\s+\S+\s+\S+\s+(\S+)\s+\d+\s+(.*)", line)
         if m:
             frames = tuple((OPCODES.get(op, op), fin == "FIN", bool(mask)) for op, fin, mask in WS_FRAME.findall(m[3]))
-            rows[int(m[1])] = Row(m[2], dict(NUMBERS.findall(m[3])) if m[2] == "TCP" else {}, frames)
+            rows[int(m[1])] = Row(m[2], dict(NUMBERS.findall(m[3])) if m[2] == "TCP" else {}, frames, "")
     return rows
 
 
-def theirs(path: str, port: int) -> dict[int, Row]:
+def theirs(path: str, port: int | None) -> dict[int, Row]:
+    """tshark's list (with ``-d tcp.port==PORT,websocket`` when *port* is given)."""
     rows = {}
-    for n, protocol, info, opcodes, fins, masks in _fields(
-            path, "frame.number", "_ws.col.Protocol", "_ws.col.Info", "websocket.opcode", "websocket.fin",
-            "websocket.mask", decode=str(port)):
+    for n, protocol, info, stream, sport, opcodes, fins, masks in _fields(
+            path, "frame.number", "_ws.col.Protocol", "_ws.col.Info", "tcp.stream", "tcp.srcport",
+            "websocket.opcode", "websocket.fin", "websocket.mask", decode=port and str(port)):
         frames = tuple((int(o), f == "1", m == "1") for o, f, m in zip(*(v.split(",") if v else []
                                                                             for v in (opcodes, fins, masks))))
-        rows[int(n)] = Row(protocol, dict(NUMBERS.findall(info)) if protocol == "TCP" else {}, frames)
+        rows[int(n)] = Row(protocol, dict(NUMBERS.findall(info)) if protocol == "TCP" else {}, frames,
+                           f"{stream}:{sport}")
     return rows
 
 
 def tcp_numbers(path: str, port: int) -> dict[int, dict]:
-    """tshark's relative Seq/Ack/Len of every packet (whatever its Protocol column shows)."""
+    """tshark's relative Seq/Ack/Len of every TCP packet (whatever its Protocol column shows)."""
     return {int(n): {k: v for k, v in (("Seq", seq), ("Ack", ack), ("Len", ln)) if v}
             for n, seq, ack, ln in _fields(path, "frame.number", "tcp.seq", "tcp.ack", "tcp.len",
-                                           decode=str(port))}
+                                           decode=str(port), display="tcp")}
 
 
-def differences(path: str, port: int, decode_as: bool, since: int = 0) -> list[tuple]:
-    """``(frame, what, wsdissect, tshark)`` for every packet after *since* where the lists disagree."""
+def differences(path: str, port: int, decode_as: bool) -> list[tuple]:
+    """``(frame, what, wsdissect, tshark)`` for every packet where the lists disagree."""
     mine, their = ours(path, port if decode_as else None), theirs(path, port)
     assert set(mine) == set(their), f"packets listed differ: {sorted(set(mine) ^ set(their))[:10]}"
-    wrong = []
+    wrong = numbers_differ(path, port, mine)
     for n, t in their.items():
         m = mine[n]
-        if m.numbers and t.numbers and m.numbers != t.numbers:
-            wrong.append((n, "numbers", m.numbers, t.numbers))
-        if n <= since:
-            continue
         if m.protocol in APP_PROTOCOLS and t.protocol == "WebSocket":
             continue
         if (m.protocol == "WebSocket") != (t.protocol == "WebSocket") or m.frames != t.frames:
@@ -173,11 +178,64 @@ def differences(path: str, port: int, decode_as: bool, since: int = 0) -> list[t
     return wrong
 
 
-def _seq_ack_len(path: str, port: int, decode_as: bool) -> list[tuple]:
-    """Seq/Ack/Len of every row wsdissect lists as TCP against tshark's fields (mid-frame cuts too)."""
-    mine, numbers = ours(path, port if decode_as else None), tcp_numbers(path, port)
-    return [(n, m.numbers, numbers[n]) for n, m in mine.items()
+def numbers_differ(path: str, port: int, mine: dict[int, Row]) -> list[tuple]:
+    """Seq/Ack/Len of every row wsdissect lists as TCP against tshark's (relative to the first number seen)."""
+    numbers = tcp_numbers(path, port)
+    return [(n, "numbers", m.numbers, numbers[n]) for n, m in mine.items()
             if m.numbers and {k: v for k, v in m.numbers.items() if k in numbers[n]} != numbers[n]]
+
+
+class Resynced(NamedTuple):
+    wrong: list  # (frame, what, wsdissect, the whole capture's tshark)
+    skipped: dict  # per direction (tcp.stream:source port): its WebSocket packets wsdissect shows as TCP first
+    shown: int  # WebSocket packets compared
+
+
+def after_resync(c: Cut, decode_as: bool) -> Resynced:
+    """wsdissect on a capture cut inside a frame against tshark on the whole capture: in each direction no frame
+    until wsdissect has found a frame boundary, then the same frames on the same packets."""
+    mine, truth, cut_rows = ours(c.path, c.port if decode_as else None), theirs(c.source, None), theirs(c.path, c.port)
+    wrong = numbers_differ(c.path, c.port, mine)
+    synced: set[str] = set()
+    skipped: dict[str, int] = {}
+    shown = 0
+    for n in sorted(mine):
+        m, t, flow = mine[n], truth[c.originals[n - 1]], cut_rows[n].flow
+        if m.frames or m.protocol in APP_PROTOCOLS:
+            synced.add(flow)
+        if flow not in synced:
+            skipped[flow] = skipped.get(flow, 0) + bool(t.frames)
+        elif m.protocol not in APP_PROTOCOLS:
+            shown += bool(t.frames)
+            if m.frames != t.frames:
+                wrong.append((n, "frames", m.frames, t.frames))
+    return Resynced(wrong, skipped, shown)
+
+
+def _crafted(path: str) -> str:
+    """One connection whose frames of every size (text, random binary, control) span 1 to 8 segments of 300 bytes,
+    both ways."""
+    import random
+
+    from tests.support import Conversation, upgrade_request, upgrade_response, ws_frame
+
+    rnd = random.Random(6455)
+    req = upgrade_request(path="/midstream", host="ws.example.test", key="dGhlIHNhbXBsZSBub25jZQ==")
+    c = Conversation(server=("10.0.0.2", 8765), mss=300)
+    c.send(True, req)
+    c.send(False, upgrade_response(req))
+    for size in (12, 700, 40, 2000, 5, 1200, 90, 450, 3, 2400, 60, 800):
+        text = size % 2 == 0
+        payload = (b'{"n": %d, "text": "%s"}' % (size, b"x" * size))[:size] if text else rnd.randbytes(size)
+        c.send(True, ws_frame(1 if text else 2, payload, mask=rnd.randbytes(4)))
+        c.send(False, ws_frame(2 if text else 1, payload[::-1] if not text else payload))
+        if size < 50:
+            c.send(True, ws_frame(9, b"ping", mask=rnd.randbytes(4)))
+            c.send(False, ws_frame(10, b"ping"))
+    c.send(True, ws_frame(8, b"\x03\xe8bye", mask=rnd.randbytes(4)))
+    c.send(False, ws_frame(8, b"\x03\xe8"))
+    c.close()
+    return c.write(path)
 
 
 # -- the tests ----------------------------------------------------------------------------------------------------
@@ -208,6 +266,46 @@ def test_handshake_cut_off(source, decode_as, cuts):
     assert not wrong, f"{len(wrong)} packets differ, e.g. {wrong[:5]}"
 
 
-def _explore(source, how, decode_as, cuts):
-    c = cut(str(source), how, cuts)
-    return c, (differences(c.path, c.port, decode_as) if c else None)
+#: capture -> (frames lost after the one a direction starts in, why)
+LOST_MORE = {"websockets_5mb_binary": (1, "after the 5 MB frame the cut lands in the client sends one frame (its "
+                                          "Close) and the capture ends: a lone frame after undecodable bytes proves "
+                                          "no boundary (ws.resync says so)")}
+MIDFRAME = [s for s in SOURCES if _name(s) in ("wsproto_fragments", "wsproto_crafted_frames", "websockets_5mb_binary")]
+
+
+@pytest.mark.parametrize("decode_as", [True, False], ids=["decode-as", "heuristic"])
+@pytest.mark.parametrize("source", MIDFRAME, ids=lambda p: f"{p.parent.name}-{_name(p)}" if p.name.startswith(
+    "capture.") else _name(p))
+def test_cut_inside_a_frame(source, decode_as, cuts):
+    """The first segment left starts inside a frame: wsdissect shows no frame until it has found a boundary, then
+    the frames tshark shows on the whole capture (tshark -d on the cut capture decodes payload bytes as frames)."""
+    c = cut(str(source), "midframe", cuts)
+    assert c is not None
+    r = after_resync(c, decode_as)
+    assert not r.wrong, f"{len(r.wrong)} packets differ, e.g. {r.wrong[:5]}"
+    if decode_as:  # each direction loses the frame the capture starts in and no more
+        lost = 1 + LOST_MORE.get(_name(source), (0, ""))[0]
+        assert r.shown and all(n <= lost for n in r.skipped.values()), r.skipped
+
+
+@functools.cache
+def _crafted_capture(directory: str) -> str:
+    return _crafted(str(Path(directory) / "crafted.pcap"))
+
+
+CRAFTED_CUTS = range(1, 40, 2)  # packets cut after the 101: on frame boundaries and inside frames, both ways
+
+
+@pytest.mark.parametrize("decode_as", [True, False], ids=["decode-as", "heuristic"])
+@pytest.mark.parametrize("k", CRAFTED_CUTS)
+def test_crafted_cut_anywhere(k, decode_as, cuts):
+    """A connection whose frames span up to 8 segments, cut K packets after its 101: wherever the cut lands, the
+    frames wsdissect shows are the whole capture's, on the same packets; with --decode-as a direction loses at
+    most the frame the capture starts in (the heuristic gives up on a direction that starts inside a frame)."""
+    source = _crafted_capture(cuts)
+    upgrades = _cut_points(source)[0]
+    c = cut_after(source, {s: f + k for s, f in upgrades.items()}, cuts, f"crafted-{k}.pcap")
+    r = after_resync(c, decode_as)
+    assert not r.wrong, f"{len(r.wrong)} packets differ, e.g. {r.wrong[:5]}"
+    if decode_as:
+        assert r.shown > 10 and all(n <= 1 for n in r.skipped.values()), r.skipped
