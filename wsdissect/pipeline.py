@@ -78,6 +78,7 @@ class Dissector:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
                                f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
         at = len(out)
+        keys = conn_state.keys
         if self.opts.packets:  # the packet comes first; built after the segment, when the stream's base is known
             out.append(None)
         try:
@@ -87,6 +88,10 @@ class Dissector:
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
                                "connection dropped", conn_state.conn))
             conn_state.finished = True
+        if conn_state.keys is not keys:  # the roles were the wrong way round (the WebSocket heuristic found out)
+            self.relative.swap(conn_state.conn.index)
+            self.analysis.swap(conn_state.conn.index)
+            from_client = not from_client
         if self.opts.packets:
             out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
             if conn_state.held_from() is not None:
