@@ -407,19 +407,21 @@ class BoundaryScanner:
     """Incremental search for a provable frame boundary in a growing buffer, fed a chunk (segment) at a time.
 
     Every start position is tried once; a candidate whose chain of plausible headers needs bytes not yet seen is
-    parked until the buffer is long enough, so the total work is linear in the bytes searched.  The answer is the
-    first position not disproven so far, once it is proven: its chain has two complete frames and one of them ends
-    exactly where a chunk ended (senders write frames whole, so segments end on frame boundaries; a chain through
-    random payload bytes seldom lands on one), or the chain runs for STRONG_CHAIN frames.  An earlier position
-    still undecided (such as the true start of a large frame being searched through) must be disproven first.
+    parked until the buffer is long enough, so the total work is linear in the bytes searched.  Evidence is counted
+    in frames and anchors: the chain starts where a chunk (segment) started, or one of its frames ends where a
+    chunk ended (senders write frames whole, so segments start and end on frame boundaries; a chain through random
+    payload bytes seldom lands on one).  A position is proven by two anchors and two frames, one anchor and three
+    frames, or STRONG_CHAIN frames.  The answer is the first proven position, once the first byte held (where a
+    capture or a gap left the stream, the likeliest boundary) is disproven or proven itself: a large
+    frame that starts there is not cut short by a chain found inside its payload.
     """
 
     def __init__(self, client: bool | None, rsv_allowed: int):
         self.client = client
         self.rsv_allowed = rsv_allowed
         self.scanned = 0
-        # (bytes needed, start, next header, frames so far, a frame ended at a chunk end)
-        self.waiting: list[tuple[int, int, int, int, bool]] = []
+        # (bytes needed, start, next header, frames so far, frame ends at chunk ends, next header not looked up)
+        self.waiting: list[tuple[int, int, int, int, int, bool]] = []
         self.alive: list[int] = []  # starts not yet proven invalid (heap, lazily pruned)
         self.dead: set[int] = set()
         self.proven: set[int] = set()
@@ -431,14 +433,15 @@ class BoundaryScanner:
         self.ends.add(n)
         waiting = self.waiting
         while waiting and waiting[0][0] <= n:
-            _, p, q, count, anchored = heapq.heappop(waiting)
-            self._advance(buf, n, p, q, count, anchored)
+            _, p, q, count, anchors, reached = heapq.heappop(waiting)
+            self._advance(buf, n, p, q, count, anchors, reached)
         for p in range(self.scanned, n):
             heapq.heappush(self.alive, p)
-            self._advance(buf, n, p, p, 0, False)
+            self._advance(buf, n, p, p, 0, int(p == self.scanned), False)  # (a chain may start where a chunk did)
         self.scanned = n
-        first = self.earliest()
-        return first if first in self.proven else None
+        if not self.proven or self.earliest() == 0 and 0 not in self.proven:
+            return None  # (the first byte held may yet prove to start a frame: it is waited for)
+        return min(self.proven)
 
     def earliest(self) -> int | None:
         """The first start not proven invalid so far (None: every start tried is)."""
@@ -447,16 +450,18 @@ class BoundaryScanner:
             self.dead.discard(heapq.heappop(alive))
         return alive[0] if alive else None
 
-    def _advance(self, buf, n: int, p: int, q: int, count: int, anchored: bool) -> None:
+    def _advance(self, buf, n: int, p: int, q: int, count: int, anchors: int, reached: bool) -> None:
+        """Follow the chain from *p* (at *q*, *count* frames so far, *anchors* of them ending where a chunk
+        ended; *reached*: a frame ends at *q*, not yet looked up) as far as the buffer goes."""
         client, rsv_allowed = self.client, self.rsv_allowed
         while True:
-            if count and q in self.ends:
-                anchored = True
-            if count >= STRONG_CHAIN or count >= 2 and anchored:
+            if reached and q in self.ends:
+                anchors += 1
+            if count >= STRONG_CHAIN or anchors and count >= 3 or anchors >= 2 and count >= 2:
                 self.proven.add(p)
                 return
             if n - q < 2:
-                heapq.heappush(self.waiting, (q + 2, p, q, count, anchored))
+                heapq.heappush(self.waiting, (q + 2, p, q, count, anchors, False))
                 return
             b0, b1 = buf[q], buf[q + 1]
             hl = header_length(b1)
@@ -465,18 +470,19 @@ class BoundaryScanner:
                 if not plausible(b0, b1, lc, lc if lc < 126 else 126 if lc == 126 else 65536, client, rsv_allowed):
                     self.dead.add(p)
                 else:
-                    heapq.heappush(self.waiting, (q + hl, p, q, count, anchored))
+                    heapq.heappush(self.waiting, (q + hl, p, q, count, anchors, False))
                 return
             plen = lc if lc < 126 else int.from_bytes(buf[q + 2:q + (4 if lc == 126 else 10)], "big")
             if not plausible(b0, b1, lc, plen, client, rsv_allowed):
                 self.dead.add(p)
                 return
             end = q + hl + plen
-            if end > n:
-                heapq.heappush(self.waiting, (end, p, end, count + 1, anchored))  # resume once the frame is complete
+            if end > n:  # resume once the frame is complete
+                heapq.heappush(self.waiting, (end, p, end, count + 1, anchors, True))
                 return
             q = end
             count += 1
+            reached = True
 
 
 def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_allowed: int) -> bool:
