@@ -161,3 +161,17 @@ def test_a_damaged_capture_keeps_what_was_read_and_says_why(tmp_path) -> None:
     index = _index(str(cut))
     assert 0 < len(index.rows) < 40 and index.warnings
     assert packet_detail(index, len(index.rows) - 1, Options()) is not None
+
+
+def test_details_of_a_midstream_capture_are_the_trees_of_show_V() -> None:
+    """Frames the heuristic decodes from held bytes are on their own packets in the rebuilt trees too."""
+    from tests.conftest import CORPUS
+
+    path = CORPUS / "variant_midstream_start" / "capture.pcap"
+    if not path.exists():
+        pytest.skip("the shared corpus is not there")
+    index = _index(str(path))
+    trees = [packet_detail(index, i, Options()).nodes for i in range(len(index.rows))]
+    expected = run_cli(["show", "-V", str(path)])
+    assert expected.exit_code == 0 and "\nWebSocket\n" in expected.text.split("Frame 3:")[0]
+    assert _render(trees) == expected.text

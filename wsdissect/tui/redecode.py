@@ -16,6 +16,7 @@ from ..filters import EventFilter
 from ..options import Options
 from ..pipeline import Dissector
 from ..run.driver import event_selector
+from ..run.regroup import Regrouper
 from ..render.nodes import Node
 from ..render.packets import PacketRow
 from ..render.tree import HOLD_LIMIT, TreeBuilder
@@ -56,18 +57,29 @@ def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, opt
     if flt is not None and index.first_ts is not None:
         flt.accepts(CaptureStart(index.source, index.first_ts))  # the time origin of --time-from/--time-to
     select = event_selector(flt, per_packet)
+    regroup = Regrouper(d)  # frames decoded late from held bytes go to their own packets, as in show
     rec = None
     for rec in _records(index.source, frames, last):
         events = d.packet(*rec)
-        if rec[0] == index.last_frame and index.done:
-            events += d.finish()
-        if select is not None:
-            events = select(events)
-        pkt = events[0] if events and events[0].__class__ is Packet else None
-        yield pkt, events[1:] if pkt is not None else events
+        ended = rec[0] == index.last_frame and index.done
+        for ready in regroup.end(events + d.finish()) if ended else regroup.add(events):
+            yield from _by_packet(select(ready) if select is not None else ready)
     if stream is not None and (rec is None or rec[0] < index.last_frame or not index.done):
         events = d.finish()  # the connection as far as the capture goes (follow needs its end)
-        yield None, [e for e in events if flt is None or flt.accepts(e)]
+        for ready in regroup.end(events):
+            yield from _by_packet([e for e in ready if e.__class__ is Packet or flt is None or flt.accepts(e)])
+
+
+def _by_packet(events: list) -> Iterator[tuple[Packet | None, list]]:
+    """One packet's list as ``(packet, its events)``, after ``(None, events)`` for what came before the packet (a
+    connection seen without its SYN starts with a finding), as :func:`~wsdissect.render.packets.group_by_packet`."""
+    for i, ev in enumerate(events):
+        if ev.__class__ is Packet:
+            if i:
+                yield None, events[:i]
+            yield ev, events[i + 1:]
+            return
+    yield None, events
 
 
 def packet_detail(index: CaptureIndex, position: int, options: Options,
