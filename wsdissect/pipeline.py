@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, TcpSegment, ip_str, l3_offset, parse_tcp,
                              tcp_parser)
-from .connection import Connection, Ended, Pending
+from .connection import Connection, Ended, Pending, held_from
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
@@ -94,7 +94,7 @@ class Dissector:
             from_client = not from_client
         if self.opts.packets:
             out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
-            if conn_state.held_from() is not None:
+            if held_from(conn_state) is not None:
                 self.holding[conn_state.conn.index] = conn_state
         if conn_state.finished:  # it has ended: keep only a small record for its late packets
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
@@ -103,14 +103,14 @@ class Dissector:
     def holds(self, conn: int) -> bool:
         """Does connection *conn* hold payload bytes it has not decided on yet (packet views only)?"""
         c = self.holding.get(conn)
-        return c is not None and c.held_from() is not None
+        return c is not None and held_from(c) is not None
 
     def held_since(self) -> int | None:
         """The first frame whose payload a connection still holds undecided (packet views only), None when none
         does: the packets from there on may yet get the WebSocket frames decoded from those bytes."""
         first = None
         for index, c in list(self.holding.items()):
-            f = c.held_from()
+            f = held_from(c)
             if f is None:
                 del self.holding[index]
             elif first is None or f < first:

@@ -94,12 +94,6 @@ class FrameParser:
         """No frame in progress: the next byte fed starts a frame (when synchronised)."""
         return not self.left and not self.stash
 
-    def held_from(self) -> int | None:
-        """The capture frame of the first byte held while no frame boundary is proven (None: nothing held)."""
-        if self.synced or not self.resync.rmarks:
-            return None
-        return self.resync.rmarks[0][1]
-
     def touch(self, frame: int, ts: float) -> None:
         """Bytes of this stream went by without the parser (the C lane took them): the frame and time of the last
         bytes, for a frame that :meth:`end` finds incomplete."""
@@ -346,6 +340,10 @@ class Resync:
         self.rmarks: list[tuple[int, int, float]] = []  # (buffer offset, frame, ts) where each chunk starts
         self.roff = 0  # stream offset of rbuf[0]
         self.scanner: BoundaryScanner | None = None
+
+    def first_frame(self) -> int | None:
+        """The capture frame of the first byte held (None: nothing held)."""
+        return self.rmarks[0][1] if self.rmarks else None
 
     def reset(self, frame: int) -> tuple | None:
         """Start over (a gap); the finding for bytes held and never decoded, if any."""
