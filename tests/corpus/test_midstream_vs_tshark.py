@@ -17,10 +17,16 @@ dissector overwrites the column); wsdissect's lists them all, so the frames are 
 ``websocket.opcode``/``fin``/``mask`` fields.
 
 Where the first segment starts inside a frame the two differ by design: tshark decodes the first captured byte as a
-frame header (the frames it shows until the stream happens to realign are made of payload bytes); wsdissect holds
-the bytes until a frame boundary is proven (``ws.resync``) and decodes from there.  There the test checks that
-wsdissect shows no frame tshark does not show from the point where both are synchronised, and that it shows the
-frames after its resynchronisation exactly as tshark does once tshark is back on the frame boundaries.
+frame header, so it shows frames made of payload bytes, and its made-up lengths can swallow the real frames that
+follow (on the cut ``wsproto_crafted_frames`` it shows five real frames as TCP); wsdissect holds the bytes until
+a frame boundary is proven (``ws.resync``: frames starting or ending where segments did) and decodes from there.
+The reference there is tshark on the whole capture (handshake included): in each direction wsdissect shows no
+frame until its resynchronisation, then exactly the frames tshark shows on the same packets; with ``--decode-as``
+a direction loses the frame the capture starts in and no more (``LOST_MORE`` names the exception).  The heuristic
+recognises only directions that start on a frame boundary: a connection cut inside a frame stays TCP (no wrong
+frames), as it does for tshark without ``-d``.  The mid-frame cases are the three captures with frames spanning
+segments and a crafted connection (frames of 3 bytes to 2.4 kB in 300-byte segments) cut after every other
+packet.
 """
 from __future__ import annotations
 
