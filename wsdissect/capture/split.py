@@ -31,7 +31,7 @@ from typing import BinaryIO, Iterator
 from ..pipeline import SWEEP_EVERY
 from ..speedups import speedups
 from .files import CaptureFile
-from .layers import Malformed, l3_offset, parse_tcp
+from .layers import l3_offset, parse_tcp
 
 _parse_tcp_fast = speedups.parse_tcp if speedups is not None else parse_tcp
 
@@ -91,7 +91,7 @@ class _ShardFile:
 def _fragment_key(linktype: int, data: bytes) -> tuple | None:
     """(src, dst, IP ID) of an IPv4 fragment, and its TCP ports when it is the first fragment."""
     l3 = l3_offset(linktype, data)
-    if l3 is None or l3.__class__ is Malformed or len(data) < l3 + 20:
+    if l3.__class__ is not int or len(data) < l3 + 20:
         return None
     key = (data[l3 + 12:l3 + 20], data[l3 + 4:l3 + 6])
     offset = ((data[l3 + 6] << 8) | data[l3 + 7]) & 0x1FFF
@@ -123,7 +123,7 @@ class Splitter:
         r = _parse_tcp_fast(rec[2], rec[3])
         if r is False:
             r = parse_tcp(rec[2], rec[3])
-        if r is None or r.__class__ is Malformed:
+        if r is None or isinstance(r, str):  # not TCP, or a Malformed/TunnelMalformed reason
             if r == "IPv4 fragment":
                 self._fragment(rec)
             else:
