@@ -14,8 +14,8 @@ from wsdissect.run.regroup import Regrouper, event_frame
 CONNS = (Conn(0, "10.0.0.1", 50000, "10.0.0.2", 80), Conn(1, "10.0.0.3", 50001, "10.0.0.2", 80))
 
 
-def packet(frame: int, conn: Conn = CONNS[0], payload: int = 10) -> Packet:
-    return new_packet(frame=frame, ts=float(frame), wire_len=64, cap_len=64, linktype=1, data=b"", l3_offset=14,
+def packet(frame: int, conn: Conn = CONNS[0], payload: int = 10, data: bytes = b"") -> Packet:
+    return new_packet(frame=frame, ts=float(frame), wire_len=64, cap_len=64, linktype=1, data=data, l3_offset=14,
                       ip_version=4, src=conn.client_ip, dst=conn.server_ip, sport=conn.client_port,
                       dport=conn.server_port, seq=0, ack=0, flags=0x18, window=0, tcp_offset=34,
                       payload_len=payload, conn=conn, direction=CLIENT_TO_SERVER)
@@ -119,3 +119,15 @@ def test_every_event_lands_on_its_packet_when_it_was_held(seed, n):
     assert [evs[0].frame for evs in out] == list(range(1, n + 1))
     for evs in out:
         assert all(event_frame(e) == evs[0].frame for e in evs[1:])
+
+
+def test_held_bytes_are_bounded_too():
+    """Big segments (64 KiB on loopback) are handed on once their bytes pass the limit, oldest first."""
+    h = Holder()
+    r = Regrouper(h, byte_limit=100_000)
+    h.held[0] = 1
+    big = bytes(65_536)
+    assert r.add([packet(1, data=big)]) == []
+    out = r.add([packet(2, data=big)])  # 128 KiB held: the oldest goes on although its connection still holds
+    assert [evs[0].frame for evs in out] == [1]
+    assert r.held_bytes == len(big) and len(r.queue) == 1

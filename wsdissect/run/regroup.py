@@ -9,7 +9,8 @@ such event back to its own packet, so that the list, the tree, ``--frame`` and d
 
 Only the packets whose payload went into a held buffer can receive events later, and only from their own
 connection: what happens elsewhere never depends on whether some other connection holds bytes.  At most
-``MAX_HELD`` packets wait; past that the oldest are handed on and an event for one of them stays on the packet that
+``MAX_HELD`` packets and ``MAX_HELD_BYTES`` of their captured bytes wait (memory stays bounded on loopback captures
+of 64 KiB segments too); past that the oldest are handed on and an event for one of them stays on the packet that
 decoded it (as without the regrouper).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Protocol
 from ..events import Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, WsFrame
 
 MAX_HELD = 8192  # packets held back at most while a connection decides on its bytes
+MAX_HELD_BYTES = 32 << 20  # ... and their captured bytes at most
 
 _ON_FRAME = (WsFrame, Finding, HttpRequest, HttpResponse, TlsRecordSeen)
 
@@ -53,12 +55,14 @@ def _packet_of(events: list) -> Packet | None:
 class Regrouper:
     """Per-packet event lists in, the same lists out (in order, possibly later), each event on its packet."""
 
-    __slots__ = ("holder", "limit", "queue", "targets")
+    __slots__ = ("holder", "limit", "byte_limit", "held_bytes", "queue", "targets")
 
-    def __init__(self, holder: Holder, limit: int = MAX_HELD):
+    def __init__(self, holder: Holder, limit: int = MAX_HELD, byte_limit: int = MAX_HELD_BYTES):
         self.holder = holder
         self.limit = limit
-        self.queue: deque[tuple[int, list]] = deque()  # (frame, events) not handed on yet, in capture order
+        self.byte_limit = byte_limit
+        self.held_bytes = 0  # captured bytes of the packets in the queue
+        self.queue: deque[tuple[int, list, int]] = deque()  # (frame, events, bytes) not handed on yet, in order
         self.targets: dict[int, tuple[int, list]] = {}  # frame -> (connection index, events) of held packets
 
     def add(self, events: list) -> list[list]:
@@ -70,7 +74,9 @@ class Regrouper:
         elif self.targets:
             events = self._move_back(events, pkt)
         frame = pkt.frame if pkt is not None else self.queue[-1][0] if self.queue else 0
-        self.queue.append((frame, events))
+        size = len(pkt.data) if pkt is not None else 0
+        self.queue.append((frame, events, size))
+        self.held_bytes += size
         if pkt is not None and pkt.conn is not None and pkt.payload_len and self.holder.holds(pkt.conn.index):
             self.targets[frame] = (pkt.conn.index, events)
         return self._ready(self.holder.held_since())
@@ -79,7 +85,7 @@ class Regrouper:
         """The dissector's last events (connections flushed at the end of the capture), then everything held."""
         if self.targets:
             events = self._move_back(events, None)
-        self.queue.append((0, events))
+        self.queue.append((0, events, 0))
         return self._ready(None)
 
     def _move_back(self, events: list, pkt: Packet | None) -> list:
@@ -101,8 +107,10 @@ class Regrouper:
         """Hand on the lists before the first packet still held (all when none is), and the oldest past the
         limit."""
         queue, ready = self.queue, []
-        while queue and (held_since is None or queue[0][0] < held_since or len(queue) > self.limit):
-            frame, events = queue.popleft()
+        while queue and (held_since is None or queue[0][0] < held_since or len(queue) > self.limit
+                         or self.held_bytes > self.byte_limit):
+            frame, events, size = queue.popleft()
+            self.held_bytes -= size
             self.targets.pop(frame, None)
             if events:
                 ready.append(events)
