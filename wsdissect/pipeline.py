@@ -69,23 +69,23 @@ class Dissector:
         if conn_state.__class__ is Pending and not conn_state.finished:
             if not plen:
                 conn_state.control(from_client, seg.seq, flags, ts)
-                if self.opts.packets:
-                    out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
+                if self.opts.packets:  # the packet first, its findings (a new connection's) after it
+                    out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state,
+                                                     from_client))
                 return out
             conn_state = conn_state.promote(self.opts, self.tls_context)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
         if conn_state.finished:
             if self.opts.packets:
-                out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
+                out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
                                f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
-        at = len(out)
         keys = conn_state.keys
         if self.opts.packets:  # the packet comes first; built after the segment, when the stream's base is known
-            out.append(None)
+            out.insert(0, None)
         try:
             conn_state.segment(from_client, seg, payload, frame, ts, out)
         except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
@@ -98,7 +98,7 @@ class Dissector:
             self.analysis.swap(conn_state.conn.index)
             from_client = not from_client
         if self.opts.packets:
-            out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
+            out[0] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
             if held_from(conn_state) is not None:
                 self.holding[conn_state.conn.index] = conn_state
         if conn_state.finished:  # it has ended: keep only a small record for its late packets

@@ -70,3 +70,18 @@ def test_relative_numbers_survive_the_roles_swapping(tmp_path):
         key = (p.src, p.sport)
         assert p.rel_seq == nxt.get(key, 1), p
         nxt[key] = p.rel_seq + p.payload_len + (1 if p.flags & 1 else 0)
+
+
+@pytest.mark.parametrize("decode_as", [False, True])
+def test_a_new_connections_findings_follow_its_first_packet(tmp_path, decode_as):
+    """``tcp.midstream`` (made when the connection is first seen) is on the packet that showed it, not on the
+    packet before it (another connection's, or none)."""
+    path = str(tmp_path / "cut.pcap")
+    upgraded = _conversation(path)
+    cut = str(tmp_path / "cut2.pcap")
+    drop_frames(path, cut, set(range(1, upgraded + 2)))
+    for pkt, events in _groups(cut, decode_as):
+        for ev in events:
+            if getattr(ev, "code", None) == "tcp.midstream":
+                assert pkt is not None and pkt.frame == ev.frame == 1
+    assert any(getattr(ev, "code", None) == "tcp.midstream" for _p, evs in _groups(cut, decode_as) for ev in evs)
