@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, NamedTuple
 
-from .connection import Connection
+from .connection import Connection, held_from
 from .tcp.analysis import Segment
 
 if TYPE_CHECKING:
@@ -46,13 +46,18 @@ def skim(d: "Dissector") -> None:
 def resume(d: "Dissector", unsafe: set[int]) -> Fragments | None:
     """Back to full view decoding.  Returns (frame, payload length) of the fragments so far of each WebSocket
     message in progress; None when that is not known exactly (a connection of *unsafe*, those with a
-    :data:`SKIM_UNSAFE` finding, is still open, or a message's fragments were cut): decode from the start then."""
+    :data:`SKIM_UNSAFE` finding, is still open, or a message's fragments were cut) or when a connection holds
+    bytes undecided (a full run would hold packets for them): decode from the start then."""
     del d._packet_event, d._other_packet
     d.opts.frames = True
     fragments: Fragments = {}
     held: list = []  # (what the lane held back goes to the parser; its events belong to earlier packets)
     for c in {id(c): c for c in d.flows.values()}.values():
-        streams = [s.ws for s in (c.c2s, c.s2c) if s.ws is not None] if c.__class__ is Connection else []
+        if c.__class__ is not Connection:
+            continue
+        if held_from(c) is not None:  # undecided bytes: a full run holds packets for them (run.regroup)
+            return None
+        streams = [s.ws for s in (c.c2s, c.s2c) if s.ws is not None]
         if streams and c.conn.index in unsafe:
             return None
         for ws in streams:
