@@ -1522,6 +1522,32 @@ tcp_parser(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return fn;
 }
 
+/* unmask(data, key) -> bytes: *data* XOR the repeating 4-byte *key* (ws/mask.py; its unmask_py is the reference). */
+static PyObject *
+unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, key;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "unmask(data, key) takes 2 arguments");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (key.len != 4)
+        PyErr_SetString(PyExc_ValueError, "unmask: the key must be 4 bytes");
+    else if ((out = PyBytes_FromStringAndSize(NULL, data.len)) != NULL)
+        xor_mask((unsigned char *)PyBytes_AS_STRING(out), (const unsigned char *)data.buf, data.len,
+                 (const unsigned char *)key.buf);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
@@ -1542,6 +1568,8 @@ static PyMethodDef methods[] = {
      "parse_tcp(linktype, data) -> the layers.parse_tcp fields as a tuple, or False when the Python parser must decide"},
     {"tcp_parser", (PyCFunction)(void (*)(void))tcp_parser, METH_FASTCALL,
      "tcp_parser(segment_type, fallback) -> parse(linktype, data): segment_type instances, else fallback's result"},
+    {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL,
+     "unmask(data, key) -> bytes: data XOR the repeating 4-byte key"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,8 +13,8 @@ from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
-from .tls import SessionCache
-from .tls_layer import CaptureSecrets
+from .tls.resumption import SessionCache
+from .tls_wiring import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 from .tcp.analysis import Segment, TcpAnalysis
 from .tcp.relative import RelativeNumbers

@@ -8,17 +8,13 @@ SNIFF_MESSAGES data messages, also when the handshake is missing.  No decoder, n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+import importlib
+from typing import Callable, NamedTuple, Optional, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from . import engineio, jsonrpc
-from .graphql import LEGACY_WS, TRANSPORT_WS, GraphQLDecoder
-from .jsonrpc import JsonRpcDecoder
+from .graphql import LEGACY_WS, TRANSPORT_WS
 from .limits import SNIFF_MESSAGES
-from .mqtt import MqttDecoder
-from .socketio import SocketIODecoder
-from .stomp import StompDecoder
+from .sniff import sniff
 from .units import EMPTY, AppResult, Collector, MessageRef
 
 
@@ -34,15 +30,24 @@ class AppDecoder(Protocol):
     def unfinished(self, from_client: bool) -> str: ...
 
 
+def _decoder(module: str, name: str, *args) -> Callable[[], AppDecoder]:
+    """A factory that imports the decoder's module on first use (most captures never need one)."""
+
+    def make() -> AppDecoder:
+        return getattr(importlib.import_module(f".{module}", __package__), name)(*args)
+
+    return make
+
+
 # Names accepted by --app, mapped to decoder factories.
 PROTOCOLS: dict[str, Callable[[], AppDecoder]] = {
-    "socket.io": lambda: SocketIODecoder(4),
-    "socket.io-eio3": lambda: SocketIODecoder(3),
-    "mqtt": MqttDecoder,
-    "stomp": StompDecoder,
-    TRANSPORT_WS: lambda: GraphQLDecoder(TRANSPORT_WS),
-    LEGACY_WS: lambda: GraphQLDecoder(LEGACY_WS),
-    "json-rpc": JsonRpcDecoder,
+    "socket.io": _decoder("socketio", "SocketIODecoder", 4),
+    "socket.io-eio3": _decoder("socketio", "SocketIODecoder", 3),
+    "mqtt": _decoder("mqtt", "MqttDecoder"),
+    "stomp": _decoder("stomp", "StompDecoder"),
+    TRANSPORT_WS: _decoder("graphql", "GraphQLDecoder", TRANSPORT_WS),
+    LEGACY_WS: _decoder("graphql", "GraphQLDecoder", LEGACY_WS),
+    "json-rpc": _decoder("jsonrpc", "JsonRpcDecoder"),
 }
 # Negotiated subprotocol (lower case) -> protocol.
 SUBPROTOCOLS = {
@@ -54,8 +59,7 @@ SUBPROTOCOLS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):
     """The decision for one connection: a protocol of PROTOCOLS or None, and why.
 
     ``reason``: ``forced``, ``subprotocol``, ``uri``, ``unknown subprotocol`` (never decode), ``sniff`` (decide
@@ -89,30 +93,6 @@ def _engineio_version(uri: Optional[str]) -> int:
     if query.get("transport", ["websocket"])[0] != "websocket" or version not in ("3", "4"):
         return 0
     return int(version)
-
-
-def sniff(opcode: int, payload: bytes) -> Optional[str]:
-    """The protocol a message proves by its content alone, or None."""
-    if engineio.looks_like_engineio(opcode, payload):
-        return "socket.io"
-    if opcode == 1 and jsonrpc.looks_like_jsonrpc(payload):
-        return "json-rpc"
-    if opcode == 2 and _mqtt_connect(payload):
-        return "mqtt"
-    if payload.startswith((b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")) and b"accept-version:" in payload:
-        return "stomp"
-    return None
-
-
-def _mqtt_connect(payload: bytes) -> bool:
-    """An MQTT CONNECT's start: type 1, remaining length, then protocol name MQTT (level 4/5) or MQIsdp (3)."""
-    if payload[:1] != b"\x10":
-        return False
-    i = 1
-    while i < 5 and i < len(payload) and payload[i] & 0x80:
-        i += 1
-    rest = payload[i + 1:]
-    return rest[:6] == b"\x00\x04MQTT" and rest[6:7] in (b"\x04", b"\x05") or rest[:8] == b"\x00\x06MQIsdp"
 
 
 class AppDissector:

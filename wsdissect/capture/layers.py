@@ -10,7 +10,6 @@ excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP 
 """
 from __future__ import annotations
 
-import socket
 import struct
 from typing import NamedTuple, Optional, Union
 
@@ -191,10 +190,16 @@ def parse_tcp_fast(linktype: int, data: bytes):
 
 
 def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
-    """Printable IPv4/IPv6 address."""
+    """Printable IPv4/IPv6 address (IPv4 dotted-decimal as inet_ntop writes it; ``socket``, slow to import, only
+    for IPv6)."""
     s = _cache.get(addr)
     if s is None:
-        s = socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+        if len(addr) == 4:
+            s = "%d.%d.%d.%d" % (addr[0], addr[1], addr[2], addr[3])
+        else:
+            import socket
+
+            s = socket.inet_ntop(socket.AF_INET6, addr)
         if len(_cache) < 65536:
             _cache[addr] = s
     return s
