@@ -112,15 +112,21 @@ class AppDissector:
     def protocol(self) -> Optional[str]:
         return self.decoder.protocol if self.decoder else None
 
-    def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
-                complete: bool = True) -> AppResult:
-        """Units and findings of one WebSocket message (control messages give none)."""
+    def sniffed(self, opcode: int, payload: bytes, complete: bool = True) -> bool:
+        """The sniffing step of one message: True when it proves a protocol (the decoder is chosen then)."""
         if self._sniff_left and complete and opcode in (1, 2):
             self._sniff_left -= 1
             found = sniff(opcode, payload)
             if found:
                 self.decoder = PROTOCOLS[found]()
                 self._sniff_left = 0
+                return True
+        return False
+
+    def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
+                complete: bool = True) -> AppResult:
+        """Units and findings of one WebSocket message (control messages give none)."""
+        self.sniffed(opcode, payload, complete)
         if self.decoder is None or opcode not in (1, 2):
             return EMPTY
         if not complete:

@@ -10,15 +10,18 @@ from typing import Optional
 import orjson
 
 STOMP_CONNECTS = (b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")
+ENGINEIO_STARTS = (b"0{", b"2probe", b"3probe")  # an open packet, an upgrade probe
 
 
 def sniff(opcode: int, payload: bytes) -> Optional[str]:
-    """The protocol a message proves by its content alone (a name of ``registry.PROTOCOLS``), or None."""
-    if looks_like_engineio(opcode, payload):
-        return "socket.io"
-    if opcode == 1 and looks_like_jsonrpc(payload):
-        return "json-rpc"
-    if opcode == 2 and looks_like_mqtt_connect(payload):
+    """The protocol a message proves by its content alone (a name of ``registry.PROTOCOLS``), or None.  (Each test
+    runs behind a cheap condition it needs: most messages are tested on every connection that has no protocol.)"""
+    if opcode == 1:
+        if payload.startswith(ENGINEIO_STARTS) and looks_like_engineio(opcode, payload):
+            return "socket.io"
+        if b'"jsonrpc"' in payload and looks_like_jsonrpc(payload):
+            return "json-rpc"
+    elif opcode == 2 and payload.startswith(b"\x10") and looks_like_mqtt_connect(payload):
         return "mqtt"
     if payload.startswith(STOMP_CONNECTS) and b"accept-version:" in payload:
         return "stomp"
