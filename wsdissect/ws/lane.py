@@ -59,7 +59,6 @@ class FastLane:
             if carry[1] + len(data) < carry[2]:  # the held-back frame is still cut: hold this segment too
                 carry[0].append((data, off, frame, ts))
                 carry[1] += len(data)
-                parser.touch(frame, ts)
                 return
             resumed = self._resume(stream, data, off, frame, ts, out)
             if resumed is None:
@@ -83,13 +82,11 @@ class FastLane:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem
                     stream.report_assembler(out)
-                if p == n:
-                    parser.touch(frame, ts)
+                if p == n:  # (the parser never saw these bytes: it is at a boundary, no message open)
                     self.clean = True
                     return
                 if tail and tail <= CARRY_MAX:
                     self.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
-                    parser.touch(frame, ts)
                     return
                 if p == pos:
                     misses += 1
@@ -122,7 +119,6 @@ class FastLane:
         if tail and tail <= CARRY_MAX:  # still cut (its header was)
             pieces.append((data, off, frame, ts))
             self.carry = [pieces, len(joined), tail]
-            stream.parser.touch(frame, ts)
             return None
         self.carry = carry  # not for the lane after all: the parser takes that frame, bytes as they came
         self.flush(stream, out)
