@@ -69,6 +69,9 @@ class FastLane:
             pos, ready = 0, True
         elif parser.at_boundary:
             pos, ready = 0, asm.idle
+        elif parser.frame_end(data, 0) < 0:  # the parser's frame in progress goes on past this segment
+            stream.python(data, off, frame, ts, out)
+            return
         else:
             pos, ready = self._pending(stream, data, frame, ts, out), None
         self.clean = False
