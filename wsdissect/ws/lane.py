@@ -8,6 +8,7 @@ finding still comes from the Python stages.  Without the C module there is no la
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..speedups import speedups
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .stream import WsStream
 
 CARRY_MAX = 16 << 10  # the largest cut frame the lane holds back for the next segment (larger: the parser)
+_DATA = itemgetter(0)  # the bytes of a held-back piece (data, offset, frame, ts)
 
 
 def lane_for(stream: "WsStream", max_payload: int) -> "FastLane | None":
@@ -108,16 +110,23 @@ class FastLane:
             stream.python(data[pos:] if pos else data, off + pos, frame, ts, out)
 
     def _resume(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list):
-        """A frame was held back and this segment completes it as far as its known length goes: try it again.
-        Returns ``(data, offset, position)`` to go on from, or None when it is held again."""
+        """A frame was held back and this segment completes it as far as its known length goes: try it again
+        (and the frames after it).  Returns ``(data, offset, position)`` to go on from, or None when the segment
+        is done: all of it taken, or a frame held back again."""
         carry = self.carry
         pieces = carry[0]
         self.carry = None
-        joined = b"".join([c[0] for c in pieces]) + data
+        joined = (pieces[0][0] if len(pieces) == 1 else b"".join(map(_DATA, pieces))) + data
         p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
         if stream.asm.findings:
             stream.report_assembler(out)
+        if p == len(joined):  # (as in feed: the parser never saw these bytes)
+            self.clean = True
+            return None
         if p:  # the held-back frame is complete (and maybe more): go on from there
+            if tail and tail <= CARRY_MAX:  # up to a frame cut at the end: hold that one back
+                self.carry = [[(joined[p:], pieces[0][1] + p, frame, ts)], len(joined) - p, tail]
+                return None
             return joined, pieces[0][1], p
         if tail and tail <= CARRY_MAX:  # still cut (its header was)
             pieces.append((data, off, frame, ts))
