@@ -643,16 +643,31 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
+    /* a one-frame message's two times are the same: each is written once and copied */
+    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
     w = put_str(w, ",\"first_time\":");
+    char *value = w;
     if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
         return ENC_PYTHON;
+    Py_ssize_t value_len = w - value;
     w = put_str(w, ",\"last_time\":");
-    if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
     w = put_str(w, ",\"first_time_ns\":");
+    value = w;
     w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
+    value_len = w - value;
     w = put_str(w, ",\"last_time_ns\":");
-    w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else
+        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
