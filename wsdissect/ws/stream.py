@@ -21,6 +21,9 @@ from .lane import FastLane, lane_for
 from .messages import MessageAssembler
 
 RSV1 = 0x40  # permessage-deflate's "compressed" bit in the first header byte
+# first header bytes of a Close, Ping or Pong with FIN set and no RSV bit: with the mask bit this direction must
+# send and a 7-bit length, check_frame finds nothing in them
+GOOD_CONTROL = frozenset((0x80 | Opcode.CLOSE, 0x80 | Opcode.PING, 0x80 | Opcode.PONG))
 
 
 class Owner(Protocol):
@@ -118,12 +121,11 @@ class WsStream:
             if f is LOST:
                 asm.lost(frame, ts, out)
                 continue
-            b1 = f.b1
-            if (f.b0 & 0x7F) not in fast_b0 or (b1 & 0x80) != mask_bit or (b1 & 0x7F) >= 126 or not f.complete \
-                    or f.truncated:  # (the common frame needs no check: decided here, on the hot path)
+            b0, b1 = f.b0, f.b1
+            if ((b0 & 0x7F) not in fast_b0 and b0 not in GOOD_CONTROL) or (b1 & 0x80) != mask_bit \
+                    or (b1 & 0x7F) >= 126 or not f.complete or f.truncated:  # (the common frame needs no check)
                 self._check(f, out)
             if self.frames:
-                b0, b1 = f.b0, f.b1
                 out.append(new_frame(conn=self.asm.conn, direction=self.name, first_frame=f.first_frame,
                                      frame=f.frame, ts=f.ts, fin=bool(b0 & 0x80), rsv=(b0 >> 4) & 7,
                                      opcode=b0 & 0x0F, masked=f.mask_key is not None, mask_key=f.mask_key,
@@ -133,7 +135,7 @@ class WsStream:
             asm.add(f, out)
             if asm.findings:
                 self.report_assembler(out)
-            if f.b0 & CONTROL_BIT:  # (the opcode is the low nibble)
+            if b0 & CONTROL_BIT:  # (the opcode is the low nibble)
                 for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
                     m = out[i]
                     if m.__class__ is Message and m.opcode & CONTROL_BIT:
