@@ -5,11 +5,14 @@ hands the connection.  Sans-IO: no files, no printing.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from .tcp.reassembly import Gap
-from .tls.keylog import KeyLog
-from .tls.records import looks_like_tls
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tls.keylog import KeyLog
+
+TLS_HANDSHAKE = b"\x16"  # the content type a TLS hello's record starts with (the record code loads only then)
 
 
 class Decrypted(NamedTuple):
@@ -32,7 +35,7 @@ class CaptureSecrets:
         self.keylog = keylog
         self.blocks: list = blocks if blocks is not None else []
         self.used = 0
-        self.extra = KeyLog()  # this capture's embedded secrets only
+        self.extra: Optional[KeyLog] = None  # this capture's embedded secrets only (once it has a DSB)
 
     @property
     def growing(self) -> bool:
@@ -45,9 +48,13 @@ class CaptureSecrets:
 
     def lookup(self, label: str, client_random: bytes) -> Optional[bytes]:
         while self.used < len(self.blocks):
+            if self.extra is None:
+                from .tls.keylog import KeyLog
+
+                self.extra = KeyLog()
             self.extra.add_secrets_block(self.blocks[self.used])
             self.used += 1
-        secret = self.extra.lookup(label, client_random) if len(self.extra) else None
+        secret = self.extra.lookup(label, client_random) if self.extra is not None and len(self.extra) else None
         if secret is None and self.keylog is not None:
             secret = self.keylog.lookup(label, client_random)
         return secret
@@ -73,7 +80,11 @@ class TlsWiring:
     def _tls_started(self, d, off: int, data: bytes, frame: int, ts: float, out: list) -> bool:
         """A connection's first bytes: when they are a TLS hello, decrypt from here on (True).  A ServerHello
         first means the roles were guessed the wrong way round."""
-        if self.tls is not None or self.tls_context is None or not looks_like_tls(data):
+        if self.tls is not None or self.tls_context is None or data[:1] != TLS_HANDSHAKE:
+            return False
+        from .tls.records import looks_like_tls
+
+        if not looks_like_tls(data):
             return False
         if (data[5] == 2) == d.from_client and not self.roles_known:
             self.swap_roles()

@@ -12,10 +12,16 @@ import importlib
 from typing import Callable, NamedTuple, Optional, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from .graphql import LEGACY_WS, TRANSPORT_WS
+from typing import TYPE_CHECKING
+
 from .limits import SNIFF_MESSAGES
 from .sniff import sniff
-from .units import EMPTY, AppResult, Collector, MessageRef
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .units import AppResult
+
+TRANSPORT_WS = "graphql-transport-ws"  # the two GraphQL over WebSocket subprotocols
+LEGACY_WS = "graphql-ws"
 
 
 class AppDecoder(Protocol):
@@ -126,6 +132,8 @@ class AppDissector:
     def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
                 complete: bool = True) -> AppResult:
         """Units and findings of one WebSocket message (control messages give none)."""
+        from .units import EMPTY, Collector, MessageRef  # (loaded with the first decoded message)
+
         self.sniffed(opcode, payload, complete)
         if self.decoder is None or opcode not in (1, 2):
             return EMPTY
@@ -140,6 +148,8 @@ class AppDissector:
 
     def end(self, frame: int, ts: float) -> AppResult:
         """Call once when the connection ends: reports what each direction left unfinished (``app.unfinished``)."""
+        from .units import EMPTY, AppResult, Collector, MessageRef
+
         findings = []
         for from_client in (True, False):
             waiting = self.decoder.unfinished(from_client) if self.decoder else ""

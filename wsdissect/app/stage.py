@@ -64,6 +64,8 @@ class AppStage:
 
     def end(self, frame: int, ts: float, out: list) -> None:
         """The connection ended: what a decoder still waited for becomes a finding."""
+        if self.dissector.decoder is None:  # (nothing was decoded: nothing can be unfinished)
+            return
         for f in self.dissector.end(frame, ts).findings:
             out.append(replace(f, conn=self.conn))
 
