@@ -9,8 +9,9 @@ capture without application protocols never imports them (nor cbor2 and msgpack)
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from .binary import BinaryDocument, sniff_binary
@@ -28,10 +29,4 @@ __all__ = ["AppDissector", "AppResult", "AppUnit", "BinaryDocument", "Choice", "
            "NO_DATA", "PROTOCOLS", "choose", "new_dissector", "sniff", "sniff_binary"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wsdissect.app' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())

@@ -6,8 +6,9 @@ which is a good part of every command's start-up time.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from .keylog import KeyLog, KeyLogWarning
@@ -24,10 +25,4 @@ __all__ = ["KeyLog", "KeyLogWarning", "Plaintext", "SessionCache", "TlsConnectio
            "TlsRecord", "looks_like_tls"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wsdissect.tls' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())
