@@ -1439,9 +1439,9 @@ tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_field
 /* The fields as a tuple of *type* (a tuple subclass with 13 fields, e.g. a NamedTuple), or a plain tuple when
  * *type* is NULL: the items are set directly, as tuple.__new__ would copy them. */
 static PyObject *
-tcp_tuple(PyTypeObject *type, const struct tcp_fields *f)
+tcp_tuple(const struct tcp_fields *f)
 {
-    PyObject *tup = type == NULL ? PyTuple_New(13) : type->tp_alloc(type, 13);
+    PyObject *tup = PyTuple_New(13);
     if (tup == NULL)
         return NULL;
     PyObject *items[13] = {
@@ -1488,7 +1488,57 @@ parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
         Py_RETURN_FALSE;
-    return tcp_tuple(NULL, &f);
+    return tcp_tuple(&f);
+}
+
+/* layers.TcpSegment: a slotted class; tcp_parser() finds its 13 slots (in this order) once */
+static const char *segment_fields[13] = {"ip_version", "src", "dst", "sport", "dport", "seq", "ack", "flags", "window",
+                                         "payload_start", "payload_len", "l3_offset", "tcp_offset"};
+static Py_ssize_t segment_offsets[13];
+
+static int
+find_segment_slots(PyTypeObject *type)
+{
+    for (int i = 0; i < 13; i++) {
+        PyObject *d = PyDict_GetItemString(type->tp_dict, segment_fields[i]);
+        if (d == NULL || !PyObject_TypeCheck(d, &PyMemberDescr_Type)
+                || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "tcp_parser: segment_type.%s is not an object slot", segment_fields[i]);
+            return -1;
+        }
+        segment_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    return 0;
+}
+
+/* A new *type* instance (a TcpSegment) with the fields of *f* in its slots. */
+static PyObject *
+tcp_segment(PyTypeObject *type, const struct tcp_fields *f)
+{
+    PyObject *items[13] = {
+        PyLong_FromLong(f->ver),
+        PyBytes_FromStringAndSize((const char *)f->src, f->alen),
+        PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
+        PyLong_FromUnsignedLong(f->sport), PyLong_FromUnsignedLong(f->dport),
+        PyLong_FromUnsignedLong(f->seq), PyLong_FromUnsignedLong(f->ack),
+        PyLong_FromLong(f->flags), PyLong_FromLong(f->window),
+        PyLong_FromSsize_t(f->start), PyLong_FromSsize_t(f->plen), PyLong_FromSsize_t(f->l3), PyLong_FromSsize_t(f->t),
+    };
+    PyObject *obj = NULL;
+    int failed = 0;
+    for (int i = 0; i < 13; i++)
+        if (items[i] == NULL)
+            failed = 1;
+    if (!failed)
+        obj = type->tp_alloc(type, 0);
+    if (obj == NULL) {
+        for (int i = 0; i < 13; i++)
+            Py_XDECREF(items[i]);
+        return NULL;
+    }
+    for (int i = 0; i < 13; i++)  /* the slots take the references */
+        *(PyObject **)((char *)obj + segment_offsets[i]) = items[i];
+    return obj;
 }
 
 /* The function tcp_parser() returns; *self* is (segment_type, fallback). */
@@ -1503,32 +1553,25 @@ parse_segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
         return PyObject_Vectorcall(PyTuple_GET_ITEM(self, 1), args, 2, NULL);
-    return tcp_tuple((PyTypeObject *)PyTuple_GET_ITEM(self, 0), &f);
+    return tcp_segment((PyTypeObject *)PyTuple_GET_ITEM(self, 0), &f);
 }
 
 static PyMethodDef parse_segment_def = {
     "parse_tcp", (PyCFunction)(void (*)(void))parse_segment, METH_FASTCALL,
     "parse_tcp(linktype, data) -> a segment_type for the common packets, else fallback(linktype, data)"};
 
-/* tcp_parser(segment_type, fallback) -> a function (linktype, data) that builds segment_type (a tuple subclass with
- * the 13 fields of layers.TcpSegment) straight from the headers of the common packets, and calls
+/* tcp_parser(segment_type, fallback) -> a function (linktype, data) that builds segment_type (layers.TcpSegment: a
+ * slotted class with the 13 fields of segment_fields) straight from the headers of the common packets, and calls
  * fallback(linktype, data) for the others: no Python between the packet and its typed segment. */
 static PyObject *
 tcp_parser(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
-            || !PyCallable_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "tcp_parser(segment_type: a tuple subclass, fallback: callable)");
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "tcp_parser(segment_type: a slotted class, fallback: callable)");
         return NULL;
     }
-    PyObject *fields = PyObject_GetAttrString(args[0], "_fields");
-    Py_ssize_t nfields = fields == NULL ? -1 : PyObject_Length(fields);
-    Py_XDECREF(fields);
-    if (nfields != 13) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError, "tcp_parser: segment_type must have the 13 fields of TcpSegment");
+    if (find_segment_slots((PyTypeObject *)args[0]) < 0)
         return NULL;
-    }
     PyObject *bound = PyTuple_Pack(2, args[0], args[1]);
     if (bound == NULL)
         return NULL;

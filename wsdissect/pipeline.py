@@ -53,9 +53,8 @@ class Dissector:
             if whole is None:
                 return out
             seg, data = whole
-        # the hot path: one unpacking of the TcpSegment instead of an attribute lookup per field
-        _ver, src, dst, sport, dport, _seq, _ack, flags, _win, start, plen, _l3, _toff = seg
-        key = (src, sport, dst, dport)
+        flags, plen = seg.flags, seg.payload_len  # (slots: cheap to read)
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
         conn_state = self.flows.get(key)
         if conn_state is None or (flags & TCP_SYN and conn_state.finished):
             conn_state = self._new_connection(key, flags, frame, ts, out)
@@ -72,6 +71,7 @@ class Dissector:
             if self.opts.packets:
                 out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
+        start = seg.payload_start
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,

@@ -11,8 +11,10 @@ excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP 
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple, Optional, Union
+from dataclasses import dataclass
+from typing import Optional, Union
 
+from ..events import fast_constructor
 from ..flow import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN  # noqa: F401 - defined in flow.py; re-exported for old imports
 from ..speedups import speedups
 
@@ -41,8 +43,10 @@ _tcp = struct.Struct("!HHIIBBH")
 _ip4 = struct.Struct("!BxHHHBB")
 
 
-class TcpSegment(NamedTuple):
-    """The IP and TCP header fields of one packet."""
+@dataclass(frozen=True, slots=True)
+class TcpSegment:
+    """The IP and TCP header fields of one packet (slotted: its fields are read as attributes on the per-packet
+    path; the C parser fills the slots itself)."""
 
     ip_version: int
     src: bytes  # address bytes (4 or 16)
@@ -57,6 +61,9 @@ class TcpSegment(NamedTuple):
     payload_len: int  # from the IP header (may exceed what was captured)
     l3_offset: int
     tcp_offset: int
+
+
+_new_segment = fast_constructor(TcpSegment)
 
 
 class Malformed(str):
@@ -147,8 +154,8 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
     plen = ip_end - start
     if plen < 0:
         return Malformed("TCP header longer than the IP payload")
-    return TcpSegment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
-                      window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
+    return _new_segment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+                        window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
 
 
 def _ipv6_tcp_offset(data: bytes, t: int, nh: int) -> int | Malformed | None:
