@@ -21,6 +21,10 @@ from .lane import FastLane, lane_for
 from .messages import MessageAssembler
 
 RSV1 = 0x40  # permessage-deflate's "compressed" bit in the first header byte
+# first header bytes (FIN aside) that need no check_frame: plain data frames, and compressed ones where
+# permessage-deflate may be in use
+FAST_PLAIN = frozenset((int(Opcode.CONTINUATION), int(Opcode.TEXT), int(Opcode.BINARY)))
+FAST_INFLATING = FAST_PLAIN | {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
 # first header bytes of a Close, Ping or Pong with FIN set and no RSV bit: with the mask bit this direction must
 # send and a 7-bit length, check_frame finds nothing in them
 GOOD_CONTROL = frozenset((0x80 | Opcode.CLOSE, 0x80 | Opcode.PING, 0x80 | Opcode.PONG))
@@ -61,10 +65,7 @@ class WsStream:
                                 options.max_ratio, history_known=synced, max_keep=options.max_message)
         negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
         self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
-        fast = {Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY}
-        if self.rsv_allowed:
-            fast |= {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
-        self.fast_b0 = frozenset(int(b) for b in fast)  # first header bytes (FIN aside) that need no check_frame
+        self.fast_b0 = FAST_INFLATING if self.rsv_allowed else FAST_PLAIN
         self.lane: FastLane | None = None if options.frames else lane_for(self, options.max_message)
         self.app: AppStage | None = None  # the connection's application stage (set by the connection), if any
 
