@@ -359,7 +359,7 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import group_by_packet
+        from .render.packets import group_lists
 
         paths = _inputs(kw["captures"], kw["read"])
         run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
@@ -368,13 +368,17 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
         try:
             for cf in run_.files:
                 _file_header(run_, cf, pcap_out is None)
-                for pkt, events in group_by_packet(run_.driver.events([cf])):
+                groups = group_lists(run_.driver.lists([cf]))
+                for pkt, events in groups:
                     view.group(pkt, events)
+                    if frames and view.complete:  # --frame: stop reading once the frames are drawn
+                        groups.close()
+                        break
         except BaseException:
             if hasattr(view, "abort"):
                 view.abort()
             raise
-        if frames and run_.driver.count is None and max(frames) > run_.driver.most_records:
+        if frames and run_.driver.count is None and not view.found_all and max(frames) > run_.driver.most_records:
             _fail(f"--frame {max(frames)}: the capture has {run_.driver.most_records} packets", EXIT_INPUT)
         view.end()
         _damaged_exit(run_.driver)
@@ -726,9 +730,11 @@ def interfaces():
 @click.argument("capture", required=False, metavar="[CAPTURE]")
 @click.option("-i", "--interface", "iface", metavar="IFACE", help="Sniff this interface instead of reading a file.")
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter for -i, e.g. 'tcp port 8765'.")
+@click.option("-Y", "--display-filter", "display", metavar="EXPR",
+              help="Wireshark display filter, as in show (the filter bar starts with it; docs/display-filter.md).")
 @_decode_options
 @_filter_options
-def tui(capture, iface, bpf, **kw):
+def tui(capture, iface, bpf, display, **kw):
     """Browse a capture (or a live interface) in three panes: packet list, detail tree, bytes (docs/tui.md)."""
 
     def run():
@@ -738,9 +744,10 @@ def tui(capture, iface, bpf, **kw):
         from .tui.filter_text import FilterLanguage
         from .tui.launch import run_tui
 
-        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter)
+        decode, language = _split(kw, DECODE), FilterLanguage(_filter_options, _filter, _display)
         _options(**decode)  # bad sizes or ports fail here, before the screen is taken
-        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language, language.text_of(kw))
+        status = run_tui(capture, iface, bpf, lambda: _options(**decode), language,
+                         language.text_of({**kw, "display": display}))
         sys.exit(status)
 
     _guard(run)

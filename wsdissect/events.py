@@ -14,6 +14,18 @@ from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
 
 
 @dataclass(frozen=True, slots=True)
+class Layer:
+    """One protocol header of a packet as the detail tree shows it (views only; see :class:`Packet.layers`)."""
+
+    protocol: str  # the display filter's protocol name: "eth", "vlan", "mpls", "ip", "ipv6", "gre", "udp", "gtp"...
+    label: str  # Wireshark's tree line ("User Datagram Protocol, Src Port: 53, Dst Port: 40000")
+    start: int  # the header's bytes in the packet: [start, end)
+    end: int
+    lines: tuple[str, ...] = ()  # the lines under it, Wireshark's labels
+    values: tuple[tuple[str, Any], ...] = ()  # display-filter fields of this header: (("udp.srcport", 53), ...)
+
+
+@dataclass(frozen=True, slots=True)
 class Packet:
     """One captured packet (emitted only when a consumer asks for packets: views, not export)."""
 
@@ -42,6 +54,13 @@ class Packet:
     stream_start: Optional[int] = None  # offset of the payload in its direction's reassembled stream, when known
     analysis: tuple[str, ...] = ()  # tshark's TCP analysis labels ("TCP Retransmission", "TCP Dup ACK 5#1"...)
     window_size: Optional[int] = None  # the window scaled as the SYNs announced (tshark's Win=)
+    # Packets that are not plain Ethernet/IP/TCP (views only).  ``layers``: every header before TCP of a tunnelled
+    # or tagged TCP packet, or every header of a packet that is not TCP; empty for a plain packet.  ``protocol`` and
+    # ``info`` are set only on packets that are not TCP (their Protocol and Info columns; TCP fields are then 0;
+    # src/dst are the innermost IP addresses, or the MAC addresses of a packet that is not IP; sport/dport UDP's).
+    layers: tuple[Layer, ...] = ()
+    protocol: Optional[str] = None
+    info: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,28 @@ def _units(x: PacketFields) -> list:
     return [u for m in x.messages if m.app for u in m.app]
 
 
+def _layer_values(name: str) -> Callable[[PacketFields], Sequence]:
+    """A field read from the packet's layers (tunnels, packets that are not TCP)."""
+    return lambda x: [v for layer in x.packet.layers for k, v in layer.values if k == name]
+
+
+def _layered(name: str, plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """An IP field: from every IP header of a packet with layers (outer and inner, as Wireshark), else *plain*."""
+    from_layers = _layer_values(name)
+    return lambda x: from_layers(x) if x.packet.layers else plain(x)
+
+
+def _also_layers(name: str, plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """An HTTP field: from the packet's events, and from its layers (HTTP over UDP: SSDP)."""
+    from_layers = _layer_values(name)
+    return lambda x: [*plain(x), *from_layers(x)] if x.packet.layers else plain(x)
+
+
+def _tcp_only(plain: Callable[[PacketFields], Sequence]) -> Callable[[PacketFields], Sequence]:
+    """A TCP field: absent from packets that are not TCP."""
+    return lambda x: plain(x) if x.packet.protocol is None else _NONE
+
+
 def _unfilled(x: PacketFields) -> Sequence:
     return _NONE
 
@@ -117,10 +139,12 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "ip.addr": _v4(lambda p: [p.src, p.dst]),
     "ip.src": _v4(lambda p: [p.src]),
     "ip.dst": _v4(lambda p: [p.dst]),
+    "ip.proto": _v4(lambda p: [p.data[p.l3_offset + 9]]),
     "ipv6": _v6(lambda p: _TRUE),
     "ipv6.addr": _v6(lambda p: [p.src, p.dst]),
     "ipv6.src": _v6(lambda p: [p.src]),
     "ipv6.dst": _v6(lambda p: [p.dst]),
+    "ipv6.nxt": _v6(lambda p: [p.data[p.l3_offset + 6]]),
     "tcp": lambda x: _TRUE,
     "tcp.port": lambda x: [x.packet.sport, x.packet.dport],
     "tcp.srcport": lambda x: [x.packet.sport],
@@ -181,3 +205,21 @@ _EXTRACTORS: dict[str, Callable[[PacketFields], Sequence]] = {
     "tls.handshake.extensions_server_name": lambda x: [r.server_name for r in x.tls_records
                                                        if r.server_name is not None and r.frame == x.packet.frame],
 }
+
+#: Fields of the headers only packets with layers have (UDP, ICMP, ARP, DNS, tunnels...): read from their layers.
+LAYER_FIELDS = ("vlan", "vlan.id", "mpls", "mpls.label", "gre", "gre.key", "vxlan", "vxlan.vni", "gtp", "gtp.teid",
+                "udp", "udp.port", "udp.srcport", "udp.dstport", "udp.length", "icmp", "icmp.type", "icmp.code",
+                "icmpv6", "icmpv6.type", "icmpv6.code", "arp", "arp.opcode", "arp.src.proto_ipv4",
+                "arp.dst.proto_ipv4", "igmp", "igmp.type", "dns", "dns.id", "dns.flags.response", "dns.qry.name",
+                "mdns", "llmnr", "dhcp", "ntp", "ssdp",
+                "lldp", "esp", "esp.spi")
+for _name in list(_EXTRACTORS):
+    if _name.startswith("http"):
+        _EXTRACTORS[_name] = _also_layers(_name, _EXTRACTORS[_name])
+    elif _name.startswith("tcp"):
+        _EXTRACTORS[_name] = _tcp_only(_EXTRACTORS[_name])
+    elif _name.startswith("ip"):
+        _EXTRACTORS[_name] = _layered(_name, _EXTRACTORS[_name])
+for _name in LAYER_FIELDS:
+    _EXTRACTORS[_name] = _layer_values(_name)
+_EXTRACTORS["eth"] = lambda x: _TRUE if x.packet.linktype == 1 else _NONE

@@ -137,6 +137,9 @@ class EventFilter:
         if cls in (ConnectionEnd, Upgrade, HttpRequest, HttpResponse):
             return self.conn_ok(ev.conn)
         if cls is Packet or cls is Finding:
+            if cls is Packet and ev.conn is None and (self.streams is not None or self._client or self._server
+                                                      or self.direction):
+                return False  # a packet of no connection (UDP, ARP...) is in none of the selected ones
             if not self.conn_ok(ev.conn) or (self.direction and ev.direction and ev.direction != self.direction):
                 return False
             return self._time_ok(ev.ts)

@@ -45,6 +45,8 @@ _KINDS = [
     FindingKind("capture.snaplen", _N, "packet truncated by the capture's snapshot length; its payload is missing"),
     FindingKind("ip.fragment", _N, "fragmented IP packet"),
     FindingKind("ip.malformed", _W, "malformed IP or TCP header"),
+    FindingKind("tunnel.malformed", _W, "tunnel header (MPLS, GRE, VXLAN, GTP-U, IP-in-IP) cut short or "
+                "inconsistent; the packet inside is not decoded", "RFC 3032, RFC 2784/2890, RFC 7348, 3GPP TS 29.281"),
     # TCP reassembly.
     FindingKind("tcp.midstream", _N, "connection started before the capture (no SYN seen)"),
     FindingKind("tcp.retransmission", _C, "retransmitted TCP data (already seen)"),

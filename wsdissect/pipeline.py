@@ -7,8 +7,10 @@ error: a bug in a stage becomes an ``internal`` finding on that connection and d
 """
 from __future__ import annotations
 
-from .capture.layers import (SUPPORTED_LINKTYPES, IpDefragmenter, Malformed, TcpSegment, ip_str, l3_offset, parse_tcp,
-                             tcp_parser)
+from .capture.describe import PacketDescriber
+from .capture.layers import (INNER_FRAGMENT, PLAIN_L3, SUPPORTED_LINKTYPES, IpDefragmenter, TcpSegment, ip_str,
+                             l3_offset, parse_tcp, tcp_parser)
+from .capture.tunnels import TunnelMalformed
 from .connection import Connection, Ended, Pending
 from .events import Finding, new_packet
 from .findings import KINDS
@@ -38,6 +40,7 @@ class Dissector:
         self.analysis = TcpAnalysis()
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
+        self.describer = PacketDescriber()  # views: the headers of packets that are not plain Ethernet/IP/TCP
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -48,9 +51,11 @@ class Dissector:
         if not frame & SWEEP_EVERY:
             self.sweep(ts)
         seg = self.parse_tcp(linktype, data)
-        if seg is None or seg.__class__ is Malformed:
+        if seg.__class__ is not TcpSegment:
             whole = self._odd_packet(seg, frame, ts, linktype, data, wire_len, out)
             if whole is None:
+                if self.opts.packets:  # views list every packet; its findings follow it
+                    out.insert(0, self._other_packet(frame, ts, linktype, data, wire_len))
                 return out
             seg, data = whole
         flags, plen = seg.flags, seg.payload_len  # (slots: cheap to read)
@@ -108,17 +113,30 @@ class Dissector:
                 return None
             self._finding(out, "ip.fragment", "TCP segment reassembled from IPv4 fragments", frame, ts)
             r2 = parse_tcp(linktype, whole)
-            if r2 is None or r2.__class__ is Malformed:
+            if r2.__class__ is not TcpSegment:
                 return None
             return (r2, whole)
         if r == "IPv6 fragment":
             self._finding(out, "ip.fragment", "fragmented IPv6 packet not reassembled", frame, ts)
             return None
+        if r == INNER_FRAGMENT:
+            self._finding(out, "ip.fragment", INNER_FRAGMENT, frame, ts)
+            return None
         if len(data) < wire_len:
             self._finding(out, "capture.snaplen", f"headers cut by the snapshot length ({r})", frame, ts)
+        elif r.__class__ is TunnelMalformed:
+            self._finding(out, "tunnel.malformed", str(r), frame, ts)
         else:
             self._finding(out, "ip.malformed", str(r), frame, ts)
         return None
+
+    def _other_packet(self, frame: int, ts: float, linktype: int, data: bytes, wire_len: int):
+        """The Packet event of a packet that is not TCP (views): its headers, columns and addresses."""
+        d = self.describer.describe(frame, linktype, data)
+        return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
+                          l3_offset=d.l3_offset, ip_version=d.ip_version, src=d.src, dst=d.dst, sport=d.sport,
+                          dport=d.dport, seq=0, ack=0, flags=0, window=0, tcp_offset=0, payload_len=0,
+                          layers=d.layers, protocol=d.protocol, info=d.info)
 
     def _new_connection(self, key, flags, frame, ts, out):
         src, sport, dst, dport = key
@@ -186,7 +204,9 @@ class Dissector:
                           conn=c.conn, direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
                           rel_seq=rel_seq, rel_ack=rel_ack,
                           stream_start=None if mine is None else (seg.seq - mine) & 0xFFFFFFFF,
-                          analysis=analysis, window_size=window)
+                          analysis=analysis, window_size=window,
+                          layers=() if seg.l3_offset == PLAIN_L3.get(linktype) else
+                          self.describer.describe(frame, linktype, data).layers)
 
     def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on

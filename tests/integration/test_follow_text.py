@@ -3,6 +3,7 @@ grep-able line per message, and no line ends in padding."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -55,3 +56,12 @@ def test_oneline_is_one_escaped_line_per_message(capture):
     assert lines[1].endswith("short\\nreply")
     assert lines[2].split()[3] == "binary" and "more bytes" in lines[2]
     assert "more bytes" not in _follow(capture, "--oneline", "--full")
+
+
+def test_oneline_shows_application_units_unless_raw():
+    sample = str(Path(__file__).resolve().parents[2] / "sample_pcaps" / "socketio_chat.pcap")
+    units = _follow(sample, "--oneline").splitlines()
+    raw = _follow(sample, "--oneline", "--raw").splitlines()
+    assert len(units) == len(raw) > 2
+    assert units[1].split(" ", 5)[5] == "Socket.IO CONNECT  {}" and raw[1].endswith(" 40{}")
+    assert units[0].split(" ", 5)[5].startswith("Engine.IO open  {") and " 0{" in raw[0]

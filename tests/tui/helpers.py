@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import time
 
-from wsdissect.cli import _filter, _filter_options
+from wsdissect.cli import _display, _filter, _filter_options
 from wsdissect.options import Options
 from wsdissect.tui.app import WsdissectApp
 from wsdissect.tui.filter_text import FilterLanguage
 
-LANGUAGE = FilterLanguage(_filter_options, _filter)
+LANGUAGE = FilterLanguage(_filter_options, _filter, _display)
 SIZE = (130, 40)
 
 

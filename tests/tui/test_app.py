@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.widgets import RichLog, Static
 
-from tests.golden._support import capture
+from tests.golden._support import capture, run_cli
 from tests.tui.helpers import SIZE, make_app, settle, tree_labels
 
 
@@ -81,6 +81,24 @@ def test_filter_applies_and_errors_show_in_place() -> None:
         await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")  # empty: no filter
         await settle(pilot)
         assert len(app.index.rows) == 40
+
+    run(body, capture("aiohttp_mixed"))
+
+
+def test_display_filter_in_the_bar() -> None:
+    """Wireshark's syntax in the filter bar: a bad expression shows its column in place, a good one selects the
+    packets ``show -Y`` selects, and statistics follow it."""
+    async def body(app, pilot):
+        await pilot.press("slash", *"websocket.opcode ==", "enter")
+        error = app.query_one("#filter-error", Static)
+        assert error.has_class("visible") and "column 20" in error.render().plain
+        await pilot.press("ctrl+a", "ctrl+k", *"websocket.opcode == 1 && websocket.mask == 0", "enter")
+        await settle(pilot)
+        rows = app.index.rows
+        assert rows and all(r.protocol == "WebSocket" and r.direction == "server_to_client" for r in rows)
+        assert len(rows) == len(run_cli(["show", capture("aiohttp_mixed"), "-Y",
+                                         "websocket.opcode == 1 && websocket.mask == 0"]).text.splitlines()) - 1
+        assert "filter: websocket.opcode == 1" in app.query_one("#status", Static).render().plain
 
     run(body, capture("aiohttp_mixed"))
 

@@ -34,6 +34,7 @@ def test_missing_textual_is_one_line_naming_the_extra(monkeypatch) -> None:
     (["README.md"], "not a pcap or pcapng capture"),
     ([capture("asr_28002"), "--opcode", "nope"], "--opcode 'nope'"),
     ([capture("asr_28002"), "--max-message", "lots"], "bad size 'lots'"),
+    ([capture("asr_28002"), "-Y", "websocket.opcode =="], "column 20"),
     (["-i", "no-such-if0"], "no such interface"),
 ])
 def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from tests.golden._support import CAPTURES, capture, run_cli
-from wsdissect.cli import _filter, _filter_options
+from wsdissect.cli import _display, _filter, _filter_options
 from wsdissect.errors import UsageError
 from wsdissect.events import WsFrame
 from wsdissect.options import Options
@@ -22,7 +22,7 @@ from wsdissect.tui.hexview import hex_text
 from wsdissect.tui.model import CaptureIndex, IndexFeeder, decode_file
 from wsdissect.tui.redecode import packet_detail
 
-LANGUAGE = FilterLanguage(_filter_options, _filter)
+LANGUAGE = FilterLanguage(_filter_options, _filter, _display)
 
 
 def _index(path: str, text: str = "") -> CaptureIndex:
@@ -130,7 +130,10 @@ def test_hex_text_highlights_exactly_the_range() -> None:
     ("stream x", "'x' is not a valid integer"),
     ("opcode nonsense", "--opcode 'nonsense'"),
     ("regex (", "--regex '('"),
-    ("bogus 3", "unexpected extra argument"),
+    ("stream 1 bogus", "unexpected extra argument"),
+    ("bogus 3", "display filter: column 7"),
+    ("websocket.opcode ==", "display filter: column 20"),
+    ("stream 1 -Y 'tcp.port =='", "display filter: column"),
     ("match 'unclosed", "No closing quotation"),
 ])
 def test_filter_errors_are_one_line(text: str, message: str) -> None:
@@ -142,7 +145,8 @@ def test_filter_errors_are_one_line(text: str, message: str) -> None:
 def test_filter_language_spellings() -> None:
     for text in ("stream 2 opcode text", "--stream 2 --opcode text", "stream=2 opcode=text"):
         flt = LANGUAGE.parse(text)
-        assert flt.streams == frozenset({2}) and flt.opcodes == frozenset({1})
+        assert flt.options.streams == frozenset({2}) and flt.options.opcodes == frozenset({1})
+        assert flt.display is None
     assert LANGUAGE.parse("  ") is None
     assert LANGUAGE.text_of({"streams": (1, 2), "match": "a b", "opcodes": ()}) == "stream 1 stream 2 match 'a b'"
 
@@ -161,3 +165,34 @@ def test_a_damaged_capture_keeps_what_was_read_and_says_why(tmp_path) -> None:
     index = _index(str(cut))
     assert 0 < len(index.rows) < 40 and index.warnings
     assert packet_detail(index, len(index.rows) - 1, Options()) is not None
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+@pytest.mark.parametrize("text, args", [
+    ("websocket.opcode == 1 && tcp.stream == 0", ["-Y", "websocket.opcode == 1 && tcp.stream == 0"]),
+    ('http or websocket.payload contains "a"', ["-Y", 'http or websocket.payload contains "a"']),
+    ("direction s2c -Y 'websocket'", ["--direction", "s2c", "-Y", "websocket"]),
+])
+def test_display_filter_in_the_bar_selects_what_show_Y_shows(name: str, text: str, args: list) -> None:
+    """The filter bar takes Wireshark's syntax (as ``-Y``): the same rows as ``show``, the same trees as
+    ``show -V`` (details decoded again from one connection), the same statistics totals as ``stats``."""
+    from wsdissect.render.packets import packet_line
+
+    bar = LANGUAGE.parse(text)
+    assert bar is not None and bar.display is not None
+    index = _index(capture(name), text)
+    lines = [packet_line(r, index.first_ts).plain.rstrip() for r in index.rows]
+    shown = run_cli(["show", capture(name), *args], width=1000)
+    assert shown.exit_code == 0
+    expected = [line.rstrip() for line in shown.text.splitlines()[1:] if line.strip() != "(no packets matched)"]
+    assert lines == expected
+    trees = [packet_detail(index, i, Options(), LANGUAGE.parse(text)).nodes for i in range(len(index.rows))]
+    assert _render(trees) == run_cli(["show", "-V", capture(name), *args]).text if trees else True
+
+
+def test_text_of_gives_the_display_filter_back() -> None:
+    assert LANGUAGE.text_of({"display": "websocket"}) == "websocket"
+    assert LANGUAGE.text_of({"streams": (1,), "display": "tcp.len > 5"}) == "stream 1 -Y 'tcp.len > 5'"
+    for text in ("websocket", "stream 1 -Y 'tcp.len > 5'"):
+        assert LANGUAGE.parse(LANGUAGE.text_of({"streams": (1,), "display": text.split("'")[-2]}
+                                               if "'" in text else {"display": text})) is not None

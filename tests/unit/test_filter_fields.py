@@ -20,7 +20,7 @@ DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "display-filter.md"
 PY_TYPES = {FieldType.UINT: int, FieldType.BOOL: bool, FieldType.STRING: str, FieldType.BYTES: bytes,
             FieldType.IPV4: str, FieldType.IPV6: str, FieldType.FLOAT: float, FieldType.TIME: float,
             FieldType.PROTOCOL: bool, FieldType.LABEL: bool}
-TSHARK_TYPES = {FieldType.UINT: ("FT_UINT8", "FT_UINT16", "FT_UINT32", "FT_UINT64"),
+TSHARK_TYPES = {FieldType.UINT: ("FT_UINT8", "FT_UINT16", "FT_UINT24", "FT_UINT32", "FT_UINT64"),
                 FieldType.BOOL: ("FT_BOOLEAN",), FieldType.STRING: ("FT_STRING",), FieldType.BYTES: ("FT_BYTES",),
                 FieldType.IPV4: ("FT_IPv4",), FieldType.IPV6: ("FT_IPv6",), FieldType.TIME: ("FT_RELATIVE_TIME",),
                 FieldType.LABEL: ("FT_NONE",)}

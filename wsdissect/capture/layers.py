@@ -17,6 +17,7 @@ from typing import Optional, Union
 from ..events import fast_constructor
 from ..flow import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN  # noqa: F401 - defined in flow.py; re-exported for old imports
 from ..speedups import speedups
+from .tunnels import ETHERNET, MAX_NESTING, MPLS, Inner, TunnelMalformed, ip_payload_tunnel, mpls
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -32,9 +33,14 @@ LINKTYPE_NAMES = {
     113: "Linux cooked-mode capture v1", 228: "Raw IPv4", 229: "Raw IPv6", 276: "Linux cooked-mode capture v2",
 }
 SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
+#: where the IP header of an untagged, untunnelled packet starts, per link type (views draw other packets by layers)
+PLAIN_L3 = {0: 4, 1: 14, 12: 0, 14: 0, 101: 0, 108: 4, 113: 16, 228: 0, 229: 0, 276: 20}
 
 ETH_VLAN = frozenset({0x8100, 0x88A8, 0x9100})
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
+ETH_MPLS = frozenset({0x8847, 0x8848})
+TUNNEL_PROTOCOLS = frozenset({4, 41, 47})  # IP protocols of tunnels: their IPv4 fragments are reassembled first
+INNER_FRAGMENT = "IP fragment inside a tunnel (not reassembled)"
 IPV6_EXT = frozenset({0, 43, 60, 135, 139, 140})  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
 IPV6_FRAGMENT, IPV6_AH = 44, 51
 BSD_AF_INET6 = frozenset({24, 28, 30})
@@ -73,16 +79,7 @@ class Malformed(str):
 def l3_offset(linktype: int, data: bytes) -> Union[int, None, Malformed]:
     """Offset of the IP header, None if the packet is not IP, Malformed if the link header is cut."""
     if linktype == LINKTYPE_ETHERNET:
-        off = 12
-        n = len(data)
-        while True:
-            if n < off + 2:
-                return Malformed("Ethernet header cut short")
-            etype = (data[off] << 8) | data[off + 1]
-            if etype in ETH_VLAN:
-                off += 4
-                continue
-            return off + 2 if etype in (ETH_IPV4, ETH_IPV6) else None
+        return ethernet_l3(data, 0)
     if linktype == LINKTYPE_LINUX_SLL:
         if len(data) < 16:
             return Malformed("Linux cooked header cut short")
@@ -106,13 +103,42 @@ def l3_offset(linktype: int, data: bytes) -> Union[int, None, Malformed]:
     return None
 
 
-def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
-    """Parse IP and TCP headers; see the module docstring for the result."""
+def ethernet_l3(data: bytes, off: int) -> Union[int, None, Malformed, TunnelMalformed]:
+    """Offset of the IP header of the Ethernet frame at *off* (after VLAN/QinQ tags and an MPLS label stack), None
+    if it is not IP, Malformed if the header is cut (TunnelMalformed for a cut label stack)."""
+    at = off + 12
+    n = len(data)
+    nested = 0
+    while True:
+        if n < at + 2:
+            return Malformed("Ethernet header cut short")
+        etype = (data[at] << 8) | data[at + 1]
+        if etype in ETH_VLAN:
+            at += 4
+            continue
+        if etype == ETH_IPV4 or etype == ETH_IPV6:
+            return at + 2
+        if etype in ETH_MPLS:
+            inner = mpls(data, at + 2)
+            if inner.__class__ is not Inner or inner.kind != ETHERNET:
+                return inner.offset if inner.__class__ is Inner else inner
+            nested += 1  # Ethernet over an MPLS pseudowire: its own header follows
+            if nested > MAX_NESTING:
+                return TunnelMalformed(f"more than {MAX_NESTING} tunnels nested")
+            at = inner.offset + 12
+            continue
+        return None
+
+
+def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None, depth: int = 0):
+    """Parse IP and TCP headers, through tunnels (*depth*: tunnels already entered); see the module docstring for
+    the result (a tunnel header that cannot be followed gives a :class:`~wsdissect.capture.tunnels.TunnelMalformed`,
+    a fragment inside a tunnel the Malformed :data:`INNER_FRAGMENT`)."""
     if l3 is None and linktype == 1 and data[12:14] == b"\x08\x00":
         l3 = 14  # the common case: untagged Ethernet + IPv4
     if l3 is None:
         l3 = l3_offset(linktype, data)
-        if l3 is None or l3.__class__ is Malformed:
+        if l3.__class__ is not int:
             return l3
     n = len(data)
     if n <= l3:
@@ -125,10 +151,12 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
         ihl = (vihl & 0x0F) * 4
         if ihl < 20 or total < ihl:
             return Malformed("bad IPv4 header length")
-        if proto != 6:
-            return None
         if frag & 0x3FFF:
-            return Malformed("IPv4 fragment")  # callers reassemble first (IpDefragmenter)
+            if proto == 6 or proto in TUNNEL_PROTOCOLS:
+                return Malformed("IPv4 fragment")  # callers reassemble first (IpDefragmenter)
+            return None
+        if proto != 6:
+            return _tunnelled(linktype, data, proto, l3 + ihl, l3 + total, depth)
         src, dst = data[l3 + 12:l3 + 16], data[l3 + 16:l3 + 20]
         t = l3 + ihl
         ip_end = l3 + total
@@ -139,9 +167,14 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
         nh = data[l3 + 6]
         src, dst = data[l3 + 8:l3 + 24], data[l3 + 24:l3 + 40]
         ip_end = l3 + 40 + plen
-        t = _ipv6_tcp_offset(data, l3 + 40, nh) if nh != 6 else l3 + 40
-        if t is None or t.__class__ is Malformed:
-            return t
+        t = l3 + 40
+        if nh != 6:
+            found = _ipv6_payload(data, t, nh)
+            if found.__class__ is Malformed:
+                return found
+            nh, t = found
+            if nh != 6:
+                return _tunnelled(linktype, data, nh, t, ip_end, depth)
     else:
         return Malformed(f"IP version {ver}")
     if n < t + 20:
@@ -158,10 +191,10 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None):
                         window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
 
 
-def _ipv6_tcp_offset(data: bytes, t: int, nh: int) -> int | Malformed | None:
-    """Walk IPv6 extension headers from offset *t* (next header *nh*) to the TCP header; None if it is not TCP."""
+def _ipv6_payload(data: bytes, t: int, nh: int) -> tuple[int, int] | Malformed:
+    """Walk IPv6 extension headers from offset *t* (next header *nh*): ``(protocol, offset)`` of the payload."""
     n = len(data)
-    while nh != 6:
+    while True:
         if nh in IPV6_EXT:
             if n < t + 2:
                 return Malformed("IPv6 extension header cut short")
@@ -177,8 +210,36 @@ def _ipv6_tcp_offset(data: bytes, t: int, nh: int) -> int | Malformed | None:
                 return Malformed("IPv6 fragment")
             nh, t = data[t], t + 8
         else:
-            return None
-    return t
+            return nh, t
+
+
+def _tunnelled(linktype: int, data: bytes, proto: int, off: int, end: int, depth: int):
+    """parse_tcp's result for the packet inside the tunnel whose header (IP protocol *proto*) is at *off*; None when
+    the payload is no tunnel."""
+    inner = ip_payload_tunnel(proto, data, off, end)
+    if inner is None or inner.__class__ is TunnelMalformed:
+        return inner
+    if depth >= MAX_NESTING:
+        return TunnelMalformed(f"more than {MAX_NESTING} tunnels nested")
+    l3 = inner_l3(data, inner)
+    if l3.__class__ is not int:
+        return l3
+    seg = parse_tcp(linktype, data, l3, depth + 1)
+    if seg == "IPv4 fragment" or seg == "IPv6 fragment":
+        return Malformed(INNER_FRAGMENT)
+    return seg
+
+
+def inner_l3(data: bytes, inner: Inner) -> Union[int, None, Malformed, TunnelMalformed]:
+    """Where the IP header of a tunnel's payload starts (through its Ethernet header or MPLS labels)."""
+    if inner.kind == ETHERNET:
+        return ethernet_l3(data, inner.offset)
+    if inner.kind == MPLS:
+        below = mpls(data, inner.offset)
+        if below.__class__ is not Inner:
+            return below
+        return ethernet_l3(data, below.offset) if below.kind == ETHERNET else below.offset
+    return inner.offset
 
 
 # the C parser builds each TcpSegment itself (no Python wrapping per packet); the rest goes to parse_tcp

@@ -30,7 +30,7 @@ from typing import BinaryIO, Iterator
 
 from ..pipeline import SWEEP_EVERY
 from .files import CaptureFile
-from .layers import Malformed, l3_offset, tcp_parser
+from .layers import l3_offset, tcp_parser
 
 
 INDEX = struct.Struct("<QdH")  # original frame number, timestamp (seconds), link type
@@ -89,7 +89,7 @@ class _ShardFile:
 def _fragment_key(linktype: int, data: bytes) -> tuple | None:
     """(src, dst, IP ID) of an IPv4 fragment, and its TCP ports when it is the first fragment."""
     l3 = l3_offset(linktype, data)
-    if l3 is None or l3.__class__ is Malformed or len(data) < l3 + 20:
+    if l3.__class__ is not int or len(data) < l3 + 20:
         return None
     key = (data[l3 + 12:l3 + 20], data[l3 + 4:l3 + 6])
     offset = ((data[l3 + 6] << 8) | data[l3 + 7]) & 0x1FFF
@@ -120,7 +120,7 @@ class Splitter:
 
     def add(self, rec: tuple) -> None:
         r = self.parse(rec[2], rec[3])
-        if r is None or r.__class__ is Malformed:
+        if r is None or isinstance(r, str):  # not TCP, or a Malformed/TunnelMalformed reason
             if r == "IPv4 fragment":
                 self._fragment(rec)
             else:

@@ -9,6 +9,7 @@ from ..events import CaptureStart, ConnectionEnd, Finding, HttpResponse, Message
 from ..findings import Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label, opcode_name
+from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
@@ -34,7 +35,7 @@ class FollowView:
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
-        self.pings: dict[tuple[int, str, bytes], float] = {}
+        self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -50,8 +51,7 @@ class FollowView:
         if self.oneline:
             if cls is Message:
                 self.printed += 1
-                line = self._line(ev)
-                self.out.write(line.plain, str(line.style), cut=False)
+                self.out.write(self._line(ev), DIR_STYLE[ev.direction], cut=False)
             elif cls is CaptureStart and self.t0 is None:
                 self.t0 = ev.ts
             return
@@ -102,10 +102,13 @@ class FollowView:
         if extras:
             self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
 
-    def _line(self, m: Message) -> Text:
-        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line."""
+    def _line(self, m: Message) -> str:
+        """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line (the application
+        units where they were decoded, `` | `` between them, unless ``--raw``)."""
         op, payload = m.opcode, m.payload
-        if op == 1 and m.text is not None:
+        if self.units and m.app:  # decoded application units, as the transcript shows them
+            content = " | ".join(unit_line(u, self.text_limit) for u in m.app)
+        elif op == 1 and m.text is not None:
             content = safe(m.text, self.text_limit)
         elif op == 8:
             content = "" if m.close_code is None else f"{m.close_code} {safe(m.close_reason or '', self.text_limit)}"
@@ -114,40 +117,50 @@ class FollowView:
             content = payload[:limit].hex() if limit is not None else payload.hex()
             if limit is not None and len(payload) > limit:
                 content += f"… {len(payload) - limit} more bytes"
-        return Text(f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
-                    f"{len(payload)} {content}".rstrip(), style=DIR_STYLE[m.direction])
+        return (f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
+                f"{len(payload)} {content}".rstrip())
 
     def _print(self, *args, **kw) -> None:
         """Anything rich prints, after the batched lines written so far."""
         self.out.flush()
         self.console.print(*args, **kw)
 
-    def _row(self, prefix: Text, body: Text, extra: list[Text] = ()) -> None:
-        """A transcript line: the time and arrow, then the message; further lines indented under it (no padding
-        after the text).  Lines of one style each go through the batch; others through rich."""
+    def _row(self, prefix: str, body: str, style: str, block: str | None = None, extra: list[tuple[str, str]] = (),
+             rtt: str = "") -> None:
+        """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
+        indented under it, unstyled (*block*: lines separated by newlines) then ``(text, style)`` (*extra*), no
+        padding after the text.  Lines of one style go through the batch."""
         indent = " " * len(prefix)
-        if self.out.direct:  # a collector (the TUI): one item per message
-            first = prefix.copy()
-            first.append_text(body)
-            self.console.print(Group(first, *(Text(indent) + more for more in extra)))
+        if block is not None and (self.out.direct or rtt):
+            extra = [(line, "") for line in block.split("\n")] + list(extra)
+        if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
+            first = Text(prefix, style=style)
+            tail = Text(body, style=style)
+            if rtt:
+                tail.append(rtt, style="dim")
+            first.append_text(tail)
+            more = [Text(indent) + Text(line, style=line_style) for line, line_style in extra]
+            if self.out.direct:
+                self.console.print(Group(first, *more))
+                return
+            for line in (first, *more):
+                self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
             return
-        if not body.spans and not any(more.spans for more in extra):
-            write = self.out.write
-            write(prefix.plain + body.plain, str(body.style), cut=False)
-            for more in extra:
-                write(indent + more.plain, str(more.style), cut=False)
-            return
-        line = prefix.copy()
-        line.append_text(body)
-        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
-        for more in extra:
-            self._print(Text(indent) + more, soft_wrap=True)
+        codes = self.out.style
+        on, off = codes(style)
+        lines = [f"{on}{prefix}{body}{off}\n"]
+        if block is not None:
+            lines.append(indent + block.replace("\n", "\n" + indent) + "\n")
+        for line, line_style in extra:
+            on, off = codes(line_style)
+            lines.append(f"{on}{indent}{line}{off}\n")
+        self.out.lines(lines)
 
     def _message(self, m: Message) -> None:
         d = m.direction
         style = DIR_STYLE[d]
         name = opcode_name(m.opcode)
-        prefix = Text(f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} ", style=style)
+        prefix = f"{self._prefix(m.conn)}{self._rel(m.last_ts):>10.6f} {ARROW[d]} "
         flags = []
         if m.fragments > 1:
             flags.append(f"{m.fragments} fragments")
@@ -160,48 +173,49 @@ class FollowView:
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
-                body = Text(f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style=style)
+                self._row(prefix, f"close {m.close_code} {close_code_label(m.close_code)}{reason}{flag_text}", style)
             else:
-                body = Text(f"close (no status){flag_text}", style=style)
-            self._row(prefix, body)
+                self._row(prefix, f"close (no status){flag_text}", style)
             return
         if op in (9, 10):
-            body = Text(f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style=style)
-            key = (m.conn.index, d, m.payload)
-            if op == 9:
-                self.pings[key] = m.last_ts
-            else:
-                other = "server_to_client" if d == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-                sent = self.pings.pop((m.conn.index, other, m.payload), None)
-                if sent is not None:
-                    body.append(f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)", style="dim")
-            self._row(prefix, body)
+            self._row(prefix, f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style,
+                      rtt=self._rtt(m))
             return
-        body = Text(f"{name:<7}{len(m.payload):>8} B{flag_text}", style=style)
+        body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
-            self._row(prefix, body, [Text(unit_line(u, self.text_limit)) for u in m.app])
+            self._row(prefix, body, style, "\n".join(unit_line(u, self.text_limit) for u in m.app))
             return
         if op == 1 and m.text is not None:
-            self._text(m, prefix, body)
+            self._text(m, prefix, body, style)
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
-        self._row(prefix, body, [Text(line, style="dim") for line in hexdump(m.payload, limit)])
+        self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
 
-    def _text(self, m: Message, prefix: Text, body: Text) -> None:
+    def _rtt(self, m: Message) -> str:
+        """A ping is remembered in its connection's book; a pong that answers one gets ``  (rtt N ms)``."""
+        book = self.pings.get(m.conn.index)
+        if book is None:
+            book = self.pings[m.conn.index] = PingBook()
+        if m.opcode == 9:
+            book.ping(m.direction, m.payload, m.last_ts)
+            return ""
+        sent = book.pong(m.direction, m.payload)
+        return "" if sent is None else f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)"
+
+    def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
         """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
         limit = self.text_limit
         cut = limit is not None and len(m.text) > limit
         shown = m.text[:limit] if cut else m.text
         text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
-        marker = [Text(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", style="dim")] if cut else []
+        marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
         if is_json or "\n" in text:
-            lines = [Text(line) for line in safe(text, None, newlines=True).split("\n")]
-            self._row(prefix, body, lines + marker)
+            self._row(prefix, body, style, safe(text, None, newlines=True), marker)
         else:
-            body.append("  " + safe(text, None))
-            self._row(prefix, body, marker)
+            self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
 
     def _end(self, e: ConnectionEnd) -> None:
+        self.pings.pop(e.conn.index, None)
         parts = [f"ended: {e.ended_by}", f"{e.end_ts - e.start_ts:.3f} s"]
         for d, st in e.stats.items():
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")

@@ -43,12 +43,13 @@ class LineWriter:
                 text.append(tail, style=tail_style)
             self.console.print(text, soft_wrap=True, no_wrap=cut, overflow="ellipsis" if cut else None)
             return
-        line = main + tail
-        width = self.width
-        narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
-        if cut and ((len(line) > width) if narrow else (cell_len(line) > width)):
-            line = (line[:width - 1] if narrow else set_cell_size(line, width - 1)) + "…"
-            main, tail = line[:len(main)], line[len(main):]
+        if cut:
+            line = main + tail
+            width = self.width
+            narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
+            if (len(line) > width) if narrow else (cell_len(line) > width):
+                line = (line[:width - 1] if narrow else set_cell_size(line, width - 1)) + "…"
+                main, tail = line[:len(main)], line[len(main):]
         on, off = self.style(main_style)
         out = on + main + off
         if tail:
@@ -56,6 +57,13 @@ class LineWriter:
             out += on + tail + off
         batch = self.batch
         batch.append(out + "\n")
+        if len(batch) >= BATCH:
+            self.flush()
+
+    def lines(self, lines: list[str]) -> None:
+        """Finished lines (styled with :meth:`style`'s codes, each with its newline)."""
+        batch = self.batch
+        batch += lines
         if len(batch) >= BATCH:
             self.flush()
 

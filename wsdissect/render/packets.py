@@ -1,6 +1,7 @@
 """Grouping events by packet, and the Wireshark-style packet list (``wsdissect show``)."""
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Iterator, NamedTuple
 
 from rich.console import Console
@@ -22,28 +23,50 @@ PROTOCOL_STYLE = {"HTTP": "green", "WebSocket": "bright_cyan", "TCP": "", "TLSv1
 
 
 def group_by_packet(events: Iterable) -> Iterator[tuple[Packet | None, list]]:
-    """``(packet, events it produced)``; events before the first packet come with ``None``."""
+    """``(packet, events it produced)``: a packet's events are those after it up to the next packet; events before
+    the first packet come with ``None``."""
+    return group_lists([ev] for ev in events)
+
+
+def group_lists(lists: Iterable[list]) -> Iterator[tuple[Packet | None, list]]:
+    """:func:`group_by_packet` of the driver's per-packet lists (``Driver.lists``: at most one Packet in each), a
+    list at a time where it starts with its packet."""
     pkt = None
     cur: list = []
-    for ev in events:
-        if ev.__class__ is Packet:
+    for evs in lists:
+        if evs and evs[0].__class__ is Packet:
             if pkt is not None or cur:
                 yield pkt, cur
-            pkt, cur = ev, []
-        else:
-            cur.append(ev)
+            pkt, cur = evs[0], evs[1:]
+            continue
+        for ev in evs:  # a packet after other events (a finding about its connection), or none
+            if ev.__class__ is Packet:
+                if pkt is not None or cur:
+                    yield pkt, cur
+                pkt, cur = ev, []
+            else:
+                cur.append(ev)
     if pkt is not None or cur:
         yield pkt, cur
 
 
+HTTP_HEADS = (HttpRequest, HttpResponse)
+
+
+@functools.lru_cache(maxsize=512)
 def tcp_flags(flags: int) -> str:
     return ", ".join(name for bit, name in TCP_FLAG_NAMES if flags & bit)
 
 
 def ws_frame_info(f: WsFrame) -> str:
     """Wireshark's Info text for a WebSocket frame."""
-    parts = [f"WebSocket {opcode_label(f.opcode)}", "[FIN]" if f.fin else "[FRAGMENT]"]
-    if f.masked:
+    return _frame_info(f.opcode, f.fin, f.masked)
+
+
+@functools.lru_cache(maxsize=128)
+def _frame_info(opcode: int, fin: bool, masked: bool) -> str:
+    parts = [f"WebSocket {opcode_label(opcode)}", "[FIN]" if fin else "[FRAGMENT]"]
+    if masked:
         parts.append("[MASKED]")
     return " ".join(parts)
 
@@ -81,37 +104,74 @@ class PacketSummaries:
         self._interned: dict[str, str] = {}
 
     def row(self, p: Packet, events: list) -> PacketRow:
-        protocol, info, worst, codes = self.describe(p, events)
+        protocol, info, worst, codes = self.describe(p, events) if p.protocol is None else other_describe(p, events)
+        if p.layers:
+            protocol = tunnel_protocol(p.layers, protocol)
         intern = self._interned.setdefault
+        if not (info.isascii() and info.isprintable() and len(info) <= 400):  # (else it is safe as it is)
+            info = safe(info, 400)
         return PacketRow(frame=p.frame, ts=p.ts, src=intern(p.src, p.src), dst=intern(p.dst, p.dst),
-                         protocol=protocol, length=p.wire_len, info=safe(info, 400), worst=worst, codes=tuple(codes),
+                         protocol=protocol, length=p.wire_len, info=info, worst=worst, codes=codes,
                          stream=p.conn.index if p.conn is not None else None, direction=p.direction)
 
-    def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
-        http = [ev for ev in events if ev.__class__ in (HttpRequest, HttpResponse) and ev.frame == p.frame]
-        frames = [ev for ev in events if ev.__class__ is WsFrame]
-        findings = [ev for ev in events if ev.__class__ is Finding]
-        worst = max((f.severity for f in findings), default=None)
-        codes = sorted({f.code for f in findings if f.severity >= Severity.WARNING})
-        prefix = "".join(f"[{flag}] " for flag in p.analysis)
-        if frames or http:
-            parts, app = [http_info(h) for h in http], None
-            for ev in events:  # a message follows the frame that completed it: its units replace that frame's text
-                if ev.__class__ is WsFrame:
-                    parts.append(ws_frame_info(ev))
-                elif ev.__class__ is Message and ev.app and parts:
-                    parts[-1] = units_info(ev.app)
+    def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, tuple[str, ...]]:
+        """Protocol, Info, the worst finding's severity and the codes of warnings and errors (one pass)."""
+        http: list[str] = []
+        frames: list[str] = []
+        records = []
+        worst = None
+        codes: set[str] = set()
+        app = None
+        app_on_http = None  # units of a message before any frame: they replace the last HTTP head's text
+        for ev in events:
+            cls = ev.__class__
+            if cls is WsFrame:
+                frames.append(ws_frame_info(ev))
+            elif cls is Message:
+                if ev.app and (frames or any(e.__class__ in HTTP_HEADS and e.frame == p.frame for e in events)):
+                    if frames:
+                        frames[-1] = units_info(ev.app)
+                    else:
+                        app_on_http = units_info(ev.app)
                     app = app or protocol_label(ev.app[0].protocol)
-            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(parts), worst, codes
-        records = [ev for ev in events if ev.__class__ is TlsRecordSeen and ev.frame == p.frame]
+            elif cls is Finding:
+                if worst is None or ev.severity > worst:
+                    worst = ev.severity
+                if ev.severity >= Severity.WARNING:
+                    codes.add(ev.code)
+            elif cls in HTTP_HEADS:
+                if ev.frame == p.frame:
+                    http.append(http_info(ev))
+            elif cls is TlsRecordSeen and ev.frame == p.frame:
+                records.append(ev)
+        code_list = tuple(sorted(codes)) if codes else ()
+        prefix = "".join(f"[{flag}] " for flag in p.analysis) if p.analysis else ""
+        if frames or http:
+            if app_on_http is not None:
+                http[-1] = app_on_http
+            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(http + frames), worst, code_list
         if records:
-            return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, codes
+            return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, code_list
         seq = p.rel_seq if p.rel_seq is not None else p.seq
         info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
         if p.flags & 16:
             info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
         info += f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
-        return "TCP", prefix + info, worst, codes
+        return "TCP", prefix + info, worst, code_list
+
+
+def other_describe(p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
+    """The columns of a packet that is not TCP (its Protocol and Info were made with its layers)."""
+    findings = [ev for ev in events if ev.__class__ is Finding]
+    worst = max((f.severity for f in findings), default=None)
+    return p.protocol or "", p.info or "", worst, sorted({f.code for f in findings if f.severity >= Severity.WARNING})
+
+
+def tunnel_protocol(layers: tuple, protocol: str) -> str:
+    """tshark names a packet carried by GTP ``GTP <inner protocol>``."""
+    if protocol == "GTP" or not any(layer.protocol == "gtp" for layer in layers):
+        return protocol
+    return f"GTP <{protocol}>"
 
 
 def list_header(addr_width: int = 15, time_width: int = 10) -> str:

@@ -6,6 +6,7 @@ Everything is returned as :class:`rich.text.Text` or plain ``str`` meant for ``T
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -29,6 +30,8 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
     truncated = limit is not None and len(s) > limit
     if truncated:
         s = s[:limit]
+    if s.isascii() and (s.replace("\n", "") if newlines else s).isprintable():  # the common case: nothing to escape
+        return s + "…" if truncated else s
     s = _UNSAFE.sub(_esc, s)
     if not newlines:
         s = s.replace("\n", "\\n").replace("\t", "\\t")
@@ -43,12 +46,39 @@ def pretty_payload(text: str, limit: int = 20000) -> tuple[str, bool]:
     """Pretty-printed JSON when *text* is a JSON object/array, else the text; returns (text, is_json)."""
     stripped = text.lstrip()
     if stripped[:1] in ("{", "[") and len(text) <= 1 << 20:
+        fast = _orjson_indented(text)
+        if fast is not None:
+            return fast[:limit], True
         try:
             obj = json.loads(text)
         except ValueError:
             return text, False
         return json.dumps(obj, indent=2, ensure_ascii=False)[:limit], True
     return text, False
+
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a required dependency; the json module alone gives the same text
+    orjson = None  # type: ignore[assignment]
+
+# orjson writes a float as Python's repr does, except where repr uses an exponent (below 1e-4, from 1e16 on):
+# an exponent or four zeros after "0." anywhere in its output sends the text to the json module instead (two
+# searches: re's alternation without a literal prefix is several times slower)
+_EXPONENT = re.compile(r"[0-9][eE]")
+
+
+def _orjson_indented(text: str) -> str | None:
+    """``json.dumps(json.loads(text), indent=2, ensure_ascii=False)`` done by orjson (the json module's indenting
+    encoder is pure Python), or None where the two could differ: what orjson does not read as json does (NaN,
+    integers past 64 bits, lone surrogates) and floats written with an exponent."""
+    if orjson is None:
+        return None
+    try:
+        out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeDecodeError):
+        return None
+    return None if "0.0000" in out or _EXPONENT.search(out) else out
 
 
 def hexdump(data: bytes, limit: int = 512) -> list[str]:
@@ -64,8 +94,10 @@ def hexdump(data: bytes, limit: int = 512) -> list[str]:
     return lines
 
 
+@functools.lru_cache(maxsize=4096)
 def bitfield(value: int, mask: int, width: int = 8) -> str:
-    """Wireshark's bit-field notation: ``.111 1110`` shows *value*'s bits under *mask*, dots elsewhere."""
+    """Wireshark's bit-field notation: ``.111 1110`` shows *value*'s bits under *mask*, dots elsewhere (cached:
+    a detail tree draws the same few header bytes over and over)."""
     out = []
     for i in range(width - 1, -1, -1):
         bit = 1 << i

@@ -11,7 +11,8 @@ from .tls_tree import tls_nodes
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
 from ..findings import KINDS, Severity
 from .packets import SEVERITY_STYLE, tcp_flags
-from .nodes import Node, Span, field_span, to_rich
+from .lines import LineWriter
+from .nodes import Guides, Node, Span, field_span, to_rich, tree_lines
 from .hexdump import hex_dump
 from .text import safe
 from .ws_tree import frame_spans, ws_node
@@ -29,7 +30,7 @@ def seconds(x: float) -> str:
 
 
 def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
+    return b.hex(":")
 
 
 def full_uri(req: HttpRequest) -> str:
@@ -46,7 +47,7 @@ class TreeBuilder:
     messages), then ``nodes`` builds the tree of a packet."""
 
     def __init__(self) -> None:
-        self.response_frame: dict[int, int] = {}  # id() of a request -> frame of its response
+        self.response_frame: dict[tuple[int, int], int] = {}  # (connection, request number) -> its response's frame
         self.request_totals: dict[int, int] = {}  # connection index -> requests seen
         self.response_totals: dict[int, int] = {}
         self.deflate: set[int] = set()  # connections with permessage-deflate negotiated
@@ -65,11 +66,11 @@ class TreeBuilder:
             elif cls is HttpResponse:
                 self.response_totals[ev.conn.index] = max(self.response_totals.get(ev.conn.index, 0), ev.number)
                 if ev.request is not None:
-                    self.response_frame[id(ev.request)] = ev.frame
+                    self.response_frame[_request_key(ev.request)] = ev.frame
         return requests
 
     def answered(self, request: HttpRequest) -> bool:
-        return id(request) in self.response_frame
+        return _request_key(request) in self.response_frame
 
     def track(self, events: list) -> list[list[tuple[int, int]]]:
         """The fragments so far of the message of each WebSocket frame of the packet (call for every packet)."""
@@ -82,8 +83,13 @@ class TreeBuilder:
         findings = [e for e in events if e.__class__ is Finding]
         completed = _pair(events)
         upgrades = [e for e in events if e.__class__ is Upgrade]
-        out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
-               _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
+        if p.layers:  # tunnelled, tagged or not TCP: a node per header
+            out = [self._frame_node(p, prev, t0)] + layer_nodes(p)
+            if p.protocol is None:
+                out.append(_tcp_node(p, [f for f in findings if f.code.startswith("tcp.")]))
+        else:
+            out = [self._frame_node(p, prev, t0), _link_node(p), _ip_node(p),
+                   _tcp_node(p, [f for f in findings if f.code.startswith("tcp.")])]
         tls = tls_nodes(p.frame, events)
         out += tls
         out += [self._http_node(p, h, upgrades) for h in heads]
@@ -124,7 +130,7 @@ class TreeBuilder:
         if h.__class__ is HttpRequest:
             t.add(f"[Full request URI: {safe(full_uri(h), 1000)}]")
             t.add(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
-            rf = self.response_frame.get(id(h))
+            rf = self.response_frame.get(_request_key(h))
             if rf is not None:
                 t.add(f"[Response in frame: {rf}]")
         else:
@@ -151,6 +157,12 @@ class TreeBuilder:
         if f.fin:
             del self.fragments[key]
         return frags
+
+
+def _request_key(request: HttpRequest) -> tuple[int, int]:
+    """A request's key that outlives it (an id() is reused once the request is gone: another request would seem
+    answered, by the wrong frame)."""
+    return request.conn.index, request.number
 
 
 def _pair(events: list) -> dict[int, Message]:
@@ -182,6 +194,17 @@ def ws_offset(p: Packet, f: WsFrame) -> int:
     if p.stream_start is None:
         return -1 << 62  # unknown: before any packet's start, so no range is claimed
     return payload_start(p) + f.stream_offset - p.stream_start
+
+
+def layer_nodes(p: Packet) -> list[Node]:
+    """One node per header of a packet drawn by its layers, with its lines under it."""
+    out = []
+    for layer in p.layers:
+        node = Node(layer.label, span=field_span(layer.start, layer.end - layer.start, len(p.data)))
+        for line in layer.lines:
+            node.add(line)
+        out.append(node)
+    return out
 
 
 def _link_node(p: Packet) -> Node:
@@ -240,6 +263,8 @@ class DetailView:
     def __init__(self, console: Console, frames: set[int] | None = None, hex_bytes: bool = False):
         self.console = console
         self.frames = frames
+        self.missing: set[int] = set(frames or ())  # requested frames of this capture not drawn yet
+        self.found_all = False  # some capture had every requested frame
         self.hex_bytes = hex_bytes  # -x: the packet's bytes after its tree
         self.builder = TreeBuilder()
         self.held: deque = deque()
@@ -247,11 +272,15 @@ class DetailView:
         self.t0: float | None = None
         self.prev_ts: float | None = None
         self.printed = 0
+        self.out = LineWriter(console)  # the trees' lines in batches, styles rendered once
+        self.guides = Guides.of(console.options.ascii_only) if isinstance(console, Console) else None
 
     def group(self, pkt: Packet | None, events: list) -> None:
-        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times from its start
+        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times and streams from its start
             self.end_held()
             self.t0 = self.prev_ts = None
+            self.builder = TreeBuilder()
+            self.missing = set(self.frames or ())
         self.waiting += self.builder.observe(events)
         self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
         if pkt is None:
@@ -263,12 +292,19 @@ class DetailView:
             while self.held:
                 self._render(*self.held.popleft())
 
+    @property
+    def complete(self) -> bool:
+        """Only given frames are shown and every one of this capture's is drawn: the rest need not be read (a
+        frame's events all come with its own packet's group, which ends when the next packet arrives)."""
+        return self.frames is not None and not self.missing
+
     def end_held(self) -> None:
         while self.held:
             self._render(*self.held.popleft())
 
     def end(self) -> None:
         self.end_held()
+        self.out.flush()
         if not self.printed:
             self.console.print(Text("(no packets matched)", style="dim"))
 
@@ -277,13 +313,28 @@ class DetailView:
             self.t0 = p.ts
         prev, self.prev_ts = self.prev_ts, p.ts
         fragments = self.builder.track(events)  # tracked for every packet, shown or not
-        if self.frames is not None and p.frame not in self.frames:
-            return
+        if self.frames is not None:
+            if p.frame not in self.frames:
+                return
+            self.missing.discard(p.frame)
+            self.found_all = self.found_all or not self.missing
+        out = self.out
         if self.printed:
-            self.console.print()
+            out.write("", "")
         self.printed += 1
         for node in self.builder.nodes(p, events, fragments, prev, self.t0):
-            self.console.print(to_rich(node))
+            self.draw(node)
         if self.hex_bytes:
-            self.console.print()
+            out.write("", "")
+            out.flush()
             self.console.print(hex_dump(p.data), soft_wrap=True)
+
+    def draw(self, node: Node) -> None:
+        """One top-level node: plain lines with rich's guides, or rich's Tree when a label must wrap."""
+        out = self.out
+        lines = tree_lines(node, out.width, self.guides, out.style) if self.guides is not None else None
+        if lines is None:
+            out.flush()
+            self.console.print(to_rich(node))
+        else:
+            out.lines(lines)

@@ -108,14 +108,11 @@ def _payload(node: Node, f: WsFrame, msg: Message | None) -> None:
     if msg.opcode == 1 and msg.text is not None:
         text, is_json = pretty_payload(msg.text)
         if is_json:
-            j = node.add("Text (JSON):")
-            for line in safe(text, 20000, newlines=True).split("\n")[:400]:
-                j.add(line)
+            node.add("Text (JSON):").children += [Node(line) for line in safe(text, 20000, newlines=True)
+                                                  .split("\n")[:400]]
         else:
             node.add(f"Text: {safe(text, 2000)}")
     else:
-        d = node.add(f"Data ({len(msg.payload)} bytes)")
-        for line in hexdump(msg.payload):
-            d.add(line)
+        node.add(f"Data ({len(msg.payload)} bytes)").children += [Node(line) for line in hexdump(msg.payload)]
     if msg.app:
         add_unit_nodes(node, msg.app)

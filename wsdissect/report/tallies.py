@@ -9,6 +9,7 @@ from ..events import Finding, Message
 from ..findings import KINDS, Severity
 from ..flow import CLIENT_TO_SERVER
 from ..rfc6455 import close_code_label
+from ..ws.pings import PingBook
 from .data import CloseCodeRow, FindingGroup, RttBucket
 from .timeseries import BucketClock, add_lists
 
@@ -68,23 +69,21 @@ class PingTracker:
     def __init__(self, clock: BucketClock) -> None:
         self.clock = clock
         self.series = clock.new_series(lambda: [0, 0.0, float("inf"), float("-inf")], self._merge)
-        self.pending: dict[int, dict] = {}  # connection index -> {(direction, payload): ping time}
+        self.pending: dict[int, PingBook] = {}  # connection index -> its outstanding pings
 
     @staticmethod
     def _merge(a: list, b: list) -> list:
         return [a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3])]
 
     def ping(self, m: Message) -> None:
-        waiting = self.pending.setdefault(m.conn.index, {})
-        if len(waiting) < PENDING_PINGS:
-            waiting.setdefault((m.direction, m.payload), m.last_ts)
+        book = self.pending.get(m.conn.index)
+        if book is None:
+            book = self.pending[m.conn.index] = PingBook(PENDING_PINGS)
+        book.ping(m.direction, m.payload, m.last_ts)
 
     def pong(self, m: Message) -> None:
-        waiting = self.pending.get(m.conn.index)
-        if not waiting:
-            return
-        other = "server_to_client" if m.direction == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-        sent = waiting.pop((other, m.payload), None)
+        book = self.pending.get(m.conn.index)
+        sent = None if book is None else book.pong(m.direction, m.payload)
         if sent is None:
             return
         rtt = m.last_ts - sent

@@ -207,7 +207,13 @@ class Driver:
         return feed
 
     def events(self, captures: Iterable) -> Iterator:
-        """The same events as :meth:`feed`, pulled one by one (views that group them by packet; the API)."""
+        """The same events as :meth:`feed`, pulled one by one (the API)."""
+        for evs in self.lists(captures):
+            yield from evs
+
+    def lists(self, captures: Iterable) -> Iterator[list]:
+        """The same events as :meth:`feed`, pulled one selected list per packet (views that group them by packet:
+        each list holds at most one Packet)."""
         select = self.select
         counting = self.count is not None and self.per_packet  # -c in packet views: packets shown
         for cf in self._opened(captures):
@@ -216,12 +222,12 @@ class Driver:
             for evs in Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf)):
                 if select is not None:
                     evs = select(evs)
-                yield from evs
+                yield evs
                 if counting and any(ev.__class__ is Packet for ev in evs):
                     self.count -= 1
                     if self.count <= 0:
                         return
-            yield from self._ending(cf)
+            yield self._ending(cf)
 
     def live(self, sink: Sink, source: str = "") -> Feed:
         """A :class:`Feed` for records that arrive one by one (live capture), behind the filter."""

@@ -22,7 +22,6 @@ from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import get_current_worker
 
 from ..errors import UsageError
-from ..filters import EventFilter
 from ..findings import Severity
 from ..options import Options
 from ..render.expert import render_expert
@@ -30,6 +29,7 @@ from ..render.nodes import Node, Span
 from ..render.packets import list_header
 from ..render.stats import render_stats
 from ..render.text import safe
+from .filter_text import BarFilter
 from .hexview import hex_text
 from .model import CaptureIndex, IndexFeeder, decode_file, decode_live, live_records
 from .packet_list import ADDR_WIDTH, PacketList
@@ -76,7 +76,7 @@ class WsdissectApp(App):
     ]
 
     def __init__(self, source: str | LiveSource, options: Callable[[], Options],
-                 parse_filter: Callable[[str], Optional[EventFilter]], filter_text: str = ""):
+                 parse_filter: Callable[[str], Optional[BarFilter]], filter_text: str = ""):
         super().__init__()
         self.source = source
         self.options = options
@@ -100,8 +100,9 @@ class WsdissectApp(App):
         yield DetailTree(Text("(no packet selected)"), id="tree")
         with VerticalScroll(id="hex-pane"):
             yield Static(id="hex")
-        yield Input(placeholder="filter: stream N, opcode text, match TEXT, regex RE, client/server IP[:PORT], "
-                                "direction c2s|s2c, time-from/time-to S (Enter applies, Escape closes)",
+        yield Input(placeholder="filter: a display filter (websocket.opcode == 1 && tcp.stream == 3) or stream N, "
+                                "opcode text, match TEXT, regex RE, client/server IP[:PORT], direction c2s|s2c, "
+                                "time-from/time-to S (Enter applies, Escape closes)",
                     id="filter", value=self.filter_text)
         yield Static(id="filter-error")
         yield Footer()
@@ -213,7 +214,7 @@ class WsdissectApp(App):
         self.show_bytes(message.node.data)
 
     # -- filter -----------------------------------------------------------------------------------------------
-    def fresh_filter(self) -> Optional[EventFilter]:
+    def fresh_filter(self) -> Optional[BarFilter]:
         """A new filter object each time (filters keep the time origin of the run they filter)."""
         return self.parse_filter(self.filter_text) if self.filter_text else None
 
@@ -238,7 +239,7 @@ class WsdissectApp(App):
         self.filter_text = message.value.strip() if new is not None else ""
         self.action_close_filter()
         if self.live:  # the capture goes on: the filter applies from the next packet
-            self.feeder.filter = new
+            self.feeder.set_filter(new)
             return
         packets = self.query_one(PacketList)
         if packets.cursor >= 0:

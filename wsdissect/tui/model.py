@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
 from ..events import CaptureStart, Packet
-from ..filters import EventFilter
 from ..findings import Severity
 from ..options import Options
+from .filter_text import BarFilter
 from ..run.driver import Feed, dissect_records
 from ..render.expert import ExpertCollector
 from ..render.packets import PacketRow, PacketSummaries, group_by_packet
@@ -61,11 +61,17 @@ class CaptureIndex:
 class IndexFeeder:
     """Consumes events and fills a :class:`CaptureIndex`; *stop* ends the work early (a new filter, quitting)."""
 
-    def __init__(self, index: CaptureIndex, event_filter: EventFilter | None, stop: threading.Event):
+    def __init__(self, index: CaptureIndex, bar_filter: BarFilter | None, stop: threading.Event):
         self.index = index
-        self.filter = event_filter if event_filter is not None and event_filter.active else None
         self.stop = stop
         self.summaries = PacketSummaries()
+        self.set_filter(bar_filter)
+
+    def set_filter(self, bar_filter: BarFilter | None) -> None:
+        """Select with *bar_filter* from now on (live: from the next packet)."""
+        self.filter = bar_filter
+        self.select_rows = bar_filter.selector(per_packet=True) if bar_filter is not None else None
+        self.select_events = bar_filter.selector(per_packet=False) if bar_filter is not None else None
 
     def tap(self, events: Iterable) -> Iterator:
         """Note every packet's connection (before the filter: details need all of a connection's packets)."""
@@ -86,14 +92,26 @@ class IndexFeeder:
     def group(self, pkt: Packet | None, events: list) -> None:
         """One packet and the events it produced (``None``: events outside any packet), before the filter.
 
-        The filter selects as the commands do: statistics and expert info take the events it accepts (like
-        ``stats`` and ``expert``), the list takes the packet whole or not at all (like ``show``)."""
-        stats, expert, flt = self.index.stats.event, self.index.expert.event, self.filter
-        for ev in events if flt is None else filter(flt.accepts, events):
-            stats(ev)
-            expert(ev)
-        if pkt is not None and (flt is None or flt.packet_ok(pkt, events)):
-            self.index.rows.append(self.summaries.row(pkt, events))
+        The filter selects as the commands do (through the driver's selection): statistics and expert info take
+        the events it selects as message views do (like ``stats`` and ``expert``), the list takes the packet whole
+        or not at all (like ``show``)."""
+        stats, expert = self.index.stats.event, self.index.expert.event
+        if self.filter is None:
+            for ev in events:
+                stats(ev)
+                expert(ev)
+            if pkt is not None:
+                self.index.rows.append(self.summaries.row(pkt, events))
+            return
+        whole = [pkt, *events] if pkt is not None else events
+        for ev in self.select_events(whole):
+            if ev.__class__ is not Packet:
+                stats(ev)
+                expert(ev)
+        if pkt is not None:
+            shown = self.select_rows(whole)  # the packet first and whole, or nothing
+            if shown and shown[0] is pkt:
+                self.index.rows.append(self.summaries.row(pkt, events))
 
     def packet_events(self, events: list) -> None:
         """A packet's worth of events, as the live path hands them over (``Feed.records``)."""

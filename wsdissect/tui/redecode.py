@@ -12,13 +12,12 @@ from typing import Iterator, NamedTuple, Optional
 
 from ..capture.files import CaptureFile
 from ..events import CaptureStart, HttpRequest, Packet
-from ..filters import EventFilter
 from ..options import Options
 from ..pipeline import Dissector
-from ..run.driver import event_selector
 from ..render.nodes import Node
 from ..render.packets import PacketRow
 from ..render.tree import HOLD_LIMIT, TreeBuilder
+from .filter_text import BarFilter
 from .model import CaptureIndex, view_options
 
 
@@ -40,11 +39,11 @@ def _records(path: str, frames: Optional[set[int]], last: int) -> Iterator[tuple
 
 
 def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, options: Options,
-                      event_filter: EventFilter | None, per_packet: bool = False
+                      bar_filter: BarFilter | None, per_packet: bool = False
                       ) -> Iterator[tuple[Packet | None, list]]:
     """``(packet, events after the filter)`` of connection *stream* (every connection when None) up to frame
     *last*; the end-of-capture events come with the last packet when it is the capture's last.  The filter
-    selects as the driver does (:func:`~wsdissect.run.driver.event_selector`): event by event, or, with
+    selects as the driver does (:func:`~wsdissect.run.driver.event_selector`): as message views do, or, with
     *per_packet*, each packet whole or not at all like ``show``."""
     d = Dissector(view_options(options))
     frames = None
@@ -52,10 +51,9 @@ def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, opt
         d.connections = stream  # the connection gets the index it has in the full run
         all_frames = index.conn_frames.get(stream, ())
         frames = set(all_frames[:bisect_right(all_frames, last)])
-    flt = event_filter if event_filter is not None and event_filter.active else None
-    if flt is not None and index.first_ts is not None:
-        flt.accepts(CaptureStart(index.source, index.first_ts))  # the time origin of --time-from/--time-to
-    select = event_selector(flt, per_packet)
+    select = bar_filter.selector(per_packet) if bar_filter is not None else None
+    if select is not None and index.first_ts is not None:
+        select([CaptureStart(index.source, index.first_ts)])  # the time origin of --time-from/--time-to
     rec = None
     for rec in _records(index.source, frames, last):
         events = d.packet(*rec)
@@ -67,11 +65,11 @@ def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, opt
         yield pkt, events[1:] if pkt is not None else events
     if stream is not None and (rec is None or rec[0] < index.last_frame or not index.done):
         events = d.finish()  # the connection as far as the capture goes (follow needs its end)
-        yield None, [e for e in events if flt is None or flt.accepts(e)]
+        yield None, select(events) if select is not None else events
 
 
 def packet_detail(index: CaptureIndex, position: int, options: Options,
-                  event_filter: EventFilter | None = None) -> Optional[PacketDetail]:
+                  bar_filter: BarFilter | None = None) -> Optional[PacketDetail]:
     """The detail of the packet in row *position*, or None when it cannot be decoded again."""
     row = index.rows[position]
     prev = index.rows[position - 1].ts if position else None
@@ -80,21 +78,21 @@ def packet_detail(index: CaptureIndex, position: int, options: Options,
     at = bisect_right(frames, row.frame)
     if at and frames[at - 1] == row.frame:
         last = frames[min(at + HOLD_LIMIT, len(frames)) - 1]
-        found = _build(index, row, row.stream, last, options, event_filter, prev, t0)
+        found = _build(index, row, row.stream, last, options, bar_filter, prev, t0)
         if found is not None:
             return found
-    return _build(index, row, None, row.frame + HOLD_LIMIT, options, event_filter, prev, t0)
+    return _build(index, row, None, row.frame + HOLD_LIMIT, options, bar_filter, prev, t0)
 
 
 def _build(index: CaptureIndex, row: PacketRow, stream: Optional[int], last: int, options: Options,
-           event_filter: EventFilter | None, prev: float | None, t0: float) -> Optional[PacketDetail]:
+           bar_filter: BarFilter | None, prev: float | None, t0: float) -> Optional[PacketDetail]:
     """Feed packets in order; once the target is in, go on until its HTTP requests have their responses (for
     ``[Response in frame]``) or HOLD_LIMIT packets went by, then build its tree."""
     builder = TreeBuilder()
     target = None
     waiting: list[HttpRequest] = []
     after = 0
-    for pkt, events in connection_groups(index, stream, last, options, event_filter, per_packet=True):
+    for pkt, events in connection_groups(index, stream, last, options, bar_filter, per_packet=True):
         pending = builder.observe(events)
         fragments = builder.track(events) if pkt is not None else []
         if target is None:

@@ -14,9 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
 from ..events import CaptureStart
-from ..filters import EventFilter
 from ..options import Options
 from ..render.follow import FollowView
+from .filter_text import BarFilter
 from .model import CaptureIndex
 from .redecode import connection_groups
 
@@ -89,8 +89,9 @@ KEYS = (
     ("↑ ↓ PgUp PgDn Home End", "move in the packet list (or the tree); the mouse selects and scrolls too"),
     ("Tab / Shift+Tab", "next / previous pane: list, tree, bytes"),
     ("Enter", "open or close the selected tree node"),
-    ("/ or Ctrl+F", "filter bar: stream 3, opcode text, match TEXT, regex RE, client IP[:PORT], server ..., "
-                    "direction c2s|s2c, time-from S, time-to S (the filters of `show`); empty: no filter"),
+    ("/ or Ctrl+F", "filter bar: a Wireshark display filter (as -Y), or stream 3, opcode text, match TEXT, "
+                    "regex RE, client IP[:PORT], server ..., direction c2s|s2c, time-from S, time-to S (the filters "
+                    "of `show`; -Y EXPR adds a display filter); empty: no filter"),
     ("Escape", "close the filter bar or a screen"),
     ("f", "follow the selected packet's connection"),
     ("s", "statistics (as `wsdissect stats`)"),
@@ -116,9 +117,9 @@ class HelpScreen(LogScreen):
 class FollowScreen(LogScreen):
     """``wsdissect follow`` of one connection, decoded again in a worker (the first FOLLOW_LIMIT lines)."""
 
-    def __init__(self, index: CaptureIndex, stream: int, options: Options, event_filter: EventFilter | None):
+    def __init__(self, index: CaptureIndex, stream: int, options: Options, bar_filter: BarFilter | None):
         super().__init__(f"Follow stream {stream}")
-        self.index, self.stream, self.options, self.filter = index, stream, options, event_filter
+        self.index, self.stream, self.options, self.filter = index, stream, options, bar_filter
 
     def on_mount(self) -> None:
         super().on_mount()

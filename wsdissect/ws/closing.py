@@ -6,8 +6,8 @@ returns a finding ``(code, message)`` when something is wrong (a pong that answe
 from __future__ import annotations
 
 from ..events import Message
-from ..flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
 from ..rfc6455 import Opcode
+from .pings import PingBook
 
 MAX_PENDING_PINGS = 64  # unanswered pings remembered per connection
 
@@ -18,7 +18,7 @@ class Lifecycle:
     def __init__(self) -> None:
         self.first_close: str | None = None  # direction of the first Close frame
         self.close_codes: dict[str, tuple] = {}  # direction -> (code, reason)
-        self.pings: dict[tuple[str, bytes], float] = {}  # (direction, payload) -> time sent
+        self.pings = PingBook(MAX_PENDING_PINGS)
         self.rtts: list | None = None  # [count, total, min, max] of ping round-trip times
 
     def control(self, direction: str, m: Message) -> tuple[str, str] | None:
@@ -28,11 +28,9 @@ class Lifecycle:
                 self.first_close = direction
             self.close_codes[direction] = (m.close_code, m.close_reason)
         elif op == Opcode.PING:
-            if len(self.pings) < MAX_PENDING_PINGS:
-                self.pings[(direction, m.payload)] = m.last_ts
+            self.pings.ping(direction, m.payload, m.last_ts)
         elif op == Opcode.PONG:
-            other = SERVER_TO_CLIENT if direction == CLIENT_TO_SERVER else CLIENT_TO_SERVER
-            sent = self.pings.pop((other, m.payload), None)
+            sent = self.pings.pong(direction, m.payload)
             if sent is not None:
                 self._rtt(m.last_ts - sent)
             elif m.complete:
@@ -56,4 +54,4 @@ class Lifecycle:
         return None if r is None else (r[0], r[2], r[1] / r[0], r[3])
 
     def forget_pings(self) -> None:
-        self.pings = {}
+        self.pings.clear()
