@@ -1436,15 +1436,11 @@ tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_field
     return 1;
 }
 
-/* The fields as a tuple of *type* (a tuple subclass with 13 fields, e.g. a NamedTuple), or a plain tuple when
- * *type* is NULL: the items are set directly, as tuple.__new__ would copy them. */
-static PyObject *
-tcp_tuple(const struct tcp_fields *f)
+/* The 13 fields of *f* as new objects in *items* (layers.TcpSegment's order); 0, or -1 with none left over. */
+static int
+tcp_items(const struct tcp_fields *f, PyObject *items[13])
 {
-    PyObject *tup = PyTuple_New(13);
-    if (tup == NULL)
-        return NULL;
-    PyObject *items[13] = {
+    PyObject *made[13] = {
         PyLong_FromLong(f->ver),
         PyBytes_FromStringAndSize((const char *)f->src, f->alen),
         PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
@@ -1455,14 +1451,33 @@ tcp_tuple(const struct tcp_fields *f)
     };
     int failed = 0;
     for (int i = 0; i < 13; i++) {
-        if (items[i] == NULL)
+        items[i] = made[i];
+        if (made[i] == NULL)
             failed = 1;
-        PyTuple_SET_ITEM(tup, i, items[i]);  /* a NULL item is fine for the tuple's deallocation */
     }
     if (failed) {
-        Py_DECREF(tup);
+        for (int i = 0; i < 13; i++)
+            Py_XDECREF(items[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fields as a plain tuple (speedups.parse_tcp, for the tests). */
+static PyObject *
+tcp_tuple(const struct tcp_fields *f)
+{
+    PyObject *items[13];
+    if (tcp_items(f, items) < 0)
+        return NULL;
+    PyObject *tup = PyTuple_New(13);
+    if (tup == NULL) {
+        for (int i = 0; i < 13; i++)
+            Py_DECREF(items[i]);
         return NULL;
     }
+    for (int i = 0; i < 13; i++)
+        PyTuple_SET_ITEM(tup, i, items[i]);
     return tup;
 }
 
@@ -1515,25 +1530,13 @@ find_segment_slots(PyTypeObject *type)
 static PyObject *
 tcp_segment(PyTypeObject *type, const struct tcp_fields *f)
 {
-    PyObject *items[13] = {
-        PyLong_FromLong(f->ver),
-        PyBytes_FromStringAndSize((const char *)f->src, f->alen),
-        PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
-        PyLong_FromUnsignedLong(f->sport), PyLong_FromUnsignedLong(f->dport),
-        PyLong_FromUnsignedLong(f->seq), PyLong_FromUnsignedLong(f->ack),
-        PyLong_FromLong(f->flags), PyLong_FromLong(f->window),
-        PyLong_FromSsize_t(f->start), PyLong_FromSsize_t(f->plen), PyLong_FromSsize_t(f->l3), PyLong_FromSsize_t(f->t),
-    };
-    PyObject *obj = NULL;
-    int failed = 0;
-    for (int i = 0; i < 13; i++)
-        if (items[i] == NULL)
-            failed = 1;
-    if (!failed)
-        obj = type->tp_alloc(type, 0);
+    PyObject *items[13];
+    if (tcp_items(f, items) < 0)
+        return NULL;
+    PyObject *obj = type->tp_alloc(type, 0);
     if (obj == NULL) {
         for (int i = 0; i < 13; i++)
-            Py_XDECREF(items[i]);
+            Py_DECREF(items[i]);
         return NULL;
     }
     for (int i = 0; i < 13; i++)  /* the slots take the references */
