@@ -158,6 +158,19 @@ def _on_alarm(signum, frame):
     raise Hang()
 
 
+def in_packet_order(events: list) -> list:
+    """*events* grouped by the packet they belong to, stably: the view path hands events decoded late from held
+    bytes on with their own packets (wsdissect.run.regroup), the export path as they are decoded; within a packet
+    and connection both keep the decoding order."""
+    from wsdissect.run.regroup import event_frame
+
+    def key(ev) -> tuple[int, int]:
+        frame = event_frame(ev)
+        conn = getattr(ev, "conn", None)
+        return (ev.last_frame if frame is None else frame), (-1 if conn is None else conn.index)
+    return sorted(events, key=key)
+
+
 def execute(data: bytes, options: dict | None = None, path: str | None = None, timeout: float = 5.0,
             measure: bool = True) -> Outcome:
     """Run the whole pipeline and the exporters over one input; classify what happened."""
@@ -225,6 +238,7 @@ def execute(data: bytes, options: dict | None = None, path: str | None = None, t
             writer = RecordWriter(io.BytesIO(), "jsonl")
             writer.events(exported)
             writer.close()
+            seen, exported = in_packet_order(seen), in_packet_order(exported)
             if exported != seen:
                 i = next((i for i, (a, b) in enumerate(zip(seen, exported)) if a != b), min(len(seen), len(exported)))
                 raise PathMismatch(f"event {i}: view path {seen[i] if i < len(seen) else None!r} / export path "

@@ -382,3 +382,16 @@ def connection_summary(c: Connection, reason: str) -> ConnectionEnd:
         ended_by=reason, first_close=life.first_close, close_codes=dict(life.close_codes),
         midstream=c.midstream, stats={c.c2s.name: c.c2s.stats(), c.s2c.name: c.s2c.stats()},
         ping_rtt=life.ping_rtt, handshake_ms=c.handshake_ms, tls=c.tls and c.tls.info)
+
+
+def held_from(c: Connection) -> int | None:
+    """The first capture frame whose payload connection *c* holds undecided (WebSocket detection in progress, or a
+    direction looking for a frame boundary), None when it holds none.  Packet views wait for the frames decoded
+    from those bytes (:class:`wsdissect.run.regroup.Regrouper`)."""
+    if c.mode == PROBE:
+        firsts = [d.probe[0].frame for d in (c.c2s, c.s2c) if d.probe]
+    elif c.mode == WEBSOCKET and c.c2s.ws is not None:
+        firsts = [f for f in (c.c2s.ws.held_from(), c.s2c.ws.held_from()) if f is not None]
+    else:
+        return None
+    return min(firsts) if firsts else None

@@ -11,7 +11,7 @@ from .capture.describe import PacketDescriber
 from .capture.layers import (INNER_FRAGMENT, PLAIN_L3, SUPPORTED_LINKTYPES, IpDefragmenter, TcpSegment, ip_str,
                              l3_offset, parse_tcp, tcp_parser)
 from .capture.tunnels import TunnelMalformed
-from .connection import Connection, Ended, Pending
+from .connection import Connection, Ended, Pending, held_from
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
@@ -40,6 +40,7 @@ class Dissector:
         self.analysis = TcpAnalysis()
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
+        self.holding: dict[int, Connection] = {}  # packet views: connections holding undecided bytes, by index
         self.describer = PacketDescriber()  # views: the headers of packets that are not plain Ethernet/IP/TCP
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
@@ -67,23 +68,24 @@ class Dissector:
         if conn_state.__class__ is Pending and not conn_state.finished:
             if not plen:
                 conn_state.control(from_client, seg.seq, flags, ts)
-                if self.opts.packets:
-                    out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
+                if self.opts.packets:  # the packet first, its findings (a new connection's) after it
+                    out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state,
+                                                     from_client))
                 return out
             conn_state = conn_state.promote(self.opts, self.tls_context)
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
         if conn_state.finished:
             if self.opts.packets:
-                out.append(self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
+                out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
         start = seg.payload_start
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,
                                f"{plen - len(payload)} of {plen} TCP payload bytes not captured", conn_state.conn))
-        at = len(out)
+        keys = conn_state.keys
         if self.opts.packets:  # the packet comes first; built after the segment, when the stream's base is known
-            out.append(None)
+            out.insert(0, None)
         try:
             conn_state.segment(from_client, seg, payload, frame, ts, out)
         except Exception as e:  # noqa: BLE001 - a stage bug must not lose the rest of the capture
@@ -91,11 +93,34 @@ class Dissector:
                                f"internal error while decoding this connection ({type(e).__name__}: {e}); "
                                "connection dropped", conn_state.conn))
             conn_state.finished = True
+        if conn_state.keys is not keys:  # the roles were the wrong way round (the WebSocket heuristic found out)
+            self.relative.swap(conn_state.conn.index)
+            self.analysis.swap(conn_state.conn.index)
+            from_client = not from_client
         if self.opts.packets:
-            out[at] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
+            out[0] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
+            if held_from(conn_state) is not None:
+                self.holding[conn_state.conn.index] = conn_state
         if conn_state.finished:  # it has ended: keep only a small record for its late packets
             self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = Ended(conn_state)
         return out
+
+    def holds(self, conn: int) -> bool:
+        """Does connection *conn* hold payload bytes it has not decided on yet (packet views only)?"""
+        c = self.holding.get(conn)
+        return c is not None and held_from(c) is not None
+
+    def held_since(self) -> int | None:
+        """The first frame whose payload a connection still holds undecided (packet views only), None when none
+        does: the packets from there on may yet get the WebSocket frames decoded from those bytes."""
+        first = None
+        for index, c in list(self.holding.items()):
+            f = held_from(c)
+            if f is None:
+                del self.holding[index]
+            elif first is None or f < first:
+                first = f
+        return first
 
     def _odd_packet(self, r, frame, ts, linktype, data, wire_len, out) -> tuple[TcpSegment, bytes] | None:
         """Non-TCP, malformed or fragmented packets: findings, and reassembly of IPv4 fragments (the reassembled

@@ -17,6 +17,11 @@ it.  Compared, per packet (Wireshark, like wsdissect, attaches a WebSocket frame
 Two crafted captures (tests/support/builders.py) add what the samples lack: every close code 1000-1016, 2999, 3000, 3999,
 4000, 4999 with a reason, and an upgrade whose request target carries a URL in its query.
 
+Mid-stream cases (``MIDSTREAM``): the corpus's ``variant_midstream_start`` and sample captures with every packet up
+to the ``101 Switching Protocols`` cut off, decoded by ``show --decode-as tcp.port==P`` and ``tshark -d
+tcp.port==P,websocket``: the same WebSocket fields on the same packets, and the TCP fields (sequence numbers relative
+to the first one seen in each direction).
+
 Skipped when tshark is not installed (CI installs it).  A difference that a known wsdissect bug explains makes its
 case xfail (``raises=WsdissectBug``); any other difference fails the test.  ``ACCEPTED`` lists the deliberate
 deviations that are not bugs (close-code names Wireshark 4.0 does not know).
@@ -24,6 +29,7 @@ deviations that are not bugs (close-code names Wireshark 4.0 does not know).
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shutil
 import subprocess
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ._support import CAPTURES, WsdissectBug, capture, parse_tree, run_cli
+from ._support import CAPTURES, ROOT, WsdissectBug, capture, parse_tree, run_cli
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
@@ -123,12 +129,14 @@ class TsPacket:
 
 
 _running: dict[str, subprocess.Popen] = {}
+DECODE_AS: dict[str, int] = {}  # mid-stream capture path -> the port both decode as WebSocket
 
 
 def _start_tshark(path: str) -> None:
     if path not in _running:
-        _running[path] = subprocess.Popen([TSHARK, "-2", "-n", "-r", path, "-T", "pdml"], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE)
+        decode = ["-d", f"tcp.port=={DECODE_AS[path]},websocket"] if path in DECODE_AS else []
+        _running[path] = subprocess.Popen([TSHARK, "-2", "-n", "-r", path, *decode, "-T", "pdml"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 @functools.cache
@@ -149,7 +157,8 @@ def tshark_packets(path: str) -> dict[int, TsPacket]:
 @functools.cache
 def wsdissect_trees(path: str):
     # wide: no line is wrapped; the crafted captures are compared on their WebSocket/HTTP packets only (-w)
-    res = run_cli(["show", "-V", *(["--ws-only"] if "crafted_" in path else []), path], width=4000)
+    decode = ["--decode-as", f"tcp.port=={DECODE_AS[path]}"] if path in DECODE_AS else []
+    res = run_cli(["show", "-V", *(["--ws-only"] if "crafted_" in path else []), *decode, path], width=4000)
     assert res.exit_code == 0, res.stderr
     return parse_tree(res.text)
 
@@ -201,7 +210,16 @@ def _eth_names_as_in_the_notes(m: Mismatch) -> bool:
     return _eth_dup(m)
 
 
-ACCEPTED = {"close-code-names": _named_close_code, "ethernet-as-in-the-notes": _eth_names_as_in_the_notes}
+def _compression_assumed_midstream(m: Mismatch) -> bool:
+    """Accepted deviation, not a bug: without the handshake in the capture nobody knows what was negotiated;
+    wsdissect takes RSV1 for permessage-deflate (the one extension that defines it) and inflates, so it prints
+    ``.1.. .... = Per-Message Compressed: True`` where Wireshark prints only ``Reserved: 0x4``."""
+    return m.field == "websocket.pmc" and m.wireshark is None and m.wsdissect == (
+        ".1.. .... = Per-Message Compressed: True")
+
+
+ACCEPTED = {"close-code-names": _named_close_code, "ethernet-as-in-the-notes": _eth_names_as_in_the_notes,
+            "compression-assumed-midstream": _compression_assumed_midstream}
 
 
 def _judge(mismatches: list[Mismatch], checked: int) -> None:
@@ -404,6 +422,28 @@ CRAFTED = {"crafted_close_codes": (_crafted_close_codes, ("websocket",)),
            "crafted_uri_in_query": (_crafted_uri_in_query, ("http",))}
 
 
+# -- mid-stream: the handshake is not in the capture ----------------------------------------------------------------
+def _handshake_cut_off(name: str, path: str) -> None:
+    """Sample *name* without every packet of its WebSocket connections up to their 101 (chosen by tshark)."""
+    from tests.support import drop_frames
+
+    def fields(display: str) -> list[list[str]]:
+        out = subprocess.run([TSHARK, "-r", capture(name), "-Y", display, "-T", "fields", "-e", "frame.number",
+                              "-e", "tcp.stream", "-e", "tcp.srcport"], capture_output=True, text=True, check=True)
+        return [line.split("\t") for line in out.stdout.splitlines()]
+
+    upgrades = {int(stream): int(frame) for frame, stream, _ in fields("http.response.code == 101")}
+    DECODE_AS[path] = int(fields("http.response.code == 101")[0][2])
+    drop_frames(capture(name), path, {int(frame) for frame, stream, _ in fields("tcp")
+                                      if int(stream) in upgrades and int(frame) <= upgrades[int(stream)]})
+
+
+MIDSTREAM_CORPUS = ROOT.parent / "shared" / "corpus" / "variant_midstream_start"
+MIDSTREAM = {"midstream_start": ("websocket", "tcp", "summary"),
+             **{f"midstream_{name}": ("websocket", "tcp") for name in ("wsproto_fragments", "websockets_deflate",
+                                                                       "asr_28002")}}
+
+
 @pytest.fixture(scope="module")
 def crafted_dir(tmp_path_factory):
     for name in CAPTURES:  # tshark runs on every sample capture at once, while the first comparisons start
@@ -412,6 +452,17 @@ def crafted_dir(tmp_path_factory):
 
 
 def _path(name: str, crafted_dir) -> str:
+    if name == "midstream_start":
+        if not MIDSTREAM_CORPUS.is_dir():
+            pytest.skip("the shared corpus is not there")
+        path = str(MIDSTREAM_CORPUS / "capture.pcap")
+        DECODE_AS[path] = json.loads((MIDSTREAM_CORPUS / "meta.json").read_text())["port"]
+        return path
+    if name in MIDSTREAM:
+        path = crafted_dir / f"{name}.pcap"
+        if not path.exists():
+            _handshake_cut_off(name.removeprefix("midstream_"), str(path))
+        return str(path)
     if name not in CRAFTED:
         return capture(name)
     path = crafted_dir / f"{name}.pcap"
@@ -427,6 +478,9 @@ def _cases():
                 continue  # no fragmented message in that capture
             yield c, aspect
     for c, (_build, aspects) in CRAFTED.items():
+        for aspect in aspects:
+            yield c, aspect
+    for c, aspects in MIDSTREAM.items():
         for aspect in aspects:
             yield c, aspect
 

@@ -212,3 +212,25 @@ class FastConversation:
         self._emit(True, 0x11)
         self._emit(False, 0x11)
         self._emit(True, 0x10)
+
+
+# -- cutting captures ------------------------------------------------------------------------------------------
+def drop_frames(src: str, dst: str, drop: set[int]) -> str:
+    """Copy the classic pcap *src* to *dst* without the records numbered in *drop* (1-based), e.g. to make a
+    connection start mid-stream; the other records are copied byte for byte (their numbers shift down)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    if struct.unpack(order + "I", data[:4])[0] not in (0xA1B2C3D4, 0xA1B23C4D):
+        raise ValueError(f"{src}: not a classic pcap file")
+    out = [data[:24]]
+    pos, number = 24, 0
+    while pos + 16 <= len(data):
+        caplen = struct.unpack_from(order + "I", data, pos + 8)[0]
+        number += 1
+        if number not in drop:
+            out.append(data[pos:pos + 16 + caplen])
+        pos += 16 + caplen
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+    return dst

@@ -246,9 +246,9 @@ def test_resync_refuses_wrong_mask_direction():
     unmasked = ws_frame(1, b"abc") * 4
     assert p.feed(unmasked, 0, 2, 2.0) == []
     assert not p.synced
-    masked = ws_frame(1, b"abc", mask=b"abcd") * 2
+    masked = ws_frame(1, b"abc", mask=b"abcd") * 3
     out = p.feed(masked, len(unmasked), 3, 3.0)
-    assert [f[F_PAYLOAD] for f in out] == [b"abc", b"abc"]
+    assert [f[F_PAYLOAD] for f in out] == [b"abc", b"abc", b"abc"]
     assert out[0][F_OFFSET] == len(unmasked)
 
 
@@ -267,8 +267,8 @@ def test_gap_while_unsynced_discards_the_resync_buffer():
     p.feed(b"\xff\xff\xff", 0, 1, 1.0)
     assert p.gap(10, 2, 2.0) == []
     assert any(f[0] == "ws.resync" for f in p.findings)
-    out = p.feed(ws_frame(1, b"x") + ws_frame(1, b"y"), 13, 3, 3.0)
-    assert [f[F_OFFSET] for f in out] == [13, 16]
+    out = p.feed(ws_frame(1, b"x") + ws_frame(1, b"y") + ws_frame(1, b"z"), 13, 3, 3.0)
+    assert [f[F_OFFSET] for f in out] == [13, 16, 19]
 
 
 # -- check_frame -----------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..events import CaptureEnd, CaptureStart, Finding, Packet, WsFrame
 from ..findings import KINDS
 from ..options import Options
 from ..pipeline import Dissector
+from .regroup import Regrouper
 from .selection import Selection
 
 Sink = Callable[[list], None]
@@ -64,10 +65,21 @@ class Feed:
         self.dissector = Dissector(options)
         if tls_secrets is not None:
             self.dissector.tls_secrets.attach(tls_secrets)
-        self.sink = sink
+        # packet views: each event on its packet, also when its bytes were held and decoded later (run.regroup)
+        self.regroup = Regrouper(self.dissector) if options.packets else None
+        self.out = sink  # where the lists go (the sink behind the regrouper)
+        self.sink = sink if self.regroup is None or sink is None else self._regrouped(sink)
         self.source = source
         self.start_ts = start_ts  # the capture's first time when this feed is one shard of it (else its own)
         self.started = False
+
+    def _regrouped(self, sink: Sink) -> Sink:
+        add = self.regroup.add
+
+        def regrouped(events: list) -> None:
+            for ready in add(events):
+                sink(ready)
+        return regrouped
 
     def _start(self, rec: tuple) -> CaptureStart:
         self.started = True
@@ -97,16 +109,22 @@ class Feed:
     def lists(self, records: Iterable) -> Iterator[list]:
         """The same as :meth:`records` followed by :meth:`end`, pulled: one list per packet (views)."""
         it = iter(records)
-        for rec in it:
-            yield [self._start(rec)]
-            yield self.dissector.packet(*rec)
-            break
-        packet = self.dissector.packet
+        first = next(it, None)
+        if first is not None:
+            yield [self._start(first)]
+            it = itertools.chain((first,), it)
+        packet, regroup = self.dissector.packet, self.regroup
         for rec in it:
             events = packet(*rec)
             if events:
-                yield events
-        yield self.dissector.finish()
+                if regroup is None:
+                    yield events
+                else:
+                    yield from regroup.add(events)
+        if regroup is None:
+            yield self.dissector.finish()
+        else:
+            yield from regroup.end(self.dissector.finish())
 
     def finding(self, finding: Finding) -> None:
         """A finding about the capture itself (live: packets the kernel dropped), through the filter to the sink."""
@@ -119,8 +137,13 @@ class Feed:
             self.sink(events)
 
     def end(self) -> None:
-        """The capture is over: flush every connection still open."""
-        self.sink(self.dissector.finish())
+        """The capture is over: flush every connection still open (and hand on every packet still held)."""
+        events = self.dissector.finish()
+        if self.regroup is None:
+            self.sink(events)
+            return
+        for ready in self.regroup.end(events):
+            self.out(ready)
 
 
 class Driver:

@@ -81,6 +81,14 @@ class TcpAnalysis:
         self.sides.pop((conn, True), None)
         self.sides.pop((conn, False), None)
 
+    def swap(self, conn: int) -> None:
+        """The connection's client and server were the wrong way round: each side keeps its own state."""
+        sides = self.sides
+        c, s = sides.pop((conn, True), None), sides.pop((conn, False), None)
+        for from_client, side in ((True, s), (False, c)):
+            if side is not None:
+                sides[(conn, from_client)] = side
+
     @staticmethod
     def _window(p: Segment, me: _Side, peer: _Side | None) -> int:
         """The window as tshark shows ``Win=``: shifted by the scale both SYNs announced, never in a SYN."""

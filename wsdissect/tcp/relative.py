@@ -38,3 +38,9 @@ class RelativeNumbers:
 
     def forget(self, conn: int) -> None:
         self.bases.pop(conn, None)
+
+    def swap(self, conn: int) -> None:
+        """The connection's client and server were the wrong way round: each direction keeps its base."""
+        bases = self.bases.get(conn)
+        if bases is not None:
+            bases.reverse()

@@ -14,6 +14,7 @@ from ..capture.files import CaptureFile
 from ..events import CaptureStart, HttpRequest, Packet
 from ..options import Options
 from ..pipeline import Dissector
+from ..run.regroup import Regrouper
 from ..render.nodes import Node
 from ..render.packets import PacketRow
 from ..render.tree import HOLD_LIMIT, TreeBuilder
@@ -54,18 +55,29 @@ def connection_groups(index: CaptureIndex, stream: Optional[int], last: int, opt
     select = bar_filter.selector(per_packet) if bar_filter is not None else None
     if select is not None and index.first_ts is not None:
         select([CaptureStart(index.source, index.first_ts)])  # the time origin of --time-from/--time-to
+    regroup = Regrouper(d)  # frames decoded late from held bytes go to their own packets, as in show
     rec = None
     for rec in _records(index.source, frames, last):
         events = d.packet(*rec)
-        if rec[0] == index.last_frame and index.done:
-            events += d.finish()
-        if select is not None:
-            events = select(events)
-        pkt = events[0] if events and events[0].__class__ is Packet else None
-        yield pkt, events[1:] if pkt is not None else events
+        ended = rec[0] == index.last_frame and index.done
+        for ready in regroup.end(events + d.finish()) if ended else regroup.add(events):
+            yield from _by_packet(select(ready) if select is not None else ready)
     if stream is not None and (rec is None or rec[0] < index.last_frame or not index.done):
         events = d.finish()  # the connection as far as the capture goes (follow needs its end)
-        yield None, select(events) if select is not None else events
+        for ready in regroup.end(events):
+            yield from _by_packet(select(ready) if select is not None else ready)
+
+
+def _by_packet(events: list) -> Iterator[tuple[Packet | None, list]]:
+    """One packet's list as ``(packet, its events)``, after ``(None, events)`` for what came before the packet (a
+    connection seen without its SYN starts with a finding), as :func:`~wsdissect.render.packets.group_by_packet`."""
+    for i, ev in enumerate(events):
+        if ev.__class__ is Packet:
+            if i:
+                yield None, events[:i]
+            yield ev, events[i + 1:]
+            return
+    yield None, events
 
 
 def packet_detail(index: CaptureIndex, position: int, options: Options,

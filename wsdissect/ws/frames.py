@@ -46,6 +46,8 @@ F_FIRST, F_FRAME, F_TS, F_B0, F_B1, F_KEY, F_LEN, F_PAYLOAD, F_COMPLETE, F_OFFSE
 
 KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 RESYNC_MAX = 256 << 10  # bytes searched for a frame boundary before they are given up
+STRONG_CHAIN = 8  # frames in a row that prove a boundary even without a segment ending on one of them
+PLAUSIBLE_LENGTH = 1 << 32  # a frame header met while searching for a boundary claims less (else it is noise)
 UNDECIDED, INVALID, PROVEN = 0, 1, 2
 
 
@@ -334,6 +336,10 @@ class Resync:
         self.roff = 0  # stream offset of rbuf[0]
         self.scanner: BoundaryScanner | None = None
 
+    def first_frame(self) -> int | None:
+        """The capture frame of the first byte held (None: nothing held)."""
+        return self.rmarks[0][1] if self.rmarks else None
+
     def reset(self, frame: int) -> tuple | None:
         """Start over (a gap); the finding for bytes held and never decoded, if any."""
         finding = None
@@ -371,11 +377,17 @@ class Resync:
             self.scanner = BoundaryScanner(self.client, self.rsv_allowed)
         start = self.scanner.find(self.rbuf)
         if start is None:
-            if len(self.rbuf) > RESYNC_MAX:
+            if len(self.rbuf) <= RESYNC_MAX:
+                return None
+            if self.scanner.earliest() != 0:
                 findings.append(("ws.resync", f"no frame boundary found in {len(self.rbuf)} bytes; discarded",
                                  frame, ts))
                 self._clear()
-            return None
+                return None
+            start = 0  # the frames from the first held byte agree with all of them: a frame longer than the hold
+            findings.append(("ws.resync", f"no frame boundary proven in {len(self.rbuf)} bytes; decoding from the "
+                             "first of them, where a plausible frame header starts a frame longer than that", frame,
+                             ts))
         if start:
             findings.append(("ws.resync", f"resynchronised on a frame boundary after skipping {start} bytes",
                              frame, ts))
@@ -385,70 +397,85 @@ class Resync:
 
 
 class BoundaryScanner:
-    """Incremental search for a provable frame boundary in a growing buffer.
+    """Incremental search for a provable frame boundary in a growing buffer, fed a chunk (segment) at a time.
 
     Every start position is tried once; a candidate whose chain of plausible headers needs bytes not yet seen is
-    parked until the buffer is long enough, so the total work is linear in the bytes searched.  The answer is the
-    first position that is PROVEN (see :func:`chain`) with no earlier candidate still undecided, or any position
-    whose chain already has three complete frames.
+    parked until the buffer is long enough, so the total work is linear in the bytes searched.  Evidence is counted
+    in frames and anchors: the chain starts where a chunk (segment) started, or one of its frames ends where a
+    chunk ended (senders write frames whole, so segments start and end on frame boundaries; a chain through random
+    payload bytes seldom lands on one).  A position is proven by two anchors and two frames, one anchor and three
+    frames, or STRONG_CHAIN frames.  The answer is the first proven position, once the first byte held (where a
+    capture or a gap left the stream, the likeliest boundary) is disproven or proven itself: a large
+    frame that starts there is not cut short by a chain found inside its payload.
     """
 
     def __init__(self, client: bool | None, rsv_allowed: int):
         self.client = client
         self.rsv_allowed = rsv_allowed
         self.scanned = 0
-        self.waiting: list[tuple[int, int, int, int]] = []  # (bytes needed, start, next header, frames so far)
+        # (bytes needed, start, next header, frames so far, frame ends at chunk ends, next header not looked up)
+        self.waiting: list[tuple[int, int, int, int, int, bool]] = []
         self.alive: list[int] = []  # starts not yet proven invalid (heap, lazily pruned)
         self.dead: set[int] = set()
+        self.proven: set[int] = set()
+        self.ends: set[int] = set()  # where the chunks fed so far ended
 
     def find(self, buf) -> int | None:
+        """*buf* has grown by one chunk: the boundary proven, if any."""
         n = len(buf)
-        exact: list[int] = []
-        strong: list[int] = []
+        self.ends.add(n)
         waiting = self.waiting
         while waiting and waiting[0][0] <= n:
-            _, p, q, count = heapq.heappop(waiting)
-            self._advance(buf, n, p, q, count, exact, strong)
+            _, p, q, count, anchors, reached = heapq.heappop(waiting)
+            self._advance(buf, n, p, q, count, anchors, reached)
         for p in range(self.scanned, n):
             heapq.heappush(self.alive, p)
-            self._advance(buf, n, p, p, 0, exact, strong)
+            self._advance(buf, n, p, p, 0, int(p == self.scanned), False)  # (a chain may start where a chunk did)
         self.scanned = n
+        if not self.proven or self.earliest() == 0 and 0 not in self.proven:
+            return None  # (the first byte held may yet prove to start a frame: it is waited for)
+        return min(self.proven)
+
+    def earliest(self) -> int | None:
+        """The first start not proven invalid so far (None: every start tried is)."""
         alive = self.alive
         while alive and alive[0] in self.dead:
             self.dead.discard(heapq.heappop(alive))
-        found = [p for p in exact if alive and p == alive[0]] + strong
-        return min(found) if found else None
+        return alive[0] if alive else None
 
-    def _advance(self, buf, n: int, p: int, q: int, count: int, exact: list, strong: list) -> None:
+    def _advance(self, buf, n: int, p: int, q: int, count: int, anchors: int, reached: bool) -> None:
+        """Follow the chain from *p* (at *q*, *count* frames so far, *anchors* of them ending where a chunk
+        ended; *reached*: a frame ends at *q*, not yet looked up) as far as the buffer goes."""
         client, rsv_allowed = self.client, self.rsv_allowed
         while True:
-            if count >= 3:
-                strong.append(p)
-                return
-            if q == n:
-                if count >= 2:
-                    exact.append(p)
-                heapq.heappush(self.waiting, (n + 1, p, q, count))
+            if reached and q in self.ends:
+                anchors += 1
+            if count >= STRONG_CHAIN or anchors and count >= 3 or anchors >= 2 and count >= 2:
+                self.proven.add(p)
                 return
             if n - q < 2:
-                heapq.heappush(self.waiting, (q + 2, p, q, count))
+                heapq.heappush(self.waiting, (q + 2, p, q, count, anchors, False))
                 return
             b0, b1 = buf[q], buf[q + 1]
             hl = header_length(b1)
-            if n - q < hl:
-                heapq.heappush(self.waiting, (q + hl, p, q, count))
-                return
             lc = b1 & 0x7F
+            if n - q < hl:  # the first two bytes may already rule it out
+                if not plausible(b0, b1, lc, lc if lc < 126 else 126 if lc == 126 else 65536, client, rsv_allowed):
+                    self.dead.add(p)
+                else:
+                    heapq.heappush(self.waiting, (q + hl, p, q, count, anchors, False))
+                return
             plen = lc if lc < 126 else int.from_bytes(buf[q + 2:q + (4 if lc == 126 else 10)], "big")
             if not plausible(b0, b1, lc, plen, client, rsv_allowed):
                 self.dead.add(p)
                 return
             end = q + hl + plen
-            if end > n:
-                heapq.heappush(self.waiting, (end, p, end, count + 1))  # resume once the frame is complete
+            if end > n:  # resume once the frame is complete
+                heapq.heappush(self.waiting, (end, p, end, count + 1, anchors, True))
                 return
             q = end
             count += 1
+            reached = True
 
 
 def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_allowed: int) -> bool:
@@ -462,7 +489,7 @@ def plausible(b0: int, b1: int, lc: int, plen: int, client: bool | None, rsv_all
         return False
     if is_control(opcode) and (not b0 & 0x80 or plen > 125):
         return False
-    if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >> 63)):
+    if (lc == 126 and plen < 126) or (lc == 127 and (plen < 65536 or plen >= PLAUSIBLE_LENGTH)):
         return False
     return True
 

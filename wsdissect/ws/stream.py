@@ -81,6 +81,10 @@ class WsStream:
         if self.app is not None:
             self.units(out, start)
 
+    def held_from(self) -> int | None:
+        """The capture frame of the first byte held while no frame boundary is proven (None: nothing held)."""
+        return None if self.parser.synced else self.parser.resync.first_frame()
+
     def units(self, out: list, start: int) -> None:
         """The application stage reads the messages appended since *start* (dropped once it never will decode)."""
         if not self.app.read(out, start):
