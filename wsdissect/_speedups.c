@@ -643,16 +643,31 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
+    /* a one-frame message's two times are the same: each is written once and copied */
+    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
     w = put_str(w, ",\"first_time\":");
+    char *value = w;
     if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
         return ENC_PYTHON;
+    Py_ssize_t value_len = w - value;
     w = put_str(w, ",\"last_time\":");
-    if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
         return ENC_PYTHON;
     w = put_str(w, ",\"first_time_ns\":");
+    value = w;
     w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
+    value_len = w - value;
     w = put_str(w, ",\"last_time_ns\":");
-    w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else
+        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
     w = put_str(w, ",\"fragments\":");
     w = put_uint(w, (unsigned long long)fragments);
     w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
@@ -1421,15 +1436,11 @@ tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_field
     return 1;
 }
 
-/* The fields as a tuple of *type* (a tuple subclass with 13 fields, e.g. a NamedTuple), or a plain tuple when
- * *type* is NULL: the items are set directly, as tuple.__new__ would copy them. */
-static PyObject *
-tcp_tuple(PyTypeObject *type, const struct tcp_fields *f)
+/* The 13 fields of *f* as new objects in *items* (layers.TcpSegment's order); 0, or -1 with none left over. */
+static int
+tcp_items(const struct tcp_fields *f, PyObject *items[13])
 {
-    PyObject *tup = type == NULL ? PyTuple_New(13) : type->tp_alloc(type, 13);
-    if (tup == NULL)
-        return NULL;
-    PyObject *items[13] = {
+    PyObject *made[13] = {
         PyLong_FromLong(f->ver),
         PyBytes_FromStringAndSize((const char *)f->src, f->alen),
         PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
@@ -1440,14 +1451,33 @@ tcp_tuple(PyTypeObject *type, const struct tcp_fields *f)
     };
     int failed = 0;
     for (int i = 0; i < 13; i++) {
-        if (items[i] == NULL)
+        items[i] = made[i];
+        if (made[i] == NULL)
             failed = 1;
-        PyTuple_SET_ITEM(tup, i, items[i]);  /* a NULL item is fine for the tuple's deallocation */
     }
     if (failed) {
-        Py_DECREF(tup);
+        for (int i = 0; i < 13; i++)
+            Py_XDECREF(items[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fields as a plain tuple (speedups.parse_tcp, for the tests). */
+static PyObject *
+tcp_tuple(const struct tcp_fields *f)
+{
+    PyObject *items[13];
+    if (tcp_items(f, items) < 0)
+        return NULL;
+    PyObject *tup = PyTuple_New(13);
+    if (tup == NULL) {
+        for (int i = 0; i < 13; i++)
+            Py_DECREF(items[i]);
         return NULL;
     }
+    for (int i = 0; i < 13; i++)
+        PyTuple_SET_ITEM(tup, i, items[i]);
     return tup;
 }
 
@@ -1473,7 +1503,45 @@ parse_tcp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
         Py_RETURN_FALSE;
-    return tcp_tuple(NULL, &f);
+    return tcp_tuple(&f);
+}
+
+/* layers.TcpSegment: a slotted class; tcp_parser() finds its 13 slots (in this order) once */
+static const char *segment_fields[13] = {"ip_version", "src", "dst", "sport", "dport", "seq", "ack", "flags", "window",
+                                         "payload_start", "payload_len", "l3_offset", "tcp_offset"};
+static Py_ssize_t segment_offsets[13];
+
+static int
+find_segment_slots(PyTypeObject *type)
+{
+    for (int i = 0; i < 13; i++) {
+        PyObject *d = PyDict_GetItemString(type->tp_dict, segment_fields[i]);
+        if (d == NULL || !PyObject_TypeCheck(d, &PyMemberDescr_Type)
+                || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "tcp_parser: segment_type.%s is not an object slot", segment_fields[i]);
+            return -1;
+        }
+        segment_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    return 0;
+}
+
+/* A new *type* instance (a TcpSegment) with the fields of *f* in its slots. */
+static PyObject *
+tcp_segment(PyTypeObject *type, const struct tcp_fields *f)
+{
+    PyObject *items[13];
+    if (tcp_items(f, items) < 0)
+        return NULL;
+    PyObject *obj = type->tp_alloc(type, 0);
+    if (obj == NULL) {
+        for (int i = 0; i < 13; i++)
+            Py_DECREF(items[i]);
+        return NULL;
+    }
+    for (int i = 0; i < 13; i++)  /* the slots take the references */
+        *(PyObject **)((char *)obj + segment_offsets[i]) = items[i];
+    return obj;
 }
 
 /* The function tcp_parser() returns; *self* is (segment_type, fallback). */
@@ -1488,38 +1556,57 @@ parse_segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!tcp_fields(linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), &f))
         return PyObject_Vectorcall(PyTuple_GET_ITEM(self, 1), args, 2, NULL);
-    return tcp_tuple((PyTypeObject *)PyTuple_GET_ITEM(self, 0), &f);
+    return tcp_segment((PyTypeObject *)PyTuple_GET_ITEM(self, 0), &f);
 }
 
 static PyMethodDef parse_segment_def = {
     "parse_tcp", (PyCFunction)(void (*)(void))parse_segment, METH_FASTCALL,
     "parse_tcp(linktype, data) -> a segment_type for the common packets, else fallback(linktype, data)"};
 
-/* tcp_parser(segment_type, fallback) -> a function (linktype, data) that builds segment_type (a tuple subclass with
- * the 13 fields of layers.TcpSegment) straight from the headers of the common packets, and calls
+/* tcp_parser(segment_type, fallback) -> a function (linktype, data) that builds segment_type (layers.TcpSegment: a
+ * slotted class with the 13 fields of segment_fields) straight from the headers of the common packets, and calls
  * fallback(linktype, data) for the others: no Python between the packet and its typed segment. */
 static PyObject *
 tcp_parser(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
-            || !PyCallable_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "tcp_parser(segment_type: a tuple subclass, fallback: callable)");
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "tcp_parser(segment_type: a slotted class, fallback: callable)");
         return NULL;
     }
-    PyObject *fields = PyObject_GetAttrString(args[0], "_fields");
-    Py_ssize_t nfields = fields == NULL ? -1 : PyObject_Length(fields);
-    Py_XDECREF(fields);
-    if (nfields != 13) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError, "tcp_parser: segment_type must have the 13 fields of TcpSegment");
+    if (find_segment_slots((PyTypeObject *)args[0]) < 0)
         return NULL;
-    }
     PyObject *bound = PyTuple_Pack(2, args[0], args[1]);
     if (bound == NULL)
         return NULL;
     PyObject *fn = PyCFunction_New(&parse_segment_def, bound);
     Py_DECREF(bound);
     return fn;
+}
+
+/* unmask(data, key) -> bytes: *data* XOR the repeating 4-byte *key* (ws/mask.py; its unmask_py is the reference). */
+static PyObject *
+unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, key;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "unmask(data, key) takes 2 arguments");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (key.len != 4)
+        PyErr_SetString(PyExc_ValueError, "unmask: the key must be 4 bytes");
+    else if ((out = PyBytes_FromStringAndSize(NULL, data.len)) != NULL)
+        xor_mask((unsigned char *)PyBytes_AS_STRING(out), (const unsigned char *)data.buf, data.len,
+                 (const unsigned char *)key.buf);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    return out;
 }
 
 static PyMethodDef methods[] = {
@@ -1542,6 +1629,8 @@ static PyMethodDef methods[] = {
      "parse_tcp(linktype, data) -> the layers.parse_tcp fields as a tuple, or False when the Python parser must decide"},
     {"tcp_parser", (PyCFunction)(void (*)(void))tcp_parser, METH_FASTCALL,
      "tcp_parser(segment_type, fallback) -> parse(linktype, data): segment_type instances, else fallback's result"},
+    {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL,
+     "unmask(data, key) -> bytes: data XOR the repeating 4-byte key"},
     {NULL, NULL, 0, NULL},
 };
 

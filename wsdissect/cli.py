@@ -261,8 +261,11 @@ def _damaged_exit(driver) -> None:
 
 def _guard(run):
     """Turn input/output errors into one line and an exit status."""
+    import gc
+
     from .errors import WsdissectError
 
+    gc.freeze()  # what start-up made (modules, classes, the command tree) lives to the end: out of every collection
     try:
         run()
     except WsdissectError as e:

@@ -17,7 +17,7 @@ from .http.exchange import LeftHttp, Upgraded
 from .http.negotiation import negotiated
 from .http.session import FramesWithout101, HttpSession
 from .tcp.reassembly import Gap, Piece, StreamReassembler
-from .tls_layer import TlsWiring
+from .tls_wiring import TlsWiring
 from .ws.closing import Lifecycle
 from .app.stage import AppStage, stage_for
 from .ws.stream import WsStream

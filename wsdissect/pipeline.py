@@ -15,8 +15,8 @@ from .connection import Connection, Ended, Pending, held_from
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
-from .tls import SessionCache
-from .tls_layer import CaptureSecrets
+from .tls.resumption import SessionCache
+from .tls_wiring import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
 from .tcp.analysis import Segment, TcpAnalysis
 from .tcp.relative import RelativeNumbers
@@ -59,9 +59,8 @@ class Dissector:
                     out.insert(0, self._other_packet(frame, ts, linktype, data, wire_len))
                 return out
             seg, data = whole
-        # the hot path: one unpacking of the TcpSegment instead of an attribute lookup per field
-        _ver, src, dst, sport, dport, _seq, _ack, flags, _win, start, plen, _l3, _toff = seg
-        key = (src, sport, dst, dport)
+        flags, plen = seg.flags, seg.payload_len  # (slots: cheap to read)
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
         conn_state = self.flows.get(key)
         if conn_state is None or (flags & TCP_SYN and conn_state.finished):
             conn_state = self._new_connection(key, flags, frame, ts, out)
@@ -79,6 +78,7 @@ class Dissector:
             if self.opts.packets:
                 out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
+        start = seg.payload_start
         payload = data[start:start + plen]
         if len(payload) < plen:
             out.append(Finding(frame, ts, "capture.snaplen", KINDS["capture.snaplen"].severity,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from .flow import Conn
-from .tls import SessionCache, TlsConnection
+from .tls.resumption import SessionCache
+from .tls.session import TlsConnection
 
 PATIENCE_SECONDS = 3.0  # of capture time: how long a connection's start is kept, and a missing secret waited for
 PATIENCE_BYTES = 4 << 20  # bytes of a connection's start kept for a replay

@@ -299,7 +299,7 @@ def test_url_input_decodes_like_the_path(tmp_path):
 # -- the split pass itself -----------------------------------------------------------------------------------------
 def test_split_shards_are_flow_consistent_and_keep_frame_numbers(tmp_path, big_capture):
     from wsdissect.capture.files import CaptureFile
-    from wsdissect.capture.layers import parse_tcp
+    from wsdissect.capture.layers import TcpSegment, parse_tcp
     from wsdissect.capture.split import INDEX, split_capture
 
     result = split_capture(big_capture, str(tmp_path / "shards"), 4)
@@ -316,8 +316,8 @@ def test_split_shards_are_flow_consistent_and_keep_frame_numbers(tmp_path, big_c
             assert (ts, linktype, rec[3], rec[4]) == whole[frame][1:]  # same packet, same exact time
             seen[frame] = number
             r = parse_tcp(linktype, rec[3])
-            if isinstance(r, tuple):
-                key = frozenset({(r[1], r[3]), (r[2], r[4])})
+            if r.__class__ is TcpSegment:
+                key = frozenset({(r.src, r.sport), (r.dst, r.dport)})
                 assert flow_shard.setdefault(key, number) == number  # a 4-tuple lives in one shard
             elif r is None:
                 assert number == 0  # not TCP: shard 0

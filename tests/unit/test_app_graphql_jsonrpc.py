@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from wsdissect.app.graphql import LEGACY_WS, TRANSPORT_WS, GraphQLDecoder
-from wsdissect.app.jsonrpc import JsonRpcDecoder, looks_like_jsonrpc
+from wsdissect.app.jsonrpc import JsonRpcDecoder
+from wsdissect.app.sniff import looks_like_jsonrpc
 
 TEXT = 1
 

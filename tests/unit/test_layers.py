@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+from dataclasses import astuple
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP, fragment
@@ -30,7 +31,7 @@ def tcp(payload: bytes = PAYLOAD, **kw):
 
 def check_v4(r, data: bytes, l3: int, payload: bytes = PAYLOAD):
     assert not isinstance(r, Malformed) and r is not None, r
-    ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, rl3, t = r
+    ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, rl3, t = astuple(r)
     assert ver == 4
     assert src == socket.inet_pton(socket.AF_INET, V4["src"])
     assert dst == socket.inet_pton(socket.AF_INET, V4["dst"])
@@ -44,7 +45,7 @@ def check_v4(r, data: bytes, l3: int, payload: bytes = PAYLOAD):
 
 def check_v6(r, data: bytes, l3: int, tcp_at: int, payload: bytes = PAYLOAD):
     assert not isinstance(r, Malformed) and r is not None, r
-    ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, rl3, t = r
+    ver, src, dst, sport, dport, seq, ack, flags, win, start, plen, rl3, t = astuple(r)
     assert ver == 6
     assert src == socket.inet_pton(socket.AF_INET6, V6["src"])
     assert dst == socket.inet_pton(socket.AF_INET6, V6["dst"])
@@ -168,7 +169,7 @@ def test_ethernet_padding_is_not_payload(payload):
     assert len(padded) == 60
     r = parse_tcp(LINKTYPE_ETHERNET, padded)
     check_v4(r, padded, 14, payload)
-    assert r[10] == len(payload)
+    assert r.payload_len == len(payload)
 
 
 def test_ethernet_padding_ipv6_payload_length():
@@ -183,30 +184,30 @@ def test_snaplen_cut_packet_reports_full_payload_length():
     data = raw(Ether(**MACS) / IP(**V4) / tcp(payload))
     cut = data[:14 + 20 + 20 + 100]
     r = parse_tcp(LINKTYPE_ETHERNET, cut)
-    assert r[10] == 1000  # from the IP total length
-    assert cut[r[9]:r[9] + r[10]] == payload[:100]
+    assert r.payload_len == 1000  # from the IP total length
+    assert cut[r.payload_start:r.payload_start + r.payload_len] == payload[:100]
 
 
 def test_tcp_options_move_the_payload():
     data = raw(IP(**V4) / TCP(sport=50000, dport=8080, seq=123456789, ack=987654321, flags="PA", window=4321,
                               options=[("MSS", 1460), ("NOP", None), ("WScale", 7)]) / PAYLOAD)
     r = parse_tcp(LINKTYPE_RAW, data)
-    assert r[9] == 20 + 28 and r[10] == len(PAYLOAD)
-    assert data[r[9]:] == PAYLOAD
+    assert r.payload_start == 20 + 28 and r.payload_len == len(PAYLOAD)
+    assert data[r.payload_start:] == PAYLOAD
 
 
 def test_ipv4_options_move_the_tcp_header():
     from scapy.layers.inet import IPOption_NOP
     data = raw(IP(**V4, options=[IPOption_NOP()] * 4) / tcp())
     r = parse_tcp(LINKTYPE_RAW, data)
-    assert r[12] == 24
-    assert data[r[9]:r[9] + r[10]] == PAYLOAD
+    assert r.tcp_offset == 24
+    assert data[r.payload_start:r.payload_start + r.payload_len] == PAYLOAD
 
 
 def test_syn_flags():
     data = raw(IP(**V4) / tcp(b"", flags="S"))
     r = parse_tcp(LINKTYPE_RAW, data)
-    assert r[7] == TCP_SYN and r[10] == 0
+    assert r.flags == TCP_SYN and r.payload_len == 0
 
 
 # -- not TCP ---------------------------------------------------------------------------------------------------
@@ -328,7 +329,7 @@ def test_defragmenter_is_bounded():
 
 # -- TCP options -----------------------------------------------------------------------------------------------
 def _tcp_offset(data: bytes) -> int:
-    return parse_tcp(LINKTYPE_RAW, data)[12]
+    return parse_tcp(LINKTYPE_RAW, data).tcp_offset
 
 
 @pytest.mark.parametrize("options,expected", [

@@ -41,12 +41,3 @@ def parse_engine_packet(opcode: int, payload: bytes, version: int) -> EnginePack
     if text[:1] and text[0] in "0123456":
         return EnginePacket(PACKET_TYPES[int(text[0])], text[1:])
     return EnginePacket(None, text)
-
-
-def looks_like_engineio(opcode: int, payload: bytes) -> bool:
-    """Strict content test: an Engine.IO open packet (``0{"sid":..., "pingInterval":...}``) or an upgrade probe."""
-    if opcode != 1:
-        return False
-    if payload in (b"2probe", b"3probe"):
-        return True
-    return payload[:2] == b'0{' and b'"sid"' in payload and b'"pingInterval"' in payload

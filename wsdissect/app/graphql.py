@@ -2,11 +2,10 @@
 (subscriptions-transport-ws).  One JSON message, one unit."""
 from __future__ import annotations
 
+from .registry import LEGACY_WS, TRANSPORT_WS  # (the subprotocol names live in the registry's table)
 from .units import (EMPTY, NO_DATA, AppResult, AppUnit,
                     Collector, MessageOriented, MessageRef, escape_text, parse_json_text)
 
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
 # Messages allowed before the server's connection_ack (graphql-transport-ws PROTOCOL.md 'ConnectionInit': a
 # subscribe before it is closed with 4401).  The legacy protocol has no such rule: its client sends start messages
 # right after connection_init.

@@ -8,16 +8,6 @@ from .units import (EMPTY, NO_DATA, AppResult, AppUnit, Collector, MessageOrient
 PROTOCOL = "json-rpc"
 
 
-def looks_like_jsonrpc(payload: bytes) -> bool:
-    """Strict content test: a JSON object (or a non-empty array of objects) each with ``"jsonrpc": "2.0"``."""
-    stripped = payload.lstrip()
-    if not stripped[:1] in (b"{", b"[") or b'"jsonrpc"' not in payload:
-        return False
-    value = parse_json_text(payload)
-    items = value if isinstance(value, list) else [value]
-    return bool(items) and all(isinstance(i, dict) and i.get("jsonrpc") == "2.0" for i in items)
-
-
 def _key(ident: Any) -> str:
     return repr((type(ident).__name__ if not isinstance(ident, (int, float)) else "num", ident))
 

@@ -8,18 +8,20 @@ SNIFF_MESSAGES data messages, also when the handshake is missing.  No decoder, n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+import importlib
+from typing import Callable, NamedTuple, Optional, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from . import engineio, jsonrpc
-from .graphql import LEGACY_WS, TRANSPORT_WS, GraphQLDecoder
-from .jsonrpc import JsonRpcDecoder
+from typing import TYPE_CHECKING
+
 from .limits import SNIFF_MESSAGES
-from .mqtt import MqttDecoder
-from .socketio import SocketIODecoder
-from .stomp import StompDecoder
-from .units import EMPTY, AppResult, Collector, MessageRef
+from .sniff import sniff
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .units import AppResult
+
+TRANSPORT_WS = "graphql-transport-ws"  # the two GraphQL over WebSocket subprotocols
+LEGACY_WS = "graphql-ws"
 
 
 class AppDecoder(Protocol):
@@ -34,15 +36,24 @@ class AppDecoder(Protocol):
     def unfinished(self, from_client: bool) -> str: ...
 
 
+def _decoder(module: str, name: str, *args) -> Callable[[], AppDecoder]:
+    """A factory that imports the decoder's module on first use (most captures never need one)."""
+
+    def make() -> AppDecoder:
+        return getattr(importlib.import_module(f".{module}", __package__), name)(*args)
+
+    return make
+
+
 # Names accepted by --app, mapped to decoder factories.
 PROTOCOLS: dict[str, Callable[[], AppDecoder]] = {
-    "socket.io": lambda: SocketIODecoder(4),
-    "socket.io-eio3": lambda: SocketIODecoder(3),
-    "mqtt": MqttDecoder,
-    "stomp": StompDecoder,
-    TRANSPORT_WS: lambda: GraphQLDecoder(TRANSPORT_WS),
-    LEGACY_WS: lambda: GraphQLDecoder(LEGACY_WS),
-    "json-rpc": JsonRpcDecoder,
+    "socket.io": _decoder("socketio", "SocketIODecoder", 4),
+    "socket.io-eio3": _decoder("socketio", "SocketIODecoder", 3),
+    "mqtt": _decoder("mqtt", "MqttDecoder"),
+    "stomp": _decoder("stomp", "StompDecoder"),
+    TRANSPORT_WS: _decoder("graphql", "GraphQLDecoder", TRANSPORT_WS),
+    LEGACY_WS: _decoder("graphql", "GraphQLDecoder", LEGACY_WS),
+    "json-rpc": _decoder("jsonrpc", "JsonRpcDecoder"),
 }
 # Negotiated subprotocol (lower case) -> protocol.
 SUBPROTOCOLS = {
@@ -54,8 +65,7 @@ SUBPROTOCOLS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):
     """The decision for one connection: a protocol of PROTOCOLS or None, and why.
 
     ``reason``: ``forced``, ``subprotocol``, ``uri``, ``unknown subprotocol`` (never decode), ``sniff`` (decide
@@ -91,30 +101,6 @@ def _engineio_version(uri: Optional[str]) -> int:
     return int(version)
 
 
-def sniff(opcode: int, payload: bytes) -> Optional[str]:
-    """The protocol a message proves by its content alone, or None."""
-    if engineio.looks_like_engineio(opcode, payload):
-        return "socket.io"
-    if opcode == 1 and jsonrpc.looks_like_jsonrpc(payload):
-        return "json-rpc"
-    if opcode == 2 and _mqtt_connect(payload):
-        return "mqtt"
-    if payload.startswith((b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")) and b"accept-version:" in payload:
-        return "stomp"
-    return None
-
-
-def _mqtt_connect(payload: bytes) -> bool:
-    """An MQTT CONNECT's start: type 1, remaining length, then protocol name MQTT (level 4/5) or MQIsdp (3)."""
-    if payload[:1] != b"\x10":
-        return False
-    i = 1
-    while i < 5 and i < len(payload) and payload[i] & 0x80:
-        i += 1
-    rest = payload[i + 1:]
-    return rest[:6] == b"\x00\x04MQTT" and rest[6:7] in (b"\x04", b"\x05") or rest[:8] == b"\x00\x06MQIsdp"
-
-
 class AppDissector:
     """Application decoding of one connection: the chosen decoder, or sniffing until a message decides."""
 
@@ -132,15 +118,23 @@ class AppDissector:
     def protocol(self) -> Optional[str]:
         return self.decoder.protocol if self.decoder else None
 
-    def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
-                complete: bool = True) -> AppResult:
-        """Units and findings of one WebSocket message (control messages give none)."""
+    def sniffed(self, opcode: int, payload: bytes, complete: bool = True) -> bool:
+        """The sniffing step of one message: True when it proves a protocol (the decoder is chosen then)."""
         if self._sniff_left and complete and opcode in (1, 2):
             self._sniff_left -= 1
             found = sniff(opcode, payload)
             if found:
                 self.decoder = PROTOCOLS[found]()
                 self._sniff_left = 0
+                return True
+        return False
+
+    def message(self, from_client: bool, opcode: int, payload: bytes, frame: int, ts: float,
+                complete: bool = True) -> AppResult:
+        """Units and findings of one WebSocket message (control messages give none)."""
+        from .units import EMPTY, Collector, MessageRef  # (loaded with the first decoded message)
+
+        self.sniffed(opcode, payload, complete)
         if self.decoder is None or opcode not in (1, 2):
             return EMPTY
         if not complete:
@@ -154,6 +148,8 @@ class AppDissector:
 
     def end(self, frame: int, ts: float) -> AppResult:
         """Call once when the connection ends: reports what each direction left unfinished (``app.unfinished``)."""
+        from .units import EMPTY, AppResult, Collector, MessageRef
+
         findings = []
         for from_client in (True, False):
             waiting = self.decoder.unfinished(from_client) if self.decoder else ""

@@ -32,13 +32,19 @@ class AppStage:
         copy with ``app`` set (empty for control messages), its findings inserted after it.  False when this
         connection will never decode."""
         dissector = self.dissector
-        for i in range(start, len(out)):  # (mostly empty: a segment in the middle of a large message)
-            ev = out[i]
-            if ev.__class__ is Message and (ev.opcode in (1, 2) or dissector.decoder is not None):
-                tail = out[i:]
-                del out[i:]
-                self._rest(out, tail)
-                return dissector.decoder is not None or dissector.sniffing
+        i, n = start, len(out)
+        if dissector.decoder is None:  # sniffing: messages stay as they are until one proves a protocol
+            while i < n:
+                ev = out[i]
+                if ev.__class__ is Message and dissector.sniffed(ev.opcode, ev.payload, ev.complete):
+                    break
+                i += 1
+            else:
+                return dissector.sniffing
+        if i < n:
+            tail = out[i:]
+            del out[i:]
+            self._rest(out, tail)
         return True
 
     def _rest(self, out: list, events: list) -> None:
@@ -58,6 +64,8 @@ class AppStage:
 
     def end(self, frame: int, ts: float, out: list) -> None:
         """The connection ended: what a decoder still waited for becomes a finding."""
+        if self.dissector.decoder is None:  # (nothing was decoded: nothing can be unfinished)
+            return
         for f in self.dissector.end(frame, ts).findings:
             out.append(replace(f, conn=self.conn))
 

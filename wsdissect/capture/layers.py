@@ -10,10 +10,11 @@ excluded.  IPv4 fragments are reassembled by :class:`IpDefragmenter` before TCP 
 """
 from __future__ import annotations
 
-import socket
 import struct
-from typing import NamedTuple, Optional, Union
+from dataclasses import dataclass
+from typing import Optional, Union
 
+from ..events import fast_constructor
 from ..flow import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN  # noqa: F401 - defined in flow.py; re-exported for old imports
 from ..speedups import speedups
 from .tunnels import ETHERNET, MAX_NESTING, MPLS, Inner, TunnelMalformed, ip_payload_tunnel, mpls
@@ -48,8 +49,10 @@ _tcp = struct.Struct("!HHIIBBH")
 _ip4 = struct.Struct("!BxHHHBB")
 
 
-class TcpSegment(NamedTuple):
-    """The IP and TCP header fields of one packet."""
+@dataclass(frozen=True, slots=True)
+class TcpSegment:
+    """The IP and TCP header fields of one packet (slotted: its fields are read as attributes on the per-packet
+    path; the C parser fills the slots itself)."""
 
     ip_version: int
     src: bytes  # address bytes (4 or 16)
@@ -64,6 +67,9 @@ class TcpSegment(NamedTuple):
     payload_len: int  # from the IP header (may exceed what was captured)
     l3_offset: int
     tcp_offset: int
+
+
+_new_segment = fast_constructor(TcpSegment)
 
 
 class Malformed(str):
@@ -181,8 +187,8 @@ def parse_tcp(linktype: int, data: bytes, l3: Optional[int] = None, depth: int =
     plen = ip_end - start
     if plen < 0:
         return Malformed("TCP header longer than the IP payload")
-    return TcpSegment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
-                      window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
+    return _new_segment(ip_version=ver, src=src, dst=dst, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+                        window=win, payload_start=start, payload_len=plen, l3_offset=l3, tcp_offset=t)
 
 
 def _ipv6_payload(data: bytes, t: int, nh: int) -> tuple[int, int] | Malformed:
@@ -252,10 +258,16 @@ def parse_tcp_fast(linktype: int, data: bytes):
 
 
 def ip_str(addr: bytes, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
-    """Printable IPv4/IPv6 address."""
+    """Printable IPv4/IPv6 address (IPv4 dotted-decimal as inet_ntop writes it; ``socket``, slow to import, only
+    for IPv6)."""
     s = _cache.get(addr)
     if s is None:
-        s = socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+        if len(addr) == 4:
+            s = "%d.%d.%d.%d" % (addr[0], addr[1], addr[2], addr[3])
+        else:
+            import socket
+
+            s = socket.inet_ntop(socket.AF_INET6, addr)
         if len(_cache) < 65536:
             _cache[addr] = s
     return s

@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from ..pipeline import SWEEP_EVERY
-from ..speedups import speedups
 from .files import CaptureFile
-from .layers import l3_offset, parse_tcp
+from .layers import l3_offset, tcp_parser
 
-_parse_tcp_fast = speedups.parse_tcp if speedups is not None else parse_tcp
 
 INDEX = struct.Struct("<QdH")  # original frame number, timestamp (seconds), link type
 _PCAP_HEADER = struct.Struct("<IHHiIII")
@@ -110,6 +108,7 @@ class Splitter:
         self.flows: dict[tuple, _ShardFile] = {}
         self.fragments: dict[tuple, _ShardFile] = {}  # (addresses, IP ID) -> shard of its first fragment
         self.held: dict[tuple, list] = {}  # fragments seen before their first fragment
+        self.parse = tcp_parser()  # -> TcpSegment, Malformed or None
 
     def _flow_shard(self, src: bytes, sport: int, dst: bytes, dport: int) -> _ShardFile:
         a, b = (src, sport), (dst, dport)
@@ -120,16 +119,14 @@ class Splitter:
         return shard
 
     def add(self, rec: tuple) -> None:
-        r = _parse_tcp_fast(rec[2], rec[3])
-        if r is False:
-            r = parse_tcp(rec[2], rec[3])
+        r = self.parse(rec[2], rec[3])
         if r is None or isinstance(r, str):  # not TCP, or a Malformed/TunnelMalformed reason
             if r == "IPv4 fragment":
                 self._fragment(rec)
             else:
                 self.files[OTHER_SHARD].add(*rec)
             return
-        self._flow_shard(r[1], r[3], r[2], r[4]).add(*rec)
+        self._flow_shard(r.src, r.sport, r.dst, r.dport).add(*rec)
 
     def _fragment(self, rec: tuple) -> None:
         found = _fragment_key(rec[2], rec[3])

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, NamedTuple, Protocol
 
 from ..errors import UsageError
 from ..findings import Severity
@@ -30,16 +29,14 @@ class EventWriter(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ExportSettings:
+class ExportSettings(NamedTuple):
     """What every writer is told: the lowest severity of expert records, and whether records name their input."""
 
     min_severity: int = Severity.NOTE
     named: bool = False  # records carry ``file`` (more than one input; Parquet always has the column)
 
 
-@dataclass(frozen=True, slots=True)
-class Format:
+class Format(NamedTuple):
     name: str
     summary: str
     factory: str  # "module:callable" under wsdissect.export

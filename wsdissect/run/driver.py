@@ -104,17 +104,20 @@ class Feed:
             self.sink(events)
 
     def records(self, records: Iterable) -> None:
-        """Every record of an iterable (the hot path: no generator between the stages, one sink call per packet
-        that produced events)."""
-        it = iter(records)
-        for rec in it:
-            self.packet(rec)
-            break
+        """Every record of an iterable, or of a capture file's batches (the hot path: no generator between the
+        stages, one sink call per packet that produced events)."""
+        batches = records.batches() if isinstance(records, CaptureFile) else (records,)
         packet, sink = self.dissector.packet, self.sink
-        for frame, ts, linktype, data, wire_len in it:  # (named arguments: a plain call, cheaper than packet(*rec))
-            events = packet(frame, ts, linktype, data, wire_len)
-            if events:
-                sink(events)
+        for batch in batches:
+            it = iter(batch)
+            if not self.started:
+                for rec in it:
+                    self.packet(rec)
+                    break
+            for frame, ts, linktype, data, wire_len in it:  # (named arguments: cheaper than packet(*rec))
+                events = packet(frame, ts, linktype, data, wire_len)
+                if events:
+                    sink(events)
 
     def lists(self, records: Iterable, started: bool = False) -> Iterator[list]:
         """The same as :meth:`records` followed by :meth:`end`, pulled: one list per packet (views)."""

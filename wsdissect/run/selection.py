@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Callable
 
 from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
-from ..filter_fields import PacketFields
 
 #: event classes that belong to one packet: a display filter selects them with their packet (and cannot select
 #: them without one); the others (capture start and end, upgrades, connection ends) are never held back by it
@@ -40,6 +39,11 @@ class Selection:
                  drop: tuple = ()):
         self.filter = event_filter if event_filter is not None and getattr(event_filter, "active", True) else None
         self.display = display  # a compiled display filter: predicate over PacketFields
+        self.fields = None
+        if display is not None:  # (the field tables are imported only for -Y)
+            from ..filter_fields import PacketFields
+
+            self.fields = PacketFields
         self.per_packet = per_packet
         self.ws_only = ws_only
         self.drop = drop  # event classes decoded only for the display filter (Packet, WsFrame): not handed on
@@ -78,7 +82,7 @@ class Selection:
             return False
         if self.ws_only and not is_ws_packet(pkt, events):
             return False
-        return self.display is None or self.display(PacketFields(pkt, events, self.t0))
+        return self.display is None or self.display(self.fields(pkt, events, self.t0))
 
     def _loose(self, evs: list) -> list:
         """Events that came without their packet: a display filter cannot select per-packet events among them."""

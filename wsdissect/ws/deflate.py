@@ -14,6 +14,7 @@ never silently wrong.
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from typing import NamedTuple
 
 try:  # Intel ISA-L's inflate: the same output as zlib's (a deflate stream has one decoding), 1.5-2x faster
@@ -59,13 +60,30 @@ class Inflater:
         self._d = None
         self.history_known = history_known  # False: earlier messages were not seen
         self.messages = 0
-        self.window = b""  # the last WINDOW bytes of output, to continue after a message that ended the stream
+        # the last outputs (references, no copies), at least the last WINDOW bytes of them when there are that
+        # many: the history to continue with after a message that ended the deflate stream
+        self.recent: deque[bytes] = deque()
+        self.recent_size = 0
 
     def lose_history(self) -> None:
         """Bytes were lost: restart with an empty window (later back-references then fail, never lie)."""
         self._d = None
         self.history_known = False
-        self.window = b""
+        self.recent = deque()
+        self.recent_size = 0
+
+    def _remember(self, out: bytes) -> None:
+        """One more output for the history (a large one by its last WINDOW bytes); the oldest outputs are dropped
+        now and then, once the newer ones hold WINDOW bytes."""
+        if len(out) > 2 * WINDOW:
+            out = out[-WINDOW:]
+        self.recent.append(out)
+        self.recent_size += len(out)
+        if self.recent_size > WINDOW + 8192:
+            recent, size = self.recent, self.recent_size
+            while size - len(recent[0]) >= WINDOW:
+                size -= len(recent.popleft())
+            self.recent_size = size
 
     def _budget(self, compressed: int) -> int:
         """Decompressed bytes this message may produce."""
@@ -101,20 +119,20 @@ class Inflater:
         return (b"", broken) if broken is not None else (kept, problem)
 
     def _run(self, buf: bytes, budget: int) -> tuple[bytes, int, bytes]:
-        """Inflate one message: the kept bytes, how many were produced (budget + 1 at most), the last WINDOW bytes
-        of the output.  Beyond the kept part, output is asked for in CHUNKs and dropped as it comes.  (zlib may hold
+        """Inflate one message: the kept bytes, how many were produced (budget + 1 at most), the end of the output
+        (the kept bytes themselves when nothing followed them, else the last WINDOW bytes).  Beyond the kept part, output is asked for in CHUNKs and dropped as it comes.  (zlib may hold
         output back even when all input is consumed: only a short read proves the message is over.)"""
         d = self._d
         keep = min(self.max_keep, budget)
         kept = d.decompress(buf, keep) if keep else b""  # one object: the payload is never copied again
-        produced, tail = len(kept), kept[-WINDOW:]
+        produced, tail = len(kept), kept  # (a reference: the history keeps what it needs of it)
         if keep:
             buf = d.unconsumed_tail
         while produced <= budget and not d.eof and (buf or produced >= keep):  # more may be pending
             want = min(CHUNK, budget + 1 - produced)
             out = d.decompress(buf, want)
             produced += len(out)
-            tail = (tail + out[-WINDOW:])[-WINDOW:]
+            tail = (tail[-WINDOW:] + out[-WINDOW:])[-WINDOW:]
             buf = d.unconsumed_tail
             if len(out) < want and not buf:
                 break
@@ -132,9 +150,10 @@ class Inflater:
             if self.no_context_takeover:
                 self._d = None
             else:
-                self.window = (self.window + tail)[-WINDOW:]
-                self._d = _inflate_lib.decompressobj(wbits=-15, zdict=self.window) if self.window else None
+                self._remember(tail)
+                window = b"".join(self.recent)[-WINDOW:]
+                self._d = _inflate_lib.decompressobj(wbits=-15, zdict=window) if window else None
             return None
         if not self.no_context_takeover:
-            self.window = (self.window + tail)[-WINDOW:]
+            self._remember(tail)
         return None

@@ -87,17 +87,12 @@ class FrameParser:
         self._begin(None)  # its bytes left, chunks kept, ...
         self.resync = Resync(client, rsv_allowed)  # the bytes held while synchronisation is lost
         self.findings: list[tuple] = []
-        self.last = (0, 0.0)  # frame and time of the last bytes fed
+        self.last = (0, 0.0)  # frame and time of the last bytes fed (what end() stamps on a frame in progress)
 
     @property
     def at_boundary(self) -> bool:
         """No frame in progress: the next byte fed starts a frame (when synchronised)."""
         return not self.left and not self.stash
-
-    def touch(self, frame: int, ts: float) -> None:
-        """Bytes of this stream went by without the parser (the C lane took them): the frame and time of the last
-        bytes, for a frame that :meth:`end` finds incomplete."""
-        self.last = (frame, ts)
 
     def take_findings(self) -> list[tuple]:
         """The findings so far as ``(code, message, frame, ts)``, handed over once."""

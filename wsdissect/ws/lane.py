@@ -8,6 +8,7 @@ finding still comes from the Python stages.  Without the C module there is no la
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..speedups import speedups
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .stream import WsStream
 
 CARRY_MAX = 16 << 10  # the largest cut frame the lane holds back for the next segment (larger: the parser)
+_DATA = itemgetter(0)  # the bytes of a held-back piece (data, offset, frame, ts)
 
 
 def lane_for(stream: "WsStream", max_payload: int) -> "FastLane | None":
@@ -59,7 +61,6 @@ class FastLane:
             if carry[1] + len(data) < carry[2]:  # the held-back frame is still cut: hold this segment too
                 carry[0].append((data, off, frame, ts))
                 carry[1] += len(data)
-                parser.touch(frame, ts)
                 return
             resumed = self._resume(stream, data, off, frame, ts, out)
             if resumed is None:
@@ -70,6 +71,9 @@ class FastLane:
             pos, ready = 0, True
         elif parser.at_boundary:
             pos, ready = 0, asm.idle
+        elif parser.frame_end(data, 0) < 0:  # the parser's frame in progress goes on past this segment
+            stream.python(data, off, frame, ts, out)
+            return
         else:
             pos, ready = self._pending(stream, data, frame, ts, out), None
         self.clean = False
@@ -83,13 +87,11 @@ class FastLane:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem
                     stream.report_assembler(out)
-                if p == n:
-                    parser.touch(frame, ts)
+                if p == n:  # (the parser never saw these bytes: it is at a boundary, no message open)
                     self.clean = True
                     return
                 if tail and tail <= CARRY_MAX:
                     self.carry = [[(data[p:], off + p, frame, ts)], n - p, tail]
-                    parser.touch(frame, ts)
                     return
                 if p == pos:
                     misses += 1
@@ -108,21 +110,27 @@ class FastLane:
             stream.python(data[pos:] if pos else data, off + pos, frame, ts, out)
 
     def _resume(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list):
-        """A frame was held back and this segment completes it as far as its known length goes: try it again.
-        Returns ``(data, offset, position)`` to go on from, or None when it is held again."""
+        """A frame was held back and this segment completes it as far as its known length goes: try it again
+        (and the frames after it).  Returns ``(data, offset, position)`` to go on from, or None when the segment
+        is done: all of it taken, or a frame held back again."""
         carry = self.carry
         pieces = carry[0]
         self.carry = None
-        joined = b"".join([c[0] for c in pieces]) + data
+        joined = (pieces[0][0] if len(pieces) == 1 else b"".join(map(_DATA, pieces))) + data
         p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
         if stream.asm.findings:
             stream.report_assembler(out)
+        if p == len(joined):  # (as in feed: the parser never saw these bytes)
+            self.clean = True
+            return None
         if p:  # the held-back frame is complete (and maybe more): go on from there
+            if tail and tail <= CARRY_MAX:  # up to a frame cut at the end: hold that one back
+                self.carry = [[(joined[p:], pieces[0][1] + p, frame, ts)], len(joined) - p, tail]
+                return None
             return joined, pieces[0][1], p
         if tail and tail <= CARRY_MAX:  # still cut (its header was)
             pieces.append((data, off, frame, ts))
             self.carry = [pieces, len(joined), tail]
-            stream.parser.touch(frame, ts)
             return None
         self.carry = carry  # not for the lane after all: the parser takes that frame, bytes as they came
         self.flush(stream, out)

@@ -21,6 +21,13 @@ from .lane import FastLane, lane_for
 from .messages import MessageAssembler
 
 RSV1 = 0x40  # permessage-deflate's "compressed" bit in the first header byte
+# first header bytes (FIN aside) that need no check_frame: plain data frames, and compressed ones where
+# permessage-deflate may be in use
+FAST_PLAIN = frozenset((int(Opcode.CONTINUATION), int(Opcode.TEXT), int(Opcode.BINARY)))
+FAST_INFLATING = FAST_PLAIN | {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
+# first header bytes of a Close, Ping or Pong with FIN set and no RSV bit: with the mask bit this direction must
+# send and a 7-bit length, check_frame finds nothing in them
+GOOD_CONTROL = frozenset((0x80 | Opcode.CLOSE, 0x80 | Opcode.PING, 0x80 | Opcode.PONG))
 
 
 class Owner(Protocol):
@@ -58,10 +65,7 @@ class WsStream:
                                 options.max_ratio, history_known=synced, max_keep=options.max_message)
         negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
         self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
-        fast = {Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY}
-        if self.rsv_allowed:
-            fast |= {RSV1 | Opcode.TEXT, RSV1 | Opcode.BINARY}
-        self.fast_b0 = frozenset(int(b) for b in fast)  # first header bytes (FIN aside) that need no check_frame
+        self.fast_b0 = FAST_INFLATING if self.rsv_allowed else FAST_PLAIN
         self.lane: FastLane | None = None if options.frames else lane_for(self, options.max_message)
         self.app: AppStage | None = None  # the connection's application stage (set by the connection), if any
 
@@ -122,12 +126,11 @@ class WsStream:
             if f is LOST:
                 asm.lost(frame, ts, out)
                 continue
-            b1 = f.b1
-            if (f.b0 & 0x7F) not in fast_b0 or (b1 & 0x80) != mask_bit or (b1 & 0x7F) >= 126 or not f.complete \
-                    or f.truncated:  # (the common frame needs no check: decided here, on the hot path)
+            b0, b1 = f.b0, f.b1
+            if ((b0 & 0x7F) not in fast_b0 and b0 not in GOOD_CONTROL) or (b1 & 0x80) != mask_bit \
+                    or (b1 & 0x7F) >= 126 or not f.complete or f.truncated:  # (the common frame needs no check)
                 self._check(f, out)
             if self.frames:
-                b0, b1 = f.b0, f.b1
                 out.append(new_frame(conn=self.asm.conn, direction=self.name, first_frame=f.first_frame,
                                      frame=f.frame, ts=f.ts, fin=bool(b0 & 0x80), rsv=(b0 >> 4) & 7,
                                      opcode=b0 & 0x0F, masked=f.mask_key is not None, mask_key=f.mask_key,
@@ -137,7 +140,7 @@ class WsStream:
             asm.add(f, out)
             if asm.findings:
                 self.report_assembler(out)
-            if f.b0 & CONTROL_BIT:  # (the opcode is the low nibble)
+            if b0 & CONTROL_BIT:  # (the opcode is the low nibble)
                 for i in range(start, len(out)):  # lifecycle bookkeeping for the control messages just emitted
                     m = out[i]
                     if m.__class__ is Message and m.opcode & CONTROL_BIT:

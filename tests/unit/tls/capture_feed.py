@@ -56,7 +56,8 @@ def run_capture(path: str, keylog: KeyLog, use_dsb: bool = False) -> list[ConnRe
             parsed = parse_tcp(linktype, data)
             if parsed is None or isinstance(parsed, Malformed):
                 continue
-            _v, src, dst, sport, dport, seq, _ack, flags, _win, start, plen, _l3, _t = parsed
+            src, dst, sport, dport = parsed.src, parsed.dst, parsed.sport, parsed.dport
+            seq, flags, start, plen = parsed.seq, parsed.flags, parsed.payload_start, parsed.payload_len
             a, b = (ip_str(src), sport), (ip_str(dst), dport)
             key = frozenset((a, b))
             if key not in conns:

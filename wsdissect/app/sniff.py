@@ -1,0 +1,61 @@
+"""The strict content tests: which application protocol a WebSocket message proves by its content alone.
+
+Light on purpose (no decoder is imported): every connection without a subprotocol or an Engine.IO URI runs its first
+data messages through :func:`sniff` (``registry.AppDissector``), and most of them never find a protocol.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import orjson
+
+STOMP_CONNECTS = (b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")
+ENGINEIO_STARTS = (b"0{", b"2probe", b"3probe")  # an open packet, an upgrade probe
+
+
+def sniff(opcode: int, payload: bytes) -> Optional[str]:
+    """The protocol a message proves by its content alone (a name of ``registry.PROTOCOLS``), or None.  (Each test
+    runs behind a cheap condition it needs: most messages are tested on every connection that has no protocol.)"""
+    if opcode == 1:
+        if payload.startswith(ENGINEIO_STARTS) and looks_like_engineio(opcode, payload):
+            return "socket.io"
+        if b'"jsonrpc"' in payload and looks_like_jsonrpc(payload):
+            return "json-rpc"
+    elif opcode == 2 and payload.startswith(b"\x10") and looks_like_mqtt_connect(payload):
+        return "mqtt"
+    if payload.startswith(STOMP_CONNECTS) and b"accept-version:" in payload:
+        return "stomp"
+    return None
+
+
+def looks_like_engineio(opcode: int, payload: bytes) -> bool:
+    """Strict content test: an Engine.IO open packet (``0{"sid":..., "pingInterval":...}``) or an upgrade probe."""
+    if opcode != 1:
+        return False
+    if payload in (b"2probe", b"3probe"):
+        return True
+    return payload[:2] == b'0{' and b'"sid"' in payload and b'"pingInterval"' in payload
+
+
+def looks_like_jsonrpc(payload: bytes) -> bool:
+    """Strict content test: a JSON object (or a non-empty array of objects) each with ``"jsonrpc": "2.0"``."""
+    stripped = payload.lstrip()
+    if not stripped[:1] in (b"{", b"[") or b'"jsonrpc"' not in payload:
+        return False
+    try:  # (strict JSON text, as units.parse_json_text reads it)
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(i, dict) and i.get("jsonrpc") == "2.0" for i in items)
+
+
+def looks_like_mqtt_connect(payload: bytes) -> bool:
+    """An MQTT CONNECT's start: type 1, remaining length, then protocol name MQTT (level 4/5) or MQIsdp (3)."""
+    if payload[:1] != b"\x10":
+        return False
+    i = 1
+    while i < 5 and i < len(payload) and payload[i] & 0x80:
+        i += 1
+    rest = payload[i + 1:]
+    return rest[:6] == b"\x00\x04MQTT" and rest[6:7] in (b"\x04", b"\x05") or rest[:8] == b"\x00\x06MQIsdp"
