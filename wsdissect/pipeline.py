@@ -15,6 +15,7 @@ from .connection import Connection, Ended, Pending, held_from
 from .events import Finding, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
+from .skim import Skimmed
 from .tls.resumption import SessionCache
 from .tls_wiring import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
@@ -42,6 +43,7 @@ class Dissector:
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
         self.holding: dict[int, Connection] = {}  # packet views: connections holding undecided bytes, by index
         self.describer = PacketDescriber()  # views: the headers of packets that are not plain Ethernet/IP/TCP
+        self.skimming = False  # show --frame N: a Skimmed marker instead of each Packet (wsdissect.skim)
 
     def _finding(self, out: list, code: str, message: str, frame: int, ts: float) -> None:
         out.append(Finding(frame, ts, code, KINDS[code].severity, message))
@@ -157,6 +159,8 @@ class Dissector:
 
     def _other_packet(self, frame: int, ts: float, linktype: int, data: bytes, wire_len: int):
         """The Packet event of a packet that is not TCP (views): its headers, columns and addresses."""
+        if self.skimming:
+            return Skimmed(frame, ts)
         d = self.describer.describe(frame, linktype, data)
         return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
                           l3_offset=d.l3_offset, ip_version=d.ip_version, src=d.src, dst=d.dst, sport=d.sport,
@@ -222,6 +226,8 @@ class Dissector:
         rel_seq, rel_ack = self.relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
         analysis, window = self.analysis.packet(c.conn.index, from_client, Segment(
             frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
+        if self.skimming:  # show --frame N before N (wsdissect.skim): the TCP state only
+            return Skimmed(frame, ts)
         return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
                           l3_offset=seg.l3_offset, ip_version=seg.ip_version, src=ip_str(seg.src),
                           dst=ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack,

@@ -9,7 +9,6 @@ import dataclasses
 from typing import TYPE_CHECKING, NamedTuple
 
 from .connection import Connection, held_from
-from .tcp.analysis import Segment
 
 if TYPE_CHECKING:
     from .pipeline import Dissector
@@ -30,17 +29,7 @@ class Skimmed(NamedTuple):
 def skim(d: "Dissector") -> None:
     """Decode *d*'s next packets for their state only, until :func:`resume`.  Call before its first packet."""
     d.opts = dataclasses.replace(d.opts, frames=False)  # shared by the connections: resume sets it back
-    relative, analysis = d.relative, d.analysis
-
-    def tcp_state(frame, ts, _wire_len, _linktype, data, seg, c, from_client) -> Skimmed:
-        flags = seg.flags
-        relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
-        analysis.packet(c.conn.index, from_client, Segment(
-            frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
-        return Skimmed(frame, ts)
-
-    d._packet_event = tcp_state  # type: ignore[method-assign]
-    d._other_packet = lambda frame, ts, _linktype, _data, _wire_len: Skimmed(frame, ts)  # type: ignore
+    d.skimming = True  # a Skimmed in place of each Packet; TCP analysis and relative numbers still fed
 
 
 def resume(d: "Dissector", unsafe: set[int]) -> Fragments | None:
@@ -48,7 +37,7 @@ def resume(d: "Dissector", unsafe: set[int]) -> Fragments | None:
     message in progress; None when that is not known exactly (a connection of *unsafe*, those with a
     :data:`SKIM_UNSAFE` finding, is still open, or a message's fragments were cut) or when a connection holds
     bytes undecided (a full run would hold packets for them): decode from the start then."""
-    del d._packet_event, d._other_packet
+    d.skimming = False
     d.opts.frames = True
     fragments: Fragments = {}
     held: list = []  # (what the lane held back goes to the parser; its events belong to earlier packets)
@@ -61,10 +50,7 @@ def resume(d: "Dissector", unsafe: set[int]) -> Fragments | None:
         if streams and c.conn.index in unsafe:
             return None
         for ws in streams:
-            if ws.lane is not None:
-                ws.lane.flush(ws, held)
-                ws.lane = None
-            ws.frames = True
+            ws.report_frames(held)
             so_far = ws.asm.fragments_so_far()
             if so_far is None:
                 return None

@@ -107,6 +107,14 @@ class WsStream:
         if self.app is not None:
             self.units(out, start)
 
+    def report_frames(self, out: list) -> None:
+        """From now on, report every frame (views after ``show --frame``'s skim): the C lane, which does not, is
+        left; the bytes it held back go to the parser, their events into *out*."""
+        if self.lane is not None:
+            self.lane.flush(self, out)
+            self.lane = None
+        self.frames = True
+
     def end(self, frame: int, ts: float, out: list) -> None:
         """The connection is over: a frame or fragmented message in progress is emitted incomplete."""
         start = len(out)
