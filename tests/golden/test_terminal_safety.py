@@ -103,10 +103,10 @@ MAX_LINE = 20_000
 KNOWN: dict = {}  # view -> (problem kinds explained by a known bug, reason); none open
 
 
-def check(out: bytes, view: str, color: str) -> list[tuple[str, str]]:
-    """(kind, detail) of every rule *out* breaks."""
+def check(out: bytes, view: str, color: str, views: dict = VIEWS) -> list[tuple[str, str]]:
+    """(kind, detail) of every rule *out* breaks (*view*: its entry in *views* says what must be printed)."""
     problems: list[tuple[str, str]] = []
-    args, literals, escapes = VIEWS[view]
+    args, literals, escapes = views[view]
     if color == "never":
         if b"\x1b" in out:
             i = out.index(b"\x1b")
@@ -251,3 +251,36 @@ def test_application_units_are_terminal_safe(hostile_app: str, view: str, color:
     if view == "stats-json":
         units = json.loads(res.stdout)["app"]["protocols"]
         assert {"socket.io", "mqtt"} <= set(units), "the hostile units were not decoded: the check proves nothing"
+
+
+# -- packets that are not TCP (DNS names, SSDP headers) and tunnels: their texts come from the wire too ---------------
+OTHER_VIEWS = {
+    "show": (("show",), ["Standard query 0x0005"], ["\\x1b[31m"]),
+    "show-V": (("show", "-V"), ["Domain Name System (query)", "HOST: " + MARKUP], ["\\x1b[31m", "\\u202e", "\\x07"]),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_other(tmp_path_factory) -> str:
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    path = str(tmp_path_factory.mktemp("hostile") / "other.pcap")
+    name = (SGR_ESC + "\u202e\x07").encode()
+    dns = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1234, dport=53) / DNS(id=5, qd=DNSQR(qname=name))
+    head = f"M-SEARCH * HTTP/1.1\r\nHOST: {HOSTILE.replace(chr(10), '').replace(chr(13), '')}\r\n" \
+           f"ST: {OSC_TITLE}{BIDI}\r\n\r\n"
+    ssdp = Ether() / IP(src="10.0.0.1", dst="239.255.255.250") / UDP(sport=1900, dport=1900) / head.encode()
+    wrpcap(path, [dns, ssdp])
+    return path
+
+
+@pytest.mark.parametrize("view", list(OTHER_VIEWS))
+@pytest.mark.parametrize("color, width", RUNS)
+def test_packets_that_are_not_tcp_are_terminal_safe(hostile_other: str, view: str, color: str, width: int) -> None:
+    res = _run(hostile_other, OTHER_VIEWS[view][0], color, width)
+    assert res.exit_code == 0, res.stderr
+    problems = check(res.stdout, view, color, OTHER_VIEWS)
+    assert not problems, "\n".join(f"  {kind}: {what}" for kind, what in problems)

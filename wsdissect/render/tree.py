@@ -199,12 +199,13 @@ def ws_offset(p: Packet, f: WsFrame) -> int:
 
 
 def layer_nodes(p: Packet) -> list[Node]:
-    """One node per header of a packet drawn by its layers, with its lines under it."""
+    """One node per header of a packet drawn by its layers, with its lines under it (escaped: names, hosts and
+    other texts in them come from the wire)."""
     out = []
     for layer in p.layers:
-        node = Node(layer.label, span=field_span(layer.start, layer.end - layer.start, len(p.data)))
+        node = Node(safe(layer.label, None), span=field_span(layer.start, layer.end - layer.start, len(p.data)))
         for line in layer.lines:
-            node.add(line)
+            node.add(safe(line, None))
         out.append(node)
     return out
 
