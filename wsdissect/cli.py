@@ -266,6 +266,9 @@ def _guard(run):
     from .errors import WsdissectError
 
     gc.freeze()  # what start-up made (modules, classes, the command tree) lives to the end: out of every collection
+    # decoding makes few reference cycles (events die by reference count): collect the young generation every
+    # 50,000 net allocations instead of 700 (1 % fewer instructions in an export; garbage cycles stay bounded)
+    gc.set_threshold(50_000, 20, 20)
     try:
         run()
     except WsdissectError as e:
