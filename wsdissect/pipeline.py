@@ -221,13 +221,13 @@ class Dissector:
 
     def _packet_event(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
                       from_client: bool):
-        mine = c.bases(from_client)[0]
         flags = seg.flags
         rel_seq, rel_ack = self.relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
         analysis, window = self.analysis.packet(c.conn.index, from_client, Segment(
             frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
         if self.skimming:  # show --frame N before N (wsdissect.skim): the TCP state only
             return Skimmed(frame, ts)
+        mine = c.bases(from_client)[0]
         return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
                           l3_offset=seg.l3_offset, ip_version=seg.ip_version, src=ip_str(seg.src),
                           dst=ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack,
