@@ -197,3 +197,17 @@ def test_text_of_gives_the_display_filter_back() -> None:
     for params in ({"display": "websocket"}, {"streams": (1,), "display": "tcp.len > 5"}):
         bar = LANGUAGE.parse(LANGUAGE.text_of(params))
         assert bar.display is not None and (bar.options is not None) == ("streams" in params)
+
+
+def test_details_of_a_midstream_capture_are_the_trees_of_show_V() -> None:
+    """Frames the heuristic decodes from held bytes are on their own packets in the rebuilt trees too."""
+    from tests.conftest import CORPUS
+
+    path = CORPUS / "variant_midstream_start" / "capture.pcap"
+    if not path.exists():
+        pytest.skip("the shared corpus is not there")
+    index = _index(str(path))
+    trees = [packet_detail(index, i, Options()).nodes for i in range(len(index.rows))]
+    expected = run_cli(["show", "-V", str(path)])
+    assert expected.exit_code == 0 and "\nWebSocket\n" in expected.text.split("Frame 3:")[0]
+    assert _render(trees) == expected.text
