@@ -19,7 +19,7 @@ from .skim import Skimmed
 from .tls.resumption import SessionCache
 from .tls_wiring import CaptureSecrets
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
-from .tcp.analysis import Segment, TcpAnalysis
+from .tcp.analysis import TcpAnalysis
 from .tcp.relative import RelativeNumbers
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
@@ -221,23 +221,18 @@ class Dissector:
 
     def _packet_event(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
                       from_client: bool):
-        flags = seg.flags
-        rel_seq, rel_ack = self.relative.numbers(c.conn.index, from_client, seg.seq, seg.ack, flags)
-        analysis, window = self.analysis.packet(c.conn.index, from_client, Segment(
-            frame, ts, seg.seq, seg.ack, flags, seg.window, seg.payload_len, data, seg.tcp_offset))
+        flags, index = seg.flags, c.conn.index
+        rel_seq, rel_ack = self.relative.numbers(index, from_client, seg.seq, seg.ack, flags)
+        analysis, window = self.analysis.packet(index, from_client, seg, frame, ts, data)
         if self.skimming:  # show --frame N before N (wsdissect.skim): the TCP state only
             return Skimmed(frame, ts)
         mine = c.bases(from_client)[0]
-        return new_packet(frame=frame, ts=ts, wire_len=wire_len, cap_len=len(data), linktype=linktype, data=data,
-                          l3_offset=seg.l3_offset, ip_version=seg.ip_version, src=ip_str(seg.src),
-                          dst=ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack,
-                          flags=flags, window=seg.window, tcp_offset=seg.tcp_offset, payload_len=seg.payload_len,
-                          conn=c.conn, direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
-                          rel_seq=rel_seq, rel_ack=rel_ack,
-                          stream_start=None if mine is None else (seg.seq - mine) & 0xFFFFFFFF,
-                          analysis=analysis, window_size=window,
-                          layers=() if seg.l3_offset == PLAIN_L3.get(linktype) else
-                          self.describer.describe(frame, linktype, data).layers)
+        l3 = seg.l3_offset
+        return new_packet(frame, ts, wire_len, len(data), linktype, data, l3, seg.ip_version, ip_str(seg.src),
+                          ip_str(seg.dst), seg.sport, seg.dport, seg.seq, seg.ack, flags, seg.window, seg.tcp_offset,
+                          seg.payload_len, c.conn, CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
+                          rel_seq, rel_ack, None if mine is None else (seg.seq - mine) & 0xFFFFFFFF, analysis, window,
+                          () if l3 == PLAIN_L3.get(linktype) else self.describer.describe(frame, linktype, data).layers)
 
     def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on

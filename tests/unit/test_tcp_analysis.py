@@ -2,12 +2,19 @@
 header; and a keep-alive is never a retransmission or an overlap conflict in reassembly."""
 from __future__ import annotations
 
-from wsdissect.tcp.analysis import Segment, TcpAnalysis
+from wsdissect.capture.layers import TcpSegment
+from wsdissect.tcp.analysis import TcpAnalysis
 from wsdissect.tcp.reassembly import StreamReassembler
 from wsdissect.tcp.relative import RelativeNumbers
 
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
 C, S = True, False
+
+
+def header(seq: int, ack: int, flags: int, win: int, n: int = 0) -> TcpSegment:
+    """The TCP header fields of one packet (its TCP header at offset 0 of the packet's bytes)."""
+    return TcpSegment(ip_version=4, src=b"\x0a\0\0\1", dst=b"\x0a\0\0\2", sport=40000, dport=80, seq=seq, ack=ack,
+                      flags=flags, window=win, payload_start=20, payload_len=n, l3_offset=0, tcp_offset=0)
 
 
 class Flow:
@@ -22,8 +29,7 @@ class Flow:
              dt: float = 0.01) -> tuple[str, ...]:
         self.frame += 1
         self.ts += dt
-        seg = Segment(self.frame, self.ts, seq, ack, flags, win, n, b"", 0)
-        return self.analysis.packet(0, side, seg)[0]
+        return self.analysis.packet(0, side, header(seq, ack, flags, win, n), self.frame, self.ts, b"")[0]
 
 
 def _open() -> Flow:
@@ -68,13 +74,13 @@ def test_zero_window_lost_segment_retransmission_out_of_order_spurious():
 def test_window_is_scaled_only_when_both_syns_announce_it():
     opts = bytes(12) + b"\x60" + bytes(7) + b"\x03\x03\x07\x00"  # a 24-byte header: window scale 7
     t = TcpAnalysis()
-    assert t.packet(0, True, Segment(1, 0.0, 1, 0, SYN, 100, 0, opts, 0))[1] == 100
-    assert t.packet(0, False, Segment(2, 0.0, 1, 2, SYN | ACK, 100, 0, opts, 0))[1] == 100
-    assert t.packet(0, True, Segment(3, 0.0, 2, 2, ACK, 100, 0, b"", 0))[1] == 100 << 7
+    assert t.packet(0, True, header(1, 0, SYN, 100), 1, 0.0, opts)[1] == 100
+    assert t.packet(0, False, header(1, 2, SYN | ACK, 100), 2, 0.0, opts)[1] == 100
+    assert t.packet(0, True, header(2, 2, ACK, 100), 3, 0.0, b"")[1] == 100 << 7
     lone = TcpAnalysis()
-    lone.packet(0, True, Segment(1, 0.0, 1, 0, SYN, 100, 0, opts, 0))
-    lone.packet(0, False, Segment(2, 0.0, 1, 2, SYN | ACK, 100, 0, bytes(12) + b"\x50" + bytes(7), 0))
-    assert lone.packet(0, True, Segment(3, 0.0, 2, 2, ACK, 100, 0, b"", 0))[1] == 100
+    lone.packet(0, True, header(1, 0, SYN, 100), 1, 0.0, opts)
+    lone.packet(0, False, header(1, 2, SYN | ACK, 100), 2, 0.0, bytes(12) + b"\x50" + bytes(7))
+    assert lone.packet(0, True, header(2, 2, ACK, 100), 3, 0.0, b"")[1] == 100
 
 
 def test_relative_numbers_with_and_without_the_handshake():

@@ -108,15 +108,21 @@ class PacketSummaries:
         self._interned: dict[str, str] = {}
 
     def row(self, p: Packet, events: list) -> PacketRow:
-        protocol, info, worst, codes = self.describe(p, events) if p.protocol is None else other_describe(p, events)
-        if p.layers:
-            protocol = tunnel_protocol(p.layers, protocol)
+        protocol, info, worst, codes = self.columns(p, events)
         intern = self._interned.setdefault
-        if not (info.isascii() and info.isprintable() and len(info) <= 400):  # (else it is safe as it is)
-            info = safe(info, 400)
         return PacketRow(frame=p.frame, ts=p.ts, src=intern(p.src, p.src), dst=intern(p.dst, p.dst),
                          protocol=protocol, length=p.wire_len, info=info, worst=worst, codes=codes,
                          stream=p.conn.index if p.conn is not None else None, direction=p.direction)
+
+    def columns(self, p: Packet, events: list) -> tuple[str, str, Severity | None, tuple[str, ...]]:
+        """Protocol, Info (escaped and cut: safe to show as is), the worst finding's severity and the codes of
+        warnings and errors."""
+        protocol, info, worst, codes = self.describe(p, events) if p.protocol is None else other_describe(p, events)
+        if p.layers:
+            protocol = tunnel_protocol(p.layers, protocol)
+        if not (info.isprintable() and len(info) <= 400):  # (else safe() would return it as it is)
+            info = safe(info, 400)
+        return protocol, info, worst, codes
 
     def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, tuple[str, ...]]:
         """Protocol, Info, the worst finding's severity and the codes of warnings and errors (one pass)."""
@@ -124,13 +130,13 @@ class PacketSummaries:
         frames: list[str] = []
         records = []
         worst = None
-        codes: set[str] = set()
+        codes: set[str] | None = None
         app = None
         app_on_http = None  # units of a message before any frame: they replace the last HTTP head's text
         for ev in events:
             cls = ev.__class__
             if cls is WsFrame:
-                frames.append(ws_frame_info(ev))
+                frames.append(_frame_info(ev.opcode, ev.fin, ev.masked))
             elif cls is Message:
                 if ev.app and (frames or any(e.__class__ in HTTP_HEADS and e.frame == p.frame for e in events)):
                     if frames:
@@ -142,6 +148,7 @@ class PacketSummaries:
                 if worst is None or ev.severity > worst:
                     worst = ev.severity
                 if ev.severity >= Severity.WARNING:
+                    codes = codes or set()
                     codes.add(ev.code)
             elif cls in HTTP_HEADS:
                 if ev.frame == p.frame:
@@ -153,15 +160,20 @@ class PacketSummaries:
         if frames or http:
             if app_on_http is not None:
                 http[-1] = app_on_http
-            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(http + frames), worst, code_list
+            return (app or ("WebSocket" if frames else "HTTP")), prefix + ", ".join(http + frames if http else
+                                                                                      frames), worst, code_list
         if records:
             return records[-1].protocol, prefix + ", ".join(r.info for r in records), worst, code_list
-        seq = p.rel_seq if p.rel_seq is not None else p.seq
-        info = f"{p.sport} → {p.dport} [{tcp_flags(p.flags)}] Seq={seq}"
-        if p.flags & 16:
-            info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
-        info += f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
-        return "TCP", prefix + info, worst, code_list
+        return "TCP", prefix + tcp_info(p), worst, code_list
+
+
+def tcp_info(p: Packet) -> str:
+    """tshark's Info text of a TCP packet without a higher protocol (no analysis flags)."""
+    flags = p.flags
+    info = f"{p.sport} → {p.dport} [{tcp_flags(flags)}] Seq={p.seq if p.rel_seq is None else p.rel_seq}"
+    if flags & 16:
+        info += f" Ack={p.rel_ack if p.rel_ack is not None else p.ack}"
+    return info + f" Win={p.window if p.window_size is None else p.window_size} Len={p.payload_len}"
 
 
 def other_describe(p: Packet, events: list) -> tuple[str, str, Severity | None, list[str]]:
@@ -211,6 +223,7 @@ class PacketListView:
         self.t0: float | None = None
         self.summaries = PacketSummaries()
         self.addr_width = 15
+        self.middles: dict[tuple[str, str, str], str] = {}
         self.rows = 0
         self.header_due = True
         self.out = LineWriter(console)  # the rows: plain lines in batches, styles rendered once
@@ -223,34 +236,46 @@ class PacketListView:
         self.console.print(Text(header, style="bold"), soft_wrap=True)
 
     def group(self, pkt: Packet | None, events: list) -> None:
-        for ev in events:
-            if ev.__class__ is CaptureStart:  # a new capture: times from its start, the column header again
-                self.t0 = self.times.t0 = ev.ts
-                self.times.prev = None
-                self.header_due = True
+        """One packet's line (its events make the Info column); *pkt* None: events before the first packet, or a
+        new capture's ``CaptureStart`` (it comes in a group of its own: ``group_lists`` and ``live`` hand it so)."""
         if pkt is None:
+            for ev in events:
+                if ev.__class__ is CaptureStart:  # a new capture: times from its start, the column header again
+                    self.t0 = self.times.t0 = ev.ts
+                    self.times.prev = None
+                    self.header_due = True
             return
         if self.t0 is None:
             self.t0 = self.times.t0 = pkt.ts
-        row = self.summaries.row(pkt, events)
+        protocol, info, worst, codes = self.summaries.columns(pkt, events)
         if self.header_due:
             self.header_due = False
             self.header()
         self.rows += 1
-        w = max(self.addr_width, len(row.src), len(row.dst))
-        style = PROTOCOL_STYLE.get(row.protocol, "")
         if self.narrow:
-            main = f"{row.frame:>6} {self.times.text(row.ts):>10} {row.protocol:<9} {row.info}"
+            main = f"{pkt.frame:>6} {self.times.text(pkt.ts):>10} {protocol:<9} {info}"
         else:
-            main = (f"{row.frame:>6} {self.times.text(row.ts):>10} {row.src:<{w}} {row.dst:<{w}} {row.protocol:<9} "
-                    f"{row.length:>6} {row.info}")
-        if row.worst is not None and row.worst >= Severity.WARNING:
-            self.out.write(main, style, "  " + " ".join(f"[{c}]" for c in row.codes), SEVERITY_STYLE[row.worst])
+            main = f"{pkt.frame:>6} {self.times.text(pkt.ts):>10} {self._middle(pkt.src, pkt.dst, protocol)}" \
+                   f"{pkt.wire_len:>6} {info}"
+        if worst is not None and worst >= Severity.WARNING:
+            self.out.write(main, PROTOCOL_STYLE.get(protocol, ""), "  " + " ".join(f"[{c}]" for c in codes),
+                           SEVERITY_STYLE[worst])
         else:
-            self.out.write(main, style)
+            self.out.write(main, PROTOCOL_STYLE.get(protocol, ""))
         if self.hex_bytes:
             self.out.flush()
             self.console.print(hex_dump(pkt.data), soft_wrap=True)
+
+    def _middle(self, src: str, dst: str, protocol: str) -> str:
+        """The Source, Destination and Protocol columns (made once per address pair and protocol)."""
+        key = (src, dst, protocol)
+        text = self.middles.get(key)
+        if text is None:
+            w = max(self.addr_width, len(src), len(dst))
+            text = f"{src:<{w}} {dst:<{w}} {protocol:<9} "
+            if len(self.middles) < 4096:
+                self.middles[key] = text
+        return text
 
     def end(self) -> None:
         self.out.flush()

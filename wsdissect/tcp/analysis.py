@@ -15,18 +15,16 @@ is expected) or ``TCP Retransmission``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Protocol
 
 from ..capture.layers import tcp_window_scale
 
 _MOD = 1 << 32
+_HALF = _MOD // 2
 _SYN, _FIN, _RST, _ACK = 0x02, 0x01, 0x04, 0x10
+_CONTROL = _SYN | _FIN | _RST
 OUT_OF_ORDER_WINDOW = 0.003  # seconds: tshark's threshold without a measured handshake round trip
-
-
-def _after(a: int, b: int) -> bool:
-    """Sequence number *a* is after *b* (modulo 2**32)."""
-    return 0 < (a - b) % _MOD < _MOD // 2
+# (on the per-packet path "a is after b" is written out as ``0 < (a - b) % _MOD < _HALF``: no call)
 
 
 class _Side:
@@ -48,109 +46,105 @@ class _Side:
         self.shift: int | None = None  # the window scale this side's SYN announced
 
 
-class Segment(NamedTuple):
-    """The header fields the analysis reads (``data`` and ``tcp_offset`` for the window scale option)."""
+class TcpHeader(Protocol):
+    """The header fields the analysis reads (:class:`wsdissect.capture.layers.TcpSegment` has them)."""
 
-    frame: int
-    ts: float
     seq: int
     ack: int
     flags: int
     window: int
     payload_len: int
-    data: bytes
-    tcp_offset: int
+    tcp_offset: int  # where the TCP header starts in the packet (for the window scale option)
 
 
 class TcpAnalysis:
-    """``packet(connection, from_client, segment) -> (analysis labels, scaled window)`` in capture order."""
+    """``packet(connection, from_client, header, frame, ts, data) -> (analysis labels, scaled window)`` in capture
+    order (*data*: the packet's bytes, read for a SYN's window scale option)."""
 
     def __init__(self) -> None:
-        self.sides: dict[tuple[int, bool], _Side] = {}
+        self.sides: dict[int, list] = {}  # connection index -> [server side, client side] (None until seen)
 
-    def packet(self, conn: int, from_client: bool, p: Segment) -> tuple[tuple[str, ...], int]:
-        me = self.sides.get((conn, from_client))
+    def packet(self, conn: int, from_client: bool, p: TcpHeader, frame: int, ts: float,
+               data: bytes) -> tuple[tuple[str, ...], int]:
+        pair = self.sides.get(conn)
+        if pair is None:
+            pair = self.sides[conn] = [None, None]
+        me = pair[from_client]
         if me is None:
-            me = self.sides[(conn, from_client)] = _Side()
-        peer = self.sides.get((conn, not from_client))
-        out = self._classify(p, me, peer)
-        self._update(p, me, peer)
-        return tuple(out), self._window(p, me, peer)
+            me = pair[from_client] = _Side()
+        peer = pair[not from_client]
+        out = self._classify(p, ts, me, peer)
+        self._update(p, frame, ts, me, peer)
+        if p.flags & _SYN:  # the window as tshark shows Win=: shifted by the scale both SYNs announced
+            me.shift = tcp_window_scale(data, p.tcp_offset)
+        elif me.shift is not None and peer is not None and peer.shift is not None:
+            return out, p.window << me.shift
+        return out, p.window
 
     def forget(self, conn: int) -> None:
-        self.sides.pop((conn, True), None)
-        self.sides.pop((conn, False), None)
+        self.sides.pop(conn, None)
 
     def swap(self, conn: int) -> None:
         """The connection's client and server were the wrong way round: each side keeps its own state."""
-        sides = self.sides
-        c, s = sides.pop((conn, True), None), sides.pop((conn, False), None)
-        for from_client, side in ((True, s), (False, c)):
-            if side is not None:
-                sides[(conn, from_client)] = side
+        pair = self.sides.get(conn)
+        if pair is not None:
+            pair.reverse()
 
     @staticmethod
-    def _window(p: Segment, me: _Side, peer: _Side | None) -> int:
-        """The window as tshark shows ``Win=``: shifted by the scale both SYNs announced, never in a SYN."""
-        if p.flags & _SYN:
-            me.shift = tcp_window_scale(p.data, p.tcp_offset)
-            return p.window
-        if me.shift is not None and peer is not None and peer.shift is not None:
-            return p.window << me.shift
-        return p.window
-
-    @staticmethod
-    def _classify(p: Segment, me: _Side, peer: _Side | None) -> list[str]:
-        flags, seq, n = p.flags, p.seq, p.payload_len
-        control = flags & (_SYN | _FIN | _RST)
-        out = []
-        if flags & _ACK and peer is not None and peer.next_seq is not None and _after(p.ack, peer.next_seq):
-            out.append("TCP ACKed unseen segment")
-        if p.window == 0 and not control:
-            out.append("TCP ZeroWindow")
+    def _classify(p: TcpHeader, ts: float, me: _Side, peer: _Side | None) -> tuple[str, ...]:
+        flags, seq, n, window = p.flags, p.seq, p.payload_len, p.window
+        control = flags & _CONTROL
+        out: tuple[str, ...] = ()
+        if flags & _ACK and peer is not None and peer.next_seq is not None and \
+                0 < (p.ack - peer.next_seq) % _MOD < _HALF:
+            out += ("TCP ACKed unseen segment",)
+        if window == 0 and not control:
+            out += ("TCP ZeroWindow",)
         nxt = me.next_seq
-        if nxt is None:
+        if nxt is None or (seq == nxt and n and not control and me.unseen is None):  # (in order, with data)
             return out
-        if _after(seq, nxt) and not flags & _RST:
-            out.append("TCP Previous segment not captured")
+        if 0 < (seq - nxt) % _MOD < _HALF and not flags & _RST:
+            out += ("TCP Previous segment not captured",)
         if n <= 1 and not control and (seq + 1) % _MOD == nxt:
-            out.append("TCP Keep-Alive")
-            return out
+            return out + ("TCP Keep-Alive",)
         same = (n == 0 and not control and seq == nxt and flags & _ACK and p.ack == me.last_ack)
-        if same and p.window and p.window != me.last_win:
-            out.append("TCP Window Update")
+        if same and window and window != me.last_win:
+            out += ("TCP Window Update",)
         elif same and peer is not None and peer.keep_alive:
-            out.append("TCP Keep-Alive ACK")
-        elif same and p.window == me.last_win and p.window:
+            out += ("TCP Keep-Alive ACK",)
+        elif same and window == me.last_win and window:
             me.dup_count += 1
-            out.append(f"TCP Dup ACK {me.dup_frame}#{me.dup_count}")
-        below = nxt if me.unseen is None or _after(nxt, me.unseen) else me.unseen  # what the peer has had
-        if (n or flags & (_SYN | _FIN)) and _after(below, seq):
+            out += (f"TCP Dup ACK {me.dup_frame}#{me.dup_count}",)
+        unseen = me.unseen
+        below = nxt if unseen is None or 0 < (nxt - unseen) % _MOD < _HALF else unseen  # what the peer has had
+        if (n or flags & (_SYN | _FIN)) and 0 < (below - seq) % _MOD < _HALF:
             end = (seq + n) % _MOD
-            if peer is not None and peer.last_ack is not None and not _after(end, peer.last_ack) and n:
-                out.append("TCP Spurious Retransmission")
-            elif 0 <= p.ts - me.last_ts < (me.rtt or OUT_OF_ORDER_WINDOW) and nxt != end:
-                out.append("TCP Out-Of-Order")
+            if peer is not None and peer.last_ack is not None and n and \
+                    not 0 < (end - peer.last_ack) % _MOD < _HALF:
+                out += ("TCP Spurious Retransmission",)
+            elif 0 <= ts - me.last_ts < (me.rtt or OUT_OF_ORDER_WINDOW) and nxt != end:
+                out += ("TCP Out-Of-Order",)
             else:
-                out.append("TCP Retransmission")
+                out += ("TCP Retransmission",)
         return out
 
     @staticmethod
-    def _update(p: Segment, me: _Side, peer: _Side | None) -> None:
+    def _update(p: TcpHeader, frame: int, ts: float, me: _Side, peer: _Side | None) -> None:
         flags, seq, n = p.flags, p.seq, p.payload_len
-        me.keep_alive = n <= 1 and not flags & (_SYN | _FIN | _RST) and me.next_seq is not None and \
-            (seq + 1) % _MOD == me.next_seq
+        nxt = me.next_seq
+        me.keep_alive = n <= 1 and not flags & _CONTROL and nxt is not None and (seq + 1) % _MOD == nxt
         end = (seq + n + (1 if flags & (_SYN | _FIN) else 0)) % _MOD
-        if me.next_seq is None or _after(end, me.next_seq):
+        if nxt is None or 0 < (end - nxt) % _MOD < _HALF:
             me.next_seq = end
-            me.last_ts = p.ts
+            me.last_ts = ts
         if flags & _SYN and not flags & _ACK:
-            me.syn_ts = p.ts
+            me.syn_ts = ts
         elif flags & _ACK and me.syn_ts is not None and me.rtt is None and peer is not None:
-            me.rtt = peer.rtt = p.ts - me.syn_ts
-        if flags & _ACK and peer is not None and peer.next_seq is not None and _after(p.ack, peer.next_seq):
-            peer.unseen = p.ack  # the peer sent data up to here that the capture did not see (yet)
+            me.rtt = peer.rtt = ts - me.syn_ts
         if flags & _ACK:
-            if p.ack != me.last_ack or n or flags & (_SYN | _FIN | _RST):
-                me.dup_count, me.dup_frame = 0, p.frame
-            me.last_ack, me.last_win = p.ack, p.window
+            ack = p.ack
+            if peer is not None and peer.next_seq is not None and 0 < (ack - peer.next_seq) % _MOD < _HALF:
+                peer.unseen = ack  # the peer sent data up to here that the capture did not see (yet)
+            if ack != me.last_ack or n or flags & _CONTROL:
+                me.dup_count, me.dup_frame = 0, frame
+            me.last_ack, me.last_win = ack, p.window
