@@ -44,19 +44,22 @@ class LineWriter:
             self.console.print(text, soft_wrap=True, no_wrap=cut, overflow="ellipsis" if cut else None)
             return
         if cut:
-            line = main + tail
+            line = main + tail if tail else main
             width = self.width
-            narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
-            if (len(line) > width) if narrow else (cell_len(line) > width):
-                line = (line[:width - 1] if narrow else set_cell_size(line, width - 1)) + "…"
-                main, tail = line[:len(main)], line[len(main):]
-        on, off = self.style(main_style)
-        out = on + main + off
+            if len(line) > width or not line.isascii():
+                narrow = line.isascii() or line.replace("→", "").isascii()  # one cell per character
+                if (len(line) > width) if narrow else (cell_len(line) > width):
+                    line = (line[:width - 1] if narrow else set_cell_size(line, width - 1)) + "…"
+                    main, tail = line[:len(main)], line[len(main):]
+        codes = self.codes
+        on, off = codes[main_style] if main_style in codes else self.style(main_style)
         if tail:
-            on, off = self.style(tail_style)
-            out += on + tail + off
+            on2, off2 = codes[tail_style] if tail_style in codes else self.style(tail_style)
+            out = f"{on}{main}{off}{on2}{tail}{off2}\n"
+        else:
+            out = f"{on}{main}{off}\n"
         batch = self.batch
-        batch.append(out + "\n")
+        batch.append(out)
         if len(batch) >= BATCH:
             self.flush()
 

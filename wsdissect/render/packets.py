@@ -126,9 +126,9 @@ class PacketSummaries:
 
     def describe(self, p: Packet, events: list) -> tuple[str, str, Severity | None, tuple[str, ...]]:
         """Protocol, Info, the worst finding's severity and the codes of warnings and errors (one pass)."""
-        http: list[str] = []
+        http: list[str] | None = None
         frames: list[str] = []
-        records = []
+        records: list | None = None
         worst = None
         codes: set[str] | None = None
         app = None
@@ -152,8 +152,10 @@ class PacketSummaries:
                     codes.add(ev.code)
             elif cls in HTTP_HEADS:
                 if ev.frame == p.frame:
+                    http = http or []
                     http.append(http_info(ev))
             elif cls is TlsRecordSeen and ev.frame == p.frame:
+                records = records or []
                 records.append(ev)
         code_list = tuple(sorted(codes)) if codes else ()
         prefix = "".join(f"[{flag}] " for flag in p.analysis) if p.analysis else ""
