@@ -64,15 +64,19 @@ def tcp_flags(flags: int) -> str:
 
 def ws_frame_info(f: WsFrame) -> str:
     """Wireshark's Info text for a WebSocket frame."""
-    return _frame_info(f.opcode, f.fin, f.masked)
+    return FRAME_INFOS[f.opcode][f.fin][f.masked]
 
 
-@functools.lru_cache(maxsize=128)
 def _frame_info(opcode: int, fin: bool, masked: bool) -> str:
     parts = [f"WebSocket {opcode_label(opcode)}", "[FIN]" if fin else "[FRAGMENT]"]
     if masked:
         parts.append("[MASKED]")
     return " ".join(parts)
+
+
+# every frame's Info text, by opcode (4 bits), FIN bit and mask bit: read inline on the packet list's path
+FRAME_INFOS = tuple(tuple(tuple(_frame_info(opcode, fin, masked) for masked in (False, True)) for fin in (False, True))
+                    for opcode in range(16))
 
 
 def http_info(ev) -> str:
@@ -136,7 +140,7 @@ class PacketSummaries:
         for ev in events:
             cls = ev.__class__
             if cls is WsFrame:
-                frames.append(_frame_info(ev.opcode, ev.fin, ev.masked))
+                frames.append(FRAME_INFOS[ev.opcode][ev.fin][ev.masked])
             elif cls is Message:
                 if ev.app and (frames or any(e.__class__ in HTTP_HEADS and e.frame == p.frame for e in events)):
                     if frames:
@@ -257,8 +261,8 @@ class PacketListView:
         if self.narrow:
             main = f"{pkt.frame:>6} {self.times.text(pkt.ts):>10} {protocol:<9} {info}"
         else:
-            main = f"{pkt.frame:>6} {self.times.text(pkt.ts):>10} {self._middle(pkt.src, pkt.dst, protocol)}" \
-                   f"{pkt.wire_len:>6} {info}"
+            middle = self.middles.get((pkt.src, pkt.dst, protocol)) or self._middle(pkt.src, pkt.dst, protocol)
+            main = f"{pkt.frame:>6} {self.times.text(pkt.ts):>10} {middle}{pkt.wire_len:>6} {info}"
         if worst is not None and worst >= Severity.WARNING:
             self.out.write(main, PROTOCOL_STYLE.get(protocol, ""), "  " + " ".join(f"[{c}]" for c in codes),
                            SEVERITY_STYLE[worst])
@@ -270,13 +274,10 @@ class PacketListView:
 
     def _middle(self, src: str, dst: str, protocol: str) -> str:
         """The Source, Destination and Protocol columns (made once per address pair and protocol)."""
-        key = (src, dst, protocol)
-        text = self.middles.get(key)
-        if text is None:
-            w = max(self.addr_width, len(src), len(dst))
-            text = f"{src:<{w}} {dst:<{w}} {protocol:<9} "
-            if len(self.middles) < 4096:
-                self.middles[key] = text
+        w = max(self.addr_width, len(src), len(dst))
+        text = f"{src:<{w}} {dst:<{w}} {protocol:<9} "
+        if len(self.middles) < 4096:
+            self.middles[(src, dst, protocol)] = text
         return text
 
     def end(self) -> None:
