@@ -128,13 +128,15 @@ class Feed:
                 yield [self._start(first)]
             it = itertools.chain((first,), it)
         packet, regroup = self.dissector.packet, self.regroup
-        for rec in it:
-            events = packet(*rec)
+        add = regroup.add if regroup is not None else None
+        for frame, ts, linktype, data, wire_len in it:  # (named arguments: cheaper than packet(*rec))
+            events = packet(frame, ts, linktype, data, wire_len)
             if events:
-                if regroup is None:
+                if add is None:
                     yield events
                 else:
-                    yield from regroup.add(events)
+                    for ready in add(events):
+                        yield ready
         if regroup is None:
             yield self.dissector.finish()
         else:

@@ -67,7 +67,7 @@ class Regrouper:
 
     def add(self, events: list) -> list[list]:
         """One packet's events (as the dissector returned them): the lists that are ready to be handed on."""
-        pkt = _packet_of(events)
+        pkt = events[0] if events and events[0].__class__ is Packet else _packet_of(events)  # (it comes first)
         if not self.queue:
             if pkt is None or pkt.conn is None or not pkt.payload_len or not self.holder.holds(pkt.conn.index):
                 return [events]  # the common case: nothing held
