@@ -2,6 +2,9 @@
 header; and a keep-alive is never a retransmission or an overlap conflict in reassembly."""
 from __future__ import annotations
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from wsdissect.capture.layers import TcpSegment
 from wsdissect.tcp.analysis import TcpAnalysis
 from wsdissect.tcp.reassembly import StreamReassembler
@@ -106,3 +109,24 @@ def test_a_keep_alive_is_not_an_overlap_conflict():
     assert "tcp.overlap_conflict" not in codes and "tcp.retransmission" not in codes
     r.segment(104, b"\x00\x00", 2, False, False, 4, 0.0)  # a real overlap still counts
     assert "tcp.overlap_conflict" in [f[0] for f in r.take_findings()]
+
+
+SEGMENTS = st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 3),
+                               st.sampled_from([ACK, ACK | PSH, SYN, SYN | ACK, FIN | ACK, 0]), st.sampled_from([0, 1, 10]),
+                               st.sampled_from([0, 1000]), st.sampled_from([0.0001, 0.01, 1.0])), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@example([(C, 0, 0, ACK, 10, 1000, 0.01), (C, 1, 0, ACK, 10, 1000, 0.01), (C, 0, 0, ACK, 10, 1000, 0.0001)])
+@given(SEGMENTS)
+def test_the_in_order_shortcut_agrees_with_the_general_path(packets):
+    """Random segments (sequence and acknowledgement numbers near each other, so that in-order, repeated, lost and
+    reordered data all occur): the shortcut for in-order data gives the same flags and windows as the general
+    checks."""
+    fast, general = TcpAnalysis(), TcpAnalysis()
+    general.fast = False
+    ts = 0.0
+    for frame, (side, seq, ack, flags, n, win, dt) in enumerate(packets, 1):
+        ts += dt
+        seg = header(100 + seq * 10, 500 + ack * 10, flags, win, n)
+        assert fast.packet(0, side, seg, frame, ts, b"") == general.packet(0, side, seg, frame, ts, b"")

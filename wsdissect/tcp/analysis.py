@@ -23,6 +23,7 @@ _MOD = 1 << 32
 _HALF = _MOD // 2
 _SYN, _FIN, _RST, _ACK = 0x02, 0x01, 0x04, 0x10
 _CONTROL = _SYN | _FIN | _RST
+_CHECKED = _CONTROL | _ACK
 OUT_OF_ORDER_WINDOW = 0.003  # seconds: tshark's threshold without a measured handshake round trip
 # (on the per-packet path "a is after b" is written out as ``0 < (a - b) % _MOD < _HALF``: no call)
 
@@ -63,6 +64,7 @@ class TcpAnalysis:
 
     def __init__(self) -> None:
         self.sides: dict[int, list] = {}  # connection index -> [server side, client side] (None until seen)
+        self.fast = True  # the in-order shortcut (tests turn it off to compare it with the general path)
 
     def packet(self, conn: int, from_client: bool, p: TcpHeader, frame: int, ts: float,
                data: bytes) -> tuple[tuple[str, ...], int]:
@@ -73,8 +75,18 @@ class TcpAnalysis:
         if me is None:
             me = pair[from_client] = _Side()
         peer = pair[not from_client]
-        out = self._classify(p, ts, me, peer)
-        self._update(p, frame, ts, me, peer)
+        if self.fast and me.next_seq == p.seq and p.payload_len and (p.flags & _CHECKED) == _ACK and p.window and \
+                me.unseen is None and (me.rtt is not None or me.syn_ts is None) and \
+                (peer is None or peer.next_seq is None or not 0 < (p.ack - peer.next_seq) % _MOD < _HALF):
+            # in-order data acknowledging nothing unseen (the common segment): no flag, and of _update's work only
+            # the next sequence number and the last acknowledgement change
+            out = ()
+            me.keep_alive = False
+            me.next_seq, me.last_ts = (p.seq + p.payload_len) % _MOD, ts
+            me.dup_count, me.dup_frame, me.last_ack, me.last_win = 0, frame, p.ack, p.window
+        else:
+            out = self._classify(p, ts, me, peer)
+            self._update(p, frame, ts, me, peer)
         if p.flags & _SYN:  # the window as tshark shows Win=: shifted by the scale both SYNs announced
             me.shift = tcp_window_scale(data, p.tcp_offset)
         elif me.shift is not None and peer is not None and peer.shift is not None:
