@@ -111,9 +111,9 @@ def test_a_keep_alive_is_not_an_overlap_conflict():
     assert "tcp.overlap_conflict" in [f[0] for f in r.take_findings()]
 
 
-SEGMENTS = st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 3),
-                               st.sampled_from([ACK, ACK | PSH, SYN, SYN | ACK, FIN | ACK, 0]), st.sampled_from([0, 1, 10]),
-                               st.sampled_from([0, 1000]), st.sampled_from([0.0001, 0.01, 1.0])), max_size=40)
+FLAGS = st.sampled_from([ACK, ACK | PSH, SYN, SYN | ACK, FIN | ACK, 0])
+SEGMENTS = st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 3), FLAGS, st.sampled_from([0, 1, 10]),
+                              st.sampled_from([0, 1000]), st.sampled_from([0.0001, 0.01, 1.0])), max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
