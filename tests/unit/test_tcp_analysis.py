@@ -118,6 +118,8 @@ SEGMENTS = st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 3
 
 @settings(max_examples=300, deadline=None)
 @example([(C, 0, 0, ACK, 10, 1000, 0.01), (C, 1, 0, ACK, 10, 1000, 0.01), (C, 0, 0, ACK, 10, 1000, 0.0001)])
+@example([(C, 0, 0, ACK, 10, 1000, 0.01), (C, 1, 0, ACK, 10, 1000, 1.0), (C, 2, 1, ACK, 0, 1000, 1.0),
+          (C, 0, 1, ACK, 10, 1000, 0.0001)])  # a pure ACK does not move the time of the last advance
 @given(SEGMENTS)
 def test_the_in_order_shortcut_agrees_with_the_general_path(packets):
     """Random segments (sequence and acknowledgement numbers near each other, so that in-order, repeated, lost and

@@ -75,14 +75,16 @@ class TcpAnalysis:
         if me is None:
             me = pair[from_client] = _Side()
         peer = pair[not from_client]
-        if self.fast and me.next_seq == p.seq and p.payload_len and (p.flags & _CHECKED) == _ACK and p.window and \
-                me.unseen is None and (me.rtt is not None or me.syn_ts is None) and \
+        n = p.payload_len
+        if self.fast and me.next_seq == p.seq and (n or p.ack != me.last_ack) and (p.flags & _CHECKED) == _ACK and \
+                p.window and me.unseen is None and (me.rtt is not None or me.syn_ts is None) and \
                 (peer is None or peer.next_seq is None or not 0 < (p.ack - peer.next_seq) % _MOD < _HALF):
-            # in-order data acknowledging nothing unseen (the common segment): no flag, and of _update's work only
-            # the next sequence number and the last acknowledgement change
+            # in order, with data or acknowledging more, nothing unseen (the common segment): no flag, and of
+            # _update's work only the next sequence number and the last acknowledgement change
             out = ()
             me.keep_alive = False
-            me.next_seq, me.last_ts = (p.seq + p.payload_len) % _MOD, ts
+            if n:
+                me.next_seq, me.last_ts = (p.seq + n) % _MOD, ts
             me.dup_count, me.dup_frame, me.last_ack, me.last_win = 0, frame, p.ack, p.window
         else:
             out = self._classify(p, ts, me, peer)
