@@ -554,6 +554,33 @@ slot_count(PyObject *m, int i)
 #define ENC_PYTHON (-2)  /* not the common kind of record, or its head is not cached: the Python encoder writes it */
 #define ENC_ROOM (-3)    /* the record may not fit in the room given */
 
+/* The record's opcode and the start of its payload, by opcode (the messages encode_message writes: data and
+ * control; rfc6455.opcode_name's names) */
+static const char *const opcode_heads[11] = {
+    NULL, "\"text\",\"payload_b64\":\"", "\"binary\",\"payload_b64\":\"", NULL, NULL, NULL, NULL, NULL,
+    "\"close\",\"payload_b64\":\"", "\"ping\",\"payload_b64\":\"", "\"pong\",\"payload_b64\":\""};
+
+/* A Close's fields after its payload: code (-1: null) and reason (NULL: null; else its UTF-8, escaped as orjson
+ * escapes a str), up to the first_frame key; the room is reserved by encode_message (6 bytes per reason byte). */
+static char *
+put_close(char *w, long long code, const char *reason, Py_ssize_t reason_n)
+{
+    w = put_str(w, "\",\"complete\":true,\"close_code\":");
+    if (code < 0)
+        w = put_str(w, "null");
+    else
+        w = put_uint(w, (unsigned long long)code);
+    w = put_str(w, ",\"close_reason\":");
+    if (reason == NULL)
+        w = put_str(w, "null");
+    else {
+        *w++ = '"';
+        w = put_escaped(w, (const unsigned char *)reason, reason_n);
+        *w++ = '"';
+    }
+    return put_str(w, ",\"first_frame\":");
+}
+
 /* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
  * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
  * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
@@ -563,14 +590,32 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     if (message_type == NULL || Py_TYPE(m) != message_type)
         return ENC_PYTHON;
     PyObject *op = SLOT(m, M_OPCODE);
-    if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
-        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || SLOT(m, M_RAW) != Py_None
-        || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
+    if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None
+        || SLOT(m, M_RAW) != Py_None || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
         return ENC_PYTHON;  /* application units (M_APP) are written by records.message_line_py */
     long opcode = PyLong_AsLong(op);
-    if (opcode != 1 && opcode != 2) {
+    if (opcode != 1 && opcode != 2 && opcode != 8 && opcode != 9 && opcode != 10) {
         PyErr_Clear();
         return ENC_PYTHON;
+    }
+    /* a Close's code and reason (null, null for every other message) */
+    PyObject *close_code = SLOT(m, M_CLOSE_CODE), *close_reason = SLOT(m, M_CLOSE_REASON);
+    long long code = -1;
+    const char *reason = NULL;
+    Py_ssize_t reason_n = 0;
+    if (close_code != Py_None) {
+        code = PyLong_CheckExact(close_code) ? PyLong_AsLongLong(close_code) : -1;
+        if (code < 0) {
+            PyErr_Clear();
+            return ENC_PYTHON;
+        }
+    }
+    if (close_reason != Py_None) {
+        reason = PyUnicode_CheckExact(close_reason) ? PyUnicode_AsUTF8AndSize(close_reason, &reason_n) : NULL;
+        if (reason == NULL) {  /* (a lone surrogate has no UTF-8: the Python encoder reports it) */
+            PyErr_Clear();
+            return ENC_PYTHON;
+        }
     }
     PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT), *compressed = SLOT(m, M_COMPRESSED);
     PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
@@ -625,7 +670,8 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
     }
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0);
+    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
+                      + (reason ? 2 + 6 * reason_n : 0);
     if (size > room && t != NULL) {
         size -= textra;
         size += escape_extra(t, tn);
@@ -637,9 +683,12 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     char *w = w0;
     memcpy(w, PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head));
     w += PyBytes_GET_SIZE(head);
-    w = put_str(w, opcode == 1 ? "\"text\",\"payload_b64\":\"" : "\"binary\",\"payload_b64\":\"");
+    w = put_str(w, opcode_heads[opcode]);
     w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
-    w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
+    if (close_code == Py_None && reason == NULL)
+        w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
+    else
+        w = put_close(w, code, reason, reason_n);
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
