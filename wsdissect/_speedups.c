@@ -3,14 +3,15 @@
  * scan_messages: the WebSocket "fast lane".  Starting at a frame boundary, it decodes the run of frames that need
  *   no judgement at all -- complete, unfragmented text/binary frames with FIN set, RSV clear (or RSV1 alone when
  *   permessage-deflate is in use: the direction's Python inflater is called), the mask bit this direction must
- *   use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit and (for text) valid UTF-8
- *   -- and appends one Message event per frame.  It stops at the first frame that is
+ *   use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit and (for text) valid UTF-8;
+ *   and Pings and Pongs with FIN set, RSV clear, the right mask bit and a 7-bit length (each handed to the
+ *   connection's lifecycle) -- and appends one Message event per frame.  It stops at the first frame that is
  *   anything else and returns where it stopped; the pure-Python FrameParser and MessageAssembler take it from
  *   there, so every finding is still produced by the Python stages.  The events it builds are identical to the
- *   ones the Python path builds for the same frames (tests/unit/test_speedups.py checks that).
+ *   ones the Python path builds for the same frames (tests/equivalence/test_lane.py checks that).
  *
- * message_line / encode_messages: message_record(m) as compact JSON for the common record (a complete text or
- *   binary message with no close code, note or truncation, and an ordinary timestamp); anything else is left to
+ * message_line / encode_messages: message_record(m) as compact JSON for the common record (a complete text,
+ *   binary or control message with no note or truncation, and an ordinary timestamp); anything else is left to
  *   the Python encoder.  encode_messages writes a run of JSONL records straight into the writer's buffer.
  *
  * Neither function prints, reads files, or raises on protocol content.
@@ -92,22 +93,27 @@ xor_mask(unsigned char *dst, const unsigned char *src, Py_ssize_t n, const unsig
         dst[i] = src[i] ^ key[i & 3];
 }
 
-/* Build a Message for a complete one-frame data message (the fields the Python assembler would give it). */
+/* Build a Message for a complete one-frame data message, Ping or Pong (the fields the Python assembler would give
+ * it). */
 static PyObject *
 new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, PyObject *first, PyObject *frame,
             PyObject *ts, PyObject *compressed, Py_ssize_t wire_length, PyObject *frames, PyObject *text)
 {
-    PyObject *wire = PyLong_FromSsize_t(wire_length);
-    if (wire == NULL)
+    PyObject *wire = PyLong_FromSsize_t(wire_length), *op = PyLong_FromLong(opcode);  /* (op: a cached small int) */
+    if (wire == NULL || op == NULL) {
+        Py_XDECREF(wire);
+        Py_XDECREF(op);
         return NULL;
+    }
     PyObject *m = message_type->tp_alloc(message_type, 0);
     if (m == NULL) {
         Py_DECREF(wire);
+        Py_DECREF(op);
         return NULL;
     }
     set_slot(m, M_CONN, conn);
     set_slot(m, M_DIRECTION, direction);
-    set_slot(m, M_OPCODE, opcode == 1 ? int_one : int_two);
+    SLOT(m, M_OPCODE) = op;
     set_slot(m, M_PAYLOAD, payload);
     set_slot(m, M_COMPLETE, Py_True);
     set_slot(m, M_FIRST_FRAME, first);
@@ -144,8 +150,10 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 
 /* scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)
  * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
- *   sums) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's per-opcode
- *   lists count and nbytes and into sums = [wire bytes, largest payload].
+ *   sums, control) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's
+ *   per-opcode lists count and nbytes (16 items) and into sums = [wire bytes, largest payload].
+ * Pings and Pongs (FIN, no RSV bit, the right mask bit, a 7-bit length) are taken too: each is handed to
+ *   control(message, out) (the connection's lifecycle, WsStream.lane_control) right after it is appended.
  * tail: when the run ends at a frame the lane would take that is not all in data, the frame's full length (or
  *   the header length, when the header itself is cut); 0 otherwise.
  * first: the capture frame where the first frame of the run began (frame for the others).
@@ -156,8 +164,8 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 9) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 9-tuple)");
+    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple)");
         return NULL;
     }
     if (message_type == NULL) {
@@ -169,8 +177,9 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *conn = PyTuple_GET_ITEM(lane, 2), *direction = PyTuple_GET_ITEM(lane, 3);
     PyObject *inflate = PyTuple_GET_ITEM(lane, 4), *odd = PyTuple_GET_ITEM(lane, 5);
     PyObject *count = PyTuple_GET_ITEM(lane, 6), *nbytes = PyTuple_GET_ITEM(lane, 7), *sums = PyTuple_GET_ITEM(lane, 8);
-    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) < 3
-        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) < 3 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
+    PyObject *control = PyTuple_GET_ITEM(lane, 9);
+    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) != 16
+        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) != 16 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
         PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
         return NULL;
     }
@@ -181,14 +190,14 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
     Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
-    Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0, wire_total = 0;
+    Py_ssize_t counts[11] = {0}, sizes[11] = {0}, largest = 0, wire_total = 0;
     PyObject *frames = NULL;
 
     Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
     while (pos < n) {
         unsigned char b0 = data[pos];
-        int compressed = b0 == 0xC1 || b0 == 0xC2;
-        if (b0 != 0x81 && b0 != 0x82 && !(compressed && inflate != Py_None))
+        int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
+        if (b0 != 0x81 && b0 != 0x82 && !ping_pong && !(compressed && inflate != Py_None))
             break;
         if (n - pos < 2) {
             tail = 2;
@@ -198,7 +207,7 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if ((long)(b1 & 0x80) != mask_bit)
             break;
         Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
-        if (plen == 127)
+        if (plen == 127 || (plen == 126 && ping_pong))  /* (a control frame's 16-bit length: check_frame's) */
             break;
         if (plen == 126) {
             if (n - pos < 4) {
@@ -301,10 +310,10 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(payload);
         if (m == NULL)
             goto error;
-        int rc = PyList_Append(out, m);
-        Py_DECREF(m);
-        if (rc < 0)
+        if (PyList_Append(out, m) < 0) {
+            Py_DECREF(m);
             goto error;
+        }
         counts[opcode]++;
         sizes[opcode] += size;
         wire_total += plen;
@@ -312,16 +321,27 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             largest = size;
         first = frame;
         pos = p + plen;
+        if (ping_pong) {  /* the lifecycle notes it (and may append its finding) before the next message */
+            PyObject *r = PyObject_CallFunctionObjArgs(control, m, out, NULL);
+            Py_DECREF(m);
+            if (r == NULL)
+                goto error;
+            Py_DECREF(r);
+        }
+        else
+            Py_DECREF(m);
     }
     Py_XDECREF(frames);
     frames = NULL;
-    for (int op = 1; op <= 2; op++) {
+    Py_ssize_t taken = 0;
+    for (int op = 1; op <= 10; op++) {
         if (counts[op] && (list_add(count, op, counts[op]) < 0 || list_add(nbytes, op, sizes[op]) < 0))
             goto error;
+        taken += counts[op];
     }
     if (wire_total && list_add(sums, 0, wire_total) < 0)
         goto error;
-    if (counts[1] + counts[2]) {
+    if (taken) {
         Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(sums, 1));
         if (known == -1 && PyErr_Occurred())
             goto error;

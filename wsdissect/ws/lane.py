@@ -1,13 +1,15 @@
 """The only Python that drives the C fast lane (``speedups.scan_messages``, see ``wsdissect/_speedups.c``).
 
 The lane decodes runs of frames that need no judgement (complete, unfragmented text/binary frames, plain or one-frame
-permessage-deflate) straight into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
+permessage-deflate; plain Pings and Pongs, told to the connection's lifecycle as the Python path tells it) straight
+into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
 :class:`~wsdissect.ws.messages.MessageAssembler` would.  :class:`FastLane` alternates between the lane and the
 Python stages of its :class:`~wsdissect.ws.stream.WsStream` (everything else, one frame at a time), so every
 finding still comes from the Python stages.  Without the C module there is no lane (:func:`lane_for` is None).
 """
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ def lane_for(stream: "WsStream", max_payload: int) -> "FastLane | None":
     """A lane for *stream*, or None without the C code."""
     if speedups is None:
         return None
-    return FastLane(stream.asm.lane_context(stream.mask_bit, max_payload))
+    return FastLane(stream.asm.lane_context(stream.mask_bit, max_payload, partial(stream.owner.control, stream)))
 
 
 class FastLane:
