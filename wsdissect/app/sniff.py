@@ -15,6 +15,9 @@ ENGINEIO_STARTS = (b"0{", b"2probe", b"3probe")  # an open packet, an upgrade pr
 STOMP_FIRST = frozenset(s[0] for s in STOMP_CONNECTS)
 ENGINEIO_FIRST = frozenset(s[0] for s in ENGINEIO_STARTS)
 MQTT_CONNECT = 0x10  # an MQTT CONNECT's first byte
+# a JSON object or array (what looks_like_jsonrpc accepts) starts and ends with these bytes (JSON's whitespace aside)
+JSON_FIRST = frozenset(b"{[ \t\n\r")
+JSON_LAST = frozenset(b"}] \t\n\r")
 # CONTAINS_NOTE: on this per-message path ``bytes.find(b) >= 0`` stands for ``b in bytes``, which first tries the
 # needle as an integer and raises and clears a TypeError (with its formatted message) every time
 
@@ -28,7 +31,8 @@ def sniff(opcode: int, payload: bytes) -> Optional[str]:
     if opcode == 1:
         if first in ENGINEIO_FIRST and payload.startswith(ENGINEIO_STARTS) and looks_like_engineio(opcode, payload):
             return "socket.io"
-        if payload.find(b'"jsonrpc"') >= 0 and looks_like_jsonrpc(payload):  # (find: see CONTAINS_NOTE)
+        if first in JSON_FIRST and payload[-1] in JSON_LAST and payload.find(b'"jsonrpc"') >= 0 \
+                and looks_like_jsonrpc(payload):  # (find: see CONTAINS_NOTE)
             return "json-rpc"
     elif opcode == 2 and first == MQTT_CONNECT and looks_like_mqtt_connect(payload):
         return "mqtt"
