@@ -1506,13 +1506,37 @@ tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_field
 }
 
 /* The 13 fields of *f* as new objects in *items* (layers.TcpSegment's order); 0, or -1 with none left over. */
+/* The last addresses made (newest first): a connection's packets carry the same two, so they share the bytes
+ * objects (and the hash each caches for the flow lookups) instead of making new ones per packet. */
+static PyObject *addr_cache[4];
+
+static PyObject *
+address(const unsigned char *a, Py_ssize_t n)
+{
+    for (int i = 0; i < 4; i++) {
+        PyObject *c = addr_cache[i];
+        if (c != NULL && PyBytes_GET_SIZE(c) == n && memcmp(PyBytes_AS_STRING(c), a, n) == 0) {
+            Py_INCREF(c);
+            return c;
+        }
+    }
+    PyObject *b = PyBytes_FromStringAndSize((const char *)a, n);
+    if (b == NULL)
+        return NULL;
+    Py_XDECREF(addr_cache[3]);
+    memmove(addr_cache + 1, addr_cache, 3 * sizeof(PyObject *));
+    Py_INCREF(b);
+    addr_cache[0] = b;
+    return b;
+}
+
 static int
 tcp_items(const struct tcp_fields *f, PyObject *items[13])
 {
     PyObject *made[13] = {
         PyLong_FromLong(f->ver),
-        PyBytes_FromStringAndSize((const char *)f->src, f->alen),
-        PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
+        address(f->src, f->alen),
+        address(f->dst, f->alen),
         PyLong_FromUnsignedLong(f->sport), PyLong_FromUnsignedLong(f->dport),
         PyLong_FromUnsignedLong(f->seq), PyLong_FromUnsignedLong(f->ack),
         PyLong_FromLong(f->flags), PyLong_FromLong(f->window),

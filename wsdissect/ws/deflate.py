@@ -75,10 +75,11 @@ class Inflater:
     def _remember(self, out: bytes) -> None:
         """One more output for the history (a large one by its last WINDOW bytes); the oldest outputs are dropped
         now and then, once the newer ones hold WINDOW bytes."""
-        if len(out) > 2 * WINDOW:
-            out = out[-WINDOW:]
+        n = len(out)
+        if n > 2 * WINDOW:
+            out, n = out[-WINDOW:], WINDOW
         self.recent.append(out)
-        self.recent_size += len(out)
+        self.recent_size += n
         if self.recent_size > WINDOW + 8192:
             recent, size = self.recent, self.recent_size
             while size - len(recent[0]) >= WINDOW:
