@@ -601,6 +601,29 @@ put_close(char *w, long long code, const char *reason, Py_ssize_t reason_n)
     return put_str(w, ",\"first_frame\":");
 }
 
+/* A message's close_code (-1: None) and close_reason (NULL: None, else its UTF-8); 0 when the Python encoder must
+ * write them (a negative or non-int code, a reason with a lone surrogate, which has no UTF-8). */
+static int
+close_fields(PyObject *m, long long *code, const char **reason, Py_ssize_t *reason_n)
+{
+    PyObject *close_code = SLOT(m, M_CLOSE_CODE), *close_reason = SLOT(m, M_CLOSE_REASON);
+    if (close_code != Py_None) {
+        *code = PyLong_CheckExact(close_code) ? PyLong_AsLongLong(close_code) : -1;
+        if (*code < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    if (close_reason != Py_None) {
+        *reason = PyUnicode_CheckExact(close_reason) ? PyUnicode_AsUTF8AndSize(close_reason, reason_n) : NULL;
+        if (*reason == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
  * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
  * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
@@ -618,25 +641,11 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         PyErr_Clear();
         return ENC_PYTHON;
     }
-    /* a Close's code and reason (null, null for every other message) */
-    PyObject *close_code = SLOT(m, M_CLOSE_CODE), *close_reason = SLOT(m, M_CLOSE_REASON);
-    long long code = -1;
+    long long code = -1;  /* a Close's code and reason (null, null for every other message) */
     const char *reason = NULL;
     Py_ssize_t reason_n = 0;
-    if (close_code != Py_None) {
-        code = PyLong_CheckExact(close_code) ? PyLong_AsLongLong(close_code) : -1;
-        if (code < 0) {
-            PyErr_Clear();
-            return ENC_PYTHON;
-        }
-    }
-    if (close_reason != Py_None) {
-        reason = PyUnicode_CheckExact(close_reason) ? PyUnicode_AsUTF8AndSize(close_reason, &reason_n) : NULL;
-        if (reason == NULL) {  /* (a lone surrogate has no UTF-8: the Python encoder reports it) */
-            PyErr_Clear();
-            return ENC_PYTHON;
-        }
-    }
+    if (!close_fields(m, &code, &reason, &reason_n))
+        return ENC_PYTHON;
     PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT), *compressed = SLOT(m, M_COMPRESSED);
     PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
     if (!PyBytes_CheckExact(payload) || (text != Py_None && !PyUnicode_CheckExact(text))
@@ -705,7 +714,7 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w += PyBytes_GET_SIZE(head);
     w = put_str(w, opcode_heads[opcode]);
     w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
-    if (close_code == Py_None && reason == NULL)
+    if (code < 0 && reason == NULL)
         w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
     else
         w = put_close(w, code, reason, reason_n);
