@@ -3,14 +3,17 @@ is exactly what the nodes of the same packets give (``TreeBuilder.nodes``, drawn
 width, with and without colour, and ``Pen`` draws and measures a group of lines as ``tree_lines`` does."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from tests.equivalence.test_view_text import LABELS
 from tests.golden._support import SAMPLES, run_cli
 from wsdissect.render import tree
-from wsdissect.render.nodes import Guides, Node, Pen, tree_lines
+from wsdissect.render.nodes import Guides, Node, Pen, to_rich, tree_lines
 
 CAPTURES = sorted(SAMPLES.glob("*.pcap"))
 
@@ -60,3 +63,25 @@ def test_pen_draws_a_group_as_tree_lines(labels, depth, width, ascii_only):
         assert expected == (text + pen.leaves(indent, labels)).splitlines(keepends=True)
     else:
         assert expected is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(LABELS, min_size=1, max_size=14), width=st.integers(20, 100), color=st.booleans(),
+       last=st.booleans())
+def test_pen_wraps_a_long_label_as_rich(words, width, color, last):
+    """A label too long for its line (or not printable) comes out of ``long_branch`` in rich's lines."""
+    label = " ".join(words)
+    buffers = io.StringIO(), io.StringIO()
+    ref, mine = (Console(file=buf, width=width, color_system="truecolor" if color else None, force_terminal=color,
+                         no_color=not color, highlight=False, markup=False, emoji=False, legacy_windows=False)
+                 for buf in buffers)
+    root = Node("root", "bold", children=[Node("Payload", children=[Node(label)])])
+    if not last:
+        root.add("tail")
+    ref.print(to_rich(root))
+    pen = tree.DetailView(mine).pen
+    payload, inner = pen.branch("", "Payload", last)
+    drawn = pen.long_branch(inner, label, True, 2)
+    assert drawn is not None
+    text = pen.styled("root", "bold") + payload + drawn[0] + ("" if last else pen.leaves("", ["tail"]))
+    assert text == buffers[0].getvalue()

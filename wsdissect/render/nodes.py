@@ -65,6 +65,7 @@ class Guides(NamedTuple):
 
 
 Codes = Callable[[str], tuple[str, str]]  # a style -> the codes that open and close it ('' and '' without colour)
+Wrap = Callable[[str, int], list[str]]  # an unstyled label, cells -> its lines as rich lays it out, with newlines
 
 
 def tree_lines(node: Node, width: int, guides: Guides, codes: Codes) -> list[str] | None:
@@ -113,10 +114,10 @@ def fits(label: str, room: int) -> bool:
 class Pen:
     """Draws the common shapes of the detail tree straight to text, as :func:`tree_lines` draws their nodes (the
     hot path of ``show -V``: no node per line).  Labels are checked a group at a time; a drawing method is called
-    only after :meth:`fits` said yes for its labels."""
+    only after :meth:`fits` said yes for its labels.  *wrap*: rich's layout of a label too long for its line."""
 
-    def __init__(self, width: int, guides: Guides, codes: Codes):
-        self.width, self.codes = width, codes
+    def __init__(self, width: int, guides: Guides, codes: Codes, wrap: Wrap | None = None):
+        self.width, self.codes, self.wrap = width, codes, wrap
         self.space, self.cont, self.fork, self.end = guides
         self.step = len(guides.fork)  # (rich's guides are all as wide)
         self.rooms = [width - self.step * depth for depth in range(5)]  # cells for a label at each depth
@@ -166,6 +167,17 @@ class Pen:
         if last:
             return indent + self.end + label + "\n", indent + self.space
         return indent + self.fork + label + "\n", indent + self.cont
+
+    def long_branch(self, indent: str, label: str, last: bool, depth: int) -> tuple[str, str] | None:
+        """:meth:`branch` for an unstyled label at *depth* that may not fit: then the lines rich wraps it into,
+        the later ones under the guides of its children (None when the pen has no *wrap*)."""
+        if fits(label, self.rooms[depth]):
+            return self.branch(indent, label, last)
+        if self.wrap is None:
+            return None
+        inner = indent + (self.space if last else self.cont)
+        first, *rest = self.wrap(label, self.rooms[depth])
+        return indent + (self.end if last else self.fork) + first + "".join(inner + line for line in rest), inner
 
 
 def field_span(start: int, length: int, limit: int) -> Optional[Span]:

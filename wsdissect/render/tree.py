@@ -6,6 +6,7 @@ from collections import deque
 
 from rich.console import Console
 from rich.text import Text
+from rich.tree import Tree
 
 from .tls_tree import tls_nodes
 from ..events import (CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, Upgrade,
@@ -326,7 +327,7 @@ class DetailView:
         self.printed = 0
         self.out = LineWriter(console)  # the trees' lines in batches, styles rendered once
         self.guides = Guides.of(console.options.ascii_only) if isinstance(console, Console) else None
-        self.pen = Pen(self.out.width, self.guides, self.out.style) if self.guides is not None else None
+        self.pen = Pen(self.out.width, self.guides, self.out.style, self._wrap) if self.guides is not None else None
 
     def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
         if pkt.__class__ is Skimmed and not self.held and not self.waiting and self._skip(pkt, events):
@@ -392,19 +393,28 @@ class DetailView:
             self.missing.discard(p.frame)
             self.found_all = self.found_all or not self.missing
         out = self.out
-        if self.printed:
-            out.write("", "")
+        gap = self.printed > 0  # a blank line between trees
         self.printed += 1
         drawn = self.builder.text(p, events, fragments, prev, self.t0, self.pen) if self.pen is not None else None
         if drawn is not None:
+            if gap:
+                drawn[0] = "\n" + drawn[0]
             out.lines(drawn)
         else:
+            if gap:
+                out.write("", "")
             for node in self.builder.nodes(p, events, fragments, prev, self.t0):
                 self.draw(node)
         if self.hex_bytes:
             out.write("", "")
             out.flush()
             self.console.print(hex_dump(p.data), soft_wrap=True)
+
+    def _wrap(self, label: str, room: int) -> list[str]:
+        """*label* as rich lays out the label of a tree's node *room* cells wide: its lines, with their newlines."""
+        with self.console.capture() as cap:
+            self.console.print(Tree(Text(label)), width=room)
+        return [line + "\n" for line in cap.get().split("\n")[:-1]]
 
     def draw(self, node: Node) -> None:
         """One top-level node: plain lines with rich's guides, or rich's Tree when a label must wrap."""

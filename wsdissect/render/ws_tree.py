@@ -10,7 +10,7 @@ from ..events import Message, WsFrame
 from ..findings import Severity
 from ..rfc6455 import close_code_label, opcode_label
 from .app_view import add_unit_nodes
-from .nodes import Node, Pen, Span, fits
+from .nodes import Node, Pen, Span
 from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
 
@@ -102,18 +102,17 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     label, lines = _content(f, msg)
     packed = _compressed_labels(msg) if data and msg.compressed else ()  # the lines before the decompressed data
     depth = 3 if packed else 2  # of the line that shows the payload
-    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2) and fits(label, pen.rooms[depth])
-            and pen.fits(lines, depth + 1)):
+    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2) and pen.fits(lines, depth + 1)):
         return False
-    out += head, pen.leaves("", more, False)
     payload, inner = pen.branch("", "Payload", not tail)
-    out.append(payload)
-    if packed:
-        out.append(pen.leaves(inner, packed[:1], False))
-        line, inner = pen.branch(inner, packed[1], True)
-        out.append(line)
-    content, inner = pen.branch(inner, label, True)
-    out += content, pen.leaves(inner, lines), pen.leaves("", tail)
+    if packed:  # under Payload: the size as sent, then the decompressed size with the payload under it
+        line, deeper = pen.branch(inner, packed[1], True)
+        payload += pen.leaves(inner, packed[:1], False) + line
+        inner = deeper
+    content = pen.long_branch(inner, label, True, depth)
+    if content is None:
+        return False
+    out += head, pen.leaves("", more, False), payload, content[0], pen.leaves(content[1], lines), pen.leaves("", tail)
     return True
 
 
