@@ -2,7 +2,8 @@
 
 Built once by :mod:`wsdissect.render.tree`, drawn for ``show -V`` as plain lines with rich's tree guides
 (:func:`tree_lines`; rich itself, :func:`to_rich`, only for a tree with a label that does not fit on one line) and
-by Textual's Tree in the TUI.  Labels are plain, already escaped text (never markup).
+by Textual's Tree in the TUI.  Labels are plain, already escaped text (never markup).  The common packets of
+``show -V`` build no nodes at all: :class:`Pen` draws their labels straight to the same text.
 """
 from __future__ import annotations
 
