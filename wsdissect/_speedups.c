@@ -37,35 +37,62 @@ static const char *field_names[M_NFIELDS] = {
 };
 static PyTypeObject *message_type = NULL;
 static Py_ssize_t offsets[M_NFIELDS];
+/* WsFrame slots (the lane's frame events, when frames are wanted), located in configure() too. */
+enum {
+    F_CONN, F_DIRECTION, F_FIRST_FRAME, F_FRAME, F_TS, F_FIN, F_RSV, F_OPCODE, F_MASKED, F_MASK_KEY, F_LENGTH_CODE,
+    F_PAYLOAD_LEN, F_HEADER, F_PAYLOAD, F_COMPLETE, F_STREAM_OFFSET, F_NFIELDS
+};
+static const char *frame_field_names[F_NFIELDS] = {
+    "conn", "direction", "first_frame", "frame", "ts", "fin", "rsv", "opcode", "masked", "mask_key", "length_code",
+    "payload_len", "header", "payload", "complete", "stream_offset",
+};
+static PyTypeObject *frame_type = NULL;
+static Py_ssize_t frame_offsets[F_NFIELDS];
 static PyObject *int_one, *int_two;
 /* message_line's one-entry head cache; last_heads is the heads dict it came from (borrowed, compared only) */
 static PyObject *last_conn, *last_direction, *last_head, *last_heads;
 
 #define SLOT(obj, i) (*(PyObject **)((char *)(obj) + offsets[i]))
+#define FSLOT(obj, i) (*(PyObject **)((char *)(obj) + frame_offsets[i]))
 
-static PyObject *
-configure(PyObject *self, PyObject *cls)
+/* Find the object slots *names* of class *cls*; 0 done, -1 with an exception set. */
+static int
+locate_slots(PyObject *cls, const char *const *names, int n, Py_ssize_t *where)
 {
     if (!PyType_Check(cls)) {
-        PyErr_SetString(PyExc_TypeError, "configure() needs the Message class");
-        return NULL;
+        PyErr_SetString(PyExc_TypeError, "configure() needs the Message and WsFrame classes");
+        return -1;
     }
-    for (int i = 0; i < M_NFIELDS; i++) {
-        PyObject *d = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, field_names[i]);
+    for (int i = 0; i < n; i++) {
+        PyObject *d = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, names[i]);
         if (d == NULL || !PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
-            PyErr_Format(PyExc_TypeError, "Message.%s is not a slot", field_names[i]);
-            return NULL;
+            PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", ((PyTypeObject *)cls)->tp_name, names[i]);
+            return -1;
         }
         PyMemberDef *def = ((PyMemberDescrObject *)d)->d_member;
         if (def->type != T_OBJECT_EX) {
-            PyErr_Format(PyExc_TypeError, "Message.%s is not an object slot", field_names[i]);
-            return NULL;
+            PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", ((PyTypeObject *)cls)->tp_name, names[i]);
+            return -1;
         }
-        offsets[i] = def->offset;
+        where[i] = def->offset;
     }
-    Py_INCREF(cls);
-    Py_XDECREF(message_type);
-    message_type = (PyTypeObject *)cls;
+    return 0;
+}
+
+static PyObject *
+configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "configure(Message, WsFrame)");
+        return NULL;
+    }
+    if (locate_slots(args[0], field_names, M_NFIELDS, offsets) < 0
+        || locate_slots(args[1], frame_field_names, F_NFIELDS, frame_offsets) < 0)
+        return NULL;
+    Py_INCREF(args[0]);
+    Py_XSETREF(message_type, (PyTypeObject *)args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(frame_type, (PyTypeObject *)args[1]);
     Py_RETURN_NONE;
 }
 
@@ -134,6 +161,68 @@ new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, 
     return m;
 }
 
+/* One frame the lane takes, as it is on the wire (for its WsFrame event). */
+struct lane_frame {
+    const unsigned char *head;  /* its first header byte */
+    Py_ssize_t header_len, plen;
+    int masked;
+    long long offset;  /* stream offset of its first header byte */
+};
+
+/* Fill the WsFrame slots that vary from frame to frame (new references stolen); -1 when one is missing. */
+static int
+fill_frame_numbers(PyObject *w, const struct lane_frame *f)
+{
+    unsigned char b0 = f->head[0], b1 = f->head[1];
+    PyObject *vals[6] = {
+        PyLong_FromLong((b0 >> 4) & 7), PyLong_FromLong(b0 & 0x0F), PyLong_FromLong(b1 & 0x7F),
+        PyLong_FromSsize_t(f->plen), PyBytes_FromStringAndSize((const char *)f->head, f->header_len),
+        PyLong_FromLongLong(f->offset)};
+    static const int slots[6] = {F_RSV, F_OPCODE, F_LENGTH_CODE, F_PAYLOAD_LEN, F_HEADER, F_STREAM_OFFSET};
+    int ok = 0;
+    for (int i = 0; i < 6; i++) {
+        FSLOT(w, slots[i]) = vals[i];
+        if (vals[i] == NULL)
+            ok = -1;
+    }
+    if (f->masked) {
+        FSLOT(w, F_MASK_KEY) = PyBytes_FromStringAndSize((const char *)f->head + f->header_len - 4, 4);
+        if (FSLOT(w, F_MASK_KEY) == NULL)
+            ok = -1;
+    }
+    else {
+        Py_INCREF(Py_None);
+        FSLOT(w, F_MASK_KEY) = Py_None;
+    }
+    return ok;
+}
+
+/* Append the WsFrame event of a frame the lane takes (complete, FIN set), as WsStream.frames_in would. */
+static int
+append_ws_frame(PyObject *out, PyObject *const *where, const struct lane_frame *f, PyObject *payload)
+{
+    PyObject *w = frame_type->tp_alloc(frame_type, 0);  /* where: conn, direction, first, frame, ts */
+    if (w == NULL)
+        return -1;
+    static const int fixed[5] = {F_CONN, F_DIRECTION, F_FIRST_FRAME, F_FRAME, F_TS};
+    for (int i = 0; i < 5; i++) {
+        Py_INCREF(where[i]);
+        FSLOT(w, fixed[i]) = where[i];
+    }
+    Py_INCREF(Py_True);
+    FSLOT(w, F_FIN) = Py_True;
+    Py_INCREF(Py_True);
+    FSLOT(w, F_COMPLETE) = Py_True;
+    PyObject *masked = f->masked ? Py_True : Py_False;
+    Py_INCREF(masked);
+    FSLOT(w, F_MASKED) = masked;
+    Py_INCREF(payload);
+    FSLOT(w, F_PAYLOAD) = payload;
+    int ok = fill_frame_numbers(w, f) < 0 ? -1 : PyList_Append(out, w);
+    Py_DECREF(w);
+    return ok;
+}
+
 /* Add *add* to the int at list[i]. */
 static int
 list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
@@ -148,7 +237,7 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
     return PyList_SetItem(list, i, sum);  /* steals sum */
 }
 
-/* scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)
+/* scan_messages(data, pos, first, frame, ts, out, lane, at) -> (pos, tail)
  * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
  *   sums, control) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's
  *   per-opcode lists count and nbytes (16 items) and into sums = [wire bytes, largest payload].
@@ -160,15 +249,17 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
  * inflate: None, or the direction's Inflater.inflate; then one-frame compressed messages (RSV1) are taken too.
  *   Once a frame has been inflated it is always finished here: when inflate reports a problem or the text is not
  *   UTF-8, odd(opcode, payload, problem, first, frame, ts, wire, out) (MessageAssembler.lane_inflated) finishes
- *   it and counts it, and the run ends after that frame (so its finding can be reported in order). */
+ *   it and counts it, and the run ends after that frame (so its finding can be reported in order).
+ * at: None, or the stream offset of data[0]: then each frame taken is appended as a WsFrame event (views) right
+ *   before its message, with first/frame/ts as the message's and its payload as sent (unmasked, not inflated). */
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple)");
+    if (nargs != 8 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple, at)");
         return NULL;
     }
-    if (message_type == NULL) {
+    if (message_type == NULL || frame_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
         return NULL;
     }
@@ -186,6 +277,9 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     long mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
     Py_ssize_t max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
+    int want_frames = args[7] != Py_None;
+    long long at = want_frames ? PyLong_AsLongLong(args[7]) : 0;
+    PyObject *where[5] = {conn, direction, first, frame, ts};  /* a WsFrame's fixed slots (first: per frame) */
     if (PyErr_Occurred())
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
@@ -247,12 +341,18 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 goto error;
         }
         int opcode = b0 & 0x0F;
+        struct lane_frame lf = {data + pos, p - pos, plen, key != NULL, at + pos};
+        where[2] = first;
         if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
             Py_DECREF(payload);
             goto error;
         }
         PyObject *text = NULL;
         if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
+            if (want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
+                Py_DECREF(payload);
+                goto error;
+            }
             PyObject *res = PyObject_CallOneArg(inflate, payload);
             Py_DECREF(payload);
             if (res == NULL)
@@ -302,6 +402,11 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 PyErr_Clear();
                 break;
             }
+        }
+        if (!compressed && want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
+            Py_XDECREF(text);
+            Py_DECREF(payload);
+            goto error;
         }
         PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, compressed ? Py_True : Py_False,
                                   plen, frames, text);
@@ -1712,7 +1817,8 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef methods[] = {
-    {"configure", (PyCFunction)configure, METH_O, "configure(Message): locate the Message slots."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
+     "configure(Message, WsFrame): locate the slots of both event classes."},
     {"scan_messages", (PyCFunction)(void (*)(void))scan_messages, METH_FASTCALL,
      "scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)"},
     {"message_line", (PyCFunction)(void (*)(void))message_line, METH_FASTCALL,

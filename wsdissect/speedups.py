@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .events import Message
+from .events import Message, WsFrame
 
 speedups = None
 if not os.environ.get("WSDISSECT_PURE_PYTHON"):
@@ -18,4 +18,4 @@ if not os.environ.get("WSDISSECT_PURE_PYTHON"):
     except ImportError:  # pragma: no cover - no compiler at install time
         speedups = None
     else:
-        speedups.configure(Message)
+        speedups.configure(Message, WsFrame)

@@ -62,9 +62,9 @@ class LaneCounter:
     def __init__(self):
         self.taken = 0
 
-    def scan_messages(self, data, pos, first, frame, ts, out, lane):
+    def scan_messages(self, data, pos, first, frame, ts, out, lane, at):
         before = len(out)
-        r = C.scan_messages(data, pos, first, frame, ts, out, lane)
+        r = C.scan_messages(data, pos, first, frame, ts, out, lane, at)
         self.taken += sum(1 for ev in out[before:] if ev.__class__ is Message)
         return r
 

@@ -2,7 +2,7 @@
 
 The lane decodes runs of frames that need no judgement (complete, unfragmented text/binary frames, plain or one-frame
 permessage-deflate; plain Pings and Pongs, told to the connection's lifecycle as the Python path tells it) straight
-into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
+into Message events (each preceded by its WsFrame event when the stream reports frames), exactly as :class:`~wsdissect.ws.frames.FrameParser` +
 :class:`~wsdissect.ws.messages.MessageAssembler` would.  :class:`FastLane` alternates between the lane and the
 Python stages of its :class:`~wsdissect.ws.stream.WsStream` (everything else, one frame at a time), so every
 finding still comes from the Python stages.  Without the C module there is no lane (:func:`lane_for` is None).
@@ -77,16 +77,17 @@ class FastLane:
             stream.python(data, off, frame, ts, out)
             return
         else:
-            pos, ready = self._pending(stream, data, frame, ts, out), None
+            pos, ready = self._pending(stream, data, off, frame, ts, out), None
         self.clean = False
         lane, scan = self.context, speedups.scan_messages
+        at = off if stream.frames else None  # (the stream offset of data[0]: WsFrame events wanted)
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
             if ready is None:  # (None: the Python stages ran, they may have moved either; asm.closed: the loop's)
                 ready = not parser.left and not parser.stash and asm.cur is None
             if ready:
-                p, tail = scan(data, pos, frame, frame, ts, out, lane)
+                p, tail = scan(data, pos, frame, frame, ts, out, lane, at)
                 if asm.findings:  # a compressed message the lane finished with a problem
                     stream.report_assembler(out)
                 if p == n:  # (the parser never saw these bytes: it is at a boundary, no message open)
@@ -119,7 +120,8 @@ class FastLane:
         pieces = carry[0]
         self.carry = None
         joined = (pieces[0][0] if len(pieces) == 1 else b"".join(map(_DATA, pieces))) + data
-        p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context)
+        at = pieces[0][1] if stream.frames else None
+        p, tail = speedups.scan_messages(joined, 0, pieces[0][2], frame, ts, out, self.context, at)
         if stream.asm.findings:
             stream.report_assembler(out)
         if p == len(joined):  # (as in feed: the parser never saw these bytes)
@@ -138,7 +140,7 @@ class FastLane:
         self.flush(stream, out)
         return data, off, 0
 
-    def _pending(self, stream: "WsStream", data: bytes, frame: int, ts: float, out: list) -> int:
+    def _pending(self, stream: "WsStream", data: bytes, off: int, frame: int, ts: float, out: list) -> int:
         """A frame begun in an earlier segment, in the parser: when it ends in *data* and the lane takes it whole,
         the parser forgets it.  Returns where in *data* the lane goes on."""
         parser, asm = stream.parser, stream.asm
@@ -148,7 +150,8 @@ class FastLane:
         if pending is None:
             return 0
         whole, first, end = pending
-        if speedups.scan_messages(whole, 0, first, frame, ts, out, self.context)[0] != len(whole):
+        at = off + end - len(whole) if stream.frames else None  # (whole ends where data[end] is)
+        if speedups.scan_messages(whole, 0, first, frame, ts, out, self.context, at)[0] != len(whole):
             return 0
         parser.drop_pending()
         stream.report_assembler(out)

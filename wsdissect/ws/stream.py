@@ -66,7 +66,7 @@ class WsStream:
         negotiated = None if upgrade is None else deflate is not None  # None: unknown (no handshake)
         self.asm = MessageAssembler(conn, name, inflater, negotiated, options.max_message)
         self.fast_b0 = FAST_INFLATING if self.rsv_allowed else FAST_PLAIN
-        self.lane: FastLane | None = None if options.frames else lane_for(self, options.max_message)
+        self.lane: FastLane | None = lane_for(self, options.max_message)  # (it emits WsFrame events too)
         self.app: AppStage | None = None  # the connection's application stage (set by the connection), if any
 
     # -- bytes in ---------------------------------------------------------------------------------------------
@@ -108,11 +108,10 @@ class WsStream:
             self.units(out, start)
 
     def report_frames(self, out: list) -> None:
-        """From now on, report every frame (views after ``show --frame``'s skim): the C lane, which does not, is
-        left; the bytes it held back go to the parser, their events into *out*."""
+        """From now on, report every frame (views after ``show --frame``'s skim); the bytes the C lane held back go
+        to the parser (as before the lane emitted frames: the same parser state), their events into *out*."""
         if self.lane is not None:
             self.lane.flush(self, out)
-            self.lane = None
         self.frames = True
 
     def end(self, frame: int, ts: float, out: list) -> None:
