@@ -388,10 +388,14 @@ def held_from(c: Connection) -> int | None:
     """The first capture frame whose payload connection *c* holds undecided (WebSocket detection in progress, or a
     direction looking for a frame boundary), None when it holds none.  Packet views wait for the frames decoded
     from those bytes (:class:`wsdissect.run.regroup.Regrouper`)."""
-    if c.mode == PROBE:
+    mode = c.mode
+    if mode == WEBSOCKET:  # (asked per packet in views: the common answer, both directions in sync, comes first)
+        client, server = c.c2s.ws, c.s2c.ws
+        if client is None or (client.parser.synced and server.parser.synced):
+            return None
+        firsts = [f for f in (client.held_from(), server.held_from()) if f is not None]
+    elif mode == PROBE:
         firsts = [d.probe[0].frame for d in (c.c2s, c.s2c) if d.probe]
-    elif c.mode == WEBSOCKET and c.c2s.ws is not None:
-        firsts = [f for f in (c.c2s.ws.held_from(), c.s2c.ws.held_from()) if f is not None]
     else:
         return None
     return min(firsts) if firsts else None
