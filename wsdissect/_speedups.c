@@ -169,6 +169,56 @@ struct lane_frame {
     long long offset;  /* stream offset of its first header byte */
 };
 
+/* The frame at data[pos] (n bytes in data) when the lane takes it and it is all there: 1, with *f filled but for its
+ * offset; 0 otherwise, with *tail set when the lane would take it but data ends inside it (its length so far). */
+static int
+lane_header(const unsigned char *data, Py_ssize_t pos, Py_ssize_t n, long mask_bit, Py_ssize_t max_payload,
+            int inflating, struct lane_frame *f, Py_ssize_t *tail)
+{
+    unsigned char b0 = data[pos];
+    int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
+    if (b0 != 0x81 && b0 != 0x82 && !ping_pong && !(compressed && inflating))
+        return 0;
+    if (n - pos < 2) {
+        *tail = 2;
+        return 0;
+    }
+    unsigned char b1 = data[pos + 1];
+    if ((long)(b1 & 0x80) != mask_bit)
+        return 0;
+    Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
+    if (plen == 127 || (plen == 126 && ping_pong))  /* (a control frame's 16-bit length: check_frame's) */
+        return 0;
+    if (plen == 126) {
+        if (n - pos < 4) {
+            *tail = 4 + (mask_bit ? 4 : 0);
+            return 0;
+        }
+        plen = ((Py_ssize_t)data[pos + 2] << 8) | data[pos + 3];
+        if (plen < 126)
+            return 0;
+        p = pos + 4;
+    }
+    if (b1 & 0x80) {
+        if (n - p < 4) {
+            *tail = p - pos + 4 + plen;
+            return 0;
+        }
+        p += 4;
+    }
+    if (plen > max_payload)
+        return 0;
+    if (plen > n - p) {
+        *tail = p - pos + plen;
+        return 0;
+    }
+    f->head = data + pos;
+    f->header_len = p - pos;
+    f->plen = plen;
+    f->masked = (b1 & 0x80) != 0;
+    return 1;
+}
+
 /* Fill the WsFrame slots that vary from frame to frame (new references stolen); -1 when one is missing. */
 static int
 fill_frame_numbers(PyObject *w, const struct lane_frame *f)
@@ -289,45 +339,14 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
     while (pos < n) {
+        struct lane_frame lf;
+        if (!lane_header(data, pos, n, mask_bit, max_payload, inflate != Py_None, &lf, &tail))
+            break;
         unsigned char b0 = data[pos];
         int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
-        if (b0 != 0x81 && b0 != 0x82 && !ping_pong && !(compressed && inflate != Py_None))
-            break;
-        if (n - pos < 2) {
-            tail = 2;
-            break;
-        }
-        unsigned char b1 = data[pos + 1];
-        if ((long)(b1 & 0x80) != mask_bit)
-            break;
-        Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
-        if (plen == 127 || (plen == 126 && ping_pong))  /* (a control frame's 16-bit length: check_frame's) */
-            break;
-        if (plen == 126) {
-            if (n - pos < 4) {
-                tail = 4 + (mask_bit ? 4 : 0);
-                break;
-            }
-            plen = ((Py_ssize_t)data[pos + 2] << 8) | data[pos + 3];
-            if (plen < 126)
-                break;
-            p = pos + 4;
-        }
-        const unsigned char *key = NULL;
-        if (b1 & 0x80) {
-            if (n - p < 4) {
-                tail = p - pos + 4 + plen;
-                break;
-            }
-            key = data + p;
-            p += 4;
-        }
-        if (plen > max_payload)
-            break;
-        if (plen > n - p) {
-            tail = p - pos + plen;
-            break;
-        }
+        Py_ssize_t plen = lf.plen, p = pos + lf.header_len;
+        const unsigned char *key = lf.masked ? data + p - 4 : NULL;
+        lf.offset = at + pos;
         PyObject *payload;
         if (key != NULL && plen) {
             payload = PyBytes_FromStringAndSize(NULL, plen);
@@ -341,7 +360,6 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 goto error;
         }
         int opcode = b0 & 0x0F;
-        struct lane_frame lf = {data + pos, p - pos, plen, key != NULL, at + pos};
         where[2] = first;
         if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
             Py_DECREF(payload);
