@@ -108,8 +108,8 @@ class WsStream:
             self.units(out, start)
 
     def report_frames(self, out: list) -> None:
-        """From now on, report every frame (views after ``show --frame``'s skim); the bytes the C lane held back go
-        to the parser (as before the lane emitted frames: the same parser state), their events into *out*."""
+        """From now on, report every frame (views after ``show --frame``'s skim): the bytes the C lane held back go
+        to the parser first, their events into *out*; the lane stays and emits WsFrame events from then on."""
         if self.lane is not None:
             self.lane.flush(self, out)
         self.frames = True
