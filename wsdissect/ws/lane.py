@@ -5,7 +5,8 @@ permessage-deflate; plain Pings and Pongs, told to the connection's lifecycle as
 into Message events (each preceded by its WsFrame event when the stream reports frames: the packet views), exactly
 as :class:`~wsdissect.ws.frames.FrameParser` + :class:`~wsdissect.ws.messages.MessageAssembler` would.
 :class:`FastLane` alternates between the lane and the Python stages of its :class:`~wsdissect.ws.stream.WsStream`
-(everything else, one frame at a time), so every finding still comes from the Python stages.  Without the C module there is no lane (:func:`lane_for` is None).
+(everything else, one frame at a time), so every finding still comes from the Python stages.  Without the C module
+there is no lane (:func:`lane_for` is None).
 """
 from __future__ import annotations
 
