@@ -13,7 +13,7 @@ from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
-from .text import hexdump, pretty_payload, safe, size
+from .text import hexdump, safe, shown_text, size
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
 DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
@@ -36,6 +36,9 @@ class FollowView:
         self.seen: set[int] = set()
         self.multi = False
         self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
+        self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
+        self._head_conn = self._head_dir = None
+        self._head_text = ""
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -83,6 +86,7 @@ class FollowView:
             return
         if self.seen:
             self.multi = True
+            self._head_ts = None  # heads from now on start with [#N]
             self._print()
         self.seen.add(conn.index)
         self.printed += 1
@@ -129,45 +133,64 @@ class FollowView:
              rtt: str = "") -> None:
         """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
         indented under it, unstyled (*block*: lines separated by newlines) then ``(text, style)`` (*extra*), no
-        padding after the text.  Lines of one style go through the batch."""
+        padding after the text.  Lines go through the batch, styled with codes rich rendered once."""
+        out = self.out
+        if out.direct:
+            self._collected_row(prefix, body, style, block, extra, rtt)
+            return
+        on, off = out.style(style)
+        if rtt:  # the same codes rich gives the line: prefix and body as two pieces of one style, then rtt dimmed
+            dim_on, dim_off = out.style(f"{style} dim")
+            head = f"{on}{prefix}{off}{on}{body}{off}{dim_on}{rtt}{dim_off}\n"
+        else:
+            head = f"{on}{prefix}{body}{off}\n"
         indent = " " * len(prefix)
-        if block is not None and (self.out.direct or rtt):
-            extra = [(line, "") for line in block.split("\n")] + list(extra)
-        if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
-            first = Text(prefix, style=style)
-            tail = Text(body, style=style)
-            if rtt:
-                tail.append(rtt, style="dim")
-            first.append_text(tail)
-            more = [Text(indent) + Text(line, style=line_style) for line, line_style in extra]
-            if self.out.direct:
-                self.console.print(Group(first, *more))
-                return
-            for line in (first, *more):
-                self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
-            return
-        codes = self.out.style
-        on, off = codes(style)
-        if block is not None and not extra:  # (the common message: a head line and its text under it)
-            self.out.lines([f"{on}{prefix}{body}{off}\n{indent}{block.replace(chr(10), chr(10) + indent)}\n"])
-            return
-        lines = [f"{on}{prefix}{body}{off}\n"]
         if block is not None:
-            lines.append(indent + block.replace("\n", "\n" + indent) + "\n")
+            head = f"{head}{indent}{block.replace(chr(10), chr(10) + indent)}\n"
+        if not extra:  # (the common message: a head line and its text under it)
+            out.lines([head])
+            return
+        lines = [head]
         for line, line_style in extra:
-            on, off = codes(line_style)
+            on, off = out.style(line_style)
             lines.append(f"{on}{indent}{line}{off}\n")
-        self.out.lines(lines)
+        out.lines(lines)
+
+    def _collected_row(self, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
+                       rtt: str) -> None:
+        """:meth:`_row` for a collector (the TUI): one rich item per message."""
+        if block is not None:
+            extra = [(line, "") for line in block.split("\n")] + list(extra)
+        first = Text(prefix, style=style)
+        tail = Text(body, style=style)
+        if rtt:
+            tail.append(rtt, style="dim")
+        first.append_text(tail)
+        indent = Text(" " * len(prefix))
+        self.console.print(Group(first, *(indent + Text(line, style=line_style) for line, line_style in extra)))
+
+    def _head(self, m: Message) -> str:
+        """The time and arrow (and ``[#N]`` with several connections) that start a message's line; the messages
+        of one segment share it (the last one is kept)."""
+        ts = m.last_ts
+        if ts == self._head_ts and m.conn is self._head_conn and m.direction == self._head_dir:
+            return self._head_text
+        if self.t0 is None:
+            self.t0 = ts
+        head = f"{ts - self.t0:>10.6f} {ARROW[m.direction]} "
+        if self.multi:
+            head = f"[#{m.conn.index}] {head}"
+        self._head_ts, self._head_conn, self._head_dir, self._head_text = ts, m.conn, m.direction, head
+        return head
 
     def _message(self, m: Message) -> None:
-        d = m.direction
-        style = DIR_STYLE[d]
         op = m.opcode
-        name = opcode_name(op)
-        if self.t0 is None:
-            self.t0 = m.last_ts
-        prefix = f"{self._prefix(m.conn) if self.multi else ''}{m.last_ts - self.t0:>10.6f} {ARROW[d]} "
+        style = DIR_STYLE[m.direction]
+        prefix = self._head(m)
         flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
+        if op == 1 and m.text is not None and not (self.units and m.app):
+            self._text(m, prefix, f"text   {len(m.payload):>8} B{flag_text}", style)
+            return
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
@@ -175,6 +198,7 @@ class FollowView:
             else:
                 self._row(prefix, f"close (no status){flag_text}", style)
             return
+        name = opcode_name(op)
         if op in (9, 10):
             self._row(prefix, f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style,
                       rtt=self._rtt(m))
@@ -182,9 +206,6 @@ class FollowView:
         body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
             self._row(prefix, body, style, "\n".join(unit_line(u, self.text_limit) for u in m.app))
-            return
-        if op == 1 and m.text is not None:
-            self._text(m, prefix, body, style)
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
@@ -215,14 +236,17 @@ class FollowView:
     def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
         """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
         limit = self.text_limit
-        cut = limit is not None and len(m.text) > limit
-        shown = m.text[:limit] if cut else m.text
-        text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
-        marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
-        if is_json or "\n" in text:
-            self._row(prefix, body, style, safe(text, None, newlines=True), marker)
+        text = m.text
+        if limit is not None and len(text) > limit:
+            shown = text[:limit]
+            marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")]
         else:
-            self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
+            shown, marker = text, ()
+        shown, block = shown_text(shown, len(shown) * 8 + 64)
+        if block:
+            self._row(prefix, body, style, shown, marker)
+        else:
+            self._row(prefix, f"{body}  {shown}", style, extra=marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         self.pings.pop(e.conn.index, None)

@@ -30,7 +30,8 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
     truncated = limit is not None and len(s) > limit
     if truncated:
         s = s[:limit]
-    if s.isascii() and (s.replace("\n", "") if newlines else s).isprintable():  # the common case: nothing to escape
+    # the common case, nothing to escape: every character escaped below is one str.isprintable() rejects
+    if (s.replace("\n", "") if newlines else s).isprintable():
         return s + "…" if truncated else s
     s = _UNSAFE.sub(_esc, s)
     if not newlines:
@@ -44,17 +45,56 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
 
 def pretty_payload(text: str, limit: int = 20000) -> tuple[str, bool]:
     """Pretty-printed JSON when *text* is a JSON object/array, else the text; returns (text, is_json)."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "[") and len(text) <= 1 << 20:
-        fast = _orjson_indented(text)
-        if fast is not None:
-            return fast[:limit], True
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return text, False
-        return json.dumps(obj, indent=2, ensure_ascii=False)[:limit], True
-    return text, False
+    pretty = _json_pretty(text, limit) if _may_be_json(text) else None
+    return (text, False) if pretty is None else (pretty, True)
+
+
+def shown_text(text: str, limit: int = 20000) -> tuple[str, bool]:
+    """*text* as a transcript shows it, escaped: ``(shown, block)``.  Pretty JSON (cut at *limit* characters) and
+    text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one line (tabs and
+    newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``, faster."""
+    if _may_be_json(text):
+        raw = _orjson_indented(text)
+        if raw is not None:
+            pretty = raw.decode()[:limit]
+            return (safe(pretty, None, newlines=True) if _may_need_escapes(raw) else pretty), True
+        pretty = _json_module_pretty(text, limit)
+        if pretty is not None:
+            return safe(pretty, None, newlines=True), True
+    if "\n" in text:
+        return safe(text, None, newlines=True), True
+    return safe(text, None), False
+
+
+def _may_be_json(text: str) -> bool:
+    """Whether *text* starts (after white space) like a JSON object or array and is small enough to indent."""
+    first = text[:1]
+    if first != "{" and first != "[":
+        if not first.isspace() or text.lstrip()[:1] not in ("{", "["):
+            return False
+    return len(text) <= 1 << 20
+
+
+def _may_need_escapes(raw: bytes) -> bool:
+    """Whether indented JSON (UTF-8) may hold a character :func:`safe` escapes.  JSON escapes every C0 control;
+    DEL and the others from U+0080 up (C1, the invisible format characters) all start with one of these bytes."""
+    return b"\x7f" in raw or not raw.isascii() and (b"\xc2" in raw or b"\xd8" in raw or b"\xe2" in raw
+                                                     or b"\xef" in raw)
+
+
+def _json_pretty(text: str, limit: int) -> str | None:
+    """``json.dumps(json.loads(text), indent=2, ensure_ascii=False)`` cut at *limit*, or None if not JSON."""
+    fast = _orjson_indented(text)
+    return fast.decode()[:limit] if fast is not None else _json_module_pretty(text, limit)
+
+
+def _json_module_pretty(text: str, limit: int) -> str | None:
+    """:func:`_json_pretty` by the json module alone (where orjson's text could differ)."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    return json.dumps(obj, indent=2, ensure_ascii=False)[:limit]
 
 
 try:
@@ -63,22 +103,23 @@ except ImportError:  # pragma: no cover - a required dependency; the json module
     orjson = None  # type: ignore[assignment]
 
 # orjson writes a float as Python's repr does, except where repr uses an exponent (below 1e-4, from 1e16 on):
-# an exponent or four zeros after "0." anywhere in its output sends the text to the json module instead (two
-# searches: re's alternation without a literal prefix is several times slower)
-_EXPONENT = re.compile(r"[0-9][eE]")
+# orjson's exponent (always a lowercase e then a digit or minus) or four zeros after "0." anywhere in its output
+# sends the text to the json module instead (two searches: re's alternation without a literal prefix is several
+# times slower; a pattern that starts with the literal e is scanned for quickly)
+_EXPONENT = re.compile(rb"e[-0-9]")
 
 
-def _orjson_indented(text: str) -> str | None:
+def _orjson_indented(text: str) -> bytes | None:
     """``json.dumps(json.loads(text), indent=2, ensure_ascii=False)`` done by orjson (the json module's indenting
-    encoder is pure Python), or None where the two could differ: what orjson does not read as json does (NaN,
-    integers past 64 bits, lone surrogates) and floats written with an exponent."""
+    encoder is pure Python), as UTF-8, or None where the two could differ: what orjson does not read as json does
+    (NaN, integers past 64 bits, lone surrogates) and floats written with an exponent."""
     if orjson is None:
         return None
     try:
-        out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+        out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeDecodeError):
         return None
-    return None if "0.0000" in out or _EXPONENT.search(out) else out
+    return None if b"0.0000" in out or _EXPONENT.search(out) else out
 
 
 def hexdump(data: bytes, limit: int = 512) -> list[str]:
