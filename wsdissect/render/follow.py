@@ -2,6 +2,7 @@
 direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes and pings compact."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.text import Text
 
@@ -13,7 +14,8 @@ from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
-from .text import hexdump, safe, shown_text, size
+from .text import hexdump, safe, size, transcript_text
+from .transcript import TranscriptRows
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
 DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
@@ -31,7 +33,8 @@ class FollowView:
         self.hex_limit = hex_limit
         self.text_limit = text_limit
         self.oneline = oneline
-        self.out = LineWriter(console)  # message lines: plain text in batches, styles rendered once
+        self.out = LineWriter(console)  # --oneline lines: plain text in batches, styles rendered once
+        self.rows = TranscriptRows(self.out)  # message rows: UTF-8 in batches
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
@@ -51,6 +54,12 @@ class FollowView:
 
     def event(self, ev) -> None:
         cls = ev.__class__
+        if cls is Message and not self.oneline:  # (the common event first)
+            if ev.conn.index not in self.seen:
+                self._banner(ev.conn)
+                self._say("(no handshake in the capture)", "dim")
+            self._message(ev)
+            return
         if self.oneline:
             if cls is Message:
                 self.printed += 1
@@ -66,17 +75,12 @@ class FollowView:
         elif cls is HttpResponse:
             if ev.request is not None and ev.request.is_upgrade and ev.status != 101:
                 self._banner(ev.conn)
-                self._print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
-                                        f"→ refused: {ev.status} {safe(ev.reason)}", style="yellow"))
-        elif cls is Message:
-            if ev.conn.index not in self.seen:
-                self._banner(ev.conn)
-                self._print(Text("(no handshake in the capture)", style="dim"))
-            self._message(ev)
+                self._say(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
+                          f"→ refused: {ev.status} {safe(ev.reason)}", "yellow")
         elif cls is Finding:
             if ev.severity >= Severity.WARNING and ev.conn is not None and ev.conn.index in self.seen:
-                self._print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
-                                        f"({ev.code})", style=SEVERITY_STYLE[Severity(ev.severity)]))
+                self._say(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} ({ev.code})",
+                          SEVERITY_STYLE[Severity(ev.severity)])
         elif cls is ConnectionEnd:
             if ev.conn.index in self.seen:
                 self._end(ev)
@@ -87,24 +91,24 @@ class FollowView:
         if self.seen:
             self.multi = True
             self._head_ts = None  # heads from now on start with [#N]
-            self._print()
+            self._say()
         self.seen.add(conn.index)
         self.printed += 1
-        self._print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
+        self._say(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", "bold")
 
     def _upgrade(self, up: Upgrade) -> None:
         self._banner(up.conn)
         req, resp = up.request, up.response
-        line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
-                    f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
+        self._say(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
+                  f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", "green",
+                  wrap=False)  # the terminal wraps: no padding, no cut
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
         if up.extensions:
             extras.append(f"extensions: {safe(', '.join(up.extensions), 300)}")
         if extras:
-            self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
+            self._say(self._prefix(up.conn) + "   ".join(extras), "dim")
 
     def _line(self, m: Message) -> str:
         """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line (the application
@@ -124,37 +128,28 @@ class FollowView:
         return (f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
                 f"{len(payload)} {content}".rstrip())
 
+    def _say(self, text: str = "", style: str = "", wrap: bool = True) -> None:
+        """A line of *style* as rich prints it, wrapped at the console's width (unless not *wrap*); through the
+        batch when rich would print it as it is (one line, nothing to wrap or expand)."""
+        if self.out.direct or not text or not text.isprintable() or wrap and (
+                len(text) if text.isascii() else cell_len(text)) > self.out.width:
+            self._print(*([Text(text, style=style)] if text else []), **({} if wrap else {"soft_wrap": True}))
+        else:
+            self.rows.line(text, style)
+
     def _print(self, *args, **kw) -> None:
         """Anything rich prints, after the batched lines written so far."""
         self.out.flush()
+        self.rows.flush()
         self.console.print(*args, **kw)
 
     def _row(self, prefix: str, body: str, style: str, block: str | None = None, extra: list[tuple[str, str]] = (),
              rtt: str = "") -> None:
-        """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
-        indented under it, unstyled (*block*: lines separated by newlines) then ``(text, style)`` (*extra*), no
-        padding after the text.  Lines go through the batch, styled with codes rich rendered once."""
-        out = self.out
-        if out.direct:
+        """A transcript row (see :meth:`TranscriptRows.row`; *block*: lines separated by newlines)."""
+        if self.out.direct:
             self._collected_row(prefix, body, style, block, extra, rtt)
-            return
-        on, off = out.style(style)
-        if rtt:  # the same codes rich gives the line: prefix and body as two pieces of one style, then rtt dimmed
-            dim_on, dim_off = out.style(f"{style} dim")
-            head = f"{on}{prefix}{off}{on}{body}{off}{dim_on}{rtt}{dim_off}\n"
         else:
-            head = f"{on}{prefix}{body}{off}\n"
-        indent = " " * len(prefix)
-        if block is not None:
-            head = f"{head}{indent}{block.replace(chr(10), chr(10) + indent)}\n"
-        if not extra:  # (the common message: a head line and its text under it)
-            out.lines([head])
-            return
-        lines = [head]
-        for line, line_style in extra:
-            on, off = out.style(line_style)
-            lines.append(f"{on}{indent}{line}{off}\n")
-        out.lines(lines)
+            self.rows.row(prefix, body.encode(), style, None if block is None else block.encode(), extra, rtt)
 
     def _collected_row(self, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
                        rtt: str) -> None:
@@ -189,7 +184,7 @@ class FollowView:
         prefix = self._head(m)
         flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
         if op == 1 and m.text is not None and not (self.units and m.app):
-            self._text(m, prefix, f"text   {len(m.payload):>8} B{flag_text}", style)
+            self._text(m, prefix, flag_text, style)
             return
         if op == 8:
             if m.close_code is not None:
@@ -233,20 +228,26 @@ class FollowView:
         sent = book.pong(m.direction, m.payload)
         return "" if sent is None else f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)"
 
-    def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
+    def _text(self, m: Message, prefix: str, flag_text: str, style: str) -> None:
         """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
         limit = self.text_limit
         text = m.text
         if limit is not None and len(text) > limit:
-            shown = text[:limit]
-            marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")]
+            text = text[:limit]
+            marker = [(f"… {len(m.payload) - len(text.encode('utf-8'))} more bytes", "dim")]
         else:
-            shown, marker = text, ()
-        shown, block = shown_text(shown, len(shown) * 8 + 64)
-        if block:
-            self._row(prefix, body, style, shown, marker)
+            marker = ()
+        shown, block = transcript_text(text, len(text) * 8 + 64)
+        body = b"text   %8d B" % len(m.payload)
+        if flag_text:
+            body += flag_text.encode()
+        if self.out.direct:
+            self._collected_row(prefix, body.decode(), style, shown.decode(), marker, "") if block else \
+                self._collected_row(prefix, f"{body.decode()}  {shown.decode()}", style, None, marker, "")
+        elif block:
+            self.rows.row(prefix, body, style, shown, marker)
         else:
-            self._row(prefix, f"{body}  {shown}", style, extra=marker)
+            self.rows.row(prefix, body + b"  " + shown, style, None, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         self.pings.pop(e.conn.index, None)
@@ -255,9 +256,10 @@ class FollowView:
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
         if e.ping_rtt:
             parts.append(f"ping rtt avg {e.ping_rtt[2] * 1000:.3f} ms")
-        self._print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
+        self._say(f"{self._prefix(e.conn)}── " + ", ".join(parts), "dim")
 
     def end(self) -> None:
         self.out.flush()
+        self.rows.flush()
         if not self.printed:
-            self._print(Text("(no WebSocket connection matched)", style="dim"))
+            self._say("(no WebSocket connection matched)", "dim")

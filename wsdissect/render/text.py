@@ -49,21 +49,26 @@ def pretty_payload(text: str, limit: int = 20000) -> tuple[str, bool]:
     return (text, False) if pretty is None else (pretty, True)
 
 
-def shown_text(text: str, limit: int = 20000) -> tuple[str, bool]:
-    """*text* as a transcript shows it, escaped: ``(shown, block)``.  Pretty JSON (cut at *limit* characters) and
-    text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one line (tabs and
-    newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``, faster."""
+def transcript_text(text: str, limit: int = 20000) -> tuple[bytes, bool]:
+    """*text* as a transcript shows it, escaped, in UTF-8: ``(shown, block)``.  Pretty JSON (cut at *limit*
+    characters) and text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one
+    line (tabs and newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``,
+    encoded, but orjson's UTF-8 is used as it is where nothing in it needs escaping or cutting."""
     if _may_be_json(text):
         raw = _orjson_indented(text)
         if raw is not None:
-            pretty = raw.decode()[:limit]
-            return (safe(pretty, None, newlines=True) if _may_need_escapes(raw) else pretty), True
+            # JSON escapes every C0 control; DEL and the other characters safe() escapes, from U+0080 up (C1, the
+            # invisible format characters), start with one of the bytes looked for here
+            if len(raw) <= limit and b"\x7f" not in raw and (raw.isascii() or not (
+                    b"\xc2" in raw or b"\xd8" in raw or b"\xe2" in raw or b"\xef" in raw)):
+                return raw, True  # (no more bytes than the characters allowed)
+            return safe(raw.decode()[:limit], None, newlines=True).encode(), True
         pretty = _json_module_pretty(text, limit)
         if pretty is not None:
-            return safe(pretty, None, newlines=True), True
+            return safe(pretty, None, newlines=True).encode(), True
     if "\n" in text:
-        return safe(text, None, newlines=True), True
-    return safe(text, None), False
+        return safe(text, None, newlines=True).encode(), True
+    return safe(text, None).encode(), False
 
 
 def _may_be_json(text: str) -> bool:
@@ -73,13 +78,6 @@ def _may_be_json(text: str) -> bool:
         if not first.isspace() or text.lstrip()[:1] not in ("{", "["):
             return False
     return len(text) <= 1 << 20
-
-
-def _may_need_escapes(raw: bytes) -> bool:
-    """Whether indented JSON (UTF-8) may hold a character :func:`safe` escapes.  JSON escapes every C0 control;
-    DEL and the others from U+0080 up (C1, the invisible format characters) all start with one of these bytes."""
-    return b"\x7f" in raw or not raw.isascii() and (b"\xc2" in raw or b"\xd8" in raw or b"\xe2" in raw
-                                                     or b"\xef" in raw)
 
 
 def _json_pretty(text: str, limit: int) -> str | None:
