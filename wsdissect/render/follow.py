@@ -42,6 +42,7 @@ class FollowView:
         self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
         self._head_conn = self._head_dir = None
         self._head_text = ""
+        self._text_heads: dict[int, bytes] = {}  # payload length -> "text   N B" (formatting numbers is slow)
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -238,9 +239,13 @@ class FollowView:
         else:
             marker = ()
         shown, block = transcript_text(text, len(text) * 8 + 64)
-        body = b"text   %8d B" % len(m.payload)
-        if flag_text:
-            body += flag_text.encode()
+        body = self._text_heads.get(len(m.payload)) if not flag_text else None
+        if body is None:
+            body = f"text   {len(m.payload):>8} B{flag_text}".encode()
+            if not flag_text:
+                if len(self._text_heads) >= 4096:
+                    self._text_heads.clear()
+                self._text_heads[len(m.payload)] = body
         if self.out.direct:
             self._collected_row(prefix, body.decode(), style, shown.decode(), marker, "") if block else \
                 self._collected_row(prefix, f"{body.decode()}  {shown.decode()}", style, None, marker, "")

@@ -13,6 +13,7 @@ import re
 # C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
 _UNSAFE_ML = _UNSAFE
+JSON_LIMIT = 1 << 20  # longer text is shown as it is, not indented
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b", "\x00": "\\x00"}
 
 
@@ -54,14 +55,12 @@ def transcript_text(text: str, limit: int = 20000) -> tuple[bytes, bool]:
     characters) and text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one
     line (tabs and newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``,
     encoded, but orjson's UTF-8 is used as it is where nothing in it needs escaping or cutting."""
-    if _may_be_json(text):
+    first = text[:1]
+    if (first == "{" or first == "[") and len(text) <= JSON_LIMIT or first.isspace() and _may_be_json(text):
         raw = _orjson_indented(text)
         if raw is not None:
-            # JSON escapes every C0 control; DEL and the other characters safe() escapes, from U+0080 up (C1, the
-            # invisible format characters), start with one of the bytes looked for here
-            if len(raw) <= limit and b"\x7f" not in raw and (raw.isascii() or not (
-                    b"\xc2" in raw or b"\xd8" in raw or b"\xe2" in raw or b"\xef" in raw)):
-                return raw, True  # (no more bytes than the characters allowed)
+            if len(raw) <= limit and not _may_need_escapes(raw):  # (no more bytes than the characters allowed)
+                return raw, True
             return safe(raw.decode()[:limit], None, newlines=True).encode(), True
         pretty = _json_module_pretty(text, limit)
         if pretty is not None:
@@ -77,7 +76,18 @@ def _may_be_json(text: str) -> bool:
     if first != "{" and first != "[":
         if not first.isspace() or text.lstrip()[:1] not in ("{", "["):
             return False
-    return len(text) <= 1 << 20
+    return len(text) <= JSON_LIMIT
+
+
+def _may_need_escapes(raw: bytes) -> bool:
+    """Whether indented JSON (UTF-8) may hold a character :func:`safe` escapes.  JSON escapes every C0 control;
+    DEL and the others, from U+0080 up (C1, the invisible format characters), start with one of these bytes.
+    (``find``, not ``in``: bytes' ``in`` first tries its operand as an integer and pays for the TypeError.)"""
+    find = raw.find
+    return find(b"\x7f") >= 0 or not raw.isascii() and (
+        find(b"\xc2") >= 0 or find(b"\xd8") >= 0 and find(b"\xd8\x9c") >= 0
+        or find(b"\xe2") >= 0 and (find(b"\xe2\x80") >= 0 or find(b"\xe2\x81") >= 0)  # (not the € or arrows)
+        or find(b"\xef") >= 0 and (find(b"\xef\xbb") >= 0 or find(b"\xef\xbf") >= 0))
 
 
 def _json_pretty(text: str, limit: int) -> str | None:
@@ -117,7 +127,7 @@ def _orjson_indented(text: str) -> bytes | None:
         out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeDecodeError):
         return None
-    return None if b"0.0000" in out or _EXPONENT.search(out) else out
+    return None if out.find(b"0.0000") >= 0 or _EXPONENT.search(out) else out
 
 
 def hexdump(data: bytes, limit: int = 512) -> list[str]:

@@ -11,6 +11,8 @@ import codecs
 
 from .lines import BATCH, LineWriter
 
+PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces)
+
 
 class TranscriptRows:
     """Message rows: a head line in one style, an unstyled block of lines under it, then styled lines."""
@@ -18,7 +20,7 @@ class TranscriptRows:
     def __init__(self, out: LineWriter):
         self.out = out
         self.codes: dict[str, tuple[bytes, bytes]] = {}
-        self.batch: list[bytes] = []
+        self.batch: list[bytes] = []  # pieces of rows
         self._prefix: str | None = None  # the last head prefix, and its bytes, indent and newline-then-indent
         self._prefix_bytes = self._indent = self._newline = b""
 
@@ -42,23 +44,23 @@ class TranscriptRows:
         on, off = self.codes.get(style) or self.style(style)
         if rtt:  # the codes rich gives such a line: prefix and body as two pieces of one style, then rtt dimmed
             dim_on, dim_off = self.style(f"{style} dim")
-            row = on + self._prefix_bytes + off + on + body + off + dim_on + rtt.encode() + dim_off + b"\n"
+            parts = [on, self._prefix_bytes, off, on, body, off, dim_on, rtt.encode(), dim_off, b"\n"]
         else:
-            row = on + self._prefix_bytes + body + off + b"\n"
+            parts = [on, self._prefix_bytes, body, off, b"\n"]
         if block is not None:
-            row += self._indent + block.replace(b"\n", self._newline) + b"\n"
+            parts += (self._indent, block.replace(b"\n", self._newline), b"\n")
         for line, line_style in extra:
             on, off = self.style(line_style)
-            row += on + self._indent + line.encode() + off + b"\n"
+            parts += (on, self._indent, line.encode(), off, b"\n")
         batch = self.batch
-        batch.append(row)
-        if len(batch) >= BATCH:
+        batch += parts  # (joined once per batch)
+        if len(batch) >= PARTS:
             self.flush()
 
     def line(self, text: str, style: str) -> None:
         """A line of one style."""
         on, off = self.style(style)
-        self.batch.append(on + text.encode() + off + b"\n")
+        self.batch += (on, text.encode(), off, b"\n")
 
     def flush(self) -> None:
         """Write the batch (before anything else is written, so the order is kept)."""
