@@ -10,8 +10,10 @@ import functools
 import json
 import re
 
-# C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+# C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars,
+# lone surrogates (JSON's "\ud800" reads as one; no UTF-8 terminal can be sent it)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ud800-\udfff\ufeff"
+                     "\ufff9-\ufffb]")
 _UNSAFE_ML = _UNSAFE
 JSON_LIMIT = 1 << 20  # longer text is shown as it is, not indented
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b", "\x00": "\\x00"}

@@ -44,7 +44,8 @@ class TranscriptRows:
         on, off = self.codes.get(style) or self.style(style)
         if rtt:  # the codes rich gives such a line: prefix and body as two pieces of one style, then rtt dimmed
             dim_on, dim_off = self.style(f"{style} dim")
-            parts = [on, self._prefix_bytes, off, on, body, off, dim_on, rtt.encode(), dim_off, b"\n"]
+            parts = [on, self._prefix_bytes, off, on, body, off, dim_on, rtt.encode(), dim_off, b"\n"] if body else \
+                [on, self._prefix_bytes, off, dim_on, rtt.encode(), dim_off, b"\n"]
         else:
             parts = [on, self._prefix_bytes, body, off, b"\n"]
         if block is not None:
