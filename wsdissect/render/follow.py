@@ -42,7 +42,6 @@ class FollowView:
         self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
         self._head_conn = self._head_dir = None
         self._head_text = ""
-        self._text_heads: dict[int, bytes] = {}  # payload length -> "text   N B" (formatting numbers is slow)
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -148,22 +147,9 @@ class FollowView:
              rtt: str = "") -> None:
         """A transcript row (see :meth:`TranscriptRows.row`; *block*: lines separated by newlines)."""
         if self.out.direct:
-            self._collected_row(prefix, body, style, block, extra, rtt)
+            collected_row(self.console, prefix, body, style, block, extra, rtt)
         else:
             self.rows.row(prefix, body.encode(), style, None if block is None else block.encode(), extra, rtt)
-
-    def _collected_row(self, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
-                       rtt: str) -> None:
-        """:meth:`_row` for a collector (the TUI): one rich item per message."""
-        if block is not None:
-            extra = [(line, "") for line in block.split("\n")] + list(extra)
-        first = Text(prefix, style=style)
-        tail = Text(body, style=style)
-        if rtt:
-            tail.append(rtt, style="dim")
-        first.append_text(tail)
-        indent = Text(" " * len(prefix))
-        self.console.print(Group(first, *(indent + Text(line, style=line_style) for line, line_style in extra)))
 
     def _head(self, m: Message) -> str:
         """The time and arrow (and ``[#N]`` with several connections) that start a message's line; the messages
@@ -239,16 +225,13 @@ class FollowView:
         else:
             marker = ()
         shown, block = transcript_text(text, len(text) * 8 + 64)
-        body = self._text_heads.get(len(m.payload)) if not flag_text else None
-        if body is None:
-            body = f"text   {len(m.payload):>8} B{flag_text}".encode()
-            if not flag_text:
-                if len(self._text_heads) >= 4096:
-                    self._text_heads.clear()
-                self._text_heads[len(m.payload)] = body
+        body = self.rows.text_head(len(m.payload), flag_text)
         if self.out.direct:
-            self._collected_row(prefix, body.decode(), style, shown.decode(), marker, "") if block else \
-                self._collected_row(prefix, f"{body.decode()}  {shown.decode()}", style, None, marker, "")
+            body_text, shown_text = body.decode(), shown.decode()
+            if block:
+                collected_row(self.console, prefix, body_text, style, shown_text, marker, "")
+            else:
+                collected_row(self.console, prefix, f"{body_text}  {shown_text}", style, None, marker, "")
         elif block:
             self.rows.row(prefix, body, style, shown, marker)
         else:
@@ -268,3 +251,17 @@ class FollowView:
         self.rows.flush()
         if not self.printed:
             self._say("(no WebSocket connection matched)", "dim")
+
+
+def collected_row(console, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
+                  rtt: str) -> None:
+    """A transcript row for a collector (the TUI): one rich item per message."""
+    if block is not None:
+        extra = [(line, "") for line in block.split("\n")] + list(extra)
+    first = Text(prefix, style=style)
+    tail = Text(body, style=style)
+    if rtt:
+        tail.append(rtt, style="dim")
+    first.append_text(tail)
+    indent = Text(" " * len(prefix))
+    console.print(Group(first, *(indent + Text(line, style=line_style) for line, line_style in extra)))

@@ -23,6 +23,7 @@ class TranscriptRows:
         self.batch: list[bytes] = []  # pieces of rows
         self._prefix: str | None = None  # the last head prefix, and its bytes, indent and newline-then-indent
         self._prefix_bytes = self._indent = self._newline = b""
+        self._text_heads: dict[int, bytes] = {}  # payload length -> b"text   N B" (formatting numbers is slow)
 
     def style(self, style: str) -> tuple[bytes, bytes]:
         """The ANSI codes that open and close *style*, as bytes."""
@@ -31,6 +32,17 @@ class TranscriptRows:
             on, off = self.out.style(style)
             codes = self.codes[style] = (on.encode(), off.encode())
         return codes
+
+    def text_head(self, length: int, flag_text: str = "") -> bytes:
+        """``text   N B`` and *flag_text*: what a text message's head line says after its prefix."""
+        head = None if flag_text else self._text_heads.get(length)
+        if head is None:
+            head = f"text   {length:>8} B{flag_text}".encode()
+            if not flag_text:
+                if len(self._text_heads) >= 4096:
+                    self._text_heads.clear()
+                self._text_heads[length] = head
+        return head
 
     def row(self, prefix: str, body: bytes, style: str, block: bytes | None = None,
             extra: list[tuple[str, str]] = (), rtt: str = "") -> None:
