@@ -152,11 +152,9 @@ class FollowView:
             self.rows.row(prefix, body.encode(), style, None if block is None else block.encode(), extra, rtt)
 
     def _head(self, m: Message) -> str:
-        """The time and arrow (and ``[#N]`` with several connections) that start a message's line; the messages
-        of one segment share it (the last one is kept)."""
+        """The time and arrow (and ``[#N]`` with several connections) that start a message's line, remembered:
+        the messages of one segment share it."""
         ts = m.last_ts
-        if ts == self._head_ts and m.conn is self._head_conn and m.direction == self._head_dir:
-            return self._head_text
         if self.t0 is None:
             self.t0 = ts
         head = f"{ts - self.t0:>10.6f} {ARROW[m.direction]} "
@@ -168,7 +166,10 @@ class FollowView:
     def _message(self, m: Message) -> None:
         op = m.opcode
         style = DIR_STYLE[m.direction]
-        prefix = self._head(m)
+        if m.last_ts == self._head_ts and m.conn is self._head_conn and m.direction == self._head_dir:
+            prefix = self._head_text
+        else:
+            prefix = self._head(m)
         flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
         if op == 1 and m.text is not None and not (self.units and m.app):
             self._text(m, prefix, flag_text, style)

@@ -111,6 +111,8 @@ try:
     import orjson
 except ImportError:  # pragma: no cover - a required dependency; the json module alone gives the same text
     orjson = None  # type: ignore[assignment]
+else:
+    _orjson_loads, _orjson_dumps, _INDENT_2 = orjson.loads, orjson.dumps, orjson.OPT_INDENT_2
 
 # orjson writes a float as Python's repr does, except where repr uses an exponent (below 1e-4, from 1e16 on):
 # orjson's exponent (always a lowercase e then a digit or minus) or four zeros after "0." anywhere in its output
@@ -126,7 +128,7 @@ def _orjson_indented(text: str) -> bytes | None:
     if orjson is None:
         return None
     try:
-        out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2)
+        out = _orjson_dumps(_orjson_loads(text), option=_INDENT_2)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeDecodeError):
         return None
     return None if out.find(b"0.0000") >= 0 or _EXPONENT.search(out) else out
