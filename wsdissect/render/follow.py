@@ -248,10 +248,11 @@ class FollowView:
         self._say(f"{self._prefix(e.conn)}── " + ", ".join(parts), "dim")
 
     def end(self) -> None:
-        self.out.flush()
-        self.rows.flush()
+        """Everything batched is written (and a note if no connection was shown)."""
         if not self.printed:
             self._say("(no WebSocket connection matched)", "dim")
+        self.out.flush()
+        self.rows.flush()
 
 
 def collected_row(console, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
