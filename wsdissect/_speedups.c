@@ -3,14 +3,15 @@
  * scan_messages: the WebSocket "fast lane".  Starting at a frame boundary, it decodes the run of frames that need
  *   no judgement at all -- complete, unfragmented text/binary frames with FIN set, RSV clear (or RSV1 alone when
  *   permessage-deflate is in use: the direction's Python inflater is called), the mask bit this direction must
- *   use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit and (for text) valid UTF-8
- *   -- and appends one Message event per frame.  It stops at the first frame that is
+ *   use, a minimally encoded 7- or 16-bit length, a payload under the buffering limit and (for text) valid UTF-8;
+ *   and Pings and Pongs with FIN set, RSV clear, the right mask bit and a 7-bit length (each handed to the
+ *   connection's lifecycle) -- and appends one Message event per frame.  It stops at the first frame that is
  *   anything else and returns where it stopped; the pure-Python FrameParser and MessageAssembler take it from
  *   there, so every finding is still produced by the Python stages.  The events it builds are identical to the
- *   ones the Python path builds for the same frames (tests/unit/test_speedups.py checks that).
+ *   ones the Python path builds for the same frames (tests/equivalence/test_lane.py checks that).
  *
- * message_line / encode_messages: message_record(m) as compact JSON for the common record (a complete text or
- *   binary message with no close code, note or truncation, and an ordinary timestamp); anything else is left to
+ * message_line / encode_messages: message_record(m) as compact JSON for the common record (a complete text,
+ *   binary or control message with no note or truncation, and an ordinary timestamp); anything else is left to
  *   the Python encoder.  encode_messages writes a run of JSONL records straight into the writer's buffer.
  *
  * Neither function prints, reads files, or raises on protocol content.
@@ -92,22 +93,27 @@ xor_mask(unsigned char *dst, const unsigned char *src, Py_ssize_t n, const unsig
         dst[i] = src[i] ^ key[i & 3];
 }
 
-/* Build a Message for a complete one-frame data message (the fields the Python assembler would give it). */
+/* Build a Message for a complete one-frame data message, Ping or Pong (the fields the Python assembler would give
+ * it). */
 static PyObject *
 new_message(PyObject *conn, PyObject *direction, int opcode, PyObject *payload, PyObject *first, PyObject *frame,
             PyObject *ts, PyObject *compressed, Py_ssize_t wire_length, PyObject *frames, PyObject *text)
 {
-    PyObject *wire = PyLong_FromSsize_t(wire_length);
-    if (wire == NULL)
+    PyObject *wire = PyLong_FromSsize_t(wire_length), *op = PyLong_FromLong(opcode);  /* (op: a cached small int) */
+    if (wire == NULL || op == NULL) {
+        Py_XDECREF(wire);
+        Py_XDECREF(op);
         return NULL;
+    }
     PyObject *m = message_type->tp_alloc(message_type, 0);
     if (m == NULL) {
         Py_DECREF(wire);
+        Py_DECREF(op);
         return NULL;
     }
     set_slot(m, M_CONN, conn);
     set_slot(m, M_DIRECTION, direction);
-    set_slot(m, M_OPCODE, opcode == 1 ? int_one : int_two);
+    SLOT(m, M_OPCODE) = op;
     set_slot(m, M_PAYLOAD, payload);
     set_slot(m, M_COMPLETE, Py_True);
     set_slot(m, M_FIRST_FRAME, first);
@@ -144,8 +150,10 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 
 /* scan_messages(data, pos, first, frame, ts, out, lane) -> (pos, tail)
  * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
- *   sums) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's per-opcode
- *   lists count and nbytes and into sums = [wire bytes, largest payload].
+ *   sums, control) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's
+ *   per-opcode lists count and nbytes (16 items) and into sums = [wire bytes, largest payload].
+ * Pings and Pongs (FIN, no RSV bit, the right mask bit, a 7-bit length) are taken too: each is handed to
+ *   control(message, out) (the connection's lifecycle, WsStream.lane_control) right after it is appended.
  * tail: when the run ends at a frame the lane would take that is not all in data, the frame's full length (or
  *   the header length, when the header itself is cut); 0 otherwise.
  * first: the capture frame where the first frame of the run began (frame for the others).
@@ -156,8 +164,8 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 9) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 9-tuple)");
+    if (nargs != 7 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple)");
         return NULL;
     }
     if (message_type == NULL) {
@@ -169,8 +177,9 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *conn = PyTuple_GET_ITEM(lane, 2), *direction = PyTuple_GET_ITEM(lane, 3);
     PyObject *inflate = PyTuple_GET_ITEM(lane, 4), *odd = PyTuple_GET_ITEM(lane, 5);
     PyObject *count = PyTuple_GET_ITEM(lane, 6), *nbytes = PyTuple_GET_ITEM(lane, 7), *sums = PyTuple_GET_ITEM(lane, 8);
-    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) < 3
-        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) < 3 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
+    PyObject *control = PyTuple_GET_ITEM(lane, 9);
+    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) != 16
+        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) != 16 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
         PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
         return NULL;
     }
@@ -181,14 +190,14 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
     Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
-    Py_ssize_t counts[3] = {0, 0, 0}, sizes[3] = {0, 0, 0}, largest = 0, wire_total = 0;
+    Py_ssize_t counts[11] = {0}, sizes[11] = {0}, largest = 0, wire_total = 0;
     PyObject *frames = NULL;
 
     Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
     while (pos < n) {
         unsigned char b0 = data[pos];
-        int compressed = b0 == 0xC1 || b0 == 0xC2;
-        if (b0 != 0x81 && b0 != 0x82 && !(compressed && inflate != Py_None))
+        int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
+        if (b0 != 0x81 && b0 != 0x82 && !ping_pong && !(compressed && inflate != Py_None))
             break;
         if (n - pos < 2) {
             tail = 2;
@@ -198,7 +207,7 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if ((long)(b1 & 0x80) != mask_bit)
             break;
         Py_ssize_t plen = b1 & 0x7F, p = pos + 2;
-        if (plen == 127)
+        if (plen == 127 || (plen == 126 && ping_pong))  /* (a control frame's 16-bit length: check_frame's) */
             break;
         if (plen == 126) {
             if (n - pos < 4) {
@@ -301,10 +310,10 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(payload);
         if (m == NULL)
             goto error;
-        int rc = PyList_Append(out, m);
-        Py_DECREF(m);
-        if (rc < 0)
+        if (PyList_Append(out, m) < 0) {
+            Py_DECREF(m);
             goto error;
+        }
         counts[opcode]++;
         sizes[opcode] += size;
         wire_total += plen;
@@ -312,16 +321,27 @@ scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             largest = size;
         first = frame;
         pos = p + plen;
+        if (ping_pong) {  /* the lifecycle notes it (and may append its finding) before the next message */
+            PyObject *r = PyObject_CallFunctionObjArgs(control, m, out, NULL);
+            Py_DECREF(m);
+            if (r == NULL)
+                goto error;
+            Py_DECREF(r);
+        }
+        else
+            Py_DECREF(m);
     }
     Py_XDECREF(frames);
     frames = NULL;
-    for (int op = 1; op <= 2; op++) {
+    Py_ssize_t taken = 0;
+    for (int op = 1; op <= 10; op++) {
         if (counts[op] && (list_add(count, op, counts[op]) < 0 || list_add(nbytes, op, sizes[op]) < 0))
             goto error;
+        taken += counts[op];
     }
     if (wire_total && list_add(sums, 0, wire_total) < 0)
         goto error;
-    if (counts[1] + counts[2]) {
+    if (taken) {
         Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(sums, 1));
         if (known == -1 && PyErr_Occurred())
             goto error;
@@ -554,6 +574,56 @@ slot_count(PyObject *m, int i)
 #define ENC_PYTHON (-2)  /* not the common kind of record, or its head is not cached: the Python encoder writes it */
 #define ENC_ROOM (-3)    /* the record may not fit in the room given */
 
+/* The record's opcode and the start of its payload, by opcode (the messages encode_message writes: data and
+ * control; rfc6455.opcode_name's names) */
+static const char *const opcode_heads[11] = {
+    NULL, "\"text\",\"payload_b64\":\"", "\"binary\",\"payload_b64\":\"", NULL, NULL, NULL, NULL, NULL,
+    "\"close\",\"payload_b64\":\"", "\"ping\",\"payload_b64\":\"", "\"pong\",\"payload_b64\":\""};
+
+/* A Close's fields after its payload: code (-1: null) and reason (NULL: null; else its UTF-8, escaped as orjson
+ * escapes a str), up to the first_frame key; the room is reserved by encode_message (6 bytes per reason byte). */
+static char *
+put_close(char *w, long long code, const char *reason, Py_ssize_t reason_n)
+{
+    w = put_str(w, "\",\"complete\":true,\"close_code\":");
+    if (code < 0)
+        w = put_str(w, "null");
+    else
+        w = put_uint(w, (unsigned long long)code);
+    w = put_str(w, ",\"close_reason\":");
+    if (reason == NULL)
+        w = put_str(w, "null");
+    else {
+        *w++ = '"';
+        w = put_escaped(w, (const unsigned char *)reason, reason_n);
+        *w++ = '"';
+    }
+    return put_str(w, ",\"first_frame\":");
+}
+
+/* A message's close_code (-1: None) and close_reason (NULL: None, else its UTF-8); 0 when the Python encoder must
+ * write them (a negative or non-int code, a reason with a lone surrogate, which has no UTF-8). */
+static int
+close_fields(PyObject *m, long long *code, const char **reason, Py_ssize_t *reason_n)
+{
+    PyObject *close_code = SLOT(m, M_CLOSE_CODE), *close_reason = SLOT(m, M_CLOSE_REASON);
+    if (close_code != Py_None) {
+        *code = PyLong_CheckExact(close_code) ? PyLong_AsLongLong(close_code) : -1;
+        if (*code < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    if (close_reason != Py_None) {
+        *reason = PyUnicode_CheckExact(close_reason) ? PyUnicode_AsUTF8AndSize(close_reason, reason_n) : NULL;
+        if (*reason == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
  * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
  * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
@@ -563,15 +633,19 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     if (message_type == NULL || Py_TYPE(m) != message_type)
         return ENC_PYTHON;
     PyObject *op = SLOT(m, M_OPCODE);
-    if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_CLOSE_CODE) != Py_None || SLOT(m, M_CLOSE_REASON) != Py_None
-        || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None || SLOT(m, M_RAW) != Py_None
-        || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
+    if (SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_TRUNCATED) != Py_False || SLOT(m, M_NOTE) != Py_None
+        || SLOT(m, M_RAW) != Py_None || SLOT(m, M_APP) != Py_None || !PyLong_CheckExact(op))
         return ENC_PYTHON;  /* application units (M_APP) are written by records.message_line_py */
     long opcode = PyLong_AsLong(op);
-    if (opcode != 1 && opcode != 2) {
+    if (opcode != 1 && opcode != 2 && opcode != 8 && opcode != 9 && opcode != 10) {
         PyErr_Clear();
         return ENC_PYTHON;
     }
+    long long code = -1;  /* a Close's code and reason (null, null for every other message) */
+    const char *reason = NULL;
+    Py_ssize_t reason_n = 0;
+    if (!close_fields(m, &code, &reason, &reason_n))
+        return ENC_PYTHON;
     PyObject *payload = SLOT(m, M_PAYLOAD), *text = SLOT(m, M_TEXT), *compressed = SLOT(m, M_COMPRESSED);
     PyObject *t0 = SLOT(m, M_FIRST_TS), *t1 = SLOT(m, M_LAST_TS);
     if (!PyBytes_CheckExact(payload) || (text != Py_None && !PyUnicode_CheckExact(text))
@@ -625,7 +699,8 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
         textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
     }
     Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0);
+    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
+                      + (reason ? 2 + 6 * reason_n : 0);
     if (size > room && t != NULL) {
         size -= textra;
         size += escape_extra(t, tn);
@@ -637,9 +712,12 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     char *w = w0;
     memcpy(w, PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head));
     w += PyBytes_GET_SIZE(head);
-    w = put_str(w, opcode == 1 ? "\"text\",\"payload_b64\":\"" : "\"binary\",\"payload_b64\":\"");
+    w = put_str(w, opcode_heads[opcode]);
     w = put_b64(w, (const unsigned char *)PyBytes_AS_STRING(payload), pn);
-    w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
+    if (code < 0 && reason == NULL)
+        w = put_str(w, "\",\"complete\":true,\"close_code\":null,\"close_reason\":null,\"first_frame\":");
+    else
+        w = put_close(w, code, reason, reason_n);
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
@@ -1437,13 +1515,37 @@ tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_field
 }
 
 /* The 13 fields of *f* as new objects in *items* (layers.TcpSegment's order); 0, or -1 with none left over. */
+/* The last addresses made (newest first): a connection's packets carry the same two, so they share the bytes
+ * objects (and the hash each caches for the flow lookups) instead of making new ones per packet. */
+static PyObject *addr_cache[4];
+
+static PyObject *
+address(const unsigned char *a, Py_ssize_t n)
+{
+    for (int i = 0; i < 4; i++) {
+        PyObject *c = addr_cache[i];
+        if (c != NULL && PyBytes_GET_SIZE(c) == n && memcmp(PyBytes_AS_STRING(c), a, n) == 0) {
+            Py_INCREF(c);
+            return c;
+        }
+    }
+    PyObject *b = PyBytes_FromStringAndSize((const char *)a, n);
+    if (b == NULL)
+        return NULL;
+    Py_XDECREF(addr_cache[3]);
+    memmove(addr_cache + 1, addr_cache, 3 * sizeof(PyObject *));
+    Py_INCREF(b);
+    addr_cache[0] = b;
+    return b;
+}
+
 static int
 tcp_items(const struct tcp_fields *f, PyObject *items[13])
 {
     PyObject *made[13] = {
         PyLong_FromLong(f->ver),
-        PyBytes_FromStringAndSize((const char *)f->src, f->alen),
-        PyBytes_FromStringAndSize((const char *)f->dst, f->alen),
+        address(f->src, f->alen),
+        address(f->dst, f->alen),
         PyLong_FromUnsignedLong(f->sport), PyLong_FromUnsignedLong(f->dport),
         PyLong_FromUnsignedLong(f->seq), PyLong_FromUnsignedLong(f->ack),
         PyLong_FromLong(f->flags), PyLong_FromLong(f->window),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import hashlib
 
 #: RFC 6455 section 1.3: the GUID appended to Sec-WebSocket-Key before hashing.
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -128,8 +127,15 @@ def close_code_allowed(code: int) -> bool:
     return 3000 <= code <= 4999
 
 
+# CPython's own SHA-1 (the same digest): hashlib loads OpenSSL first, 12 M instructions of an export's start-up
+try:
+    from _sha1 import sha1 as _sha1
+except ImportError:  # pragma: no cover - an interpreter without it
+    from hashlib import sha1 as _sha1
+
+
 def accept_key(key: str | bytes) -> str:
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key (section 4.2.2 item 5.4)."""
     if isinstance(key, str):
         key = key.encode("latin-1")
-    return base64.b64encode(hashlib.sha1(key.strip() + GUID).digest()).decode("ascii")
+    return base64.b64encode(_sha1(key.strip() + GUID).digest()).decode("ascii")

@@ -126,3 +126,25 @@ def test_fast_lane_handpicked(name, whole):
     pure = run_events(recs, Options(), pure=True)
     lane = run_events(recs, Options(), pure=False)
     assert_same_events(pure, lane)
+
+
+@needs_c
+def test_fast_lane_takes_pings_and_pongs():
+    """Plain Pings and Pongs go through the C lane, told to the connection's lifecycle there: the same events as the
+    Python path, an unsolicited Pong's finding right after it, an answered Ping's round trip in the summary."""
+    key = b"\x01\x02\x03\x04"
+    client = [(9, b"hb", True, 0, True, key, 7), (1, b"a", True, 0, True, key, 7), (10, b"?", True, 0, True, key, 7)]
+    server = [(10, b"hb", True, 0, True, None, 7), (2, b"b", True, 0, True, None, 7), (9, b"", True, 0, True, None, 7)]
+    req, resp = upgrade_request(key=KEY), upgrade_response(KEY)
+    c2s, s2c = req + encode_frames(client, True), resp + encode_frames(server, False)
+    recs = build_records(c2s, s2c, (len(req), len(resp)), [len(req), 10**6], [len(resp), 10**6], [True, False], None,
+                         "fin")
+    counter = LaneCounter()
+    lane = run_events(recs, Options(), pure=False, counter=counter)
+    pure = run_events(recs, Options(), pure=True)
+    assert_same_events(pure, lane)
+    assert counter.taken == 6  # every message, the four control ones included
+    i = next(i for i, e in enumerate(lane) if e.__class__ is Message and e.opcode == 10 and e.payload == b"?")
+    assert getattr(lane[i + 1], "code", None) == "ws.pong.unsolicited"
+    end = next(e for e in lane if hasattr(e, "ping_rtt"))
+    assert end.ping_rtt is not None and end.ping_rtt[0] == 1

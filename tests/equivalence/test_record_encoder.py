@@ -54,6 +54,18 @@ def test_message_line_takes_the_common_record():
     assert C.message_line(message(t0=1e-7, t1=1e-7), records._HEADS) is None
 
 
+@needs_c
+def test_message_line_takes_control_records():
+    """Pings, pongs and Closes (with or without a code and reason) are common records too."""
+    for m in (message(opcode=9, payload=b"hb"), message(opcode=10, payload=b""),
+              message(opcode=8, payload=b"\x03\xe8bye", code=1000, reason='b"y\\e\x01'),
+              message(opcode=8, payload=b"")):
+        records._message_line_c(m)  # caches the head
+        assert C.message_line(m, records._HEADS) == records.message_line_py(m)
+    lone = message(opcode=8, payload=b"\x03\xe8", code=1000, reason="\ud800")
+    assert C.message_line(lone, records._HEADS) is None  # no UTF-8 for a lone surrogate: the Python encoder's
+
+
 microsecond_times = st.integers(1000, 2**32 * 10**6 - 1).map(lambda us: us / 1e6)
 any_times = st.one_of(microsecond_times, st.floats(0.001, 2**32, exclude_max=True),
                       st.floats(0, 1e20, allow_nan=False, allow_infinity=False),
@@ -63,12 +75,13 @@ any_times = st.one_of(microsecond_times, st.floats(0.001, 2**32, exclude_max=Tru
 
 @needs_c
 @settings(max_examples=800, deadline=None, derandomize=True, database=None)
-@given(st.sampled_from(CONNS), st.sampled_from(DIRECTIONS), st.sampled_from([1, 2, 1, 2, 8, 9, 0]),
+@given(st.sampled_from(CONNS), st.sampled_from(DIRECTIONS), st.sampled_from([1, 2, 1, 2, 8, 9, 10, 0]),
        st.one_of(texts.map(lambda s: (s.encode(), s)), invalid_text.map(lambda b: (b, None)),
                  st.binary(max_size=200).map(lambda b: (b, None))),
        st.booleans(), st.integers(0, 2**64 - 1 - 10**6), st.integers(0, 10**6), any_times, any_times,
        st.integers(0, 2**40), st.booleans(), st.integers(0, 2**65),
-       st.sampled_from([(None, None)] * 4 + [(1000, "bye"), (None, "x")]), st.sampled_from([False] * 4 + [True]),
+       st.sampled_from([(None, None)] * 4 + [(1000, "bye"), (None, "x"), (4999, ""), (1001, "é\"\\\x01\u2028")]),
+       st.sampled_from([False] * 4 + [True]),
        st.sampled_from([None] * 4 + ["bytes missing", ""]))
 def test_message_line_property(conn, direction, opcode, payload_text, complete, first, span, t0, t1, frags,
                                compressed, wire, close, truncated, note):

@@ -21,6 +21,8 @@ CONNS = [Conn(0, "127.0.0.1", 50000, "127.0.0.1", 8765), Conn(7, "::1", 1, "::1"
        st.one_of(st.none(), st.text()), st.booleans(), st.one_of(st.none(), st.text(max_size=40)))
 def test_message_line_is_message_record(conn, direction, opcode, payload, complete, first, span, ts, dt, frags,
                                         compressed, wire, code, reason, text, truncated, note):
+    if text is not None:  # a Message's text is its payload decoded (the C encoder writes the payload's bytes)
+        payload = text.encode("utf-8")
     m = Message(conn, direction, opcode, payload, complete, first, first + span, ts, ts + dt, frags, compressed, wire,
                 (first,), code, reason, text, truncated, note)
     got = json.loads(message_line(m))

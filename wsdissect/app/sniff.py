@@ -11,19 +11,32 @@ import orjson
 
 STOMP_CONNECTS = (b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")
 ENGINEIO_STARTS = (b"0{", b"2probe", b"3probe")  # an open packet, an upgrade probe
+# the first bytes of those starts: one set lookup turns most messages away before the prefix tests
+STOMP_FIRST = frozenset(s[0] for s in STOMP_CONNECTS)
+ENGINEIO_FIRST = frozenset(s[0] for s in ENGINEIO_STARTS)
+MQTT_CONNECT = 0x10  # an MQTT CONNECT's first byte
+# a JSON object or array (what looks_like_jsonrpc accepts) starts and ends with these bytes (JSON's whitespace aside)
+JSON_FIRST = frozenset(b"{[ \t\n\r")
+JSON_LAST = frozenset(b"}] \t\n\r")
+# CONTAINS_NOTE: on this per-message path ``bytes.find(b) >= 0`` stands for ``b in bytes``, which first tries the
+# needle as an integer and raises and clears a TypeError (with its formatted message) every time
 
 
 def sniff(opcode: int, payload: bytes) -> Optional[str]:
     """The protocol a message proves by its content alone (a name of ``registry.PROTOCOLS``), or None.  (Each test
     runs behind a cheap condition it needs: most messages are tested on every connection that has no protocol.)"""
+    if not payload:
+        return None
+    first = payload[0]
     if opcode == 1:
-        if payload.startswith(ENGINEIO_STARTS) and looks_like_engineio(opcode, payload):
+        if first in ENGINEIO_FIRST and payload.startswith(ENGINEIO_STARTS) and looks_like_engineio(opcode, payload):
             return "socket.io"
-        if b'"jsonrpc"' in payload and looks_like_jsonrpc(payload):
+        if first in JSON_FIRST and payload[-1] in JSON_LAST and payload.find(b'"jsonrpc"') >= 0 \
+                and looks_like_jsonrpc(payload):  # (find: see CONTAINS_NOTE)
             return "json-rpc"
-    elif opcode == 2 and payload.startswith(b"\x10") and looks_like_mqtt_connect(payload):
+    elif opcode == 2 and first == MQTT_CONNECT and looks_like_mqtt_connect(payload):
         return "mqtt"
-    if payload.startswith(STOMP_CONNECTS) and b"accept-version:" in payload:
+    if first in STOMP_FIRST and payload.startswith(STOMP_CONNECTS) and b"accept-version:" in payload:
         return "stomp"
     return None
 

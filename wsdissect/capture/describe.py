@@ -9,10 +9,10 @@ walk stops at the TCP header (the TCP layer is drawn from the packet's own field
 from __future__ import annotations
 
 import dataclasses
-import socket
 from typing import NamedTuple
 
 from ..events import Layer
+from .layers import ip_str
 from . import protocols
 from .protocols import Top, mac
 from .tunnels import ETHERNET, GTPU_PORT, MAX_NESTING, MPLS, TunnelMalformed, ip_payload_tunnel, mpls
@@ -47,7 +47,7 @@ class Description(NamedTuple):
 
 
 def _ip(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, b)
+    return ip_str(b)  # (inet_ntop's text; ``socket`` is imported only for IPv6: start-up)
 
 
 class _Walk:

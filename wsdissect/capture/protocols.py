@@ -4,10 +4,10 @@
 is described as such).  Used by :mod:`wsdissect.capture.describe` (views only)."""
 from __future__ import annotations
 
-import socket
 from typing import NamedTuple, Optional
 
 from ..events import Layer
+from .layers import ip_str
 from .tunnels import GTP_MESSAGES
 
 ICMP_TYPES = {0: "Echo (ping) reply", 3: "Destination unreachable", 4: "Source quench", 5: "Redirect",
@@ -43,7 +43,7 @@ def mac(b: bytes) -> str:
 
 
 def _ip(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, b)
+    return ip_str(b)  # (inet_ntop's text; ``socket`` is imported only for IPv6: start-up)
 
 
 def cut(protocol: str, label: str, start: int, end: int, values: tuple = ()) -> Top:

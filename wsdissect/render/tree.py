@@ -6,18 +6,20 @@ from collections import deque
 
 from rich.console import Console
 from rich.text import Text
+from rich.tree import Tree
 
 from .tls_tree import tls_nodes
-from ..events import CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, Upgrade, WsFrame
+from ..events import (CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, Upgrade,
+                      WsFrame)
 from ..findings import KINDS, Severity
 from ..skim import Skimmed
 from ..run.driver import Resumed
 from .packets import SEVERITY_STYLE, tcp_flags
 from .lines import LineWriter
-from .nodes import Guides, Node, field_span, to_rich, tree_lines
+from .nodes import Guides, Node, Pen, field_span, to_rich, tree_lines
 from .hexdump import hex_dump
 from .text import safe
-from .ws_tree import frame_spans, ws_node
+from .ws_tree import frame_spans, ws_node, ws_text
 
 LINK_NAMES = {0: "Null/Loopback", 1: "Ethernet II", 101: "Raw packet data", 108: "Null/Loopback",
               113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 228: "Raw packet data",
@@ -105,16 +107,38 @@ class TreeBuilder:
             out.append(expert)
         return out
 
+    def text(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float,
+             pen: Pen) -> list[str] | None:
+        """The tree of packet *p* drawn by *pen* (pieces of text that make its lines), when it has only the
+        common parts (Frame, a plain link layer, IP, TCP, WebSocket frames of complete messages) and every line
+        fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
+        if p.layers:
+            return None
+        frames = []
+        for ev in events:
+            cls = ev.__class__
+            if cls is WsFrame:
+                frames.append(ev)
+            elif cls is Finding or cls is HttpRequest or cls is HttpResponse or cls is TlsRecordSeen:
+                return None
+        root, labels = frame_labels(p, prev, t0)
+        tcp_root, tcp = tcp_labels(p)
+        tops = [root, link_label(p), ip_label(p), tcp_root]
+        if not (pen.fit_plain(tops, 0) and pen.fit_plain(labels + tcp, 1)):
+            return None
+        out = [root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n", pen.leaves("", tcp)]
+        if frames:
+            completed = _pair(events)
+            for f, frags in zip(frames, fragments):
+                if not ws_text(f, completed.get(id(f)), frags, f.conn.index in self.deflate, pen, out):
+                    return None
+        return out
+
     @staticmethod
     def _frame_node(p: Packet, prev: float | None, t0: float) -> Node:
-        t = Node(f"Frame {p.frame}: {p.wire_len} bytes on wire ({p.wire_len * 8} bits), {p.cap_len} bytes "
-                 f"captured ({p.cap_len * 8} bits)", span=(0, p.cap_len) if p.cap_len else None)
-        t.add(f"Epoch Time: {seconds(p.ts)} seconds")
-        t.add(f"[Time delta from previous captured frame: {seconds(0.0 if prev is None else p.ts - prev)} seconds]")
-        t.add(f"[Time since reference or first frame: {seconds(p.ts - t0)} seconds]")
-        t.add(f"Frame Number: {p.frame}")
-        t.add(f"Frame Length: {p.wire_len} bytes ({p.wire_len * 8} bits)")
-        t.add(f"Capture Length: {p.cap_len} bytes ({p.cap_len * 8} bits)")
+        root, labels = frame_labels(p, prev, t0)
+        t = Node(root, span=(0, p.cap_len) if p.cap_len else None)
+        t.children = [Node(label) for label in labels]
         return t
 
     def _http_node(self, p: Packet, h, upgrades: list) -> Node:
@@ -159,6 +183,18 @@ class TreeBuilder:
         if f.fin:
             del self.fragments[key]
         return frags
+
+
+def frame_labels(p: Packet, prev: float | None, t0: float) -> tuple[str, list[str]]:
+    """The Frame node's line and the lines under it."""
+    wire, cap = p.wire_len, p.cap_len
+    return (f"Frame {p.frame}: {wire} bytes on wire ({wire * 8} bits), {cap} bytes captured ({cap * 8} bits)", [
+        f"Epoch Time: {seconds(p.ts)} seconds",
+        f"[Time delta from previous captured frame: {seconds(0.0 if prev is None else p.ts - prev)} seconds]",
+        f"[Time since reference or first frame: {seconds(p.ts - t0)} seconds]",
+        f"Frame Number: {p.frame}",
+        f"Frame Length: {wire} bytes ({wire * 8} bits)",
+        f"Capture Length: {cap} bytes ({cap * 8} bits)"])
 
 
 def _request_key(request: HttpRequest) -> tuple[int, int]:
@@ -210,26 +246,47 @@ def layer_nodes(p: Packet) -> list[Node]:
     return out
 
 
-def _link_node(p: Packet) -> Node:
+def link_label(p: Packet) -> str:
+    """The link layer's line (the hardware addresses of Ethernet)."""
     name = LINK_NAMES.get(p.linktype, f"Link type {p.linktype}")
-    span = (0, p.l3_offset) if 0 < p.l3_offset <= len(p.data) else None
     if p.linktype == 1 and len(p.data) >= 12:
         src, dst = _mac(p.data[6:12]), _mac(p.data[0:6])
-        return Node(f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})", span=span)
-    return Node(name, span=span)
+        return f"{name}, Src: {src} ({src}), Dst: {dst} ({dst})"
+    return name
+
+
+def _link_node(p: Packet) -> Node:
+    return Node(link_label(p), span=(0, p.l3_offset) if 0 < p.l3_offset <= len(p.data) else None)
+
+
+def ip_label(p: Packet) -> str:
+    return f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}"
 
 
 def _ip_node(p: Packet) -> Node:
-    return Node(f"Internet Protocol Version {p.ip_version}, Src: {p.src}, Dst: {p.dst}",
-                span=field_span(p.l3_offset, p.tcp_offset - p.l3_offset, len(p.data)))
+    return Node(ip_label(p), span=field_span(p.l3_offset, p.tcp_offset - p.l3_offset, len(p.data)))
+
+
+def tcp_labels(p: Packet) -> tuple[str, list[str]]:
+    """The TCP node's line and the field lines under it (its expert findings aside)."""
+    seq = p.rel_seq if p.rel_seq is not None else p.seq
+    acked = p.flags & 16
+    ack = p.rel_ack if p.rel_ack is not None else p.ack
+    label = (f"Transmission Control Protocol, Src Port: {p.sport}, Dst Port: {p.dport}, Seq: {seq}"
+             + (f", Ack: {ack}" if acked else "") + f", Len: {p.payload_len}")
+    lines = [f"Source Port: {p.sport}", f"Destination Port: {p.dport}"]
+    if p.conn is not None:
+        lines.append(f"[Stream index: {p.conn.index}]")
+    lines += [f"[TCP Segment Len: {p.payload_len}]", f"Sequence Number: {seq}    (relative sequence number)",
+              f"Sequence Number (raw): {p.seq}",
+              f"Acknowledgment Number: {ack}    (relative ack number)" if acked else f"Acknowledgment Number: {p.ack}",
+              f"Acknowledgment number (raw): {p.ack}", f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})",
+              f"Window: {p.window}"]
+    return label, lines
 
 
 def _tcp_node(p: Packet, findings: list) -> Node:
-    seq = p.rel_seq if p.rel_seq is not None else p.seq
-    label = f"Transmission Control Protocol, Src Port: {p.sport}, Dst Port: {p.dport}, Seq: {seq}"
-    if p.flags & 16:
-        label += f", Ack: {p.rel_ack if p.rel_ack is not None else p.ack}"
-    label += f", Len: {p.payload_len}"
+    label, lines = tcp_labels(p)
     o, n = p.tcp_offset, len(p.data)
     t = Node(label, span=field_span(o, _tcp_header_len(p), n))
     if 0 <= o and o + 16 <= n:  # the fixed header fields are all captured (the common case)
@@ -239,22 +296,8 @@ def _tcp_node(p: Packet, findings: list) -> Node:
         ports, dports, seqs, ack = field_span(o, 2, n), field_span(o + 2, 2, n), field_span(o + 4, 4, n), \
             field_span(o + 8, 4, n)
         flags, window = field_span(o + 12, 2, n), field_span(o + 14, 2, n)
-    add = t.add
-    add(f"Source Port: {p.sport}", span=ports)
-    add(f"Destination Port: {p.dport}", span=dports)
-    if p.conn is not None:
-        add(f"[Stream index: {p.conn.index}]")
-    add(f"[TCP Segment Len: {p.payload_len}]")
-    add(f"Sequence Number: {seq}    (relative sequence number)", span=seqs)
-    add(f"Sequence Number (raw): {p.seq}", span=seqs)
-    if p.flags & 16:
-        add(f"Acknowledgment Number: {p.rel_ack if p.rel_ack is not None else p.ack}    (relative ack number)",
-            span=ack)
-    else:
-        add(f"Acknowledgment Number: {p.ack}", span=ack)
-    add(f"Acknowledgment number (raw): {p.ack}", span=ack)
-    add(f"Flags: 0x{p.flags:03x} ({tcp_flags(p.flags)})", span=flags)
-    add(f"Window: {p.window}", span=window)
+    spans = [ports, dports] + ([None] if p.conn is not None else []) + [None, seqs, seqs, ack, ack, flags, window]
+    t.children = [Node(line, "", span) for line, span in zip(lines, spans)]
     t.children += [expert_node(f) for f in findings]
     return t
 
@@ -284,6 +327,7 @@ class DetailView:
         self.printed = 0
         self.out = LineWriter(console)  # the trees' lines in batches, styles rendered once
         self.guides = Guides.of(console.options.ascii_only) if isinstance(console, Console) else None
+        self.pen = Pen(self.out.width, self.guides, self.out.style, self._wrap) if self.guides is not None else None
 
     def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
         if pkt.__class__ is Skimmed and not self.held and not self.waiting and self._skip(pkt, events):
@@ -349,15 +393,28 @@ class DetailView:
             self.missing.discard(p.frame)
             self.found_all = self.found_all or not self.missing
         out = self.out
-        if self.printed:
-            out.write("", "")
+        gap = self.printed > 0  # a blank line between trees
         self.printed += 1
-        for node in self.builder.nodes(p, events, fragments, prev, self.t0):
-            self.draw(node)
+        drawn = self.builder.text(p, events, fragments, prev, self.t0, self.pen) if self.pen is not None else None
+        if drawn is not None:
+            if gap:
+                drawn[0] = "\n" + drawn[0]
+            out.lines(drawn)
+        else:
+            if gap:
+                out.write("", "")
+            for node in self.builder.nodes(p, events, fragments, prev, self.t0):
+                self.draw(node)
         if self.hex_bytes:
             out.write("", "")
             out.flush()
             self.console.print(hex_dump(p.data), soft_wrap=True)
+
+    def _wrap(self, label: str, room: int) -> list[str]:
+        """*label* as rich lays out the label of a tree's node *room* cells wide: its lines, with their newlines."""
+        with self.console.capture() as cap:
+            self.console.print(Tree(Text(label)), width=room)
+        return [line + "\n" for line in cap.get().split("\n")[:-1]]
 
     def draw(self, node: Node) -> None:
         """One top-level node: plain lines with rich's guides, or rich's Tree when a label must wrap."""

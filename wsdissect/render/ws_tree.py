@@ -10,9 +10,11 @@ from ..events import Message, WsFrame
 from ..findings import Severity
 from ..rfc6455 import close_code_label, opcode_label
 from .app_view import add_unit_nodes
-from .nodes import Node, Span
+from .nodes import Node, Pen, Span
 from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
+
+_EXT_BYTES = {126: 2, 127: 8}  # the 7-bit length code -> bytes of the extended length after it
 
 
 class FrameSpans:
@@ -60,9 +62,9 @@ def ws_node(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     first_labels, second_labels = _header_labels(b0, b1, deflate)
     t.children += [Node(label, "", first) for label in first_labels]
     t.children += [Node(label, "", second) for label in second_labels]
-    ext = {126: 2, 127: 8}.get(f.length_code, 0)
+    ext = _EXT_BYTES.get(f.length_code, 0)
     if ext:
-        t.add(f"Extended Payload length ({ext * 8} bits): {f.payload_len}", span=sp.header(2, ext))
+        t.add(_ext_label(f, ext), span=sp.header(2, ext))
     if f.masked and f.mask_key is not None:
         t.add(f"Masking-Key: {f.mask_key.hex()}", span=sp.header(2 + ext, 4))
     if f.payload_len:
@@ -72,10 +74,70 @@ def ws_node(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     if not f.complete:
         t.add("[Frame incomplete: bytes missing from the capture]", SEVERITY_STYLE[Severity.WARNING])
     if msg is not None and msg.fragments > 1:
-        parts = [(fr, n) for fr, n in fragments if n]  # Wireshark lists the fragments that carry bytes
-        t.add(f"[{len(parts)} Reassembled websocket Fragments ({sum(n for _, n in parts)} bytes): "
-              + ", ".join(f"#{fr}({n})" for fr, n in parts) + "]")
+        t.add(_reassembled_label(fragments))
     return t
+
+
+def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], deflate: bool, pen: Pen,
+            out: list[str]) -> bool:
+    """Append to *out* what :func:`ws_node` draws, drawn by *pen* straight away, for a complete frame of a complete
+    message without application units; False for the others or when a line does not fit."""
+    data = f.opcode < 8 and msg is not None
+    if not f.complete or (data and (not msg.complete or msg.app)):
+        return False
+    ext = _EXT_BYTES.get(f.length_code, 0)
+    more = [_ext_label(f, ext)] if ext else []  # the lines after the header's bit fields
+    if f.masked and f.mask_key is not None:
+        more.append(f"Masking-Key: {f.mask_key.hex()}")
+    tail = [_reassembled_label(fragments)] if msg is not None and msg.fragments > 1 else []
+    head = _drawn_header(f, deflate, pen)
+    if not f.payload_len:
+        more += tail
+        if not (more and head and pen.fit_plain(more, 1)):  # (none: the header's last line would end the node)
+            return False
+        out += head, pen.leaves("", more)
+        return True
+    if f.masked:
+        more.append("Masked payload")
+    label, lines = _content(f, msg)
+    packed = _compressed_labels(msg) if data and msg.compressed else ()  # the lines before the decompressed data
+    depth = 3 if packed else 2  # of the line that shows the payload
+    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2) and pen.fits(lines, depth + 1)):
+        return False
+    payload, inner = pen.branch("", "Payload", not tail)
+    if packed:  # under Payload: the size as sent, then the decompressed size with the payload under it
+        line, deeper = pen.branch(inner, packed[1], True)
+        payload += pen.leaves(inner, packed[:1], False) + line
+        inner = deeper
+    content = pen.long_branch(inner, label, True, depth)
+    if content is None:
+        return False
+    out += head, pen.leaves("", more, False), payload, content[0], pen.leaves(content[1], lines), pen.leaves("", tail)
+    return True
+
+
+def _drawn_header(f: WsFrame, deflate: bool, pen: Pen) -> str:
+    """The ``WebSocket`` line and the bit-field lines of *f*'s header, drawn by *pen* with more lines to come
+    ('' when a line does not fit); drawn once per header and pen."""
+    key = ((0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code, deflate)
+    drawn = pen.memo.get(key)
+    if drawn is None:
+        first, second = _header_labels(*key)
+        labels = first + second
+        drawn = pen.memo[key] = (pen.styled("WebSocket", "bright_cyan") + pen.leaves("", labels, False)
+                                 if pen.fits(labels, 1) else "")
+    return drawn
+
+
+def _ext_label(f: WsFrame, ext: int) -> str:
+    return f"Extended Payload length ({ext * 8} bits): {f.payload_len}"
+
+
+def _reassembled_label(fragments: list[tuple[int, int]]) -> str:
+    """Wireshark's line listing the fragments of a message (those that carry bytes)."""
+    parts = [(fr, n) for fr, n in fragments if n]
+    return (f"[{len(parts)} Reassembled websocket Fragments ({sum(n for _, n in parts)} bytes): "
+            + ", ".join(f"#{fr}({n})" for fr, n in parts) + "]")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -88,7 +150,7 @@ def _header_labels(b0: int, b1: int, deflate: bool) -> tuple[tuple[str, ...], tu
         first.append(f"{bitfield(b0, 0x40)} = Per-Message Compressed: {bool(rsv & 4)}")
     first.append(f"{bitfield(b0, 0x0F)} = Opcode: {opcode_label(opcode)} ({opcode})")
     second = [f"{bitfield(b1, 0x80)} = Mask: {bool(b1 & 0x80)}"]
-    ext = {126: 2, 127: 8}.get(lc, 0)
+    ext = _EXT_BYTES.get(lc, 0)
     if ext:
         second.append(f"{bitfield(b1, 0x7F)} = Payload length: {lc} Extended Payload Length ({ext * 8} bits)")
     else:
@@ -97,33 +159,42 @@ def _header_labels(b0: int, b1: int, deflate: bool) -> tuple[tuple[str, ...], tu
 
 
 def _payload(node: Node, f: WsFrame, msg: Message | None) -> None:
+    data = f.opcode < 8 and msg is not None  # (else a control frame, or a fragment that does not end its message)
+    if data and msg.compressed:
+        compressed, decompressed = _compressed_labels(msg)
+        node.add(compressed)
+        node = node.add(decompressed)
+    if data and not msg.complete:
+        node.add(f"[Message incomplete: {msg.note or 'bytes missing'}]", SEVERITY_STYLE[Severity.WARNING])
+    label, lines = _content(f, msg)
+    node.add(label).children += [Node(line) for line in lines]
+    if data and msg.app:
+        add_unit_nodes(node, msg.app)
+
+
+def _compressed_labels(msg: Message) -> tuple[str, str]:
+    """The lines of a compressed message's sizes: as sent, and decompressed (the payload is shown under it)."""
+    return (f"Compressed payload ({msg.wire_length} byte{'' if msg.wire_length == 1 else 's'})",
+            f"[Decompressed payload ({len(msg.payload)} bytes)]")
+
+
+def _content(f: WsFrame, msg: Message | None) -> tuple[str, list[str]]:
+    """The line that shows the payload (close code, ping data, text, JSON, hex) and the lines under it."""
     op = f.opcode
     if op == 8:
-        c = node.add("Close")
-        if msg is not None and msg.close_code is not None:
-            c.add(f"Status code: {close_code_label(msg.close_code)} ({msg.close_code})")
-            if msg.close_reason:
-                c.add(f"Reason: {safe(msg.close_reason, 500)}")
-        return
+        if msg is None or msg.close_code is None:
+            return "Close", []
+        lines = [f"Status code: {close_code_label(msg.close_code)} ({msg.close_code})"]
+        if msg.close_reason:
+            lines.append(f"Reason: {safe(msg.close_reason, 500)}")
+        return "Close", lines
     if op in (9, 10):
-        node.add(f"{'Ping' if op == 9 else 'Pong'}: {f.payload.hex()}")
-        return
+        return f"{'Ping' if op == 9 else 'Pong'}: {f.payload.hex()}", []
     if msg is None:  # a fragment that does not finish its message
-        node.add(f"Continue: {f.payload[:36].hex()}{'…' if len(f.payload) > 36 else ''}")
-        return
-    if msg.compressed:
-        node.add(f"Compressed payload ({msg.wire_length} byte{'' if msg.wire_length == 1 else 's'})")
-        node = node.add(f"[Decompressed payload ({len(msg.payload)} bytes)]")
-    if not msg.complete:
-        node.add(f"[Message incomplete: {msg.note or 'bytes missing'}]", SEVERITY_STYLE[Severity.WARNING])
+        return f"Continue: {f.payload[:36].hex()}{'…' if len(f.payload) > 36 else ''}", []
     if msg.opcode == 1 and msg.text is not None:
         text, is_json = pretty_payload(msg.text)
         if is_json:
-            node.add("Text (JSON):").children += [Node(line) for line in safe(text, 20000, newlines=True)
-                                                  .split("\n")[:400]]
-        else:
-            node.add(f"Text: {safe(text, 2000)}")
-    else:
-        node.add(f"Data ({len(msg.payload)} bytes)").children += [Node(line) for line in hexdump(msg.payload)]
-    if msg.app:
-        add_unit_nodes(node, msg.app)
+            return "Text (JSON):", safe(text, 20000, newlines=True).split("\n")[:400]
+        return f"Text: {safe(text, 2000)}", []
+    return f"Data ({len(msg.payload)} bytes)", hexdump(msg.payload)

@@ -75,21 +75,20 @@ class Inflater:
     def _remember(self, out: bytes) -> None:
         """One more output for the history (a large one by its last WINDOW bytes); the oldest outputs are dropped
         now and then, once the newer ones hold WINDOW bytes."""
-        if len(out) > 2 * WINDOW:
-            out = out[-WINDOW:]
+        n = len(out)
+        if n > 2 * WINDOW:
+            out, n = out[-WINDOW:], WINDOW
         self.recent.append(out)
-        self.recent_size += len(out)
+        self.recent_size += n
         if self.recent_size > WINDOW + 8192:
             recent, size = self.recent, self.recent_size
             while size - len(recent[0]) >= WINDOW:
                 size -= len(recent.popleft())
             self.recent_size = size
 
-    def _budget(self, compressed: int) -> int:
-        """Decompressed bytes this message may produce."""
-        if self.max_ratio:
-            return min(self.max_size, max(compressed, 1024) * self.max_ratio)
-        return self.max_size
+    def _ratio_budget(self, compressed: int) -> int:
+        """Decompressed bytes this message may produce when a ratio bounds them (else ``max_size``)."""
+        return min(self.max_size, max(compressed, 1024) * self.max_ratio)
 
     def inflate(self, data: bytes) -> tuple[bytes, InflateProblem | None]:
         """The decompressed message and None, or what could be inflated and the problem (a plain 2-tuple: the C
@@ -98,7 +97,7 @@ class Inflater:
             # A 15-bit window decodes any stream compressed with a smaller one (RFC 7692 7.1.2).
             self._d = _inflate_lib.decompressobj(wbits=-15)
         self.messages += 1
-        budget = self._budget(len(data))
+        budget = self._ratio_budget(len(data)) if self.max_ratio else self.max_size
         try:
             kept, produced, tail = self._run(data + TAIL, budget)
         except INFLATE_ERRORS as e:
@@ -115,8 +114,13 @@ class Inflater:
         if produced > len(kept):
             problem = InflateProblem("ws.message.too_large", f"decompressed message of {produced} bytes exceeds the "
                                      f"{self.max_keep}-byte limit; payload truncated")
-        broken = self._settle(data, tail)
-        return (b"", broken) if broken is not None else (kept, problem)
+        if self._d.eof:
+            broken = self._stream_end(data, tail)
+            if broken is not None:
+                return b"", broken
+        elif not self.no_context_takeover:  # (the common message: the stream goes on, its history with it)
+            self._remember(tail)
+        return kept, problem
 
     def _run(self, buf: bytes, budget: int) -> tuple[bytes, int, bytes]:
         """Inflate one message: the kept bytes, how many were produced (budget + 1 at most), the end of the output
@@ -138,22 +142,16 @@ class Inflater:
                 break
         return kept, produced, tail
 
-    def _settle(self, data: bytes, tail: bytes) -> InflateProblem | None:
-        """After a whole message: the state for the next one."""
-        d = self._d
-        if d.eof:
-            # the message ended with a final (BFINAL) block: the stream ends here, but with context takeover the
-            # next message still refers to this window (RFC 7692 7.2.3.4)
-            if d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
-                self.lose_history()
-                return InflateProblem("ws.deflate.error", "data after the final deflate block", data)
-            if self.no_context_takeover:
-                self._d = None
-            else:
-                self._remember(tail)
-                window = b"".join(self.recent)[-WINDOW:]
-                self._d = _inflate_lib.decompressobj(wbits=-15, zdict=window) if window else None
-            return None
-        if not self.no_context_takeover:
+    def _stream_end(self, data: bytes, tail: bytes) -> InflateProblem | None:
+        """The message ended with a final (BFINAL) block: the deflate stream ends here, but with context takeover
+        the next message still refers to this window (RFC 7692 7.2.3.4)."""
+        if self._d.unused_data.strip(b"\x00") not in (b"", b"\xff\xff"):
+            self.lose_history()
+            return InflateProblem("ws.deflate.error", "data after the final deflate block", data)
+        if self.no_context_takeover:
+            self._d = None
+        else:
             self._remember(tail)
+            window = b"".join(self.recent)[-WINDOW:]
+            self._d = _inflate_lib.decompressobj(wbits=-15, zdict=window) if window else None
         return None

@@ -1,13 +1,15 @@
 """The only Python that drives the C fast lane (``speedups.scan_messages``, see ``wsdissect/_speedups.c``).
 
 The lane decodes runs of frames that need no judgement (complete, unfragmented text/binary frames, plain or one-frame
-permessage-deflate) straight into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
+permessage-deflate; plain Pings and Pongs, told to the connection's lifecycle as the Python path tells it) straight
+into Message events, exactly as :class:`~wsdissect.ws.frames.FrameParser` +
 :class:`~wsdissect.ws.messages.MessageAssembler` would.  :class:`FastLane` alternates between the lane and the
 Python stages of its :class:`~wsdissect.ws.stream.WsStream` (everything else, one frame at a time), so every
 finding still comes from the Python stages.  Without the C module there is no lane (:func:`lane_for` is None).
 """
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ def lane_for(stream: "WsStream", max_payload: int) -> "FastLane | None":
     """A lane for *stream*, or None without the C code."""
     if speedups is None:
         return None
-    return FastLane(stream.asm.lane_context(stream.mask_bit, max_payload))
+    return FastLane(stream.asm.lane_context(stream.mask_bit, max_payload, partial(stream.owner.control, stream)))
 
 
 class FastLane:
@@ -69,8 +71,8 @@ class FastLane:
             ready = pos > 0 or None  # it took the held-back frame: a carry is made only when the lane is ready
         elif self.clean:
             pos, ready = 0, True
-        elif parser.at_boundary:
-            pos, ready = 0, asm.idle
+        elif not parser.left and not parser.stash:  # (parser.at_boundary and asm.idle, read inline: per segment)
+            pos, ready = 0, asm.cur is None and not asm.closed
         elif parser.frame_end(data, 0) < 0:  # the parser's frame in progress goes on past this segment
             stream.python(data, off, frame, ts, out)
             return
@@ -81,8 +83,8 @@ class FastLane:
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
-            if ready is None:  # (None: the Python stages ran, they may have moved either)
-                ready = parser.at_boundary and asm.idle
+            if ready is None:  # (None: the Python stages ran, they may have moved either; asm.closed: the loop's)
+                ready = not parser.left and not parser.stash and asm.cur is None
             if ready:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane)
                 if asm.findings:  # a compressed message the lane finished with a problem

@@ -174,20 +174,22 @@ class MessageAssembler:
         self.findings.append(("ws.message.too_large", f"frame payload of {f.payload_len} bytes exceeds the "
                               f"{self.max_message}-byte limit; payload truncated", f.frame, f.ts))
 
-    def lane_context(self, mask_bit: int, max_payload: int) -> tuple | None:
+    def lane_context(self, mask_bit: int, max_payload: int, control) -> tuple | None:
         """The constant arguments of ``speedups.scan_messages`` for this direction (the C fast lane, see
         ``wsdissect/_speedups.c``), or None without the C code.
 
         The lane decodes a run of frames that need no judgement (complete, unfragmented text/binary frames,
-        uncompressed or compressed with permessage-deflate, ...) straight into Message events, exactly as
-        ``FrameParser.feed`` + :meth:`add` would, and counts them into this assembler's counters.  The caller
-        calls it only at a frame boundary, with no fragmented message open (``cur``) and no Close seen."""
+        uncompressed or compressed with permessage-deflate, plain Pings and Pongs) straight into Message events,
+        exactly as ``FrameParser.feed`` + :meth:`add` would, and counts them into this assembler's counters;
+        *control* ``(message, out)`` is told each Ping and Pong right after it (as ``WsStream.frames_in`` tells
+        the connection).  The caller calls it only at a frame boundary, with no fragmented message open (``cur``)
+        and no Close seen."""
         if speedups is None:
             return None
         inflater = self.inflater
         inflate = inflater.inflate if inflater is not None and self.deflate_negotiated is not False else None
         return (mask_bit, max_payload, self.conn, self.direction, inflate, self.lane_inflated, self.count,
-                self.nbytes, self.sums)
+                self.nbytes, self.sums, control)
 
     def lane_inflated(self, opcode: int, payload: bytes, problem: InflateProblem | None, first: int, frame: int,
                       ts: float, wire: int, out: list) -> None:

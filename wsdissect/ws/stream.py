@@ -78,7 +78,7 @@ class WsStream:
             if self.lane is not None:
                 self.lane.flush(self, out)
             self.python(data, off, frame, ts, out)
-        if self.app is not None:
+        if self.app is not None and len(out) > start:  # (a segment inside a long frame adds nothing to read)
             self.units(out, start)
 
     def held_from(self) -> int | None:
