@@ -229,10 +229,13 @@ class Dissector:
         mine = c.bases(from_client)[0]
         l3 = seg.l3_offset
         return new_packet(frame, ts, wire_len, len(data), linktype, data, l3, seg.ip_version, ip_str(seg.src),
-                          ip_str(seg.dst), seg.sport, seg.dport, seg.seq, seg.ack, flags, seg.window, seg.tcp_offset,
-                          seg.payload_len, c.conn, CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT,
-                          rel_seq, rel_ack, None if mine is None else (seg.seq - mine) & 0xFFFFFFFF, analysis, window,
-                          () if l3 == PLAIN_L3.get(linktype) else self.describer.describe(frame, linktype, data).layers)
+                          ip_str(seg.dst), sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack, flags=flags,
+                          window=seg.window, tcp_offset=seg.tcp_offset, payload_len=seg.payload_len, conn=c.conn,
+                          direction=CLIENT_TO_SERVER if from_client else SERVER_TO_CLIENT, rel_seq=rel_seq,
+                          rel_ack=rel_ack, stream_start=None if mine is None else (seg.seq - mine) & 0xFFFFFFFF,
+                          analysis=analysis, window_size=window,
+                          layers=() if l3 == PLAIN_L3.get(linktype) else
+                          self.describer.describe(frame, linktype, data).layers)
 
     def sweep(self, now: float) -> None:
         """Forget finished connections no packet has touched for FINISHED_LINGER seconds: memory then depends on

@@ -65,3 +65,12 @@ def test_oneline_shows_application_units_unless_raw():
     assert len(units) == len(raw) > 2
     assert units[1].split(" ", 5)[5] == "Socket.IO CONNECT  {}" and raw[1].endswith(" 40{}")
     assert units[0].split(" ", 5)[5].startswith("Engine.IO open  {") and " 0{" in raw[0]
+
+
+def test_a_capture_without_websocket_says_so(tmp_path):
+    c = Conversation()
+    c.send(True, b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")
+    c.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c.close()
+    for args in ((), ("--oneline",)):
+        assert _follow(c.write(str(tmp_path / "plain.pcap")), *args) == "(no WebSocket connection matched)\n"

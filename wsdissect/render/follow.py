@@ -2,6 +2,7 @@
 direction arrow, opcode, size and content (text, pretty JSON, hex dump); closes and pings compact."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.text import Text
 
@@ -13,7 +14,8 @@ from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
-from .text import hexdump, pretty_payload, safe, size
+from .text import hexdump, safe, size, transcript_text
+from .transcript import TranscriptRows
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
 DIR_STYLE = {CLIENT_TO_SERVER: "bright_cyan", "server_to_client": "magenta"}
@@ -31,11 +33,15 @@ class FollowView:
         self.hex_limit = hex_limit
         self.text_limit = text_limit
         self.oneline = oneline
-        self.out = LineWriter(console)  # message lines: plain text in batches, styles rendered once
+        self.out = LineWriter(console)  # --oneline lines: plain text in batches, styles rendered once
+        self.rows = TranscriptRows(self.out)  # message rows: UTF-8 in batches
         self.t0: float | None = None
         self.seen: set[int] = set()
         self.multi = False
         self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
+        self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
+        self._head_conn = self._head_dir = None
+        self._head_text = ""
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -48,6 +54,12 @@ class FollowView:
 
     def event(self, ev) -> None:
         cls = ev.__class__
+        if cls is Message and not self.oneline:  # (the common event first)
+            if ev.conn.index not in self.seen:
+                self._banner(ev.conn)
+                self._say("(no handshake in the capture)", "dim")
+            self._message(ev)
+            return
         if self.oneline:
             if cls is Message:
                 self.printed += 1
@@ -63,17 +75,12 @@ class FollowView:
         elif cls is HttpResponse:
             if ev.request is not None and ev.request.is_upgrade and ev.status != 101:
                 self._banner(ev.conn)
-                self._print(Text(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
-                                        f"→ refused: {ev.status} {safe(ev.reason)}", style="yellow"))
-        elif cls is Message:
-            if ev.conn.index not in self.seen:
-                self._banner(ev.conn)
-                self._print(Text("(no handshake in the capture)", style="dim"))
-            self._message(ev)
+                self._say(f"{self._prefix(ev.conn)}{safe(ev.request.method)} {safe(ev.request.uri)} "
+                          f"→ refused: {ev.status} {safe(ev.reason)}", "yellow")
         elif cls is Finding:
             if ev.severity >= Severity.WARNING and ev.conn is not None and ev.conn.index in self.seen:
-                self._print(Text(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} "
-                                        f"({ev.code})", style=SEVERITY_STYLE[Severity(ev.severity)]))
+                self._say(f"{self._prefix(ev.conn)}{'':>11} ! frame {ev.frame}: {safe(ev.message)} ({ev.code})",
+                          SEVERITY_STYLE[Severity(ev.severity)])
         elif cls is ConnectionEnd:
             if ev.conn.index in self.seen:
                 self._end(ev)
@@ -83,24 +90,25 @@ class FollowView:
             return
         if self.seen:
             self.multi = True
-            self._print()
+            self._head_ts = None  # heads from now on start with [#N]
+            self._say()
         self.seen.add(conn.index)
         self.printed += 1
-        self._print(Text(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", style="bold"))
+        self._say(f"═══ Stream {conn.index}: {conn.client} → {conn.server} ═══", "bold")
 
     def _upgrade(self, up: Upgrade) -> None:
         self._banner(up.conn)
         req, resp = up.request, up.response
-        line = Text(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
-                    f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", style="green")
-        self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
+        self._say(f"{self._prefix(up.conn)}{safe(req.method)} {safe(req.uri, 300)} {req.version}  →  "
+                  f"{resp.status} {safe(resp.reason)} ({(resp.ts - req.ts) * 1000:.3f} ms)", "green",
+                  wrap=False)  # the terminal wraps: no padding, no cut
         extras = []
         if up.subprotocol:
             extras.append(f"subprotocol: {safe(up.subprotocol)}")
         if up.extensions:
             extras.append(f"extensions: {safe(', '.join(up.extensions), 300)}")
         if extras:
-            self._print(Text(self._prefix(up.conn) + "   ".join(extras), style="dim"))
+            self._say(self._prefix(up.conn) + "   ".join(extras), "dim")
 
     def _line(self, m: Message) -> str:
         """``--oneline``: stream, time, arrow, opcode, size and the escaped content on one line (the application
@@ -120,54 +128,52 @@ class FollowView:
         return (f"{m.conn.index} {self._rel(m.last_ts):.6f} {ARROW[m.direction]} {opcode_name(m.opcode)} "
                 f"{len(payload)} {content}".rstrip())
 
+    def _say(self, text: str = "", style: str = "", wrap: bool = True) -> None:
+        """A line of *style* as rich prints it, wrapped at the console's width (unless not *wrap*); through the
+        batch when rich would print it as it is (one line, nothing to wrap or expand)."""
+        if self.out.direct or not text or not text.isprintable() or wrap and (
+                len(text) if text.isascii() else cell_len(text)) > self.out.width:
+            self._print(*([Text(text, style=style)] if text else []), **({} if wrap else {"soft_wrap": True}))
+        else:
+            self.rows.line(text, style)
+
     def _print(self, *args, **kw) -> None:
         """Anything rich prints, after the batched lines written so far."""
         self.out.flush()
+        self.rows.flush()
         self.console.print(*args, **kw)
 
     def _row(self, prefix: str, body: str, style: str, block: str | None = None, extra: list[tuple[str, str]] = (),
              rtt: str = "") -> None:
-        """A transcript line: *prefix* (time and arrow) and *body* in *style* (then *rtt* dimmed), further lines
-        indented under it, unstyled (*block*: lines separated by newlines) then ``(text, style)`` (*extra*), no
-        padding after the text.  Lines of one style go through the batch."""
-        indent = " " * len(prefix)
-        if block is not None and (self.out.direct or rtt):
-            extra = [(line, "") for line in block.split("\n")] + list(extra)
-        if self.out.direct or rtt:  # a collector (the TUI): one item per message; a line of two styles: rich
-            first = Text(prefix, style=style)
-            tail = Text(body, style=style)
-            if rtt:
-                tail.append(rtt, style="dim")
-            first.append_text(tail)
-            more = [Text(indent) + Text(line, style=line_style) for line, line_style in extra]
-            if self.out.direct:
-                self.console.print(Group(first, *more))
-                return
-            for line in (first, *more):
-                self._print(line, soft_wrap=True)  # the terminal wraps: no padding, no cut
-            return
-        codes = self.out.style
-        on, off = codes(style)
-        if block is not None and not extra:  # (the common message: a head line and its text under it)
-            self.out.lines([f"{on}{prefix}{body}{off}\n{indent}{block.replace(chr(10), chr(10) + indent)}\n"])
-            return
-        lines = [f"{on}{prefix}{body}{off}\n"]
-        if block is not None:
-            lines.append(indent + block.replace("\n", "\n" + indent) + "\n")
-        for line, line_style in extra:
-            on, off = codes(line_style)
-            lines.append(f"{on}{indent}{line}{off}\n")
-        self.out.lines(lines)
+        """A transcript row (see :meth:`TranscriptRows.row`; *block*: lines separated by newlines)."""
+        if self.out.direct:
+            collected_row(self.console, prefix, body, style, block, extra, rtt)
+        else:
+            self.rows.row(prefix, body.encode(), style, None if block is None else block.encode(), extra, rtt)
+
+    def _head(self, m: Message) -> str:
+        """The time and arrow (and ``[#N]`` with several connections) that start a message's line, remembered:
+        the messages of one segment share it."""
+        ts = m.last_ts
+        if self.t0 is None:
+            self.t0 = ts
+        head = f"{ts - self.t0:>10.6f} {ARROW[m.direction]} "
+        if self.multi:
+            head = f"[#{m.conn.index}] {head}"
+        self._head_ts, self._head_conn, self._head_dir, self._head_text = ts, m.conn, m.direction, head
+        return head
 
     def _message(self, m: Message) -> None:
-        d = m.direction
-        style = DIR_STYLE[d]
         op = m.opcode
-        name = opcode_name(op)
-        if self.t0 is None:
-            self.t0 = m.last_ts
-        prefix = f"{self._prefix(m.conn) if self.multi else ''}{m.last_ts - self.t0:>10.6f} {ARROW[d]} "
+        style = DIR_STYLE[m.direction]
+        if m.last_ts == self._head_ts and m.conn is self._head_conn and m.direction == self._head_dir:
+            prefix = self._head_text
+        else:
+            prefix = self._head(m)
         flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
+        if op == 1 and m.text is not None and not (self.units and m.app):
+            self._text(m, prefix, flag_text, style)
+            return
         if op == 8:
             if m.close_code is not None:
                 reason = f' "{safe(m.close_reason or "", 200)}"' if m.close_reason else ""
@@ -175,6 +181,7 @@ class FollowView:
             else:
                 self._row(prefix, f"close (no status){flag_text}", style)
             return
+        name = opcode_name(op)
         if op in (9, 10):
             self._row(prefix, f"{name:<7}{len(m.payload):>8} B  {m.payload[:32].hex()}{flag_text}", style,
                       rtt=self._rtt(m))
@@ -182,9 +189,6 @@ class FollowView:
         body = f"{name:<7}{len(m.payload):>8} B{flag_text}"
         if self.units and m.app:
             self._row(prefix, body, style, "\n".join(unit_line(u, self.text_limit) for u in m.app))
-            return
-        if op == 1 and m.text is not None:
-            self._text(m, prefix, body, style)
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
@@ -212,17 +216,27 @@ class FollowView:
         sent = book.pong(m.direction, m.payload)
         return "" if sent is None else f"  (rtt {(m.last_ts - sent) * 1000:.3f} ms)"
 
-    def _text(self, m: Message, prefix: str, body: str, style: str) -> None:
+    def _text(self, m: Message, prefix: str, flag_text: str, style: str) -> None:
         """A text message: pretty JSON or the text, its first ``text_limit`` characters and a marker of the rest."""
         limit = self.text_limit
-        cut = limit is not None and len(m.text) > limit
-        shown = m.text[:limit] if cut else m.text
-        text, is_json = pretty_payload(shown, len(shown) * 8 + 64)
-        marker = [(f"… {len(m.payload) - len(shown.encode('utf-8'))} more bytes", "dim")] if cut else []
-        if is_json or "\n" in text:
-            self._row(prefix, body, style, safe(text, None, newlines=True), marker)
+        text = m.text
+        if limit is not None and len(text) > limit:
+            text = text[:limit]
+            marker = [(f"… {len(m.payload) - len(text.encode('utf-8'))} more bytes", "dim")]
         else:
-            self._row(prefix, f"{body}  {safe(text, None)}", style, extra=marker)
+            marker = ()
+        shown, block = transcript_text(text, len(text) * 8 + 64)
+        body = self.rows.text_head(len(m.payload), flag_text)
+        if self.out.direct:
+            body_text, shown_text = body.decode(), shown.decode()
+            if block:
+                collected_row(self.console, prefix, body_text, style, shown_text, marker, "")
+            else:
+                collected_row(self.console, prefix, f"{body_text}  {shown_text}", style, None, marker, "")
+        elif block:
+            self.rows.row(prefix, body, style, shown, marker)
+        else:
+            self.rows.row(prefix, body + b"  " + shown, style, None, marker)
 
     def _end(self, e: ConnectionEnd) -> None:
         self.pings.pop(e.conn.index, None)
@@ -231,9 +245,25 @@ class FollowView:
             parts.append(f"{ARROW[d]} {st['messages']} msgs {size(st['bytes'])}")
         if e.ping_rtt:
             parts.append(f"ping rtt avg {e.ping_rtt[2] * 1000:.3f} ms")
-        self._print(Text(f"{self._prefix(e.conn)}── " + ", ".join(parts), style="dim"))
+        self._say(f"{self._prefix(e.conn)}── " + ", ".join(parts), "dim")
 
     def end(self) -> None:
-        self.out.flush()
+        """Everything batched is written (and a note if no connection was shown)."""
         if not self.printed:
-            self._print(Text("(no WebSocket connection matched)", style="dim"))
+            self._say("(no WebSocket connection matched)", "dim")
+        self.out.flush()
+        self.rows.flush()
+
+
+def collected_row(console, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],
+                  rtt: str) -> None:
+    """A transcript row for a collector (the TUI): one rich item per message."""
+    if block is not None:
+        extra = [(line, "") for line in block.split("\n")] + list(extra)
+    first = Text(prefix, style=style)
+    tail = Text(body, style=style)
+    if rtt:
+        tail.append(rtt, style="dim")
+    first.append_text(tail)
+    indent = Text(" " * len(prefix))
+    console.print(Group(first, *(indent + Text(line, style=line_style) for line, line_style in extra)))

@@ -10,9 +10,12 @@ import functools
 import json
 import re
 
-# C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+# C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars,
+# lone surrogates (JSON's "\ud800" reads as one; no UTF-8 terminal can be sent it)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ud800-\udfff\ufeff"
+                     "\ufff9-\ufffb]")
 _UNSAFE_ML = _UNSAFE
+JSON_LIMIT = 1 << 20  # longer text is shown as it is, not indented
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b", "\x00": "\\x00"}
 
 
@@ -30,7 +33,8 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
     truncated = limit is not None and len(s) > limit
     if truncated:
         s = s[:limit]
-    if s.isascii() and (s.replace("\n", "") if newlines else s).isprintable():  # the common case: nothing to escape
+    # the common case, nothing to escape: every character escaped below is one str.isprintable() rejects
+    if (s.replace("\n", "") if newlines else s).isprintable():
         return s + "…" if truncated else s
     s = _UNSAFE.sub(_esc, s)
     if not newlines:
@@ -44,41 +48,90 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
 
 def pretty_payload(text: str, limit: int = 20000) -> tuple[str, bool]:
     """Pretty-printed JSON when *text* is a JSON object/array, else the text; returns (text, is_json)."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "[") and len(text) <= 1 << 20:
-        fast = _orjson_indented(text)
-        if fast is not None:
-            return fast[:limit], True
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return text, False
-        return json.dumps(obj, indent=2, ensure_ascii=False)[:limit], True
-    return text, False
+    pretty = _json_pretty(text, limit) if _may_be_json(text) else None
+    return (text, False) if pretty is None else (pretty, True)
+
+
+def transcript_text(text: str, limit: int = 20000) -> tuple[bytes, bool]:
+    """*text* as a transcript shows it, escaped, in UTF-8: ``(shown, block)``.  Pretty JSON (cut at *limit*
+    characters) and text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one
+    line (tabs and newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``,
+    encoded, but orjson's UTF-8 is used as it is where nothing in it needs escaping or cutting."""
+    first = text[:1]
+    if (first == "{" or first == "[") and len(text) <= JSON_LIMIT or first.isspace() and _may_be_json(text):
+        raw = _orjson_indented(text)
+        if raw is not None:
+            if len(raw) <= limit and not _may_need_escapes(raw):  # (no more bytes than the characters allowed)
+                return raw, True
+            return safe(raw.decode()[:limit], None, newlines=True).encode(), True
+        pretty = _json_module_pretty(text, limit)
+        if pretty is not None:
+            return safe(pretty, None, newlines=True).encode(), True
+    if "\n" in text:
+        return safe(text, None, newlines=True).encode(), True
+    return safe(text, None).encode(), False
+
+
+def _may_be_json(text: str) -> bool:
+    """Whether *text* starts (after white space) like a JSON object or array and is small enough to indent."""
+    first = text[:1]
+    if first != "{" and first != "[":
+        if not first.isspace() or text.lstrip()[:1] not in ("{", "["):
+            return False
+    return len(text) <= JSON_LIMIT
+
+
+def _may_need_escapes(raw: bytes) -> bool:
+    """Whether indented JSON (UTF-8) may hold a character :func:`safe` escapes.  JSON escapes every C0 control;
+    DEL and the others, from U+0080 up (C1, the invisible format characters), start with one of these bytes.
+    (``find``, not ``in``: bytes' ``in`` first tries its operand as an integer and pays for the TypeError.)"""
+    find = raw.find
+    return find(b"\x7f") >= 0 or not raw.isascii() and (
+        find(b"\xc2") >= 0 or find(b"\xd8") >= 0 and find(b"\xd8\x9c") >= 0
+        or find(b"\xe2") >= 0 and (find(b"\xe2\x80") >= 0 or find(b"\xe2\x81") >= 0)  # (not the € or arrows)
+        or find(b"\xef") >= 0 and (find(b"\xef\xbb") >= 0 or find(b"\xef\xbf") >= 0))
+
+
+def _json_pretty(text: str, limit: int) -> str | None:
+    """``json.dumps(json.loads(text), indent=2, ensure_ascii=False)`` cut at *limit*, or None if not JSON."""
+    fast = _orjson_indented(text)
+    return fast.decode()[:limit] if fast is not None else _json_module_pretty(text, limit)
+
+
+def _json_module_pretty(text: str, limit: int) -> str | None:
+    """:func:`_json_pretty` by the json module alone (where orjson's text could differ)."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    return json.dumps(obj, indent=2, ensure_ascii=False)[:limit]
 
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - a required dependency; the json module alone gives the same text
     orjson = None  # type: ignore[assignment]
+else:
+    _orjson_loads, _orjson_dumps, _INDENT_2 = orjson.loads, orjson.dumps, orjson.OPT_INDENT_2
 
 # orjson writes a float as Python's repr does, except where repr uses an exponent (below 1e-4, from 1e16 on):
-# an exponent or four zeros after "0." anywhere in its output sends the text to the json module instead (two
-# searches: re's alternation without a literal prefix is several times slower)
-_EXPONENT = re.compile(r"[0-9][eE]")
+# orjson's exponent (always a lowercase e then a digit or minus) or four zeros after "0." anywhere in its output
+# sends the text to the json module instead (two searches: re's alternation without a literal prefix is several
+# times slower; a pattern that starts with the literal e is scanned for quickly)
+_EXPONENT = re.compile(rb"e[-0-9]")
 
 
-def _orjson_indented(text: str) -> str | None:
+def _orjson_indented(text: str) -> bytes | None:
     """``json.dumps(json.loads(text), indent=2, ensure_ascii=False)`` done by orjson (the json module's indenting
-    encoder is pure Python), or None where the two could differ: what orjson does not read as json does (NaN,
-    integers past 64 bits, lone surrogates) and floats written with an exponent."""
+    encoder is pure Python), as UTF-8, or None where the two could differ: what orjson does not read as json does
+    (NaN, integers past 64 bits, lone surrogates) and floats written with an exponent."""
     if orjson is None:
         return None
     try:
-        out = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+        out = _orjson_dumps(_orjson_loads(text), option=_INDENT_2)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeDecodeError):
         return None
-    return None if "0.0000" in out or _EXPONENT.search(out) else out
+    return None if out.find(b"0.0000") >= 0 or _EXPONENT.search(out) else out
 
 
 def hexdump(data: bytes, limit: int = 512) -> list[str]:
