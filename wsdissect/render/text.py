@@ -115,10 +115,10 @@ else:
     _orjson_loads, _orjson_dumps, _INDENT_2 = orjson.loads, orjson.dumps, orjson.OPT_INDENT_2
 
 # orjson writes a float as Python's repr does, except where repr uses an exponent (below 1e-4, from 1e16 on):
-# orjson's exponent (always a lowercase e then a digit or minus) or four zeros after "0." anywhere in its output
-# sends the text to the json module instead (two searches: re's alternation without a literal prefix is several
-# times slower; a pattern that starts with the literal e is scanned for quickly)
-_EXPONENT = re.compile(rb"e[-0-9]")
+# orjson's exponent (a lowercase e then a digit or a sign: "1e23" from orjson 3.8, "1e+23" from 3.13) or four
+# zeros after "0." anywhere in its output sends the text to the json module instead (two searches: re's alternation
+# without a literal prefix is several times slower; a pattern that starts with the literal e is scanned for quickly)
+_EXPONENT = re.compile(rb"e[-+0-9]")
 
 
 def _orjson_indented(text: str) -> bytes | None:
