@@ -287,6 +287,208 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
     return PyList_SetItem(list, i, sum);  /* steals sum */
 }
 
+/* One scan_messages run: its arguments, the lane's constant context, and what it has taken so far. */
+struct lane_run {
+    PyObject *conn, *direction, *inflate, *odd, *control, *out, *frame, *ts, *frames;
+    PyObject *count, *nbytes, *sums;
+    PyObject *where[5];  /* a WsFrame's fixed slots: conn, direction, first (per frame), frame, ts */
+    int want_frames;
+    Py_ssize_t counts[11], sizes[11], largest, wire_total;
+};
+
+/* Check scan_messages' arguments and fill *r from them (and *pos, *first, *at, ...); -1 with an exception set. */
+static int
+lane_run_init(struct lane_run *r, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t *pos, long *mask_bit,
+              Py_ssize_t *max_payload, long long *at)
+{
+    if (nargs != 8 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple, at)");
+        return -1;
+    }
+    if (message_type == NULL || frame_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
+        return -1;
+    }
+    PyObject *lane = args[6];
+    *r = (struct lane_run){
+        .conn = PyTuple_GET_ITEM(lane, 2), .direction = PyTuple_GET_ITEM(lane, 3),
+        .inflate = PyTuple_GET_ITEM(lane, 4), .odd = PyTuple_GET_ITEM(lane, 5), .count = PyTuple_GET_ITEM(lane, 6),
+        .nbytes = PyTuple_GET_ITEM(lane, 7), .sums = PyTuple_GET_ITEM(lane, 8), .control = PyTuple_GET_ITEM(lane, 9),
+        .out = args[5], .frame = args[3], .ts = args[4], .want_frames = args[7] != Py_None};
+    PyObject *where[5] = {r->conn, r->direction, args[2], r->frame, r->ts};
+    memcpy(r->where, where, sizeof where);
+    if (!PyBytes_Check(args[0]) || !PyList_Check(r->out) || !PyList_Check(r->count) || PyList_GET_SIZE(r->count) != 16
+        || !PyList_Check(r->nbytes) || PyList_GET_SIZE(r->nbytes) != 16 || !PyList_Check(r->sums)
+        || PyList_GET_SIZE(r->sums) != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
+        return -1;
+    }
+    *pos = PyLong_AsSsize_t(args[1]);
+    *mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
+    *max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
+    *at = r->want_frames ? PyLong_AsLongLong(args[7]) : 0;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* A new bytes object with the payload of frame f as sent, unmasked. */
+static inline PyObject *
+lane_payload(const struct lane_frame *f)
+{
+    const unsigned char *src = f->head + f->header_len;
+    if (!f->masked || !f->plen)
+        return PyBytes_FromStringAndSize((const char *)src, f->plen);
+    PyObject *payload = PyBytes_FromStringAndSize(NULL, f->plen);
+    if (payload != NULL)
+        xor_mask((unsigned char *)PyBytes_AS_STRING(payload), src, f->plen, src - 4);
+    return payload;
+}
+
+/* Hand a compressed frame whose inflating failed (or whose text is not UTF-8) to odd(), which finishes it. */
+static int
+lane_odd(struct lane_run *r, int opcode, PyObject *payload, PyObject *problem, PyObject *first, Py_ssize_t plen)
+{
+    PyObject *wire = PyLong_FromSsize_t(plen), *op = opcode == 1 ? int_one : int_two;
+    PyObject *res = wire ? PyObject_CallFunctionObjArgs(r->odd, op, payload, problem, first, r->frame, r->ts, wire,
+                                                        r->out, NULL) : NULL;
+    Py_XDECREF(wire);
+    if (res == NULL)
+        return -1;
+    Py_DECREF(res);
+    return 0;
+}
+
+/* Inflate a compressed frame's *payload (stolen; replaced by the inflated bytes) and decode its *text: 1 done,
+ * 0 finished by odd() instead (the run stops after this frame), -1 error. */
+static int
+lane_inflate(struct lane_run *r, int opcode, PyObject *first, Py_ssize_t plen, PyObject **payload, PyObject **text)
+{
+    PyObject *res = PyObject_CallOneArg(r->inflate, *payload);
+    Py_DECREF(*payload);
+    *payload = NULL;
+    if (res == NULL)
+        return -1;
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(res, 0))) {
+        Py_DECREF(res);
+        PyErr_SetString(PyExc_TypeError, "inflate() must return (bytes, problem)");
+        return -1;
+    }
+    PyObject *inflated = PyTuple_GET_ITEM(res, 0), *problem = PyTuple_GET_ITEM(res, 1);
+    Py_INCREF(inflated);
+    Py_INCREF(problem);
+    Py_DECREF(res);
+    int ok = 1;
+    if (problem == Py_None && opcode == 1) {
+        *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(inflated), PyBytes_GET_SIZE(inflated), NULL);
+        if (*text == NULL && !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+            ok = -1;
+        else if (*text == NULL)
+            PyErr_Clear();
+    }
+    if (ok == 1 && (problem != Py_None || (opcode == 1 && *text == NULL)))
+        ok = lane_odd(r, opcode, inflated, problem, first, plen);
+    Py_DECREF(problem);
+    if (ok == 1)
+        *payload = inflated;
+    else
+        Py_DECREF(inflated);
+    return ok;
+}
+
+/* Append the Message of a taken frame (payload and text stolen), count it, and hand a Ping or Pong to control(). */
+static inline int
+lane_message(struct lane_run *r, int opcode, PyObject *payload, PyObject *text, PyObject *first,
+             const struct lane_frame *f, int compressed)
+{
+    PyObject *m = new_message(r->conn, r->direction, opcode, payload, first, r->frame, r->ts,
+                              compressed ? Py_True : Py_False, f->plen, r->frames, text);
+    Py_XDECREF(text);
+    Py_ssize_t size = PyBytes_GET_SIZE(payload);
+    Py_DECREF(payload);
+    if (m == NULL)
+        return -1;
+    if (PyList_Append(r->out, m) < 0) {
+        Py_DECREF(m);
+        return -1;
+    }
+    r->counts[opcode]++;
+    r->sizes[opcode] += size;
+    r->wire_total += f->plen;
+    if (size > r->largest)
+        r->largest = size;
+    if (opcode == 9 || opcode == 10) {  /* the lifecycle notes it (and may append its finding) before the next one */
+        PyObject *res = PyObject_CallFunctionObjArgs(r->control, m, r->out, NULL);
+        Py_DECREF(m);
+        if (res == NULL)
+            return -1;
+        Py_DECREF(res);
+    }
+    else
+        Py_DECREF(m);
+    return 0;
+}
+
+/* Take frame f: 1 taken; 2 finished by odd() (the run stops after it); 0 invalid UTF-8 (the run stops before it,
+ * for the Python assembler to report); -1 error. */
+static inline int
+lane_take(struct lane_run *r, const struct lane_frame *f, PyObject *first)
+{
+    int opcode = f->head[0] & 0x0F, compressed = f->head[0] == 0xC1 || f->head[0] == 0xC2;
+    PyObject *payload = lane_payload(f), *text = NULL;
+    if (payload == NULL)
+        return -1;
+    r->where[2] = first;
+    if (r->frames == NULL && (r->frames = PyTuple_Pack(1, r->frame)) == NULL) {
+        Py_DECREF(payload);
+        return -1;
+    }
+    if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
+        if (r->want_frames && append_ws_frame(r->out, r->where, f, payload) < 0) {
+            Py_DECREF(payload);
+            return -1;
+        }
+        int ok = lane_inflate(r, opcode, first, f->plen, &payload, &text);
+        if (ok <= 0)
+            return ok < 0 ? -1 : 2;
+    }
+    else {
+        if (opcode == 1 && (text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), f->plen, NULL)) == NULL) {
+            Py_DECREF(payload);
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                return -1;
+            PyErr_Clear();
+            return 0;
+        }
+        if (r->want_frames && append_ws_frame(r->out, r->where, f, payload) < 0) {
+            Py_XDECREF(text);
+            Py_DECREF(payload);
+            return -1;
+        }
+    }
+    return lane_message(r, opcode, payload, text, first, f, compressed) < 0 ? -1 : 1;
+}
+
+/* Add the run's per-opcode counts and sizes, wire bytes and largest payload to the assembler's lists. */
+static int
+lane_count(const struct lane_run *r)
+{
+    Py_ssize_t taken = 0;
+    for (int op = 1; op <= 10; op++) {
+        if (r->counts[op] && (list_add(r->count, op, r->counts[op]) < 0 || list_add(r->nbytes, op, r->sizes[op]) < 0))
+            return -1;
+        taken += r->counts[op];
+    }
+    if (r->wire_total && list_add(r->sums, 0, r->wire_total) < 0)
+        return -1;
+    if (taken) {
+        Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(r->sums, 1));
+        if (known == -1 && PyErr_Occurred())
+            return -1;
+        if (r->largest > known && list_add(r->sums, 1, r->largest - known) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* scan_messages(data, pos, first, frame, ts, out, lane, at) -> (pos, tail)
  * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
  *   sums, control) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's
@@ -305,176 +507,38 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple, at)");
+    struct lane_run r;
+    Py_ssize_t pos, max_payload;
+    long mask_bit;
+    long long at;
+    if (lane_run_init(&r, args, nargs, &pos, &mask_bit, &max_payload, &at) < 0)
         return NULL;
-    }
-    if (message_type == NULL || frame_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
-        return NULL;
-    }
-    PyObject *lane = args[6];
-    PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *out = args[5];
-    PyObject *conn = PyTuple_GET_ITEM(lane, 2), *direction = PyTuple_GET_ITEM(lane, 3);
-    PyObject *inflate = PyTuple_GET_ITEM(lane, 4), *odd = PyTuple_GET_ITEM(lane, 5);
-    PyObject *count = PyTuple_GET_ITEM(lane, 6), *nbytes = PyTuple_GET_ITEM(lane, 7), *sums = PyTuple_GET_ITEM(lane, 8);
-    PyObject *control = PyTuple_GET_ITEM(lane, 9);
-    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) != 16
-        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) != 16 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
-        return NULL;
-    }
-    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    long mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
-    Py_ssize_t max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
-    int want_frames = args[7] != Py_None;
-    long long at = want_frames ? PyLong_AsLongLong(args[7]) : 0;
-    PyObject *where[5] = {conn, direction, first, frame, ts};  /* a WsFrame's fixed slots (first: per frame) */
-    if (PyErr_Occurred())
-        return NULL;
-    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
-    Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
-    Py_ssize_t counts[11] = {0}, sizes[11] = {0}, largest = 0, wire_total = 0;
-    PyObject *frames = NULL;
+    PyObject *first = args[2];
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
 
     Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
     while (pos < n) {
         struct lane_frame lf;
-        if (!lane_header(data, pos, n, mask_bit, max_payload, inflate != Py_None, &lf, &tail))
+        if (!lane_header(data, pos, n, mask_bit, max_payload, r.inflate != Py_None, &lf, &tail))
             break;
-        unsigned char b0 = data[pos];
-        int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
-        Py_ssize_t plen = lf.plen, p = pos + lf.header_len;
-        const unsigned char *key = lf.masked ? data + p - 4 : NULL;
         lf.offset = at + pos;
-        PyObject *payload;
-        if (key != NULL && plen) {
-            payload = PyBytes_FromStringAndSize(NULL, plen);
-            if (payload == NULL)
-                goto error;
-            xor_mask((unsigned char *)PyBytes_AS_STRING(payload), data + p, plen, key);
+        int took = lane_take(&r, &lf, first);
+        if (took < 0) {
+            Py_XDECREF(r.frames);
+            return NULL;
         }
-        else {
-            payload = PyBytes_FromStringAndSize((const char *)data + p, plen);
-            if (payload == NULL)
-                goto error;
-        }
-        int opcode = b0 & 0x0F;
-        where[2] = first;
-        if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
-            Py_DECREF(payload);
-            goto error;
-        }
-        PyObject *text = NULL;
-        if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
-            if (want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
-                Py_DECREF(payload);
-                goto error;
-            }
-            PyObject *res = PyObject_CallOneArg(inflate, payload);
-            Py_DECREF(payload);
-            if (res == NULL)
-                goto error;
-            if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(res, 0))) {
-                Py_DECREF(res);
-                PyErr_SetString(PyExc_TypeError, "inflate() must return (bytes, problem)");
-                goto error;
-            }
-            payload = PyTuple_GET_ITEM(res, 0);
-            Py_INCREF(payload);
-            PyObject *problem = PyTuple_GET_ITEM(res, 1);
-            Py_INCREF(problem);
-            Py_DECREF(res);
-            if (problem == Py_None && opcode == 1) {
-                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL);
-                if (text == NULL) {
-                    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-                        Py_DECREF(payload);
-                        Py_DECREF(problem);
-                        goto error;
-                    }
-                    PyErr_Clear();
-                }
-            }
-            if (problem != Py_None || (opcode == 1 && text == NULL)) {
-                PyObject *wire = PyLong_FromSsize_t(plen), *op = opcode == 1 ? int_one : int_two;
-                PyObject *r = wire ? PyObject_CallFunctionObjArgs(odd, op, payload, problem, first, frame, ts, wire,
-                                                                  out, NULL) : NULL;
-                Py_XDECREF(wire);
-                Py_DECREF(payload);
-                Py_DECREF(problem);
-                if (r == NULL)
-                    goto error;
-                Py_DECREF(r);
-                pos = p + plen;  /* stop here: the caller reports the finding before any later message */
-                break;
-            }
-            Py_DECREF(problem);
-        }
-        else if (opcode == 1) {
-            text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
-            if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
-                Py_DECREF(payload);
-                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-                    goto error;
-                PyErr_Clear();
-                break;
-            }
-        }
-        if (!compressed && want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
-            Py_XDECREF(text);
-            Py_DECREF(payload);
-            goto error;
-        }
-        PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, compressed ? Py_True : Py_False,
-                                  plen, frames, text);
-        Py_XDECREF(text);
-        Py_ssize_t size = PyBytes_GET_SIZE(payload);
-        Py_DECREF(payload);
-        if (m == NULL)
-            goto error;
-        if (PyList_Append(out, m) < 0) {
-            Py_DECREF(m);
-            goto error;
-        }
-        counts[opcode]++;
-        sizes[opcode] += size;
-        wire_total += plen;
-        if (size > largest)
-            largest = size;
-        first = frame;
-        pos = p + plen;
-        if (ping_pong) {  /* the lifecycle notes it (and may append its finding) before the next message */
-            PyObject *r = PyObject_CallFunctionObjArgs(control, m, out, NULL);
-            Py_DECREF(m);
-            if (r == NULL)
-                goto error;
-            Py_DECREF(r);
-        }
-        else
-            Py_DECREF(m);
+        if (took == 0)
+            break;
+        pos += lf.header_len + lf.plen;
+        if (took == 2)  /* stop here: the caller reports the finding before any later message */
+            break;
+        first = r.frame;
     }
-    Py_XDECREF(frames);
-    frames = NULL;
-    Py_ssize_t taken = 0;
-    for (int op = 1; op <= 10; op++) {
-        if (counts[op] && (list_add(count, op, counts[op]) < 0 || list_add(nbytes, op, sizes[op]) < 0))
-            goto error;
-        taken += counts[op];
-    }
-    if (wire_total && list_add(sums, 0, wire_total) < 0)
-        goto error;
-    if (taken) {
-        Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(sums, 1));
-        if (known == -1 && PyErr_Occurred())
-            goto error;
-        if (largest > known && list_add(sums, 1, largest - known) < 0)
-            goto error;
-    }
+    Py_XDECREF(r.frames);
+    if (lane_count(&r) < 0)
+        return NULL;
     return Py_BuildValue("nn", pos, tail);
-error:
-    Py_XDECREF(frames);
-    return NULL;
 }
 
 /* ---- message_line ------------------------------------------------------------------------------------------ */
