@@ -811,6 +811,112 @@ close_fields(PyObject *m, long long *code, const char **reason, Py_ssize_t *reas
     return 1;
 }
 
+/* The cached head of records of conn's direction (see encode_message) into *head: 0, or an ENC_ code. */
+static inline int
+record_head(PyObject *conn, PyObject *direction, PyObject *heads, PyObject **head)
+{
+    if (conn == last_conn && direction == last_direction && heads == last_heads) {
+        *head = last_head;  /* consecutive records mostly share a connection and direction */
+        return 0;
+    }
+    PyObject *key = PyTuple_New(2);
+    if (key == NULL)
+        return ENC_ERROR;
+    PyObject *id = PyLong_FromVoidPtr(conn);
+    if (id == NULL) {
+        Py_DECREF(key);
+        return ENC_ERROR;
+    }
+    PyTuple_SET_ITEM(key, 0, id);
+    Py_INCREF(direction);
+    PyTuple_SET_ITEM(key, 1, direction);
+    PyObject *entry = PyDict_GetItemWithError(heads, key);
+    Py_DECREF(key);
+    if (entry == NULL)
+        return PyErr_Occurred() ? ENC_ERROR : ENC_PYTHON;
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || PyTuple_GET_ITEM(entry, 0) != conn
+        || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1)))
+        return ENC_PYTHON;
+    *head = PyTuple_GET_ITEM(entry, 1);
+    /* remember it; holding the Conn keeps its address from being reused by another object */
+    Py_INCREF(conn);
+    Py_INCREF(direction);
+    Py_INCREF(*head);
+    Py_XSETREF(last_conn, conn);
+    Py_XSETREF(last_direction, direction);
+    Py_XSETREF(last_head, *head);
+    last_heads = heads;
+    return 0;
+}
+
+/* The room enough for a record (head_n: its head's length, pn: its payload's, t/tn: its text or NULL, reason/
+ * reason_n: a Close's reason or NULL); text escaping is counted exactly only when the worst case exceeds room. */
+static inline Py_ssize_t
+record_size(Py_ssize_t head_n, Py_ssize_t pn, const unsigned char *t, Py_ssize_t tn, const char *reason,
+            Py_ssize_t reason_n, Py_ssize_t room)
+{
+    Py_ssize_t textra = t ? 5 * tn : 0;  /* the most escaping can add */
+    Py_ssize_t size = head_n + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
+                      + (reason ? 2 + 6 * reason_n : 0);
+    if (size > room && t != NULL) {
+        size -= textra;
+        size += escape_extra(t, tn);
+    }
+    return size;
+}
+
+/* The record's first_time .. last_time_ns fields (each written once and copied when the two times are the same);
+ * NULL when a time is one the Python encoder must write. */
+static inline char *
+put_times(char *w, PyObject *t0, PyObject *t1)
+{
+    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
+    w = put_str(w, ",\"first_time\":");
+    char *value = w;
+    if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
+        return NULL;
+    Py_ssize_t value_len = w - value;
+    w = put_str(w, ",\"last_time\":");
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
+        return NULL;
+    w = put_str(w, ",\"first_time_ns\":");
+    value = w;
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
+    value_len = w - value;
+    w = put_str(w, ",\"last_time_ns\":");
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else
+        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
+    return w;
+}
+
+/* The record's fields from fragments to text (t: NULL for no text), without the closing brace. */
+static inline char *
+put_record_tail(char *w, long long fragments, PyObject *compressed, long long wire, Py_ssize_t pn,
+                const unsigned char *t, Py_ssize_t tn)
+{
+    w = put_str(w, ",\"fragments\":");
+    w = put_uint(w, (unsigned long long)fragments);
+    w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
+                                         : ",\"compressed\":false,\"wire_length\":");
+    w = put_uint(w, (unsigned long long)wire);
+    w = put_str(w, ",\"payload_length\":");
+    w = put_uint(w, (unsigned long long)pn);
+    if (t != NULL) {
+        w = put_str(w, ",\"text\":\"");
+        w = put_escaped(w, t, tn);
+        *w++ = '"';
+    }
+    return w;
+}
+
 /* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
  * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
  * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
@@ -842,56 +948,18 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     long long fragments = slot_count(m, M_FRAGMENTS), wire = slot_count(m, M_WIRE_LENGTH);
     if (first < 0 || last < 0 || fragments < 0 || wire < 0)
         return ENC_PYTHON;
-
-    PyObject *conn = SLOT(m, M_CONN), *direction = SLOT(m, M_DIRECTION), *head;
-    if (conn == last_conn && direction == last_direction && heads == last_heads) {
-        head = last_head;  /* consecutive records mostly share a connection and direction */
-    }
-    else {
-        PyObject *key = PyTuple_New(2);
-        if (key == NULL)
-            return ENC_ERROR;
-        PyObject *id = PyLong_FromVoidPtr(conn);
-        if (id == NULL) {
-            Py_DECREF(key);
-            return ENC_ERROR;
-        }
-        PyTuple_SET_ITEM(key, 0, id);
-        Py_INCREF(direction);
-        PyTuple_SET_ITEM(key, 1, direction);
-        PyObject *entry = PyDict_GetItemWithError(heads, key);
-        Py_DECREF(key);
-        if (entry == NULL)
-            return PyErr_Occurred() ? ENC_ERROR : ENC_PYTHON;
-        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || PyTuple_GET_ITEM(entry, 0) != conn
-            || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1)))
-            return ENC_PYTHON;
-        head = PyTuple_GET_ITEM(entry, 1);
-        /* remember it; holding the Conn keeps its address from being reused by another object */
-        Py_INCREF(conn);
-        Py_INCREF(direction);
-        Py_INCREF(head);
-        Py_XSETREF(last_conn, conn);
-        Py_XSETREF(last_direction, direction);
-        Py_XSETREF(last_head, head);
-        last_heads = heads;
-    }
-
+    PyObject *head;
+    int got = record_head(SLOT(m, M_CONN), SLOT(m, M_DIRECTION), heads, &head);
+    if (got < 0)
+        return got;
     const unsigned char *t = NULL;
-    Py_ssize_t tn = 0, textra = 0;
+    Py_ssize_t tn = 0, pn = PyBytes_GET_SIZE(payload);
     if (text != Py_None) {
         /* Message.text is the payload decoded as UTF-8, so the payload bytes are its UTF-8 form (no encoding) */
         t = (const unsigned char *)PyBytes_AS_STRING(payload);
-        tn = PyBytes_GET_SIZE(payload);
-        textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
+        tn = pn;
     }
-    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
-                      + (reason ? 2 + 6 * reason_n : 0);
-    if (size > room && t != NULL) {
-        size -= textra;
-        size += escape_extra(t, tn);
-    }
+    Py_ssize_t size = record_size(PyBytes_GET_SIZE(head), pn, t, tn, reason, reason_n, room);
     if (size > room) {
         *need = size;
         return ENC_ROOM;
@@ -908,43 +976,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
-    /* a one-frame message's two times are the same: each is written once and copied */
-    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
-    w = put_str(w, ",\"first_time\":");
-    char *value = w;
-    if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
+    if ((w = put_times(w, t0, t1)) == NULL)
         return ENC_PYTHON;
-    Py_ssize_t value_len = w - value;
-    w = put_str(w, ",\"last_time\":");
-    if (same_time) {
-        memcpy(w, value, value_len);
-        w += value_len;
-    }
-    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
-        return ENC_PYTHON;
-    w = put_str(w, ",\"first_time_ns\":");
-    value = w;
-    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
-    value_len = w - value;
-    w = put_str(w, ",\"last_time_ns\":");
-    if (same_time) {
-        memcpy(w, value, value_len);
-        w += value_len;
-    }
-    else
-        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
-    w = put_str(w, ",\"fragments\":");
-    w = put_uint(w, (unsigned long long)fragments);
-    w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
-                                         : ",\"compressed\":false,\"wire_length\":");
-    w = put_uint(w, (unsigned long long)wire);
-    w = put_str(w, ",\"payload_length\":");
-    w = put_uint(w, (unsigned long long)pn);
-    if (t != NULL) {
-        w = put_str(w, ",\"text\":\"");
-        w = put_escaped(w, t, tn);
-        *w++ = '"';
-    }
+    w = put_record_tail(w, fragments, compressed, wire, pn, t, tn);
     *w++ = '}';
     return w - w0;
 }
