@@ -1655,65 +1655,75 @@ struct tcp_fields {
     unsigned long seq, ack;
 };
 
+/* Where the IP header starts in a packet of this link type (its bytes d, n of them); -1 when it is not IP. */
+static inline Py_ssize_t
+link_header_len(long linktype, const unsigned char *d, Py_ssize_t n)
+{
+    switch (linktype) {
+    case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
+        Py_ssize_t l3 = linktype == 1 ? 14 : 16;
+        if (n < l3)
+            return -1;
+        unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
+        return et == 0x0800 || et == 0x86DD ? l3 : -1;
+    }
+    case 101: case 12: case 14: case 228: case 229:
+        return 0;
+    case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
+        if (n < 4)
+            return -1;
+        uint32_t le = rd32(d, 1), be = rd32(d, 0);
+        return le == 2 || be == 2 ? 4 : -1;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* An unfragmented IPv4 TCP packet's addresses into *f and where its IP payload ends into *ip_end: where its TCP
+ * header starts, or -1. */
+static inline Py_ssize_t
+ipv4_tcp(const unsigned char *d, Py_ssize_t n, Py_ssize_t l3, struct tcp_fields *f, Py_ssize_t *ip_end)
+{
+    if (n < l3 + 20)
+        return -1;
+    Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
+    unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
+    if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
+        return -1;
+    f->src = d + l3 + 12;
+    f->dst = d + l3 + 16;
+    f->alen = 4;
+    *ip_end = l3 + total;
+    return l3 + ihl;
+}
+
+/* An IPv6 packet whose next header is TCP: its addresses into *f, where its payload ends into *ip_end; where its
+ * TCP header starts, or -1. */
+static inline Py_ssize_t
+ipv6_tcp(const unsigned char *d, Py_ssize_t n, Py_ssize_t l3, struct tcp_fields *f, Py_ssize_t *ip_end)
+{
+    if (n < l3 + 40 || d[l3 + 6] != 6)
+        return -1;
+    f->src = d + l3 + 8;
+    f->dst = d + l3 + 24;
+    f->alen = 16;
+    *ip_end = l3 + 40 + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
+    return l3 + 40;
+}
+
 /* Read the headers of the common packets (Ethernet without VLAN tags, Linux cooked v1, raw IP, BSD loopback; IPv4
  * unfragmented or IPv6 without extension headers; TCP) into *f: 1, or 0 for anything else, which the Python parser
  * then handles (and reports). */
 static int
 tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_fields *f)
 {
-    Py_ssize_t l3;
-    switch (linktype) {
-    case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
-        l3 = linktype == 1 ? 14 : 16;
-        if (n < l3)
-            return 0;
-        unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
-        if (et != 0x0800 && et != 0x86DD)
-            return 0;
-        break;
-    }
-    case 101: case 12: case 14: case 228: case 229:
-        l3 = 0;
-        break;
-    case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
-        if (n < 4)
-            return 0;
-        uint32_t le = rd32(d, 1), be = rd32(d, 0);
-        if (le != 2 && be != 2)
-            return 0;
-        l3 = 4;
-        break;
-    }
-    default:
-        return 0;
-    }
-    if (n <= l3)
+    Py_ssize_t l3 = link_header_len(linktype, d, n);
+    if (l3 < 0 || n <= l3)
         return 0;
     int ver = d[l3] >> 4;
-    Py_ssize_t t, ip_end;
-    if (ver == 4) {
-        if (n < l3 + 20)
-            return 0;
-        Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
-        unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
-        if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
-            return 0;
-        f->src = d + l3 + 12;
-        f->dst = d + l3 + 16;
-        f->alen = 4;
-        t = l3 + ihl;
-        ip_end = l3 + total;
-    }
-    else if (ver == 6) {
-        if (n < l3 + 40 || d[l3 + 6] != 6)
-            return 0;
-        f->src = d + l3 + 8;
-        f->dst = d + l3 + 24;
-        f->alen = 16;
-        t = l3 + 40;
-        ip_end = t + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
-    }
-    else
+    Py_ssize_t ip_end, t = ver == 4 ? ipv4_tcp(d, n, l3, f, &ip_end) : ver == 6 ? ipv6_tcp(d, n, l3, f, &ip_end) : -1;
+    if (t < 0)
         return 0;
     if (n < t + 20)
         return 0;
