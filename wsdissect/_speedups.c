@@ -1373,15 +1373,12 @@ csv_room(PyObject *m, Py_ssize_t prefix)
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
 }
 
-static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
-
-static int
-csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
-         PyObject **conn_fields)
+/* Refresh conn_fields (the connection's index, client, server) when conn is not *conn_cache: 1, 0 when an endpoint
+ * is not a short one-byte-kind str (the Python twin writes the line), -1 error. */
+static inline int
+csv_conn(PyObject *conn, PyObject **conn_cache, PyObject **conn_fields)
 {
     static const char *conn_names[3] = {"index", "client", "server"};
-    char *w = *wp;
-    PyObject *conn = SLOT(m, M_CONN);
     if (conn != *conn_cache) {
         for (int k = 0; k < 3; k++) {
             PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
@@ -1391,12 +1388,25 @@ csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObje
         }
         *conn_cache = conn;
     }
-    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
     for (int k = 1; k < 3; k++) {  /* endpoints fit in csv_room's fixed part ("[v6]:port" is at most 47 bytes) */
         if (!PyUnicode_CheckExact(conn_fields[k]) || PyUnicode_GET_LENGTH(conn_fields[k]) > 64
             || PyUnicode_KIND(conn_fields[k]) != PyUnicode_1BYTE_KIND)
             return 0;
     }
+    return 1;
+}
+
+static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
+
+static int
+csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
+         PyObject **conn_fields)
+{
+    char *w = *wp;
+    int got = csv_conn(SLOT(m, M_CONN), conn_cache, conn_fields);
+    if (got != 1)
+        return got;
+    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
     long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
     long long fragments = slot_count(m, M_FRAGMENTS);
     PyObject *op = SLOT(m, M_OPCODE), *code = SLOT(m, M_CLOSE_CODE), *wire = SLOT(m, M_WIRE_LENGTH);
