@@ -287,6 +287,208 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
     return PyList_SetItem(list, i, sum);  /* steals sum */
 }
 
+/* One scan_messages run: its arguments, the lane's constant context, and what it has taken so far. */
+struct lane_run {
+    PyObject *conn, *direction, *inflate, *odd, *control, *out, *frame, *ts, *frames;
+    PyObject *count, *nbytes, *sums;
+    PyObject *where[5];  /* a WsFrame's fixed slots: conn, direction, first (per frame), frame, ts */
+    int want_frames;
+    Py_ssize_t counts[11], sizes[11], largest, wire_total;
+};
+
+/* Check scan_messages' arguments and fill *r from them (and *pos, *first, *at, ...); -1 with an exception set. */
+static int
+lane_run_init(struct lane_run *r, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t *pos, long *mask_bit,
+              Py_ssize_t *max_payload, long long *at)
+{
+    if (nargs != 8 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple, at)");
+        return -1;
+    }
+    if (message_type == NULL || frame_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
+        return -1;
+    }
+    PyObject *lane = args[6];
+    *r = (struct lane_run){
+        .conn = PyTuple_GET_ITEM(lane, 2), .direction = PyTuple_GET_ITEM(lane, 3),
+        .inflate = PyTuple_GET_ITEM(lane, 4), .odd = PyTuple_GET_ITEM(lane, 5), .count = PyTuple_GET_ITEM(lane, 6),
+        .nbytes = PyTuple_GET_ITEM(lane, 7), .sums = PyTuple_GET_ITEM(lane, 8), .control = PyTuple_GET_ITEM(lane, 9),
+        .out = args[5], .frame = args[3], .ts = args[4], .want_frames = args[7] != Py_None};
+    PyObject *where[5] = {r->conn, r->direction, args[2], r->frame, r->ts};
+    memcpy(r->where, where, sizeof where);
+    if (!PyBytes_Check(args[0]) || !PyList_Check(r->out) || !PyList_Check(r->count) || PyList_GET_SIZE(r->count) != 16
+        || !PyList_Check(r->nbytes) || PyList_GET_SIZE(r->nbytes) != 16 || !PyList_Check(r->sums)
+        || PyList_GET_SIZE(r->sums) != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
+        return -1;
+    }
+    *pos = PyLong_AsSsize_t(args[1]);
+    *mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
+    *max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
+    *at = r->want_frames ? PyLong_AsLongLong(args[7]) : 0;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* A new bytes object with the payload of frame f as sent, unmasked. */
+static inline PyObject *
+lane_payload(const struct lane_frame *f)
+{
+    const unsigned char *src = f->head + f->header_len;
+    if (!f->masked || !f->plen)
+        return PyBytes_FromStringAndSize((const char *)src, f->plen);
+    PyObject *payload = PyBytes_FromStringAndSize(NULL, f->plen);
+    if (payload != NULL)
+        xor_mask((unsigned char *)PyBytes_AS_STRING(payload), src, f->plen, src - 4);
+    return payload;
+}
+
+/* Hand a compressed frame whose inflating failed (or whose text is not UTF-8) to odd(), which finishes it. */
+static int
+lane_odd(struct lane_run *r, int opcode, PyObject *payload, PyObject *problem, PyObject *first, Py_ssize_t plen)
+{
+    PyObject *wire = PyLong_FromSsize_t(plen), *op = opcode == 1 ? int_one : int_two;
+    PyObject *res = wire ? PyObject_CallFunctionObjArgs(r->odd, op, payload, problem, first, r->frame, r->ts, wire,
+                                                        r->out, NULL) : NULL;
+    Py_XDECREF(wire);
+    if (res == NULL)
+        return -1;
+    Py_DECREF(res);
+    return 0;
+}
+
+/* Inflate a compressed frame's *payload (stolen; replaced by the inflated bytes) and decode its *text: 1 done,
+ * 0 finished by odd() instead (the run stops after this frame), -1 error. */
+static int
+lane_inflate(struct lane_run *r, int opcode, PyObject *first, Py_ssize_t plen, PyObject **payload, PyObject **text)
+{
+    PyObject *res = PyObject_CallOneArg(r->inflate, *payload);
+    Py_DECREF(*payload);
+    *payload = NULL;
+    if (res == NULL)
+        return -1;
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(res, 0))) {
+        Py_DECREF(res);
+        PyErr_SetString(PyExc_TypeError, "inflate() must return (bytes, problem)");
+        return -1;
+    }
+    PyObject *inflated = PyTuple_GET_ITEM(res, 0), *problem = PyTuple_GET_ITEM(res, 1);
+    Py_INCREF(inflated);
+    Py_INCREF(problem);
+    Py_DECREF(res);
+    int ok = 1;
+    if (problem == Py_None && opcode == 1) {
+        *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(inflated), PyBytes_GET_SIZE(inflated), NULL);
+        if (*text == NULL && !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+            ok = -1;
+        else if (*text == NULL)
+            PyErr_Clear();
+    }
+    if (ok == 1 && (problem != Py_None || (opcode == 1 && *text == NULL)))
+        ok = lane_odd(r, opcode, inflated, problem, first, plen);
+    Py_DECREF(problem);
+    if (ok == 1)
+        *payload = inflated;
+    else
+        Py_DECREF(inflated);
+    return ok;
+}
+
+/* Append the Message of a taken frame (payload and text stolen), count it, and hand a Ping or Pong to control(). */
+static inline int
+lane_message(struct lane_run *r, int opcode, PyObject *payload, PyObject *text, PyObject *first,
+             const struct lane_frame *f, int compressed)
+{
+    PyObject *m = new_message(r->conn, r->direction, opcode, payload, first, r->frame, r->ts,
+                              compressed ? Py_True : Py_False, f->plen, r->frames, text);
+    Py_XDECREF(text);
+    Py_ssize_t size = PyBytes_GET_SIZE(payload);
+    Py_DECREF(payload);
+    if (m == NULL)
+        return -1;
+    if (PyList_Append(r->out, m) < 0) {
+        Py_DECREF(m);
+        return -1;
+    }
+    r->counts[opcode]++;
+    r->sizes[opcode] += size;
+    r->wire_total += f->plen;
+    if (size > r->largest)
+        r->largest = size;
+    if (opcode == 9 || opcode == 10) {  /* the lifecycle notes it (and may append its finding) before the next one */
+        PyObject *res = PyObject_CallFunctionObjArgs(r->control, m, r->out, NULL);
+        Py_DECREF(m);
+        if (res == NULL)
+            return -1;
+        Py_DECREF(res);
+    }
+    else
+        Py_DECREF(m);
+    return 0;
+}
+
+/* Take frame f: 1 taken; 2 finished by odd() (the run stops after it); 0 invalid UTF-8 (the run stops before it,
+ * for the Python assembler to report); -1 error. */
+static inline int
+lane_take(struct lane_run *r, const struct lane_frame *f, PyObject *first)
+{
+    int opcode = f->head[0] & 0x0F, compressed = f->head[0] == 0xC1 || f->head[0] == 0xC2;
+    PyObject *payload = lane_payload(f), *text = NULL;
+    if (payload == NULL)
+        return -1;
+    r->where[2] = first;
+    if (r->frames == NULL && (r->frames = PyTuple_Pack(1, r->frame)) == NULL) {
+        Py_DECREF(payload);
+        return -1;
+    }
+    if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
+        if (r->want_frames && append_ws_frame(r->out, r->where, f, payload) < 0) {
+            Py_DECREF(payload);
+            return -1;
+        }
+        int ok = lane_inflate(r, opcode, first, f->plen, &payload, &text);
+        if (ok <= 0)
+            return ok < 0 ? -1 : 2;
+    }
+    else {
+        if (opcode == 1 && (text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), f->plen, NULL)) == NULL) {
+            Py_DECREF(payload);
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                return -1;
+            PyErr_Clear();
+            return 0;
+        }
+        if (r->want_frames && append_ws_frame(r->out, r->where, f, payload) < 0) {
+            Py_XDECREF(text);
+            Py_DECREF(payload);
+            return -1;
+        }
+    }
+    return lane_message(r, opcode, payload, text, first, f, compressed) < 0 ? -1 : 1;
+}
+
+/* Add the run's per-opcode counts and sizes, wire bytes and largest payload to the assembler's lists. */
+static int
+lane_count(const struct lane_run *r)
+{
+    Py_ssize_t taken = 0;
+    for (int op = 1; op <= 10; op++) {
+        if (r->counts[op] && (list_add(r->count, op, r->counts[op]) < 0 || list_add(r->nbytes, op, r->sizes[op]) < 0))
+            return -1;
+        taken += r->counts[op];
+    }
+    if (r->wire_total && list_add(r->sums, 0, r->wire_total) < 0)
+        return -1;
+    if (taken) {
+        Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(r->sums, 1));
+        if (known == -1 && PyErr_Occurred())
+            return -1;
+        if (r->largest > known && list_add(r->sums, 1, r->largest - known) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* scan_messages(data, pos, first, frame, ts, out, lane, at) -> (pos, tail)
  * lane: the direction's constant context, (mask_bit, max_payload, conn, direction, inflate, odd, count, nbytes,
  *   sums, control) -- see MessageAssembler.lane_context: the messages taken are counted into the assembler's
@@ -305,176 +507,38 @@ list_add(PyObject *list, Py_ssize_t i, Py_ssize_t add)
 static PyObject *
 scan_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8 || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != 10) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(data, pos, first, frame, ts, out, lane: 10-tuple, at)");
+    struct lane_run r;
+    Py_ssize_t pos, max_payload;
+    long mask_bit;
+    long long at;
+    if (lane_run_init(&r, args, nargs, &pos, &mask_bit, &max_payload, &at) < 0)
         return NULL;
-    }
-    if (message_type == NULL || frame_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "scan_messages() before configure()");
-        return NULL;
-    }
-    PyObject *lane = args[6];
-    PyObject *data_obj = args[0], *first = args[2], *frame = args[3], *ts = args[4], *out = args[5];
-    PyObject *conn = PyTuple_GET_ITEM(lane, 2), *direction = PyTuple_GET_ITEM(lane, 3);
-    PyObject *inflate = PyTuple_GET_ITEM(lane, 4), *odd = PyTuple_GET_ITEM(lane, 5);
-    PyObject *count = PyTuple_GET_ITEM(lane, 6), *nbytes = PyTuple_GET_ITEM(lane, 7), *sums = PyTuple_GET_ITEM(lane, 8);
-    PyObject *control = PyTuple_GET_ITEM(lane, 9);
-    if (!PyBytes_Check(data_obj) || !PyList_Check(out) || !PyList_Check(count) || PyList_GET_SIZE(count) != 16
-        || !PyList_Check(nbytes) || PyList_GET_SIZE(nbytes) != 16 || !PyList_Check(sums) || PyList_GET_SIZE(sums) != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan_messages(): bad data, out or lane counters");
-        return NULL;
-    }
-    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    long mask_bit = PyLong_AsLong(PyTuple_GET_ITEM(lane, 0));
-    Py_ssize_t max_payload = PyLong_AsSsize_t(PyTuple_GET_ITEM(lane, 1));
-    int want_frames = args[7] != Py_None;
-    long long at = want_frames ? PyLong_AsLongLong(args[7]) : 0;
-    PyObject *where[5] = {conn, direction, first, frame, ts};  /* a WsFrame's fixed slots (first: per frame) */
-    if (PyErr_Occurred())
-        return NULL;
-    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
-    Py_ssize_t n = PyBytes_GET_SIZE(data_obj);
-    Py_ssize_t counts[11] = {0}, sizes[11] = {0}, largest = 0, wire_total = 0;
-    PyObject *frames = NULL;
+    PyObject *first = args[2];
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
 
     Py_ssize_t tail = 0;  /* when the run ends at a frame the lane would take but that is cut: its length so far */
     while (pos < n) {
         struct lane_frame lf;
-        if (!lane_header(data, pos, n, mask_bit, max_payload, inflate != Py_None, &lf, &tail))
+        if (!lane_header(data, pos, n, mask_bit, max_payload, r.inflate != Py_None, &lf, &tail))
             break;
-        unsigned char b0 = data[pos];
-        int compressed = b0 == 0xC1 || b0 == 0xC2, ping_pong = b0 == 0x89 || b0 == 0x8A;
-        Py_ssize_t plen = lf.plen, p = pos + lf.header_len;
-        const unsigned char *key = lf.masked ? data + p - 4 : NULL;
         lf.offset = at + pos;
-        PyObject *payload;
-        if (key != NULL && plen) {
-            payload = PyBytes_FromStringAndSize(NULL, plen);
-            if (payload == NULL)
-                goto error;
-            xor_mask((unsigned char *)PyBytes_AS_STRING(payload), data + p, plen, key);
+        int took = lane_take(&r, &lf, first);
+        if (took < 0) {
+            Py_XDECREF(r.frames);
+            return NULL;
         }
-        else {
-            payload = PyBytes_FromStringAndSize((const char *)data + p, plen);
-            if (payload == NULL)
-                goto error;
-        }
-        int opcode = b0 & 0x0F;
-        where[2] = first;
-        if (frames == NULL && (frames = PyTuple_Pack(1, frame)) == NULL) {
-            Py_DECREF(payload);
-            goto error;
-        }
-        PyObject *text = NULL;
-        if (compressed) {  /* from here on this frame is finished in this call, whatever happens */
-            if (want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
-                Py_DECREF(payload);
-                goto error;
-            }
-            PyObject *res = PyObject_CallOneArg(inflate, payload);
-            Py_DECREF(payload);
-            if (res == NULL)
-                goto error;
-            if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(res, 0))) {
-                Py_DECREF(res);
-                PyErr_SetString(PyExc_TypeError, "inflate() must return (bytes, problem)");
-                goto error;
-            }
-            payload = PyTuple_GET_ITEM(res, 0);
-            Py_INCREF(payload);
-            PyObject *problem = PyTuple_GET_ITEM(res, 1);
-            Py_INCREF(problem);
-            Py_DECREF(res);
-            if (problem == Py_None && opcode == 1) {
-                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL);
-                if (text == NULL) {
-                    if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-                        Py_DECREF(payload);
-                        Py_DECREF(problem);
-                        goto error;
-                    }
-                    PyErr_Clear();
-                }
-            }
-            if (problem != Py_None || (opcode == 1 && text == NULL)) {
-                PyObject *wire = PyLong_FromSsize_t(plen), *op = opcode == 1 ? int_one : int_two;
-                PyObject *r = wire ? PyObject_CallFunctionObjArgs(odd, op, payload, problem, first, frame, ts, wire,
-                                                                  out, NULL) : NULL;
-                Py_XDECREF(wire);
-                Py_DECREF(payload);
-                Py_DECREF(problem);
-                if (r == NULL)
-                    goto error;
-                Py_DECREF(r);
-                pos = p + plen;  /* stop here: the caller reports the finding before any later message */
-                break;
-            }
-            Py_DECREF(problem);
-        }
-        else if (opcode == 1) {
-            text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), plen, NULL);
-            if (text == NULL) {  /* invalid UTF-8: the Python assembler reports it */
-                Py_DECREF(payload);
-                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-                    goto error;
-                PyErr_Clear();
-                break;
-            }
-        }
-        if (!compressed && want_frames && append_ws_frame(out, where, &lf, payload) < 0) {
-            Py_XDECREF(text);
-            Py_DECREF(payload);
-            goto error;
-        }
-        PyObject *m = new_message(conn, direction, opcode, payload, first, frame, ts, compressed ? Py_True : Py_False,
-                                  plen, frames, text);
-        Py_XDECREF(text);
-        Py_ssize_t size = PyBytes_GET_SIZE(payload);
-        Py_DECREF(payload);
-        if (m == NULL)
-            goto error;
-        if (PyList_Append(out, m) < 0) {
-            Py_DECREF(m);
-            goto error;
-        }
-        counts[opcode]++;
-        sizes[opcode] += size;
-        wire_total += plen;
-        if (size > largest)
-            largest = size;
-        first = frame;
-        pos = p + plen;
-        if (ping_pong) {  /* the lifecycle notes it (and may append its finding) before the next message */
-            PyObject *r = PyObject_CallFunctionObjArgs(control, m, out, NULL);
-            Py_DECREF(m);
-            if (r == NULL)
-                goto error;
-            Py_DECREF(r);
-        }
-        else
-            Py_DECREF(m);
+        if (took == 0)
+            break;
+        pos += lf.header_len + lf.plen;
+        if (took == 2)  /* stop here: the caller reports the finding before any later message */
+            break;
+        first = r.frame;
     }
-    Py_XDECREF(frames);
-    frames = NULL;
-    Py_ssize_t taken = 0;
-    for (int op = 1; op <= 10; op++) {
-        if (counts[op] && (list_add(count, op, counts[op]) < 0 || list_add(nbytes, op, sizes[op]) < 0))
-            goto error;
-        taken += counts[op];
-    }
-    if (wire_total && list_add(sums, 0, wire_total) < 0)
-        goto error;
-    if (taken) {
-        Py_ssize_t known = PyLong_AsSsize_t(PyList_GET_ITEM(sums, 1));
-        if (known == -1 && PyErr_Occurred())
-            goto error;
-        if (largest > known && list_add(sums, 1, largest - known) < 0)
-            goto error;
-    }
+    Py_XDECREF(r.frames);
+    if (lane_count(&r) < 0)
+        return NULL;
     return Py_BuildValue("nn", pos, tail);
-error:
-    Py_XDECREF(frames);
-    return NULL;
 }
 
 /* ---- message_line ------------------------------------------------------------------------------------------ */
@@ -747,6 +811,112 @@ close_fields(PyObject *m, long long *code, const char **reason, Py_ssize_t *reas
     return 1;
 }
 
+/* The cached head of records of conn's direction (see encode_message) into *head: 0, or an ENC_ code. */
+static inline int
+record_head(PyObject *conn, PyObject *direction, PyObject *heads, PyObject **head)
+{
+    if (conn == last_conn && direction == last_direction && heads == last_heads) {
+        *head = last_head;  /* consecutive records mostly share a connection and direction */
+        return 0;
+    }
+    PyObject *key = PyTuple_New(2);
+    if (key == NULL)
+        return ENC_ERROR;
+    PyObject *id = PyLong_FromVoidPtr(conn);
+    if (id == NULL) {
+        Py_DECREF(key);
+        return ENC_ERROR;
+    }
+    PyTuple_SET_ITEM(key, 0, id);
+    Py_INCREF(direction);
+    PyTuple_SET_ITEM(key, 1, direction);
+    PyObject *entry = PyDict_GetItemWithError(heads, key);
+    Py_DECREF(key);
+    if (entry == NULL)
+        return PyErr_Occurred() ? ENC_ERROR : ENC_PYTHON;
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || PyTuple_GET_ITEM(entry, 0) != conn
+        || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1)))
+        return ENC_PYTHON;
+    *head = PyTuple_GET_ITEM(entry, 1);
+    /* remember it; holding the Conn keeps its address from being reused by another object */
+    Py_INCREF(conn);
+    Py_INCREF(direction);
+    Py_INCREF(*head);
+    Py_XSETREF(last_conn, conn);
+    Py_XSETREF(last_direction, direction);
+    Py_XSETREF(last_head, *head);
+    last_heads = heads;
+    return 0;
+}
+
+/* The room enough for a record (head_n: its head's length, pn: its payload's, t/tn: its text or NULL, reason/
+ * reason_n: a Close's reason or NULL); text escaping is counted exactly only when the worst case exceeds room. */
+static inline Py_ssize_t
+record_size(Py_ssize_t head_n, Py_ssize_t pn, const unsigned char *t, Py_ssize_t tn, const char *reason,
+            Py_ssize_t reason_n, Py_ssize_t room)
+{
+    Py_ssize_t textra = t ? 5 * tn : 0;  /* the most escaping can add */
+    Py_ssize_t size = head_n + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
+                      + (reason ? 2 + 6 * reason_n : 0);
+    if (size > room && t != NULL) {
+        size -= textra;
+        size += escape_extra(t, tn);
+    }
+    return size;
+}
+
+/* The record's first_time .. last_time_ns fields (each written once and copied when the two times are the same);
+ * NULL when a time is one the Python encoder must write. */
+static inline char *
+put_times(char *w, PyObject *t0, PyObject *t1)
+{
+    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
+    w = put_str(w, ",\"first_time\":");
+    char *value = w;
+    if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
+        return NULL;
+    Py_ssize_t value_len = w - value;
+    w = put_str(w, ",\"last_time\":");
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
+        return NULL;
+    w = put_str(w, ",\"first_time_ns\":");
+    value = w;
+    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
+    value_len = w - value;
+    w = put_str(w, ",\"last_time_ns\":");
+    if (same_time) {
+        memcpy(w, value, value_len);
+        w += value_len;
+    }
+    else
+        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
+    return w;
+}
+
+/* The record's fields from fragments to text (t: NULL for no text), without the closing brace. */
+static inline char *
+put_record_tail(char *w, long long fragments, PyObject *compressed, long long wire, Py_ssize_t pn,
+                const unsigned char *t, Py_ssize_t tn)
+{
+    w = put_str(w, ",\"fragments\":");
+    w = put_uint(w, (unsigned long long)fragments);
+    w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
+                                         : ",\"compressed\":false,\"wire_length\":");
+    w = put_uint(w, (unsigned long long)wire);
+    w = put_str(w, ",\"payload_length\":");
+    w = put_uint(w, (unsigned long long)pn);
+    if (t != NULL) {
+        w = put_str(w, ",\"text\":\"");
+        w = put_escaped(w, t, tn);
+        *w++ = '"';
+    }
+    return w;
+}
+
 /* Write message_record(m) as compact JSON (no newline) at w, which has room bytes; returns the length written or
  * one of the ENC_ codes.  heads maps (id(conn), direction) to (conn, head), head being the record's opening up to
  * and including "opcode":.  With ENC_ROOM, *need is the room that is enough. */
@@ -778,56 +948,18 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     long long fragments = slot_count(m, M_FRAGMENTS), wire = slot_count(m, M_WIRE_LENGTH);
     if (first < 0 || last < 0 || fragments < 0 || wire < 0)
         return ENC_PYTHON;
-
-    PyObject *conn = SLOT(m, M_CONN), *direction = SLOT(m, M_DIRECTION), *head;
-    if (conn == last_conn && direction == last_direction && heads == last_heads) {
-        head = last_head;  /* consecutive records mostly share a connection and direction */
-    }
-    else {
-        PyObject *key = PyTuple_New(2);
-        if (key == NULL)
-            return ENC_ERROR;
-        PyObject *id = PyLong_FromVoidPtr(conn);
-        if (id == NULL) {
-            Py_DECREF(key);
-            return ENC_ERROR;
-        }
-        PyTuple_SET_ITEM(key, 0, id);
-        Py_INCREF(direction);
-        PyTuple_SET_ITEM(key, 1, direction);
-        PyObject *entry = PyDict_GetItemWithError(heads, key);
-        Py_DECREF(key);
-        if (entry == NULL)
-            return PyErr_Occurred() ? ENC_ERROR : ENC_PYTHON;
-        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || PyTuple_GET_ITEM(entry, 0) != conn
-            || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1)))
-            return ENC_PYTHON;
-        head = PyTuple_GET_ITEM(entry, 1);
-        /* remember it; holding the Conn keeps its address from being reused by another object */
-        Py_INCREF(conn);
-        Py_INCREF(direction);
-        Py_INCREF(head);
-        Py_XSETREF(last_conn, conn);
-        Py_XSETREF(last_direction, direction);
-        Py_XSETREF(last_head, head);
-        last_heads = heads;
-    }
-
+    PyObject *head;
+    int got = record_head(SLOT(m, M_CONN), SLOT(m, M_DIRECTION), heads, &head);
+    if (got < 0)
+        return got;
     const unsigned char *t = NULL;
-    Py_ssize_t tn = 0, textra = 0;
+    Py_ssize_t tn = 0, pn = PyBytes_GET_SIZE(payload);
     if (text != Py_None) {
         /* Message.text is the payload decoded as UTF-8, so the payload bytes are its UTF-8 form (no encoding) */
         t = (const unsigned char *)PyBytes_AS_STRING(payload);
-        tn = PyBytes_GET_SIZE(payload);
-        textra = 5 * tn;  /* the most escaping can add; counted exactly only when that much room is lacking */
+        tn = pn;
     }
-    Py_ssize_t pn = PyBytes_GET_SIZE(payload);
-    Py_ssize_t size = PyBytes_GET_SIZE(head) + 16 + 4 * ((pn + 2) / 3) + 400 + (t ? 10 + tn + textra : 0)
-                      + (reason ? 2 + 6 * reason_n : 0);
-    if (size > room && t != NULL) {
-        size -= textra;
-        size += escape_extra(t, tn);
-    }
+    Py_ssize_t size = record_size(PyBytes_GET_SIZE(head), pn, t, tn, reason, reason_n, room);
     if (size > room) {
         *need = size;
         return ENC_ROOM;
@@ -844,43 +976,9 @@ encode_message(PyObject *m, PyObject *heads, char *w0, Py_ssize_t room, Py_ssize
     w = put_uint(w, (unsigned long long)first);
     w = put_str(w, ",\"last_frame\":");
     w = put_uint(w, (unsigned long long)last);
-    /* a one-frame message's two times are the same: each is written once and copied */
-    int same_time = t1 == t0 || PyFloat_AS_DOUBLE(t1) == PyFloat_AS_DOUBLE(t0);
-    w = put_str(w, ",\"first_time\":");
-    char *value = w;
-    if (!put_time(&w, PyFloat_AS_DOUBLE(t0)))
+    if ((w = put_times(w, t0, t1)) == NULL)
         return ENC_PYTHON;
-    Py_ssize_t value_len = w - value;
-    w = put_str(w, ",\"last_time\":");
-    if (same_time) {
-        memcpy(w, value, value_len);
-        w += value_len;
-    }
-    else if (!put_time(&w, PyFloat_AS_DOUBLE(t1)))
-        return ENC_PYTHON;
-    w = put_str(w, ",\"first_time_ns\":");
-    value = w;
-    w = put_time_ns(w, PyFloat_AS_DOUBLE(t0));
-    value_len = w - value;
-    w = put_str(w, ",\"last_time_ns\":");
-    if (same_time) {
-        memcpy(w, value, value_len);
-        w += value_len;
-    }
-    else
-        w = put_time_ns(w, PyFloat_AS_DOUBLE(t1));
-    w = put_str(w, ",\"fragments\":");
-    w = put_uint(w, (unsigned long long)fragments);
-    w = put_str(w, compressed == Py_True ? ",\"compressed\":true,\"wire_length\":"
-                                         : ",\"compressed\":false,\"wire_length\":");
-    w = put_uint(w, (unsigned long long)wire);
-    w = put_str(w, ",\"payload_length\":");
-    w = put_uint(w, (unsigned long long)pn);
-    if (t != NULL) {
-        w = put_str(w, ",\"text\":\"");
-        w = put_escaped(w, t, tn);
-        *w++ = '"';
-    }
+    w = put_record_tail(w, fragments, compressed, wire, pn, t, tn);
     *w++ = '}';
     return w - w0;
 }
@@ -1275,15 +1373,12 @@ csv_room(PyObject *m, Py_ssize_t prefix)
            + csv_text_room(SLOT(m, M_NOTE)) + csv_text_room(SLOT(m, M_DIRECTION));
 }
 
-static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
-
-static int
-csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
-         PyObject **conn_fields)
+/* Refresh conn_fields (the connection's index, client, server) when conn is not *conn_cache: 1, 0 when an endpoint
+ * is not a short one-byte-kind str (the Python twin writes the line), -1 error. */
+static inline int
+csv_conn(PyObject *conn, PyObject **conn_cache, PyObject **conn_fields)
 {
     static const char *conn_names[3] = {"index", "client", "server"};
-    char *w = *wp;
-    PyObject *conn = SLOT(m, M_CONN);
     if (conn != *conn_cache) {
         for (int k = 0; k < 3; k++) {
             PyObject *v = PyObject_GetAttrString(conn, conn_names[k]);
@@ -1293,12 +1388,25 @@ csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObje
         }
         *conn_cache = conn;
     }
-    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
     for (int k = 1; k < 3; k++) {  /* endpoints fit in csv_room's fixed part ("[v6]:port" is at most 47 bytes) */
         if (!PyUnicode_CheckExact(conn_fields[k]) || PyUnicode_GET_LENGTH(conn_fields[k]) > 64
             || PyUnicode_KIND(conn_fields[k]) != PyUnicode_1BYTE_KIND)
             return 0;
     }
+    return 1;
+}
+
+static int csv_line_rest(char **wp, PyObject *m, unsigned long long fragments);
+
+static int
+csv_line(char **wp, PyObject *m, const char *prefix, Py_ssize_t prefix_n, PyObject *names, PyObject **conn_cache,
+         PyObject **conn_fields)
+{
+    char *w = *wp;
+    int got = csv_conn(SLOT(m, M_CONN), conn_cache, conn_fields);
+    if (got != 1)
+        return got;
+    long long index = PyLong_CheckExact(conn_fields[0]) ? PyLong_AsLongLong(conn_fields[0]) : -1;
     long long first = slot_count(m, M_FIRST_FRAME), last = slot_count(m, M_LAST_FRAME);
     long long fragments = slot_count(m, M_FRAGMENTS);
     PyObject *op = SLOT(m, M_OPCODE), *code = SLOT(m, M_CLOSE_CODE), *wire = SLOT(m, M_WIRE_LENGTH);
@@ -1557,65 +1665,75 @@ struct tcp_fields {
     unsigned long seq, ack;
 };
 
+/* Where the IP header starts in a packet of this link type (its bytes d, n of them); -1 when it is not IP. */
+static inline Py_ssize_t
+link_header_len(long linktype, const unsigned char *d, Py_ssize_t n)
+{
+    switch (linktype) {
+    case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
+        Py_ssize_t l3 = linktype == 1 ? 14 : 16;
+        if (n < l3)
+            return -1;
+        unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
+        return et == 0x0800 || et == 0x86DD ? l3 : -1;
+    }
+    case 101: case 12: case 14: case 228: case 229:
+        return 0;
+    case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
+        if (n < 4)
+            return -1;
+        uint32_t le = rd32(d, 1), be = rd32(d, 0);
+        return le == 2 || be == 2 ? 4 : -1;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* An unfragmented IPv4 TCP packet's addresses into *f and where its IP payload ends into *ip_end: where its TCP
+ * header starts, or -1. */
+static inline Py_ssize_t
+ipv4_tcp(const unsigned char *d, Py_ssize_t n, Py_ssize_t l3, struct tcp_fields *f, Py_ssize_t *ip_end)
+{
+    if (n < l3 + 20)
+        return -1;
+    Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
+    unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
+    if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
+        return -1;
+    f->src = d + l3 + 12;
+    f->dst = d + l3 + 16;
+    f->alen = 4;
+    *ip_end = l3 + total;
+    return l3 + ihl;
+}
+
+/* An IPv6 packet whose next header is TCP: its addresses into *f, where its payload ends into *ip_end; where its
+ * TCP header starts, or -1. */
+static inline Py_ssize_t
+ipv6_tcp(const unsigned char *d, Py_ssize_t n, Py_ssize_t l3, struct tcp_fields *f, Py_ssize_t *ip_end)
+{
+    if (n < l3 + 40 || d[l3 + 6] != 6)
+        return -1;
+    f->src = d + l3 + 8;
+    f->dst = d + l3 + 24;
+    f->alen = 16;
+    *ip_end = l3 + 40 + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
+    return l3 + 40;
+}
+
 /* Read the headers of the common packets (Ethernet without VLAN tags, Linux cooked v1, raw IP, BSD loopback; IPv4
  * unfragmented or IPv6 without extension headers; TCP) into *f: 1, or 0 for anything else, which the Python parser
  * then handles (and reports). */
 static int
 tcp_fields(long linktype, const unsigned char *d, Py_ssize_t n, struct tcp_fields *f)
 {
-    Py_ssize_t l3;
-    switch (linktype) {
-    case 1: case 113: {  /* Ethernet, Linux cooked v1: the EtherType ends where the IP header starts */
-        l3 = linktype == 1 ? 14 : 16;
-        if (n < l3)
-            return 0;
-        unsigned et = (unsigned)d[l3 - 2] << 8 | d[l3 - 1];
-        if (et != 0x0800 && et != 0x86DD)
-            return 0;
-        break;
-    }
-    case 101: case 12: case 14: case 228: case 229:
-        l3 = 0;
-        break;
-    case 0: case 108: {  /* BSD loopback: AF_INET in either byte order */
-        if (n < 4)
-            return 0;
-        uint32_t le = rd32(d, 1), be = rd32(d, 0);
-        if (le != 2 && be != 2)
-            return 0;
-        l3 = 4;
-        break;
-    }
-    default:
-        return 0;
-    }
-    if (n <= l3)
+    Py_ssize_t l3 = link_header_len(linktype, d, n);
+    if (l3 < 0 || n <= l3)
         return 0;
     int ver = d[l3] >> 4;
-    Py_ssize_t t, ip_end;
-    if (ver == 4) {
-        if (n < l3 + 20)
-            return 0;
-        Py_ssize_t ihl = (d[l3] & 0x0F) * 4, total = (Py_ssize_t)d[l3 + 2] << 8 | d[l3 + 3];
-        unsigned frag = (unsigned)d[l3 + 6] << 8 | d[l3 + 7];
-        if (ihl < 20 || total < ihl || d[l3 + 9] != 6 || (frag & 0x3FFF))
-            return 0;
-        f->src = d + l3 + 12;
-        f->dst = d + l3 + 16;
-        f->alen = 4;
-        t = l3 + ihl;
-        ip_end = l3 + total;
-    }
-    else if (ver == 6) {
-        if (n < l3 + 40 || d[l3 + 6] != 6)
-            return 0;
-        f->src = d + l3 + 8;
-        f->dst = d + l3 + 24;
-        f->alen = 16;
-        t = l3 + 40;
-        ip_end = t + ((Py_ssize_t)d[l3 + 4] << 8 | d[l3 + 5]);
-    }
-    else
+    Py_ssize_t ip_end, t = ver == 4 ? ipv4_tcp(d, n, l3, f, &ip_end) : ver == 6 ? ipv6_tcp(d, n, l3, f, &ip_end) : -1;
+    if (t < 0)
         return 0;
     if (n < t + 20)
         return 0;
