@@ -72,8 +72,8 @@ class FastLane:
             ready = pos > 0 or None  # it took the held-back frame: a carry is made only when the lane is ready
         elif self.clean:
             pos, ready = 0, True
-        elif not parser.left and not parser.stash:  # (parser.at_boundary and asm.idle, read inline: per segment)
-            pos, ready = 0, asm.cur is None and not asm.closed
+        elif parser.at_boundary:
+            pos, ready = 0, asm.idle
         elif parser.frame_end(data, 0) < 0:  # the parser's frame in progress goes on past this segment
             stream.python(data, off, frame, ts, out)
             return
@@ -85,8 +85,8 @@ class FastLane:
         n = len(data)
         misses = 0
         while pos < n and not asm.closed:
-            if ready is None:  # (None: the Python stages ran, they may have moved either; asm.closed: the loop's)
-                ready = not parser.left and not parser.stash and asm.cur is None
+            if ready is None:  # (None: the Python stages ran, they may have moved either)
+                ready = parser.at_boundary and asm.idle
             if ready:
                 p, tail = scan(data, pos, frame, frame, ts, out, lane, at)
                 if asm.findings:  # a compressed message the lane finished with a problem
