@@ -6,14 +6,15 @@ Renderers and exporters consume these; they never re-parse bytes.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Optional
 
 from .findings import Severity
 from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conn
+from .record import frozen_record
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Layer:
     """One protocol header of a packet as the detail tree shows it (views only; see :class:`Packet.layers`)."""
 
@@ -25,7 +26,7 @@ class Layer:
     values: tuple[tuple[str, Any], ...] = ()  # display-filter fields of this header: (("udp.srcport", 53), ...)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Packet:
     """One captured packet (emitted only when a consumer asks for packets: views, not export)."""
 
@@ -63,7 +64,7 @@ class Packet:
     info: Optional[str] = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Finding:
     """Expert info: something wrong or noteworthy, at a frame."""
 
@@ -76,7 +77,7 @@ class Finding:
     direction: Optional[str] = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class HttpRequest:
     """An HTTP request head on a connection (the WebSocket upgrade or a plain request before it)."""
 
@@ -93,7 +94,7 @@ class HttpRequest:
     is_upgrade: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class HttpResponse:
     """An HTTP response head, paired with its request."""
 
@@ -110,7 +111,7 @@ class HttpResponse:
     request: Optional[HttpRequest]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Upgrade:
     """A completed WebSocket handshake: from here on both directions carry frames."""
 
@@ -122,7 +123,7 @@ class Upgrade:
     deflate: Optional[dict]  # negotiated permessage-deflate parameters, or None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class WsFrame:
     """One RFC 6455 frame, decoded.  ``payload`` is unmasked (and truncated to the buffering limit)."""
 
@@ -144,7 +145,7 @@ class WsFrame:
     stream_offset: int  # offset of the header's first byte in this direction's byte stream
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Message:
     """One WebSocket message: a data message reassembled from its fragments, or one control frame."""
 
@@ -170,7 +171,7 @@ class Message:
     app: Optional[tuple] = None  # application units (wsdissect.app.AppUnit) when an application decoder read it
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ConnectionEnd:
     """A connection's lifecycle summary, emitted when it ends (or at the end of the capture)."""
 
@@ -193,7 +194,7 @@ class ConnectionEnd:
     tls: Any = None  # wsdissect.tls.TlsInfo of a wss:// connection (version, cipher suite, SNI, ALPN, decrypted)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class TlsRecordSeen:
     """One TLS record of a wss:// connection (views only: emitted when ``Options.packets``); *record* is a
     :class:`wsdissect.tls.TlsRecord` (content type, version, length, handshake messages, decrypted or not)."""
@@ -213,7 +214,7 @@ class TlsRecordSeen:
         return CLIENT_TO_SERVER if self.record.from_client else SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CaptureStart:
     """The first packet of one capture source: its time is the origin of relative times."""
 
@@ -221,7 +222,7 @@ class CaptureStart:
     ts: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CaptureEnd:
     """The end of one capture source."""
 

@@ -7,7 +7,8 @@ short (``ws.frame.unmasked_client``), like Wireshark's ``ei`` fields and Zeek's 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from .record import frozen_record
 
 
 class Severity(enum.IntEnum):
@@ -23,7 +24,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FindingKind:
     code: str
     severity: Severity

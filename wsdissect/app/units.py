@@ -9,12 +9,13 @@ import orjson
 from ..events import Finding
 from ..findings import KINDS
 from ..flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
+from ..record import frozen_record
 
 # Marks "no JSON payload" (``data`` absent from the export), as distinct from a JSON ``null`` payload.
 NO_DATA: Any = type("NoData", (), {"__repr__": lambda self: "NO_DATA", "__bool__": lambda self: False})()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class AppUnit:
     """One application-level message (a Socket.IO packet, an MQTT control packet, a STOMP frame...).
 
@@ -52,7 +53,7 @@ class AppUnit:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class AppResult:
     """The units and findings one WebSocket message produced, in order."""
 
@@ -63,7 +64,7 @@ class AppResult:
 EMPTY = AppResult()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class MessageRef:
     """Where a WebSocket message was seen: direction, capture frame and time (for findings)."""
 

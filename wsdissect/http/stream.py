@@ -8,15 +8,16 @@ Problems set ``self.broken`` to a reason; the stream then stops parsing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
+
+from ..record import frozen_record
 
 MAX_HEAD = 64 * 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts '¹' and '٣'
 _METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Head:
     """An HTTP request or response head."""
 

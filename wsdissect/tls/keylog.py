@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import Optional
+
+from ..record import frozen_record
 
 CLIENT_RANDOM = "CLIENT_RANDOM"
 CLIENT_EARLY = "CLIENT_EARLY_TRAFFIC_SECRET"
@@ -31,7 +32,7 @@ TLS13_SECRET_LENGTHS = (32, 48)
 MAX_LINE = 4096  # longer "lines" are not key log entries (and are not kept in memory while a file grows)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class KeyLogWarning:
     """A key log line that was skipped (the line's content is not kept: it may hold key material)."""
 

@@ -11,8 +11,9 @@ Problems are returned as :class:`StreamProblem` values, never raised.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple, Union
+
+from ..record import frozen_record
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
 CONTENT_TYPES = {CHANGE_CIPHER_SPEC: "Change Cipher Spec", ALERT: "Alert", HANDSHAKE: "Handshake",
@@ -37,7 +38,7 @@ class RawRecord(NamedTuple):
     lost_before: int = 0  # after a gap: at most this many records were lost just before this one
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StreamProblem:
     """Something wrong with the record stream: ``code`` is a registered finding code."""
 
