@@ -30,7 +30,9 @@ class Options:
     extra: dict = field(default_factory=dict)
 
 
-_DECODE_AS = re.compile(r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*(?:,\s*websocket)?\s*$", re.I)
+# compiled on first use (by re's cache): most runs have no --decode-as or --decode-app, and a compile costs ~1 M
+# instructions of start-up
+_DECODE_AS = r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*(?:,\s*websocket)?\s*$"
 
 
 def parse_decode_as(values: tuple[str, ...] | list[str]) -> frozenset[int]:
@@ -38,7 +40,7 @@ def parse_decode_as(values: tuple[str, ...] | list[str]) -> frozenset[int]:
     ports = set()
     for value in values:
         for part in value.split(",") if "==" not in value or value.count("==") > 1 else [value]:
-            m = _DECODE_AS.match(part)
+            m = re.match(_DECODE_AS, part, re.I)
             if not m or not 0 < int(m.group(1)) < 65536:
                 raise UsageError(f"--decode-as {value!r}: expected tcp.port==PORT or PORT")
             ports.add(int(m.group(1)))
@@ -56,7 +58,7 @@ def decode_as_client(decode_as: frozenset, port: int, peer_port: int) -> bool | 
     return None
 
 
-_DECODE_APP = re.compile(r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*,\s*([\w.-]+)\s*$", re.I)
+_DECODE_APP = r"^\s*(?:tcp\.port\s*==\s*)?(\d{1,5})\s*,\s*([\w.-]+)\s*$"  # compiled on first use
 
 
 def _known_app(name: str, option: str) -> str:
@@ -76,7 +78,7 @@ def parse_decode_app(values: tuple[str, ...] | list[str]) -> dict[int, str]:
     """``--decode-app tcp.port==1883,mqtt`` (or ``1883,mqtt``): server port -> application protocol."""
     ports: dict[int, str] = {}
     for value in values:
-        m = _DECODE_APP.match(value)
+        m = re.match(_DECODE_APP, value, re.I)
         if not m or not 0 < int(m.group(1)) < 65536:
             raise UsageError(f"--decode-app {value!r}: expected tcp.port==PORT,PROTOCOL")
         ports[int(m.group(1))] = _known_app(m.group(2), "--decode-app")
