@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import orjson
-
 STOMP_CONNECTS = (b"CONNECT\n", b"STOMP\n", b"CONNECT\r\n", b"STOMP\r\n")
 ENGINEIO_STARTS = (b"0{", b"2probe", b"3probe")  # an open packet, an upgrade probe
 # the first bytes of those starts: one set lookup turns most messages away before the prefix tests
@@ -55,6 +53,8 @@ def looks_like_jsonrpc(payload: bytes) -> bool:
     stripped = payload.lstrip()
     if not stripped[:1] in (b"{", b"[") or b'"jsonrpc"' not in payload:
         return False
+    import orjson  # here, not at the top: most runs never get here, and importing orjson is start-up cost
+
     try:  # (strict JSON text, as units.parse_json_text reads it)
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:

@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import orjson
-
 from ..events import Finding
 from ..findings import KINDS
 from ..flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT
@@ -119,6 +117,8 @@ def parse_json_text(raw: bytes | str) -> Any:
 
     Integers beyond 64 bits become floats, as in JavaScript; a string with a lone surrogate escape counts as not
     JSON (it could not be written as UTF-8 in an export)."""
+    import orjson  # on first use: the views import this module, most captures have no application JSON
+
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
