@@ -14,7 +14,7 @@ from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
-from .text import hexdump, safe, size, transcript_text
+from .text import JSON_LIMIT, hexdump, safe, size, transcript_text
 from .transcript import TranscriptRows
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
@@ -41,7 +41,7 @@ class FollowView:
         self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
         self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
         self._head_conn = self._head_dir = None
-        self._head_text = ""
+        self._head_text = self._head_style = ""
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -51,6 +51,25 @@ class FollowView:
         if self.t0 is None:  # no capture start seen (live): times from the first message
             self.t0 = ts
         return ts - self.t0
+
+    def events(self, evs: list) -> None:
+        """The events of one packet (the driver's list sink), each shown as :meth:`event` shows it; a text message
+        with nothing to flag or cut and the head of the message before it (same time, connection and direction)
+        goes straight to its row (:meth:`TranscriptRows.text_row`), which is what :meth:`event` would write."""
+        event, rows = self.event, self.rows
+        if self.oneline or not rows.fast:
+            for ev in evs:
+                event(ev)
+            return
+        units = self.units
+        limit = self.text_limit if self.text_limit is not None else JSON_LIMIT  # (longer: never a plain row)
+        for ev in evs:
+            if (ev.__class__ is Message and ev.last_ts == self._head_ts and ev.conn is self._head_conn
+                    and ev.direction == self._head_dir and ev.opcode == 1 and (text := ev.text) is not None
+                    and ev.fragments <= 1 and ev.complete and not ev.compressed and not (units and ev.app)
+                    and len(text) <= limit and rows.text_row(self._head_text, self._head_style, text, ev.payload)):
+                continue
+            event(ev)
 
     def event(self, ev) -> None:
         cls = ev.__class__
@@ -161,6 +180,7 @@ class FollowView:
         if self.multi:
             head = f"[#{m.conn.index}] {head}"
         self._head_ts, self._head_conn, self._head_dir, self._head_text = ts, m.conn, m.direction, head
+        self._head_style = DIR_STYLE[m.direction]
         return head
 
     def _message(self, m: Message) -> None:
@@ -171,8 +191,10 @@ class FollowView:
         else:
             prefix = self._head(m)
         flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
-        if op == 1 and m.text is not None and not (self.units and m.app):
-            self._text(m, prefix, flag_text, style)
+        if op == 1 and (text := m.text) is not None and not (self.units and m.app):
+            if flag_text or (limit := self.text_limit) is not None and len(text) > limit or \
+                    not self.rows.text_row(prefix, style, text, m.payload):  # (the whole row in C)
+                self._text(m, prefix, flag_text, style)
             return
         if op == 8:
             if m.close_code is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 
+from ..speedups import speedups
 from .lines import BATCH, LineWriter
 
 PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces)
@@ -24,6 +25,13 @@ class TranscriptRows:
         self._prefix: str | None = None  # the last head prefix, and its bytes, indent and newline-then-indent
         self._prefix_bytes = self._indent = self._newline = b""
         self._text_heads: dict[int, bytes] = {}  # payload length -> b"text   N B" (formatting numbers is slow)
+        # the C row of a plain text message (not for a collector: it prints rich items), and what frames it: the
+        # prefix and style it was made for, the head's opening bytes, closing bytes and the indent of the lines
+        self._c_row = None if out.direct else getattr(speedups, "text_row", None)
+        self.fast = self._c_row is not None  # whether text_row may take a row at all
+        self._frame_prefix: str | None = None
+        self._frame_style: str | None = None
+        self._open = self._close = self._row_indent = b""
 
     def style(self, style: str) -> tuple[bytes, bytes]:
         """The ANSI codes that open and close *style*, as bytes."""
@@ -69,6 +77,26 @@ class TranscriptRows:
         batch += parts  # (joined once per batch)
         if len(batch) >= PARTS:
             self.flush()
+
+    def text_row(self, prefix: str, style: str, text: str, payload: bytes) -> bool:
+        """The row of a text message with nothing to flag and nothing cut, built whole by the C speedups: the bytes
+        :meth:`row` writes for *prefix*, :meth:`text_head` and :func:`~.text.transcript_text`'s text (limit:
+        8 characters per character and 64 more) of *text*, which is *payload* decoded; False (nothing written) where
+        they leave it to that Python path."""
+        if prefix is not self._frame_prefix or style is not self._frame_style:
+            if self._c_row is None:
+                return False
+            on, off = self.codes.get(style) or self.style(style)
+            self._frame_prefix, self._frame_style = prefix, style
+            self._open, self._close, self._row_indent = on + prefix.encode(), off + b"\n", b" " * len(prefix)
+        row = self._c_row(text, payload, len(text) * 8 + 64, self._open, self._close, self._row_indent)
+        if row is None:
+            return False
+        batch = self.batch
+        batch.append(row)
+        if len(batch) >= PARTS:
+            self.flush()
+        return True
 
     def line(self, text: str, style: str) -> None:
         """A line of one style."""
