@@ -1959,7 +1959,9 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  *   safe() would escape), and then text.py's Python path decides.
  * text_row(text, payload, limit, open, close, indent): the bytes TranscriptRows.row writes for a plain text
  *   message (the head ``text   N B`` between *open* and *close*, then the indented JSON or the text), or None;
- *   *text* is *payload* decoded (its UTF-8 is read from *payload*). */
+ *   *text* is *payload* decoded (its UTF-8 is read from *payload*).
+ * text_rows(events, start, head, rules, frame, batch): text_row for each Message from events[start] on that follow
+ *   shows as a plain text row under the current head, appended to batch; the index where it stopped. */
 
 #define JX_DEPTH 128            /* deeper nesting is left to the Python path */
 #define JX_KEYS 512             /* so are objects with more keys (the duplicate check is quadratic) */
@@ -2578,6 +2580,29 @@ jx_text_utf8(PyObject *text, PyObject *payload, Py_ssize_t *n)
     return jx_utf8(text, n);
 }
 
+/* The row of a plain text message (see text_row), or None; NULL with an exception set only when out of memory. */
+static PyObject *
+jx_row(PyObject *text, PyObject *payload, Py_ssize_t limit, PyObject *open, PyObject *close, PyObject *indent)
+{
+    char nl[256];
+    Py_ssize_t n, width = PyBytes_GET_SIZE(indent);
+    const char *s = jx_text_utf8(text, payload, &n);
+    if (s == NULL || width >= (Py_ssize_t)sizeof nl || limit < 0)
+        Py_RETURN_NONE;
+    jx_init();
+    nl[0] = '\n';
+    memcpy(nl + 1, PyBytes_AS_STRING(indent), width);
+    JxOut o;
+    jx_start(&o, nl, width + 1);
+    Py_UCS4 first = PyUnicode_GET_LENGTH(text) ? PyUnicode_READ_CHAR(text, 0) : 0;
+    int ok = jx_put_bytes(&o, open) == 0 && jx_put_head(&o, PyBytes_GET_SIZE(payload)) == 0
+        && (first == '{' || first == '[' || Py_UNICODE_ISSPACE(first) ? jx_json_lines(&o, s, n, limit, close)
+            : jx_text_lines(&o, s, n, close)) == 0;
+    PyObject *out = ok ? PyBytes_FromStringAndSize(o.buf, o.len) : Py_NewRef(Py_None);
+    jx_finish(&o);
+    return out;
+}
+
 static PyObject *
 text_row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2586,25 +2611,70 @@ text_row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "text_row(text: str, payload: bytes, limit: int, open, close, indent: bytes)");
         return NULL;
     }
-    Py_ssize_t limit = PyLong_AsSsize_t(args[2]), n, indent = PyBytes_GET_SIZE(args[5]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[2]);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
-    char nl[256];
-    const char *s = jx_text_utf8(args[0], args[1], &n);
-    if (s == NULL || indent >= (Py_ssize_t)sizeof nl || limit < 0)
-        Py_RETURN_NONE;
-    jx_init();
-    nl[0] = '\n';
-    memcpy(nl + 1, PyBytes_AS_STRING(args[5]), indent);
-    JxOut o;
-    jx_start(&o, nl, indent + 1);
-    Py_UCS4 first = PyUnicode_GET_LENGTH(args[0]) ? PyUnicode_READ_CHAR(args[0], 0) : 0;
-    int ok = jx_put_bytes(&o, args[3]) == 0 && jx_put_head(&o, PyBytes_GET_SIZE(args[1])) == 0
-        && (first == '{' || first == '[' || Py_UNICODE_ISSPACE(first) ? jx_json_lines(&o, s, n, limit, args[4])
-            : jx_text_lines(&o, s, n, args[4])) == 0;
-    PyObject *out = ok ? PyBytes_FromStringAndSize(o.buf, o.len) : Py_NewRef(Py_None);
-    jx_finish(&o);
-    return out;
+    return jx_row(args[0], args[1], limit, args[3], args[4], args[5]);
+}
+
+/* Whether Message *m* is a plain text message under the head (ts, conn, direction) that follow shows with
+ * text_row: opcode 1, valid text of at most *limit* characters, one fragment, complete, not compressed, and no
+ * application units when *units*; -1 with an exception set if a comparison failed. */
+static int
+jx_plain_message(PyObject *m, PyObject *head, int units, Py_ssize_t limit)
+{
+    PyObject *ts = SLOT(m, M_LAST_TS), *conn = SLOT(m, M_CONN), *dir = SLOT(m, M_DIRECTION), *op = SLOT(m, M_OPCODE),
+        *text = SLOT(m, M_TEXT), *frags = SLOT(m, M_FRAGMENTS), *app = SLOT(m, M_APP), *payload = SLOT(m, M_PAYLOAD);
+    if (ts == NULL || !PyFloat_CheckExact(ts) || !PyFloat_CheckExact(PyTuple_GET_ITEM(head, 0))
+            || PyFloat_AS_DOUBLE(ts) != PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(head, 0))
+            || conn != PyTuple_GET_ITEM(head, 1) || dir == NULL || op == NULL || !PyLong_CheckExact(op)
+            || text == NULL || !PyUnicode_CheckExact(text) || PyUnicode_GET_LENGTH(text) > limit
+            || payload == NULL || !PyBytes_CheckExact(payload) || frags == NULL || !PyLong_CheckExact(frags)
+            || SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_COMPRESSED) != Py_False || app == NULL)
+        return 0;
+    if (PyLong_AsLong(op) != 1 || PyLong_AsLong(frags) > 1 || (units && PyObject_IsTrue(app)))
+        return PyErr_Occurred() ? -1 : 0;
+    return dir == PyTuple_GET_ITEM(head, 2) ? 1 : PyObject_RichCompareBool(dir, PyTuple_GET_ITEM(head, 2), Py_EQ);
+}
+
+/* text_rows(events, start, head, rules, frame, batch) -> index: the rows of the plain text messages from
+ * events[start] on (see jx_plain_message; head: (ts, conn, direction), rules: (units, limit), frame: (open, close,
+ * indent)) appended to *batch*; the index of the first event left to the Python path. */
+static PyObject *
+text_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyList_Check(args[0]) || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 3
+            || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != 2 || !PyTuple_Check(args[4])
+            || PyTuple_GET_SIZE(args[4]) != 3 || !PyList_Check(args[5]) || message_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "text_rows(events: list, start, head, rules, frame: tuples, batch: list) "
+                        "after configure()");
+        return NULL;
+    }
+    PyObject *frame = args[4], *evs = args[0];
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]), limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[3], 1));
+    int units = PyObject_IsTrue(PyTuple_GET_ITEM(args[3], 0));
+    if ((i == -1 || limit == -1 || units < 0) && PyErr_Occurred())
+        return NULL;
+    for (PyObject *row = NULL; i >= 0 && i < PyList_GET_SIZE(evs); i++, Py_DECREF(row)) {
+        PyObject *m = PyList_GET_ITEM(evs, i);
+        int plain = Py_TYPE(m) == message_type ? jx_plain_message(m, args[2], units, limit) : 0;
+        if (plain < 0)
+            return NULL;
+        if (plain == 0)
+            break;
+        PyObject *text = SLOT(m, M_TEXT);
+        row = jx_row(text, SLOT(m, M_PAYLOAD), PyUnicode_GET_LENGTH(text) * 8 + 64, PyTuple_GET_ITEM(frame, 0),
+                     PyTuple_GET_ITEM(frame, 1), PyTuple_GET_ITEM(frame, 2));
+        if (row == NULL || (row != Py_None && PyList_Append(args[5], row) < 0)) {
+            Py_XDECREF(row);
+            return NULL;
+        }
+        if (row == Py_None) {
+            Py_DECREF(row);
+            break;
+        }
+    }
+    return PyLong_FromSsize_t(i);
 }
 
 static PyMethodDef methods[] = {
@@ -2634,6 +2704,8 @@ static PyMethodDef methods[] = {
      "json_indent(text, limit) -> bytes or None: render/text.py's indented JSON (first limit characters, UTF-8)"},
     {"text_row", (PyCFunction)(void (*)(void))text_row, METH_FASTCALL,
      "text_row(text, payload, limit, open, close, indent) -> bytes or None: a follow row of a plain text message"},
+    {"text_rows", (PyCFunction)(void (*)(void))text_rows, METH_FASTCALL,
+     "text_rows(events, start, head, rules, frame, batch) -> index: text_row for a run of plain text messages"},
     {NULL, NULL, 0, NULL},
 };
 

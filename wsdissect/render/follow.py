@@ -42,6 +42,9 @@ class FollowView:
         self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
         self._head_conn = self._head_dir = None
         self._head_text = self._head_style = ""
+        self._head_key: tuple = (None, None, None)  # (time, connection, direction) of the head, for C
+        # what a text row built in C must meet: no application units to show (when they are), at most so many chars
+        self._rules = (units, text_limit if text_limit is not None else JSON_LIMIT)
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -53,23 +56,20 @@ class FollowView:
         return ts - self.t0
 
     def events(self, evs: list) -> None:
-        """The events of one packet (the driver's list sink), each shown as :meth:`event` shows it; a text message
-        with nothing to flag or cut and the head of the message before it (same time, connection and direction)
-        goes straight to its row (:meth:`TranscriptRows.text_row`), which is what :meth:`event` would write."""
+        """The events of one packet (the driver's list sink), each shown as :meth:`event` shows it; the runs of text
+        messages with nothing to flag or cut under the head of the message before them (same time, connection and
+        direction) go straight to their rows (:meth:`TranscriptRows.text_rows`: what :meth:`event` would write)."""
         event, rows = self.event, self.rows
         if self.oneline or not rows.fast:
             for ev in evs:
                 event(ev)
             return
-        units = self.units
-        limit = self.text_limit if self.text_limit is not None else JSON_LIMIT  # (longer: never a plain row)
-        for ev in evs:
-            if (ev.__class__ is Message and ev.last_ts == self._head_ts and ev.conn is self._head_conn
-                    and ev.direction == self._head_dir and ev.opcode == 1 and (text := ev.text) is not None
-                    and ev.fragments <= 1 and ev.complete and not ev.compressed and not (units and ev.app)
-                    and len(text) <= limit and rows.text_row(self._head_text, self._head_style, text, ev.payload)):
-                continue
-            event(ev)
+        i, n = 0, len(evs)
+        while i < n:
+            i = rows.text_rows(evs, i, self._head_key, self._head_text, self._head_style, self._rules)
+            if i < n:
+                event(evs[i])
+                i += 1
 
     def event(self, ev) -> None:
         cls = ev.__class__
@@ -110,6 +110,7 @@ class FollowView:
         if self.seen:
             self.multi = True
             self._head_ts = None  # heads from now on start with [#N]
+            self._head_key = (None, None, None)
             self._say()
         self.seen.add(conn.index)
         self.printed += 1
@@ -181,6 +182,7 @@ class FollowView:
             head = f"[#{m.conn.index}] {head}"
         self._head_ts, self._head_conn, self._head_dir, self._head_text = ts, m.conn, m.direction, head
         self._head_style = DIR_STYLE[m.direction]
+        self._head_key = (ts, m.conn, m.direction)
         return head
 
     def _message(self, m: Message) -> None:
