@@ -192,7 +192,7 @@ class FollowView:
             prefix = self._head_text
         else:
             prefix = self._head(m)
-        flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
+        flag_text = message_flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
         if op == 1 and (text := m.text) is not None and not (self.units and m.app):
             if flag_text or (limit := self.text_limit) is not None and len(text) > limit or \
                     not self.rows.text_row(prefix, style, text, m.payload):  # (the whole row in C)
@@ -216,18 +216,6 @@ class FollowView:
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
-
-    @staticmethod
-    def _flags(m: Message) -> str:
-        """`` (2 fragments, deflate N B, INCOMPLETE: why)``: what is unusual about a message."""
-        flags = []
-        if m.fragments > 1:
-            flags.append(f"{m.fragments} fragments")
-        if m.compressed:
-            flags.append(f"deflate {m.wire_length} B")
-        if not m.complete:
-            flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
-        return f" ({', '.join(flags)})"
 
     def _rtt(self, m: Message) -> str:
         """A ping is remembered in its connection's book; a pong that answers one gets ``  (rtt N ms)``."""
@@ -277,6 +265,18 @@ class FollowView:
             self._say("(no WebSocket connection matched)", "dim")
         self.out.flush()
         self.rows.flush()
+
+
+def message_flags(m: Message) -> str:
+    """`` (2 fragments, deflate N B, INCOMPLETE: why)``: what is unusual about a message."""
+    flags = []
+    if m.fragments > 1:
+        flags.append(f"{m.fragments} fragments")
+    if m.compressed:
+        flags.append(f"deflate {m.wire_length} B")
+    if not m.complete:
+        flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
+    return f" ({', '.join(flags)})"
 
 
 def collected_row(console, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],

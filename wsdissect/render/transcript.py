@@ -12,7 +12,7 @@ import codecs
 from ..speedups import speedups
 from .lines import BATCH, LineWriter
 
-PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces)
+PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces, or one built in C)
 
 
 class TranscriptRows:
