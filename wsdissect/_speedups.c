@@ -2619,7 +2619,7 @@ text_row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 /* Whether Message *m* is a plain text message under the head (ts, conn, direction) that follow shows with
  * text_row: opcode 1, valid text of at most *limit* characters, one fragment, complete, not compressed, and no
- * application units when *units*; -1 with an exception set if a comparison failed. */
+ * application units when *units*. */
 static int
 jx_plain_message(PyObject *m, PyObject *head, int units, Py_ssize_t limit)
 {
@@ -2632,9 +2632,13 @@ jx_plain_message(PyObject *m, PyObject *head, int units, Py_ssize_t limit)
             || payload == NULL || !PyBytes_CheckExact(payload) || frags == NULL || !PyLong_CheckExact(frags)
             || SLOT(m, M_COMPLETE) != Py_True || SLOT(m, M_COMPRESSED) != Py_False || app == NULL)
         return 0;
-    if (PyLong_AsLong(op) != 1 || PyLong_AsLong(frags) > 1 || (units && PyObject_IsTrue(app)))
-        return PyErr_Occurred() ? -1 : 0;
-    return dir == PyTuple_GET_ITEM(head, 2) ? 1 : PyObject_RichCompareBool(dir, PyTuple_GET_ITEM(head, 2), Py_EQ);
+    int plain = PyLong_AsLong(op) == 1 && PyLong_AsLong(frags) <= 1 && !(units && PyObject_IsTrue(app) != 0)
+        && (dir == PyTuple_GET_ITEM(head, 2) || PyObject_RichCompareBool(dir, PyTuple_GET_ITEM(head, 2), Py_EQ) > 0);
+    if (PyErr_Occurred()) {  /* (an odd value: the Python path looks at it again) */
+        PyErr_Clear();
+        return 0;
+    }
+    return plain;
 }
 
 /* text_rows(events, start, head, rules, frame, batch) -> index: the rows of the plain text messages from
@@ -2657,10 +2661,7 @@ text_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     for (PyObject *row = NULL; i >= 0 && i < PyList_GET_SIZE(evs); i++, Py_DECREF(row)) {
         PyObject *m = PyList_GET_ITEM(evs, i);
-        int plain = Py_TYPE(m) == message_type ? jx_plain_message(m, args[2], units, limit) : 0;
-        if (plain < 0)
-            return NULL;
-        if (plain == 0)
+        if (Py_TYPE(m) != message_type || !jx_plain_message(m, args[2], units, limit))
             break;
         PyObject *text = SLOT(m, M_TEXT);
         row = jx_row(text, SLOT(m, M_PAYLOAD), PyUnicode_GET_LENGTH(text) * 8 + 64, PyTuple_GET_ITEM(frame, 0),
