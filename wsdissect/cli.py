@@ -463,7 +463,7 @@ def follow(hex_limit, full, oneline, raw, **kw):
         def one(files):
             view = FollowView(run_.console, None if full else hex_limit, None if full else 4000, oneline,
                               units=not raw)
-            run_.driver.feed(files, _each(view.event))
+            run_.driver.feed(files, view.events)
             view.end()
 
         _per_file(run_, one)

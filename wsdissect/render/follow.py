@@ -14,7 +14,7 @@ from ..ws.pings import PingBook
 from .app_view import unit_line
 from .packets import SEVERITY_STYLE
 from .lines import LineWriter
-from .text import hexdump, safe, size, transcript_text
+from .text import JSON_LIMIT, hexdump, safe, size, transcript_text
 from .transcript import TranscriptRows
 
 ARROW = {CLIENT_TO_SERVER: "→", "server_to_client": "←"}
@@ -41,7 +41,10 @@ class FollowView:
         self.pings: dict[int, PingBook] = {}  # connection index -> its outstanding pings
         self._head_ts: float | None = None  # the last message's time, connection and direction, and its head
         self._head_conn = self._head_dir = None
-        self._head_text = ""
+        self._head_text = self._head_style = ""
+        self._head_key: tuple = (None, None, None)  # (time, connection, direction) of the head, for C
+        # what a text row built in C must meet: no application units to show (when they are), at most so many chars
+        self._rules = (units, text_limit if text_limit is not None else JSON_LIMIT)
         self.printed = 0
 
     def _prefix(self, conn) -> str:
@@ -51,6 +54,22 @@ class FollowView:
         if self.t0 is None:  # no capture start seen (live): times from the first message
             self.t0 = ts
         return ts - self.t0
+
+    def events(self, evs: list) -> None:
+        """The events of one packet (the driver's list sink), each shown as :meth:`event` shows it; the runs of text
+        messages with nothing to flag or cut under the head of the message before them (same time, connection and
+        direction) go straight to their rows (:meth:`TranscriptRows.text_rows`: what :meth:`event` would write)."""
+        event, rows = self.event, self.rows
+        if self.oneline or not rows.fast:
+            for ev in evs:
+                event(ev)
+            return
+        i, n = 0, len(evs)
+        while i < n:
+            i = rows.text_rows(evs, i, self._head_key, self._head_text, self._head_style, self._rules)
+            if i < n:
+                event(evs[i])
+                i += 1
 
     def event(self, ev) -> None:
         cls = ev.__class__
@@ -91,6 +110,7 @@ class FollowView:
         if self.seen:
             self.multi = True
             self._head_ts = None  # heads from now on start with [#N]
+            self._head_key = (None, None, None)
             self._say()
         self.seen.add(conn.index)
         self.printed += 1
@@ -161,6 +181,8 @@ class FollowView:
         if self.multi:
             head = f"[#{m.conn.index}] {head}"
         self._head_ts, self._head_conn, self._head_dir, self._head_text = ts, m.conn, m.direction, head
+        self._head_style = DIR_STYLE[m.direction]
+        self._head_key = (ts, m.conn, m.direction)
         return head
 
     def _message(self, m: Message) -> None:
@@ -170,9 +192,11 @@ class FollowView:
             prefix = self._head_text
         else:
             prefix = self._head(m)
-        flag_text = self._flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
-        if op == 1 and m.text is not None and not (self.units and m.app):
-            self._text(m, prefix, flag_text, style)
+        flag_text = message_flags(m) if m.fragments > 1 or m.compressed or not m.complete else ""
+        if op == 1 and (text := m.text) is not None and not (self.units and m.app):
+            if flag_text or (limit := self.text_limit) is not None and len(text) > limit or \
+                    not self.rows.text_row(prefix, style, text, m.payload):  # (the whole row in C)
+                self._text(m, prefix, flag_text, style)
             return
         if op == 8:
             if m.close_code is not None:
@@ -192,18 +216,6 @@ class FollowView:
             return
         limit = self.hex_limit if self.hex_limit is not None else len(m.payload)
         self._row(prefix, body, style, extra=[(line, "dim") for line in hexdump(m.payload, limit)])
-
-    @staticmethod
-    def _flags(m: Message) -> str:
-        """`` (2 fragments, deflate N B, INCOMPLETE: why)``: what is unusual about a message."""
-        flags = []
-        if m.fragments > 1:
-            flags.append(f"{m.fragments} fragments")
-        if m.compressed:
-            flags.append(f"deflate {m.wire_length} B")
-        if not m.complete:
-            flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
-        return f" ({', '.join(flags)})"
 
     def _rtt(self, m: Message) -> str:
         """A ping is remembered in its connection's book; a pong that answers one gets ``  (rtt N ms)``."""
@@ -253,6 +265,18 @@ class FollowView:
             self._say("(no WebSocket connection matched)", "dim")
         self.out.flush()
         self.rows.flush()
+
+
+def message_flags(m: Message) -> str:
+    """`` (2 fragments, deflate N B, INCOMPLETE: why)``: what is unusual about a message."""
+    flags = []
+    if m.fragments > 1:
+        flags.append(f"{m.fragments} fragments")
+    if m.compressed:
+        flags.append(f"deflate {m.wire_length} B")
+    if not m.complete:
+        flags.append(f"INCOMPLETE: {m.note or 'bytes missing'}")
+    return f" ({', '.join(flags)})"
 
 
 def collected_row(console, prefix: str, body: str, style: str, block: str | None, extra: list[tuple[str, str]],

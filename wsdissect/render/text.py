@@ -10,6 +10,12 @@ import functools
 import json
 import re
 
+from ..speedups import speedups
+
+# C twin of the JSON branch of transcript_text (and pretty_payload's indenting): the indented JSON as UTF-8 for
+# the inputs that need no judgement, None for everything else (then the Python code below decides)
+_c_json_indent = getattr(speedups, "json_indent", None)
+
 # C0 except tab/newline handled separately, DEL, C1, bidi controls, zero-width and other invisible format chars,
 # lone surrogates (JSON's "\ud800" reads as one; no UTF-8 terminal can be sent it)
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ud800-\udfff\ufeff"
@@ -48,6 +54,10 @@ def safe(s: str, limit: int | None = 2000, newlines: bool = False) -> str:
 
 def pretty_payload(text: str, limit: int = 20000) -> tuple[str, bool]:
     """Pretty-printed JSON when *text* is a JSON object/array, else the text; returns (text, is_json)."""
+    if _c_json_indent is not None:
+        fast = _c_json_indent(text, limit)
+        if fast is not None:
+            return fast.decode(), True
     pretty = _json_pretty(text, limit) if _may_be_json(text) else None
     return (text, False) if pretty is None else (pretty, True)
 
@@ -56,7 +66,12 @@ def transcript_text(text: str, limit: int = 20000) -> tuple[bytes, bool]:
     """*text* as a transcript shows it, escaped, in UTF-8: ``(shown, block)``.  Pretty JSON (cut at *limit*
     characters) and text with newlines are a *block* of lines (newlines kept, tabs as spaces), other text is one
     line (tabs and newlines escaped); the same as :func:`pretty_payload` then :func:`safe` with ``newlines=block``,
-    encoded, but orjson's UTF-8 is used as it is where nothing in it needs escaping or cutting."""
+    encoded, but orjson's UTF-8 is used as it is where nothing in it needs escaping or cutting (and the C twin's
+    indented JSON where it is sure)."""
+    if _c_json_indent is not None:
+        fast = _c_json_indent(text, limit)
+        if fast is not None:
+            return fast, True
     first = text[:1]
     if (first == "{" or first == "[") and len(text) <= JSON_LIMIT or first.isspace() and _may_be_json(text):
         raw = _orjson_indented(text)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import codecs
 
+from ..speedups import speedups
 from .lines import BATCH, LineWriter
 
-PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces)
+PARTS = 8 * BATCH  # pieces of rows per write (a row is 5 to 10 pieces, or one built in C)
 
 
 class TranscriptRows:
@@ -24,6 +25,14 @@ class TranscriptRows:
         self._prefix: str | None = None  # the last head prefix, and its bytes, indent and newline-then-indent
         self._prefix_bytes = self._indent = self._newline = b""
         self._text_heads: dict[int, bytes] = {}  # payload length -> b"text   N B" (formatting numbers is slow)
+        # the C rows of plain text messages (not for a collector: it prints rich items), and what frames them: the
+        # prefix and style they were made for, then the head's opening bytes, closing bytes and the lines' indent
+        self._c_row = None if out.direct else getattr(speedups, "text_row", None)
+        self._c_rows = None if out.direct else getattr(speedups, "text_rows", None)
+        self.fast = self._c_row is not None and self._c_rows is not None  # whether C may take rows at all
+        self._frame_prefix: str | None = None
+        self._frame_style: str | None = None
+        self._frame = (b"", b"", b"")
 
     def style(self, style: str) -> tuple[bytes, bytes]:
         """The ANSI codes that open and close *style*, as bytes."""
@@ -69,6 +78,46 @@ class TranscriptRows:
         batch += parts  # (joined once per batch)
         if len(batch) >= PARTS:
             self.flush()
+
+    def _set_frame(self, prefix: str, style: str) -> tuple[bytes, bytes, bytes]:
+        """What frames C-built rows under *prefix* in *style*: the head's opening and closing bytes, the indent."""
+        on, off = self.codes.get(style) or self.style(style)
+        self._frame_prefix, self._frame_style = prefix, style
+        self._frame = (on + prefix.encode(), off + b"\n", b" " * len(prefix))
+        return self._frame
+
+    def text_row(self, prefix: str, style: str, text: str, payload: bytes) -> bool:
+        """The row of a text message with nothing to flag and nothing cut, built whole by the C speedups: the bytes
+        :meth:`row` writes for *prefix*, :meth:`text_head` and :func:`~.text.transcript_text`'s text (limit:
+        8 characters per character and 64 more) of *text*, which is *payload* decoded; False (nothing written) where
+        they leave it to that Python path."""
+        if not self.fast:
+            return False
+        frame = self._frame
+        if prefix is not self._frame_prefix or style is not self._frame_style:
+            frame = self._set_frame(prefix, style)
+        row = self._c_row(text, payload, len(text) * 8 + 64, *frame)
+        if row is None:
+            return False
+        batch = self.batch
+        batch.append(row)
+        if len(batch) >= PARTS:
+            self.flush()
+        return True
+
+    def text_rows(self, evs: list, start: int, head: tuple, prefix: str, style: str, rules: tuple) -> int:
+        """:meth:`text_row` for each event from ``evs[start]`` on that is a text message under *head* (its time,
+        connection and direction; shown under *prefix* in *style*) with nothing to flag, and (*rules*: units,
+        limit) no application units to show instead and at most *limit* characters; the index of the first event
+        left to the caller."""
+        frame = self._frame
+        if prefix is not self._frame_prefix or style is not self._frame_style:
+            frame = self._set_frame(prefix, style)
+        batch = self.batch
+        end = self._c_rows(evs, start, head, rules, frame, batch)
+        if len(batch) >= PARTS:
+            self.flush()
+        return end
 
     def line(self, text: str, style: str) -> None:
         """A line of one style."""
