@@ -1952,6 +1952,544 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* ---- treec: show -V detail-tree text (twins: render/tree.py packet_head, render/nodes.py Pen.leaves_text) ---- */
+
+/* The Packet attributes tree_head reads, by name (Packet is whatever class the dissector emits). */
+enum {
+    TH_FRAME, TH_TS, TH_WIRE, TH_CAP, TH_LINKTYPE, TH_DATA, TH_IPV, TH_SRC, TH_DST, TH_SPORT, TH_DPORT, TH_SEQ, TH_ACK,
+    TH_FLAGS, TH_WINDOW, TH_PAYLOAD_LEN, TH_CONN, TH_REL_SEQ, TH_REL_ACK, TH_INDEX, TH_N
+};
+static const char *th_names[TH_N] = {
+    "frame", "ts", "wire_len", "cap_len", "linktype", "data", "ip_version", "src", "dst", "sport", "dport", "seq",
+    "ack", "flags", "window", "payload_len", "conn", "rel_seq", "rel_ack", "index",
+};
+static PyObject *th_attr[TH_N];
+static PyObject *th_flag_names;  /* ((bit, name), ...): render.packets.tcp_flags's table */
+#define TH_CAP_BYTES 4096        /* the head's text at most (longer: the Python path draws it) */
+#define TH_FORK '\x01'           /* placeholders for the guides in the ASCII buffer */
+#define TH_END '\x02'
+
+static PyObject *
+tree_configure(PyObject *self, PyObject *flag_names)
+{
+    if (!PyTuple_Check(flag_names) || PyTuple_GET_SIZE(flag_names) > 16) {
+        PyErr_SetString(PyExc_TypeError, "tree_configure(flag_names): a tuple of (bit, name) pairs");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(flag_names); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(flag_names, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyLong_Check(PyTuple_GET_ITEM(pair, 0))
+            || !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "tree_configure(flag_names): a tuple of (bit, name) pairs");
+            return NULL;
+        }
+    }
+    for (int i = 0; i < TH_N; i++)
+        if (th_attr[i] == NULL && (th_attr[i] = PyUnicode_InternFromString(th_names[i])) == NULL)
+            return NULL;
+    Py_INCREF(flag_names);
+    Py_XSETREF(th_flag_names, flag_names);
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    char buf[TH_CAP_BYTES];
+    Py_ssize_t n;
+    int full;
+} TreeBuf;
+
+static void
+tb_raw(TreeBuf *b, const char *s, Py_ssize_t len)
+{
+    if (b->full || b->n + len > TH_CAP_BYTES) {
+        b->full = 1;
+        return;
+    }
+    memcpy(b->buf + b->n, s, len);
+    b->n += len;
+}
+
+#define TB_LIT(b, s) tb_raw((b), (s), (Py_ssize_t)sizeof(s) - 1)
+
+static void
+tb_int(TreeBuf *b, long long v)
+{
+    char tmp[24];
+    int i = 24;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    tb_raw(b, tmp + i, 24 - i);
+}
+
+/* A line begins: *guide* is TH_FORK, TH_END or 0 (a top-level line). */
+static void
+tb_begin(TreeBuf *b, char guide)
+{
+    if (guide)
+        tb_raw(b, &guide, 1);
+}
+
+static void
+tb_end(TreeBuf *b)
+{
+    TB_LIT(b, "\n");
+}
+
+/* Seconds as render.tree.seconds spells them: six decimals then 000; 0 when the double could not be formatted. */
+static int
+tb_seconds(TreeBuf *b, double x)
+{
+    char *s = PyOS_double_to_string(x, 'f', 6, 0, NULL);
+    if (s == NULL)
+        return 0;
+    tb_raw(b, s, (Py_ssize_t)strlen(s));
+    PyMem_Free(s);
+    TB_LIT(b, "000 seconds");
+    return 1;
+}
+
+/* An ASCII str as is; 0 for any other object. */
+static int
+tb_ascii(TreeBuf *b, PyObject *s)
+{
+    if (!PyUnicode_Check(s) || !PyUnicode_IS_ASCII(s) || PyUnicode_GET_LENGTH(s) > 256)
+        return 0;
+    tb_raw(b, (const char *)PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s));
+    return 1;
+}
+
+static void
+tb_mac(TreeBuf *b, const unsigned char *m)
+{
+    static const char hex[] = "0123456789abcdef";
+    char out[17];
+    for (int i = 0; i < 6; i++) {
+        out[i * 3] = hex[m[i] >> 4];
+        out[i * 3 + 1] = hex[m[i] & 15];
+        if (i < 5)
+            out[i * 3 + 2] = ':';
+    }
+    tb_raw(b, out, 17);
+}
+
+/* The text of *b* with its guide placeholders replaced by *fork* and *end* (str). */
+static PyObject *
+tb_finish(TreeBuf *b, PyObject *fork, PyObject *end)
+{
+    Py_ssize_t nf = 0, ne = 0;
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        nf += b->buf[i] == TH_FORK;
+        ne += b->buf[i] == TH_END;
+    }
+    Py_ssize_t lf = PyUnicode_GET_LENGTH(fork), le = PyUnicode_GET_LENGTH(end);
+    Py_UCS4 maxchar = PyUnicode_MAX_CHAR_VALUE(fork);
+    if (PyUnicode_MAX_CHAR_VALUE(end) > maxchar)
+        maxchar = PyUnicode_MAX_CHAR_VALUE(end);
+    PyObject *out = PyUnicode_New(b->n - nf - ne + nf * lf + ne * le, maxchar < 127 ? 127 : maxchar);
+    if (out == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(out);
+    void *data = PyUnicode_DATA(out);
+    Py_ssize_t o = 0;
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        char c = b->buf[i];
+        if (c == TH_FORK || c == TH_END) {
+            PyObject *g = c == TH_FORK ? fork : end;
+            int gk = PyUnicode_KIND(g);
+            const void *gd = PyUnicode_DATA(g);
+            for (Py_ssize_t j = 0, n = PyUnicode_GET_LENGTH(g); j < n; j++)
+                PyUnicode_WRITE(kind, data, o++, PyUnicode_READ(gk, gd, j));
+        } else {
+            PyUnicode_WRITE(kind, data, o++, (Py_UCS4)(unsigned char)c);
+        }
+    }
+    return out;
+}
+
+/* The numbers tree_head formats, read from the packet (0: one is missing, too large or of another type). */
+typedef struct {
+    long long frame, wire, cap, linktype, ipv, sport, dport, seq, ack, flags, window, plen, index, rseq, rack;
+    double ts;
+    int has_index;
+} HeadNums;
+
+static int
+th_int(PyObject *p, int name, long long *out)
+{
+    PyObject *v = PyObject_GetAttr(p, th_attr[name]);
+    if (v == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int ok = PyLong_CheckExact(v);
+    if (ok) {
+        int overflow = 0;
+        *out = PyLong_AsLongLongAndOverflow(v, &overflow);
+        ok = !overflow && *out > -(1LL << 58) && *out < (1LL << 58);
+    }
+    Py_DECREF(v);
+    return ok;
+}
+
+/* An int attribute that may be None: *out* keeps *fallback* then. */
+static int
+th_opt_int(PyObject *p, int name, long long fallback, long long *out)
+{
+    PyObject *v = PyObject_GetAttr(p, th_attr[name]);
+    if (v == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int none = v == Py_None;
+    Py_DECREF(v);
+    if (none) {
+        *out = fallback;
+        return 1;
+    }
+    return th_int(p, name, out);
+}
+
+static int
+th_read(PyObject *p, HeadNums *h)
+{
+    static const int names[] = {TH_FRAME, TH_WIRE, TH_CAP, TH_LINKTYPE, TH_IPV, TH_SPORT, TH_DPORT, TH_SEQ, TH_ACK,
+                                TH_FLAGS, TH_WINDOW, TH_PAYLOAD_LEN};
+    long long *outs[] = {&h->frame, &h->wire, &h->cap, &h->linktype, &h->ipv, &h->sport, &h->dport, &h->seq,
+                         &h->ack, &h->flags, &h->window, &h->plen};
+    for (int i = 0; i < 12; i++)
+        if (!th_int(p, names[i], outs[i]))
+            return 0;
+    if (!th_opt_int(p, TH_REL_SEQ, h->seq, &h->rseq) || !th_opt_int(p, TH_REL_ACK, h->ack, &h->rack))
+        return 0;
+    PyObject *conn = PyObject_GetAttr(p, th_attr[TH_CONN]);
+    if (conn == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    h->has_index = conn != Py_None;
+    int ok = !h->has_index || th_int(conn, TH_INDEX, &h->index);
+    Py_DECREF(conn);
+    PyObject *ts = ok ? PyObject_GetAttr(p, th_attr[TH_TS]) : NULL;
+    if (ts == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    ok = PyFloat_CheckExact(ts);
+    h->ts = ok ? PyFloat_AS_DOUBLE(ts) : 0.0;
+    Py_DECREF(ts);
+    return ok && h->flags >= 0 && h->flags < 4096;  /* (0x{:03x}: three digits) */
+}
+
+/* The Frame node: its line and its six lines. */
+static int
+th_frame(TreeBuf *b, const HeadNums *h, double delta, double t0)
+{
+    tb_begin(b, 0);
+    TB_LIT(b, "Frame ");
+    tb_int(b, h->frame);
+    TB_LIT(b, ": ");
+    tb_int(b, h->wire);
+    TB_LIT(b, " bytes on wire (");
+    tb_int(b, h->wire * 8);
+    TB_LIT(b, " bits), ");
+    tb_int(b, h->cap);
+    TB_LIT(b, " bytes captured (");
+    tb_int(b, h->cap * 8);
+    TB_LIT(b, " bits)");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Epoch Time: ");
+    int ok = tb_seconds(b, h->ts);
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "[Time delta from previous captured frame: ");
+    ok &= tb_seconds(b, delta);
+    TB_LIT(b, "]");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "[Time since reference or first frame: ");
+    ok &= tb_seconds(b, h->ts - t0);
+    TB_LIT(b, "]");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Frame Number: ");
+    tb_int(b, h->frame);
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Frame Length: ");
+    tb_int(b, h->wire);
+    TB_LIT(b, " bytes (");
+    tb_int(b, h->wire * 8);
+    TB_LIT(b, " bits)");
+    tb_end(b);
+    tb_begin(b, TH_END);
+    TB_LIT(b, "Capture Length: ");
+    tb_int(b, h->cap);
+    TB_LIT(b, " bytes (");
+    tb_int(b, h->cap * 8);
+    TB_LIT(b, " bits)");
+    tb_end(b);
+    return ok;
+}
+
+/* The Ethernet and IP lines (top level). */
+static int
+th_link_ip(TreeBuf *b, PyObject *p, const HeadNums *h)
+{
+    PyObject *data = PyObject_GetAttr(p, th_attr[TH_DATA]);
+    PyObject *src = data != NULL ? PyObject_GetAttr(p, th_attr[TH_SRC]) : NULL;
+    PyObject *dst = src != NULL ? PyObject_GetAttr(p, th_attr[TH_DST]) : NULL;
+    int ok = dst != NULL && PyBytes_CheckExact(data) && PyBytes_GET_SIZE(data) >= 12;
+    if (ok) {
+        const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+        tb_begin(b, 0);
+        TB_LIT(b, "Ethernet II, Src: ");
+        tb_mac(b, d + 6);
+        TB_LIT(b, " (");
+        tb_mac(b, d + 6);
+        TB_LIT(b, "), Dst: ");
+        tb_mac(b, d);
+        TB_LIT(b, " (");
+        tb_mac(b, d);
+        TB_LIT(b, ")");
+        tb_end(b);
+        tb_begin(b, 0);
+        TB_LIT(b, "Internet Protocol Version ");
+        tb_int(b, h->ipv);
+        TB_LIT(b, ", Src: ");
+        ok = tb_ascii(b, src);
+        TB_LIT(b, ", Dst: ");
+        ok = ok && tb_ascii(b, dst);
+        tb_end(b);
+    }
+    if (dst == NULL)
+        PyErr_Clear();
+    Py_XDECREF(data);
+    Py_XDECREF(src);
+    Py_XDECREF(dst);
+    return ok;
+}
+
+/* The TCP node's line (top level). */
+static void
+th_tcp_line(TreeBuf *b, const HeadNums *h)
+{
+    tb_begin(b, 0);
+    TB_LIT(b, "Transmission Control Protocol, Src Port: ");
+    tb_int(b, h->sport);
+    TB_LIT(b, ", Dst Port: ");
+    tb_int(b, h->dport);
+    TB_LIT(b, ", Seq: ");
+    tb_int(b, h->rseq);
+    if (h->flags & 16) {
+        TB_LIT(b, ", Ack: ");
+        tb_int(b, h->rack);
+    }
+    TB_LIT(b, ", Len: ");
+    tb_int(b, h->plen);
+    tb_end(b);
+}
+
+/* The TCP node's lines. */
+static void
+th_tcp_fields(TreeBuf *b, const HeadNums *h)
+{
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Source Port: ");
+    tb_int(b, h->sport);
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Destination Port: ");
+    tb_int(b, h->dport);
+    tb_end(b);
+    if (h->has_index) {
+        tb_begin(b, TH_FORK);
+        TB_LIT(b, "[Stream index: ");
+        tb_int(b, h->index);
+        TB_LIT(b, "]");
+        tb_end(b);
+    }
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "[TCP Segment Len: ");
+    tb_int(b, h->plen);
+    TB_LIT(b, "]");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Sequence Number: ");
+    tb_int(b, h->rseq);
+    TB_LIT(b, "    (relative sequence number)");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Sequence Number (raw): ");
+    tb_int(b, h->seq);
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Acknowledgment Number: ");
+    tb_int(b, h->flags & 16 ? h->rack : h->ack);
+    if (h->flags & 16)
+        TB_LIT(b, "    (relative ack number)");
+    tb_end(b);
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Acknowledgment number (raw): ");
+    tb_int(b, h->ack);
+    tb_end(b);
+}
+
+/* The Flags and Window lines, the last of the TCP node; 0 when a flag's name is not plain ASCII (or an error). */
+static int
+th_tcp_tail(TreeBuf *b, const HeadNums *h)
+{
+    static const char hex[] = "0123456789abcdef";
+    char code[5] = {'0', 'x', hex[(h->flags >> 8) & 15], hex[(h->flags >> 4) & 15], hex[h->flags & 15]};
+    tb_begin(b, TH_FORK);
+    TB_LIT(b, "Flags: ");
+    tb_raw(b, code, 5);
+    TB_LIT(b, " (");
+    int ok = 1, first = 1;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(th_flag_names); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(th_flag_names, i);
+        long bit = PyLong_AsLong(PyTuple_GET_ITEM(pair, 0));
+        if (bit == -1 && PyErr_Occurred())
+            return 0;
+        if (!(h->flags & bit))
+            continue;
+        if (!first)
+            TB_LIT(b, ", ");
+        first = 0;
+        ok = ok && tb_ascii(b, PyTuple_GET_ITEM(pair, 1));
+    }
+    TB_LIT(b, ")");
+    tb_end(b);
+    tb_begin(b, TH_END);
+    TB_LIT(b, "Window: ");
+    tb_int(b, h->window);
+    tb_end(b);
+    return ok;
+}
+
+/* tree_head(p, prev, t0, fork, end, width): packet_head's text, or None where the Python twin must draw it. */
+static PyObject *
+tree_head(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || th_flag_names == NULL || !PyUnicode_Check(args[3]) || !PyUnicode_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "tree_head(p, prev, t0, fork, end, width) after tree_configure");
+        return NULL;
+    }
+    Py_ssize_t width = PyLong_AsSsize_t(args[5]);
+    if (width == -1 && PyErr_Occurred())
+        return NULL;
+    HeadNums h;
+    if (!PyFloat_CheckExact(args[2]) || !(args[1] == Py_None || PyFloat_CheckExact(args[1])) || !th_read(args[0], &h)
+        || h.linktype != 1)
+        Py_RETURN_NONE;
+    double delta = args[1] == Py_None ? 0.0 : h.ts - PyFloat_AS_DOUBLE(args[1]);
+    TreeBuf buf, *b = &buf;
+    b->n = b->full = 0;
+    Py_ssize_t top = 0, inner = 0, step = PyUnicode_GET_LENGTH(args[3]);
+    int ok = th_frame(b, &h, delta, PyFloat_AS_DOUBLE(args[2])) && th_link_ip(b, args[0], &h);
+    th_tcp_line(b, &h);
+    th_tcp_fields(b, &h);
+    ok = ok && th_tcp_tail(b, &h);
+    PyObject *out = NULL;
+    /* measure: the top lines against the width, the others (their guide not counted) against width - step */
+    for (Py_ssize_t i = 0, start = 0; ok && i < b->n; i++) {
+        if (b->buf[i] != '\n')
+            continue;
+        int guided = b->buf[start] == TH_FORK || b->buf[start] == TH_END;
+        Py_ssize_t len = i - start - guided;
+        if (guided && len > inner)
+            inner = len;
+        else if (!guided && len > top)
+            top = len;
+        start = i + 1;
+    }
+    if (ok && !b->full && top <= width && inner <= width - step && width - step > 0)
+        out = tb_finish(b, args[3], args[4]);
+    else if (ok || !PyErr_Occurred())
+        out = Py_NewRef(Py_None);
+    return out;
+}
+
+/* Where the first *limit* lines of *text* end (the index of the newline after the last kept one, or the length);
+   -1 when one of them is not printable or the group does not surely fit *room* cells (Pen.fits decides then). */
+static Py_ssize_t
+tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *lines)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, longest = 0, i = 0;
+    Py_UCS4 widest = 0;
+    *lines = 0;
+    for (; i <= n; i++) {
+        Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : '\n';
+        if (c == '\n') {
+            if (i - start > longest)
+                longest = i - start;
+            start = i + 1;
+            if (++*lines == limit)
+                break;
+            continue;
+        }
+        if (c > widest)
+            widest = c;
+        if (c < 0x20 || (c >= 0x7F && !Py_UNICODE_ISPRINTABLE(c)))
+            return -1;
+    }
+    if (room < 1 || (longest + longest > room && (widest > 0x7F || longest > room)))
+        return -1;
+    return i < n ? i : n;
+}
+
+/* tree_leaves(text, fork, end, room, limit): Pen.leaves_text's drawing, or None where Python must decide. */
+static PyObject *
+tree_leaves(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "tree_leaves(text, fork, end, room, limit)");
+        return NULL;
+    }
+    PyObject *text = args[0], *fork = args[1], *end = args[2];
+    Py_ssize_t room = PyLong_AsSsize_t(args[3]), limit = PyLong_AsSsize_t(args[4]), lines;
+    if ((room == -1 || limit == -1) && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t stop = limit > 0 ? tl_measure(text, room, limit, &lines) : -1;
+    if (stop < 0)
+        Py_RETURN_NONE;
+    Py_ssize_t lf = PyUnicode_GET_LENGTH(fork);
+    Py_UCS4 maxchar = PyUnicode_MAX_CHAR_VALUE(text);
+    if (PyUnicode_MAX_CHAR_VALUE(fork) > maxchar)
+        maxchar = PyUnicode_MAX_CHAR_VALUE(fork);
+    if (PyUnicode_MAX_CHAR_VALUE(end) > maxchar)
+        maxchar = PyUnicode_MAX_CHAR_VALUE(end);
+    /* every kept line gets its guide and a newline: stop - (lines - 1) characters of text, lines newlines */
+    PyObject *out = PyUnicode_New(stop + 1 + (lines - 1) * lf + PyUnicode_GET_LENGTH(end), maxchar);
+    if (out == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t o = 0, start = 0;
+    for (Py_ssize_t k = 0; k < lines; k++) {
+        Py_ssize_t nl = start;
+        while (nl < stop && PyUnicode_READ(kind, data, nl) != '\n')
+            nl++;
+        PyObject *guide = k + 1 < lines ? fork : end;
+        if (PyUnicode_CopyCharacters(out, o, guide, 0, PyUnicode_GET_LENGTH(guide)) < 0
+            || PyUnicode_CopyCharacters(out, o + PyUnicode_GET_LENGTH(guide), text, start, nl - start) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        o += PyUnicode_GET_LENGTH(guide) + nl - start;
+        PyUnicode_WRITE(PyUnicode_KIND(out), PyUnicode_DATA(out), o++, '\n');
+        start = nl + 1;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
      "configure(Message, WsFrame): locate the slots of both event classes."},
@@ -1975,6 +2513,12 @@ static PyMethodDef methods[] = {
      "tcp_parser(segment_type, fallback) -> parse(linktype, data): segment_type instances, else fallback's result"},
     {"unmask", (PyCFunction)(void (*)(void))unmask, METH_FASTCALL,
      "unmask(data, key) -> bytes: data XOR the repeating 4-byte key"},
+    {"tree_configure", (PyCFunction)tree_configure, METH_O,
+     "tree_configure(flag_names): render.packets.tcp_flags's ((bit, name), ...) table, before tree_head"},
+    {"tree_head", (PyCFunction)(void (*)(void))tree_head, METH_FASTCALL,
+     "tree_head(p, prev, t0, fork, end, width) -> str or None: render.tree.packet_head's text"},
+    {"tree_leaves", (PyCFunction)(void (*)(void))tree_leaves, METH_FASTCALL,
+     "tree_leaves(text, fork, end, room, limit) -> str or None: render.nodes.Pen.leaves_text's text"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .tls_tree import tls_nodes
+from ..flow import TCP_FLAG_NAMES
+from ..speedups import speedups
 from ..events import (CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, Upgrade,
                       WsFrame)
 from ..findings import KINDS, Severity
@@ -25,6 +27,11 @@ LINK_NAMES = {0: "Null/Loopback", 1: "Ethernet II", 101: "Raw packet data", 108:
               113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 228: "Raw packet data",
               229: "Raw packet data"}
 HOLD_LIMIT = 2000  # packets held back at most while waiting for an HTTP response
+
+_c_head = None  # the C twin of packet_head, when the speedups are built
+if speedups is not None and hasattr(speedups, "tree_head"):
+    speedups.tree_configure(TCP_FLAG_NAMES)
+    _c_head = speedups.tree_head
 
 
 def seconds(x: float) -> str:
@@ -121,12 +128,12 @@ class TreeBuilder:
                 frames.append(ev)
             elif cls is Finding or cls is HttpRequest or cls is HttpResponse or cls is TlsRecordSeen:
                 return None
-        root, labels = frame_labels(p, prev, t0)
-        tcp_root, tcp = tcp_labels(p)
-        tops = [root, link_label(p), ip_label(p), tcp_root]
-        if not (pen.fit_plain(tops, 0) and pen.fit_plain(labels + tcp, 1)):
-            return None
-        out = [root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n", pen.leaves("", tcp)]
+        head = _c_head(p, prev, t0, pen.fork, pen.end, pen.width) if _c_head is not None else None
+        if head is None:
+            head = packet_head(p, prev, t0, pen)
+            if head is None:
+                return None
+        out = [head]
         if frames:
             completed = _pair(events)
             for f, frags in zip(frames, fragments):
@@ -195,6 +202,18 @@ def frame_labels(p: Packet, prev: float | None, t0: float) -> tuple[str, list[st
         f"Frame Number: {p.frame}",
         f"Frame Length: {wire} bytes ({wire * 8} bits)",
         f"Capture Length: {cap} bytes ({cap * 8} bits)"])
+
+
+def packet_head(p: Packet, prev: float | None, t0: float, pen: Pen) -> str | None:
+    """The Frame, link layer, IP and TCP nodes of a plain packet drawn by *pen* (None when a line does not fit):
+    the reference of the C ``tree_head``."""
+    root, labels = frame_labels(p, prev, t0)
+    tcp_root, tcp = tcp_labels(p)
+    tops = [root, link_label(p), ip_label(p), tcp_root]
+    if not (pen.fit_plain(tops, 0) and pen.fit_plain(labels + tcp, 1)):
+        return None
+    return "".join([root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n",
+                    pen.leaves("", tcp)])
 
 
 def _request_key(request: HttpRequest) -> tuple[int, int]:

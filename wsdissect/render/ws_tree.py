@@ -15,6 +15,7 @@ from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
 
 _EXT_BYTES = {126: 2, 127: 8}  # the 7-bit length code -> bytes of the extended length after it
+JSON_LINES = 400  # lines of a JSON payload shown at most
 
 
 class FrameSpans:
@@ -99,10 +100,10 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
         return True
     if f.masked:
         more.append("Masked payload")
-    label, lines = _content(f, msg)
+    label, body = _content_body(f, msg)
     packed = _compressed_labels(msg) if data and msg.compressed else ()  # the lines before the decompressed data
     depth = 3 if packed else 2  # of the line that shows the payload
-    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2) and pen.fits(lines, depth + 1)):
+    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2)):
         return False
     payload, inner = pen.branch("", "Payload", not tail)
     if packed:  # under Payload: the size as sent, then the decompressed size with the payload under it
@@ -112,7 +113,13 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     content = pen.long_branch(inner, label, True, depth)
     if content is None:
         return False
-    out += head, pen.leaves("", more, False), payload, content[0], pen.leaves(content[1], lines), pen.leaves("", tail)
+    if body.__class__ is str:
+        under = pen.leaves_text(content[1], body, depth + 1, JSON_LINES)
+    else:
+        under = pen.leaves(content[1], body) if pen.fits(body, depth + 1) else None
+    if under is None:
+        return False
+    out += head, pen.leaves("", more, False), payload, content[0], under, pen.leaves("", tail)
     return True
 
 
@@ -180,6 +187,12 @@ def _compressed_labels(msg: Message) -> tuple[str, str]:
 
 def _content(f: WsFrame, msg: Message | None) -> tuple[str, list[str]]:
     """The line that shows the payload (close code, ping data, text, JSON, hex) and the lines under it."""
+    label, body = _content_body(f, msg)
+    return label, body.split("\n")[:JSON_LINES] if body.__class__ is str else body
+
+
+def _content_body(f: WsFrame, msg: Message | None) -> tuple[str, list[str] | str]:
+    """:func:`_content`, with JSON's lines left as the text whose first ``JSON_LINES`` lines they are."""
     op = f.opcode
     if op == 8:
         if msg is None or msg.close_code is None:
@@ -195,6 +208,6 @@ def _content(f: WsFrame, msg: Message | None) -> tuple[str, list[str]]:
     if msg.opcode == 1 and msg.text is not None:
         text, is_json = pretty_payload(msg.text)
         if is_json:
-            return "Text (JSON):", safe(text, 20000, newlines=True).split("\n")[:400]
+            return "Text (JSON):", safe(text, 20000, newlines=True)
         return f"Text: {safe(text, 2000)}", []
     return f"Data ({len(msg.payload)} bytes)", hexdump(msg.payload)
