@@ -168,7 +168,7 @@ class Pen:
 
     def leaves_text(self, indent: str, text: str, depth: int, limit: int) -> str | None:
         """The first *limit* lines of *text* as :meth:`leaves` under *indent*, *depth* levels down; None when one
-        does not fit (:meth:`fits`)."""
+        is not printable or does not fit (:meth:`fits`)."""
         if _c_leaves is not None:
             drawn = _c_leaves(text, indent + self.fork, indent + self.end, self.rooms[depth], limit)
             if drawn is not None:

@@ -121,11 +121,17 @@ class TreeBuilder:
         fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
         if p.layers:
             return None
-        frames = []
+        frames = []  # [frame, the message it completed or None] (as _pair pairs them)
+        last = None
         for ev in events:
             cls = ev.__class__
             if cls is WsFrame:
-                frames.append(ev)
+                last = [ev, None]
+                frames.append(last)
+            elif cls is Message:
+                if last is not None and ev.last_frame == last[0].frame:
+                    last[1] = ev
+                    last = None
             elif cls is Finding or cls is HttpRequest or cls is HttpResponse or cls is TlsRecordSeen:
                 return None
         head = _c_head(p, prev, t0, pen.fork, pen.end, pen.width) if _c_head is not None else None
@@ -134,11 +140,10 @@ class TreeBuilder:
             if head is None:
                 return None
         out = [head]
-        if frames:
-            completed = _pair(events)
-            for f, frags in zip(frames, fragments):
-                if not ws_text(f, completed.get(id(f)), frags, f.conn.index in self.deflate, pen, out):
-                    return None
+        deflate = self.deflate
+        for (f, msg), frags in zip(frames, fragments):
+            if not ws_text(f, msg, frags, f.conn.index in deflate, pen, out):
+                return None
         return out
 
     @staticmethod
@@ -351,19 +356,25 @@ class DetailView:
     def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
         if pkt.__class__ is Skimmed and not self.held and not self.waiting and self._skip(pkt, events):
             return
-        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times and streams from its start
-            self.end_held()
-            self.t0 = self.prev_ts = None
-            self.builder = TreeBuilder()
-            self.missing = set(self.frames or ())
-        self.waiting += self.builder.observe(events)
-        self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
+        for ev in events:
+            if ev.__class__ is CaptureStart:  # a new capture: its times and streams from its start
+                self.end_held()
+                self.t0 = self.prev_ts = None
+                self.builder = TreeBuilder()
+                self.missing = set(self.frames or ())
+                break
+        requests = self.builder.observe(events)
+        if requests or self.waiting:
+            self.waiting = [r for r in self.waiting + requests if not self.builder.answered(r)]
         if pkt is None:
             return
         if pkt.__class__ is Skimmed:
             for ev in events:
                 if ev.__class__ is Resumed:  # skimming ended: the fragments its frames would have told
                     self.builder.fragments.update(ev.fragments)
+        if not self.held and not self.waiting:  # nothing to wait for: drawn at once
+            self._render(pkt, events)
+            return
         self.held.append((pkt, events))
         if len(self.held) > HOLD_LIMIT:
             self.waiting.clear()  # an unanswered request: stop waiting for its response
