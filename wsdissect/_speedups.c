@@ -2415,10 +2415,11 @@ tree_head(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
-/* Where the first *limit* lines of *text* end (the index of the newline after the last kept one, or the length);
-   -1 when one of them is not printable or the group does not surely fit *room* cells (Pen.fits decides then). */
+/* Where the first *limit* lines of *text* end (the index of the newline after the last kept one, or the length),
+   their count and their widest character; -1 when one of them is not printable or they may not fit *room* cells
+   (Pen.fits decides then). */
 static Py_ssize_t
-tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *lines)
+tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *lines, Py_UCS4 *maxchar)
 {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -2442,6 +2443,7 @@ tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *lines)
     }
     if (room < 1 || (longest + longest > room && (widest > 0x7F || longest > room)))
         return -1;
+    *maxchar = widest;
     return i < n ? i : n;
 }
 
@@ -2457,12 +2459,12 @@ tree_leaves(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t room = PyLong_AsSsize_t(args[3]), limit = PyLong_AsSsize_t(args[4]), lines;
     if ((room == -1 || limit == -1) && PyErr_Occurred())
         return NULL;
-    Py_ssize_t stop = limit > 0 ? tl_measure(text, room, limit, &lines) : -1;
+    Py_UCS4 maxchar = 0;  /* of the characters written: a str is made in its narrowest kind */
+    Py_ssize_t stop = limit > 0 ? tl_measure(text, room, limit, &lines, &maxchar) : -1;
     if (stop < 0)
         Py_RETURN_NONE;
     Py_ssize_t lf = PyUnicode_GET_LENGTH(fork);
-    Py_UCS4 maxchar = PyUnicode_MAX_CHAR_VALUE(text);
-    if (PyUnicode_MAX_CHAR_VALUE(fork) > maxchar)
+    if (lines > 1 && PyUnicode_MAX_CHAR_VALUE(fork) > maxchar)
         maxchar = PyUnicode_MAX_CHAR_VALUE(fork);
     if (PyUnicode_MAX_CHAR_VALUE(end) > maxchar)
         maxchar = PyUnicode_MAX_CHAR_VALUE(end);
