@@ -1952,7 +1952,7 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
-/* ---- treec: show -V detail-tree text (twins: render/tree.py packet_head, render/nodes.py Pen.leaves_text) ---- */
+/* ---- treec: show -V detail-tree text (twins: render/tree.py packet_head, nodes.py Pen.leaves_text, ws_tree.py _frame_text) ---- */
 
 /* The Packet attributes tree_head reads, by name (Packet is whatever class the dissector emits). */
 enum {
@@ -1964,10 +1964,15 @@ static const char *th_names[TH_N] = {
     "ack", "flags", "window", "payload_len", "conn", "rel_seq", "rel_ack", "index",
 };
 static PyObject *th_attr[TH_N];
+/* The WsFrame attributes tree_frame reads. */
+enum { TF_FIN, TF_MASKED, TF_MASK_KEY, TF_RSV, TF_OPCODE, TF_LENGTH_CODE, TF_PAYLOAD_LEN, TF_N };
+static const char *tf_names[TF_N] = {"fin", "masked", "mask_key", "rsv", "opcode", "length_code", "payload_len"};
+static PyObject *tf_attr[TF_N];
 static PyObject *th_flag_names;  /* ((bit, name), ...): render.packets.tcp_flags's table */
 #define TH_CAP_BYTES 4096        /* the head's text at most (longer: the Python path draws it) */
 #define TH_FORK '\x01'           /* placeholders for the guides in the ASCII buffer */
 #define TH_END '\x02'
+#define TH_SPACE '\x03'
 
 static PyObject *
 tree_configure(PyObject *self, PyObject *flag_names)
@@ -1986,6 +1991,9 @@ tree_configure(PyObject *self, PyObject *flag_names)
     }
     for (int i = 0; i < TH_N; i++)
         if (th_attr[i] == NULL && (th_attr[i] = PyUnicode_InternFromString(th_names[i])) == NULL)
+            return NULL;
+    for (int i = 0; i < TF_N; i++)
+        if (tf_attr[i] == NULL && (tf_attr[i] = PyUnicode_InternFromString(tf_names[i])) == NULL)
             return NULL;
     Py_INCREF(flag_names);
     Py_XSETREF(th_flag_names, flag_names);
@@ -2077,20 +2085,23 @@ tb_mac(TreeBuf *b, const unsigned char *m)
     tb_raw(b, out, 17);
 }
 
-/* The text of *b* with its guide placeholders replaced by *fork* and *end* (str). */
+/* The text of *b* with its guide placeholders replaced by guides[0] (fork), [1] (end) and [2] (space): str. */
 static PyObject *
-tb_finish(TreeBuf *b, PyObject *fork, PyObject *end)
+tb_finish(TreeBuf *b, PyObject *const *guides)
 {
-    Py_ssize_t nf = 0, ne = 0;
-    for (Py_ssize_t i = 0; i < b->n; i++) {
-        nf += b->buf[i] == TH_FORK;
-        ne += b->buf[i] == TH_END;
+    Py_ssize_t count[3] = {0, 0, 0}, total = b->n;
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < b->n; i++)
+        if (b->buf[i] >= TH_FORK && b->buf[i] <= TH_SPACE)
+            count[b->buf[i] - TH_FORK]++;
+    for (int g = 0; g < 3; g++) {
+        if (!count[g])
+            continue;
+        total += count[g] * (PyUnicode_GET_LENGTH(guides[g]) - 1);
+        if (PyUnicode_MAX_CHAR_VALUE(guides[g]) > maxchar)
+            maxchar = PyUnicode_MAX_CHAR_VALUE(guides[g]);
     }
-    Py_ssize_t lf = PyUnicode_GET_LENGTH(fork), le = PyUnicode_GET_LENGTH(end);
-    Py_UCS4 maxchar = PyUnicode_MAX_CHAR_VALUE(fork);
-    if (PyUnicode_MAX_CHAR_VALUE(end) > maxchar)
-        maxchar = PyUnicode_MAX_CHAR_VALUE(end);
-    PyObject *out = PyUnicode_New(b->n - nf - ne + nf * lf + ne * le, maxchar < 127 ? 127 : maxchar);
+    PyObject *out = PyUnicode_New(total, maxchar);
     if (out == NULL)
         return NULL;
     int kind = PyUnicode_KIND(out);
@@ -2098,8 +2109,8 @@ tb_finish(TreeBuf *b, PyObject *fork, PyObject *end)
     Py_ssize_t o = 0;
     for (Py_ssize_t i = 0; i < b->n; i++) {
         char c = b->buf[i];
-        if (c == TH_FORK || c == TH_END) {
-            PyObject *g = c == TH_FORK ? fork : end;
+        if (c >= TH_FORK && c <= TH_SPACE) {
+            PyObject *g = guides[c - TH_FORK];
             int gk = PyUnicode_KIND(g);
             const void *gd = PyUnicode_DATA(g);
             for (Py_ssize_t j = 0, n = PyUnicode_GET_LENGTH(g); j < n; j++)
@@ -2119,9 +2130,9 @@ typedef struct {
 } HeadNums;
 
 static int
-th_int(PyObject *p, int name, long long *out)
+th_int(PyObject *p, PyObject *name, long long *out)
 {
-    PyObject *v = PyObject_GetAttr(p, th_attr[name]);
+    PyObject *v = PyObject_GetAttr(p, name);
     if (v == NULL) {
         PyErr_Clear();
         return 0;
@@ -2151,7 +2162,7 @@ th_opt_int(PyObject *p, int name, long long fallback, long long *out)
         *out = fallback;
         return 1;
     }
-    return th_int(p, name, out);
+    return th_int(p, th_attr[name], out);
 }
 
 static int
@@ -2162,7 +2173,7 @@ th_read(PyObject *p, HeadNums *h)
     long long *outs[] = {&h->frame, &h->wire, &h->cap, &h->linktype, &h->ipv, &h->sport, &h->dport, &h->seq,
                          &h->ack, &h->flags, &h->window, &h->plen};
     for (int i = 0; i < 12; i++)
-        if (!th_int(p, names[i], outs[i]))
+        if (!th_int(p, th_attr[names[i]], outs[i]))
             return 0;
     if (!th_opt_int(p, TH_REL_SEQ, h->seq, &h->rseq) || !th_opt_int(p, TH_REL_ACK, h->ack, &h->rack))
         return 0;
@@ -2172,7 +2183,7 @@ th_read(PyObject *p, HeadNums *h)
         return 0;
     }
     h->has_index = conn != Py_None;
-    int ok = !h->has_index || th_int(conn, TH_INDEX, &h->index);
+    int ok = !h->has_index || th_int(conn, th_attr[TH_INDEX], &h->index);
     Py_DECREF(conn);
     PyObject *ts = ok ? PyObject_GetAttr(p, th_attr[TH_TS]) : NULL;
     if (ts == NULL) {
@@ -2409,42 +2420,107 @@ tree_head(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         start = i + 1;
     }
     if (ok && !b->full && top <= width && inner <= width - step && width - step > 0)
-        out = tb_finish(b, args[3], args[4]);
+        out = tb_finish(b, args + 3);  /* (no space guide in it) */
     else if (ok || !PyErr_Occurred())
         out = Py_NewRef(Py_None);
     return out;
 }
 
-/* Where the first *limit* lines of *text* end (the index of the newline after the last kept one, or the length),
-   their count and their widest character; -1 when one of them is not printable or they may not fit *room* cells
-   (Pen.fits decides then). */
-static Py_ssize_t
-tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *lines, Py_UCS4 *maxchar)
+#define TL_LINES 1024  /* lines drawn by tl_draw at most (more: the Python twin draws them) */
+
+/* The first *limit* lines of *text*: where each ends in ends[] (the index of its newline, or the length), how many
+   and their widest character; 0 when one of them is not printable or may not fit *room* cells (Pen.fits decides
+   then: a line fits when twice its length does, or when it is ASCII and its length does). */
+static int
+tl_measure(PyObject *text, Py_ssize_t room, Py_ssize_t limit, Py_ssize_t *ends, Py_ssize_t *lines,
+           Py_UCS4 *maxchar)
 {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, longest = 0, i = 0;
-    Py_UCS4 widest = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0;
+    Py_UCS4 widest = 0, line_widest = 0;
     *lines = 0;
-    for (; i <= n; i++) {
-        Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : '\n';
+    if (room < 1 || limit < 1 || limit > TL_LINES)
+        return 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        Py_UCS4 c = i == n ? '\n' : kind == PyUnicode_1BYTE_KIND ? ((const Py_UCS1 *)data)[i]
+                                                                 : PyUnicode_READ(kind, data, i);
         if (c == '\n') {
-            if (i - start > longest)
-                longest = i - start;
-            start = i + 1;
-            if (++*lines == limit)
+            Py_ssize_t len = i - start;
+            if (len + len > room && (line_widest > 0x7F || len > room))
+                return 0;
+            ends[(*lines)++] = i;
+            if (*lines == limit)
                 break;
+            start = i + 1;
+            line_widest = 0;
             continue;
         }
-        if (c > widest)
-            widest = c;
+        if (c > line_widest) {
+            line_widest = c;
+            if (c > widest)
+                widest = c;
+        }
         if (c < 0x20 || (c >= 0x7F && !Py_UNICODE_ISPRINTABLE(c)))
-            return -1;
+            return 0;
     }
-    if (room < 1 || (longest + longest > room && (widest > 0x7F || longest > room)))
-        return -1;
     *maxchar = widest;
-    return i < n ? i : n;
+    return 1;
+}
+
+/* Characters [start, start + n) of *s* into *odata* (of kind *okind*, wide enough) at *o*. */
+static void
+tl_put(int okind, void *odata, Py_ssize_t o, PyObject *s, Py_ssize_t start, Py_ssize_t n)
+{
+    int k = PyUnicode_KIND(s);
+    const void *d = PyUnicode_DATA(s);
+    if (k == okind) {
+        memcpy((char *)odata + o * k, (const char *)d + start * k, (size_t)(n * k));
+    } else if (k == PyUnicode_1BYTE_KIND && okind == PyUnicode_2BYTE_KIND) {
+        Py_UCS2 *to = (Py_UCS2 *)odata + o;
+        const Py_UCS1 *from = (const Py_UCS1 *)d + start;
+        for (Py_ssize_t i = 0; i < n; i++)
+            to[i] = from[i];
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++)
+            PyUnicode_WRITE(okind, odata, o + i, PyUnicode_READ(k, d, start + i));
+    }
+}
+
+/* The first *limit* lines of *text* (str), each after *reps* times *indent* then *fork* (the last: *end*), with its
+   newline; None when tl_measure says Python must decide. */
+static PyObject *
+tl_draw(PyObject *text, PyObject *indent, int reps, PyObject *fork, PyObject *end, Py_ssize_t room, Py_ssize_t limit)
+{
+    Py_ssize_t ends[TL_LINES], lines;
+    Py_UCS4 maxchar = 0;  /* of the characters written: a str is made in its narrowest kind */
+    if (!tl_measure(text, room, limit, ends, &lines, &maxchar))
+        Py_RETURN_NONE;
+    Py_ssize_t li = reps ? PyUnicode_GET_LENGTH(indent) : 0, lf = PyUnicode_GET_LENGTH(fork);
+    PyObject *pieces[3] = {reps ? indent : NULL, lines > 1 ? fork : NULL, end};
+    for (int i = 0; i < 3; i++)
+        if (pieces[i] != NULL && PyUnicode_MAX_CHAR_VALUE(pieces[i]) > maxchar)
+            maxchar = PyUnicode_MAX_CHAR_VALUE(pieces[i]);
+    /* every kept line gets its guide and a newline: ends[-1] - (lines - 1) characters of text, lines newlines */
+    PyObject *out = PyUnicode_New(ends[lines - 1] + 1 + lines * li * reps + (lines - 1) * lf
+                                  + PyUnicode_GET_LENGTH(end), maxchar);
+    if (out == NULL)
+        return NULL;
+    int okind = PyUnicode_KIND(out);
+    void *odata = PyUnicode_DATA(out);
+    Py_ssize_t o = 0, start = 0;
+    for (Py_ssize_t k = 0; k < lines; k++) {
+        PyObject *guide = k + 1 < lines ? fork : end;
+        for (int r = 0; r < reps; r++, o += li)
+            tl_put(okind, odata, o, indent, 0, li);
+        tl_put(okind, odata, o, guide, 0, PyUnicode_GET_LENGTH(guide));
+        o += PyUnicode_GET_LENGTH(guide);
+        tl_put(okind, odata, o, text, start, ends[k] - start);
+        o += ends[k] - start;
+        PyUnicode_WRITE(okind, odata, o++, '\n');
+        start = ends[k] + 1;
+    }
+    return out;
 }
 
 /* tree_leaves(text, fork, end, room, limit): Pen.leaves_text's drawing, or None where Python must decide. */
@@ -2455,40 +2531,134 @@ tree_leaves(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "tree_leaves(text, fork, end, room, limit)");
         return NULL;
     }
-    PyObject *text = args[0], *fork = args[1], *end = args[2];
-    Py_ssize_t room = PyLong_AsSsize_t(args[3]), limit = PyLong_AsSsize_t(args[4]), lines;
+    Py_ssize_t room = PyLong_AsSsize_t(args[3]), limit = PyLong_AsSsize_t(args[4]);
     if ((room == -1 || limit == -1) && PyErr_Occurred())
         return NULL;
-    Py_UCS4 maxchar = 0;  /* of the characters written: a str is made in its narrowest kind */
-    Py_ssize_t stop = limit > 0 ? tl_measure(text, room, limit, &lines, &maxchar) : -1;
-    if (stop < 0)
-        Py_RETURN_NONE;
-    Py_ssize_t lf = PyUnicode_GET_LENGTH(fork);
-    if (lines > 1 && PyUnicode_MAX_CHAR_VALUE(fork) > maxchar)
-        maxchar = PyUnicode_MAX_CHAR_VALUE(fork);
-    if (PyUnicode_MAX_CHAR_VALUE(end) > maxchar)
-        maxchar = PyUnicode_MAX_CHAR_VALUE(end);
-    /* every kept line gets its guide and a newline: stop - (lines - 1) characters of text, lines newlines */
-    PyObject *out = PyUnicode_New(stop + 1 + (lines - 1) * lf + PyUnicode_GET_LENGTH(end), maxchar);
-    if (out == NULL)
-        return NULL;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t o = 0, start = 0;
-    for (Py_ssize_t k = 0; k < lines; k++) {
-        Py_ssize_t nl = start;
-        while (nl < stop && PyUnicode_READ(kind, data, nl) != '\n')
-            nl++;
-        PyObject *guide = k + 1 < lines ? fork : end;
-        if (PyUnicode_CopyCharacters(out, o, guide, 0, PyUnicode_GET_LENGTH(guide)) < 0
-            || PyUnicode_CopyCharacters(out, o + PyUnicode_GET_LENGTH(guide), text, start, nl - start) < 0) {
-            Py_DECREF(out);
-            return NULL;
+    return tl_draw(args[0], NULL, 0, args[1], args[2], room, limit);
+}
+
+/* The header fields of a WebSocket frame that tree_frame draws from. */
+typedef struct {
+    long long rsv, opcode, lc, plen;
+    int fin, masked;
+    PyObject *mask_key;  /* a new reference: None or bytes */
+} FrameFields;
+
+/* 1: *h* read from frame *f*; 0: an attribute is missing or unusual (no exception left set). */
+static int
+tf_read(PyObject *f, FrameFields *h)
+{
+    long long *ints[] = {&h->rsv, &h->opcode, &h->lc, &h->plen};
+    int *bools[] = {&h->fin, &h->masked};
+    h->mask_key = NULL;
+    for (int i = 0; i < 4; i++)
+        if (!th_int(f, tf_attr[TF_RSV + i], ints[i]))
+            return 0;
+    for (int i = 0; i < 2; i++) {
+        PyObject *v = PyObject_GetAttr(f, tf_attr[TF_FIN + i]);
+        if (v == NULL || (v != Py_True && v != Py_False)) {
+            Py_XDECREF(v);
+            PyErr_Clear();
+            return 0;
         }
-        o += PyUnicode_GET_LENGTH(guide) + nl - start;
-        PyUnicode_WRITE(PyUnicode_KIND(out), PyUnicode_DATA(out), o++, '\n');
-        start = nl + 1;
+        *bools[i] = v == Py_True;
+        Py_DECREF(v);
     }
+    h->mask_key = PyObject_GetAttr(f, tf_attr[TF_MASK_KEY]);
+    if (h->mask_key == NULL)
+        PyErr_Clear();
+    return h->mask_key != NULL && (h->mask_key == Py_None || (PyBytes_CheckExact(h->mask_key)
+                                                              && PyBytes_GET_SIZE(h->mask_key) <= 64))
+           && h->rsv >= 0 && h->rsv < 8 && h->opcode >= 0 && h->opcode < 16 && h->lc >= 0 && h->lc < 128
+           && h->plen > 0;
+}
+
+/* The lines between the header's bit fields and the JSON: extended length, masking key, Masked payload (each
+   checked against *room1*), then Payload and Text (JSON): (its label against *room2*); 0 when one may not fit. */
+static int
+tf_middle(TreeBuf *b, const FrameFields *h, Py_ssize_t room1, Py_ssize_t room2)
+{
+    Py_ssize_t start = b->n;
+    if (h->lc >= 126) {
+        tb_begin(b, TH_FORK);
+        if (h->lc == 126)
+            TB_LIT(b, "Extended Payload length (16 bits): ");
+        else
+            TB_LIT(b, "Extended Payload length (64 bits): ");
+        tb_int(b, h->plen);
+        tb_end(b);
+    }
+    if (h->masked && h->mask_key != Py_None) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *k = (const unsigned char *)PyBytes_AS_STRING(h->mask_key);
+        tb_begin(b, TH_FORK);
+        TB_LIT(b, "Masking-Key: ");
+        for (Py_ssize_t i = 0; i < PyBytes_GET_SIZE(h->mask_key); i++) {
+            char two[2] = {hex[k[i] >> 4], hex[k[i] & 15]};
+            tb_raw(b, two, 2);
+        }
+        tb_end(b);
+    }
+    if (h->masked) {
+        tb_begin(b, TH_FORK);
+        TB_LIT(b, "Masked payload");
+        tb_end(b);
+    }
+    for (Py_ssize_t i = start, line = start; i < b->n; i++) {  /* each line: the placeholder, text, newline */
+        if (b->buf[i] == '\n') {
+            if (room1 < 1 || i - line - 1 > room1)
+                return 0;
+            line = i + 1;
+        }
+    }
+    TB_LIT(b, "\x02Payload\n\x03\x02Text (JSON):\n");
+    return !b->full && room2 >= (Py_ssize_t)sizeof("Text (JSON):") - 1;
+}
+
+/* tree_frame(f, pretty, memo, deflate, guides, width, lines): ws_tree._frame_text's pieces for a frame of a
+   one-frame, uncompressed message shown as pretty JSON, as a tuple of str; None where Python must draw it. */
+static PyObject *
+tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PyUnicode_Check(args[1]) || !PyDict_Check(args[2]) || !PyTuple_Check(args[4])
+        || PyTuple_GET_SIZE(args[4]) != 4 || tf_attr[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "tree_frame(f, pretty, memo, deflate, guides, width, lines) after "
+                                         "tree_configure");
+        return NULL;
+    }
+    PyObject *space = PyTuple_GET_ITEM(args[4], 0), *fork = PyTuple_GET_ITEM(args[4], 2);
+    PyObject *end = PyTuple_GET_ITEM(args[4], 3);
+    Py_ssize_t width = PyLong_AsSsize_t(args[5]), limit = PyLong_AsSsize_t(args[6]);
+    int deflate = PyObject_IsTrue(args[3]);
+    if (((width == -1 || limit == -1) && PyErr_Occurred()) || deflate < 0)
+        return NULL;
+    if (!PyUnicode_Check(space) || !PyUnicode_Check(fork) || !PyUnicode_Check(end))
+        Py_RETURN_NONE;
+    FrameFields h;
+    PyObject *out = NULL, *head = NULL;
+    if (tf_read(args[0], &h)) {
+        long b0 = (h.fin ? 0x80 : 0) | (long)(h.rsv << 4) | (long)h.opcode, b1 = (h.masked ? 0x80 : 0) | (long)h.lc;
+        PyObject *key = PyLong_FromLong(b0 << 9 | b1 << 1 | deflate);  /* ws_tree._drawn_header's key */
+        head = key != NULL ? PyDict_GetItemWithError(args[2], key) : NULL;
+        Py_XDECREF(key);
+    }
+    Py_ssize_t step = PyUnicode_GET_LENGTH(fork);
+    TreeBuf buf = {.n = 0, .full = 0};
+    if (head != NULL && PyUnicode_Check(head) && PyUnicode_GET_LENGTH(head) > 0
+        && tf_middle(&buf, &h, width - step, width - 2 * step)) {
+        PyObject *guides[3] = {fork, end, space};
+        PyObject *middle = tb_finish(&buf, guides);
+        PyObject *under = middle != NULL ? tl_draw(args[1], space, 2, fork, end, width - 3 * step, limit) : NULL;
+        if (under != NULL && under != Py_None)
+            out = PyTuple_Pack(3, head, middle, under);
+        else if (under == Py_None)
+            out = Py_NewRef(Py_None);
+        Py_XDECREF(middle);
+        Py_XDECREF(under);
+    } else if (!PyErr_Occurred()) {
+        out = Py_NewRef(Py_None);
+    }
+    Py_XDECREF(h.mask_key);
     return out;
 }
 
@@ -2521,6 +2691,8 @@ static PyMethodDef methods[] = {
      "tree_head(p, prev, t0, fork, end, width) -> str or None: render.tree.packet_head's text"},
     {"tree_leaves", (PyCFunction)(void (*)(void))tree_leaves, METH_FASTCALL,
      "tree_leaves(text, fork, end, room, limit) -> str or None: render.nodes.Pen.leaves_text's text"},
+    {"tree_frame", (PyCFunction)(void (*)(void))tree_frame, METH_FASTCALL,
+     "tree_frame(f, pretty, memo, deflate, guides, width, lines) -> (str, str, str) or None: ws_tree._frame_text's"},
     {NULL, NULL, 0, NULL},
 };
 

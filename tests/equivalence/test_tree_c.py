@@ -1,6 +1,7 @@
-"""The C drawing of ``show -V``'s common parts (``_speedups.tree_head``, ``tree_leaves``) is exactly its Python twin's
-(``render.tree.packet_head``, ``render.nodes.Pen.leaves_text``) wherever it draws, it draws the common cases, and a
-whole ``show -V`` with the C functions is the output without them."""
+"""The C drawing of ``show -V``'s common parts (``_speedups.tree_head``, ``tree_leaves``, ``tree_frame``) is exactly
+its Python twin's (``render.tree.packet_head``, ``render.nodes.Pen.leaves_text``, ``render.ws_tree._frame_text``)
+wherever it draws, it draws the common cases, and a whole ``show -V`` with the C functions is the output without
+them."""
 from __future__ import annotations
 
 import math
@@ -11,12 +12,12 @@ from hypothesis import strategies as st
 
 from tests.equivalence.test_view_text import LABELS
 from tests.golden._support import SAMPLES, run_cli
-from wsdissect.events import Packet
+from wsdissect.events import Message, Packet, WsFrame
 from wsdissect.flow import Conn
-from wsdissect.render import nodes, tree
+from wsdissect.render import nodes, tree, ws_tree
 from wsdissect.render.nodes import Guides, Pen
 
-pytestmark = pytest.mark.skipif(tree._c_head is None or nodes._c_leaves is None, reason="C speedups not built")
+pytestmark = pytest.mark.skipif(None in (tree._c_head, nodes._c_leaves, ws_tree._c_frame), reason="C speedups not built")
 CAPTURES = sorted(SAMPLES.glob("*.pcap"))
 
 
@@ -123,7 +124,44 @@ def test_show_v_with_c_is_show_v_without(path, width, color, monkeypatch):
     fast = run_cli(["show", "-V", str(path)], color, width)
     monkeypatch.setattr(tree, "_c_head", None)
     monkeypatch.setattr(nodes, "_c_leaves", None)
+    monkeypatch.setattr(ws_tree, "_c_frame", None)
     slow = run_cli(["show", "-V", str(path)], color, width)
     assert (fast.exit_code, fast.stdout) == (slow.exit_code, slow.stdout)
     if width == 160 and "tunnel" not in path.stem and "wss" not in path.stem:
         assert sum(taken) >= 10  # the C path was taken
+
+
+CONN = Conn(0, "10.0.0.1", 40000, "10.0.0.2", 80)
+JSON_TEXTS = st.lists(LABELS, min_size=1, max_size=10).map("\n".join) | st.sampled_from(
+    ['{\n  "type": "tick",\n  "sym": "日経225",\n  "pad": "' + "x" * 95 + '"\n}', "[]", "{\n  \"a\": \"\\u001b\"\n}"])
+
+
+@st.composite
+def frames(draw) -> WsFrame:
+    masked = draw(st.booleans())
+    return WsFrame(CONN, "server_to_client", 1, 1, 0.0, draw(st.booleans()), draw(st.integers(0, 7)),
+                   draw(st.sampled_from([0, 1, 2])), masked,
+                   draw(st.sampled_from([b"\x01\x02\x03\x04", b"", b"\xff" * 8])) if masked else draw(
+                       st.none() | st.just(b"\x00\x00\x00\x00")), draw(st.sampled_from([1, 125, 126, 127, 0])),
+                   draw(st.integers(1, 1 << 62)), b"", b"", True, 0)
+
+
+@settings(max_examples=600, deadline=None)
+@given(f=frames(), pretty=JSON_TEXTS, deflate=st.booleans(), width=st.integers(1, 120), ascii_only=st.booleans(),
+       lines=st.integers(1, 12), warm=st.booleans())
+def test_c_frame_is_frame_text(f, pretty, deflate, width, ascii_only, lines, warm):
+    """With the header's drawing in the pen's memo (*warm*) or not: C draws what ``_frame_text`` draws."""
+    pen = _pen(width, ascii_only)
+    msg = Message(CONN, "server_to_client", 1, b"{}", True, 1, 1, 0.0, 0.0, 1, False, 2, text="{}")
+    if warm:
+        ws_tree._drawn_header(f, deflate, pen)
+    drawn = ws_tree._c_frame(f, pretty, pen.memo, deflate, pen.guides, pen.width, lines)
+    out: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ws_tree, "JSON_LINES", lines)
+        ok = ws_tree._frame_text(f, msg, [], deflate, pen, out, ("Text (JSON):", pretty))
+    if drawn is not None:
+        assert ok and "".join(drawn) == "".join(out)
+    if warm and ok and width >= 60 and pretty.isascii() and pretty.replace("\n", "").isprintable() \
+            and len(f.mask_key or b"") <= 8:
+        assert drawn is not None  # the common case is taken by C

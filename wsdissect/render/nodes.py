@@ -121,7 +121,7 @@ class Pen:
     only after :meth:`fits` said yes for its labels.  *wrap*: rich's layout of a label too long for its line."""
 
     def __init__(self, width: int, guides: Guides, codes: Codes, wrap: Wrap | None = None):
-        self.width, self.codes, self.wrap = width, codes, wrap
+        self.width, self.codes, self.wrap, self.guides = width, codes, wrap, guides
         self.space, self.cont, self.fork, self.end = guides
         self.step = len(guides.fork)  # (rich's guides are all as wide)
         self.rooms = [width - self.step * depth for depth in range(5)]  # cells for a label at each depth

@@ -8,6 +8,7 @@ from typing import Optional
 
 from ..events import Message, WsFrame
 from ..findings import Severity
+from ..speedups import speedups
 from ..rfc6455 import close_code_label, opcode_label
 from .app_view import add_unit_nodes
 from .nodes import Node, Pen, Span
@@ -17,6 +18,7 @@ from .text import bitfield, hexdump, pretty_payload, safe
 _EXT_BYTES = {126: 2, 127: 8}  # the 7-bit length code -> bytes of the extended length after it
 JSON_LINES = 400  # lines of a JSON payload shown at most
 JSON_TEXT = 20000  # characters of a JSON payload shown at most
+_c_frame = getattr(speedups, "tree_frame", None)  # the C twin of _frame_text for pretty JSON, when built
 
 
 class FrameSpans:
@@ -87,6 +89,21 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
     data = f.opcode < 8 and msg is not None
     if not f.complete or (data and (not msg.complete or msg.app)):
         return False
+    content = _content_body(f, msg) if f.payload_len else None
+    if content is not None and content[1].__class__ is str and _c_frame is not None and msg.fragments == 1 \
+            and not msg.compressed and len(content[1]) <= JSON_TEXT:  # (pretty JSON: a data message's)
+        drawn = _c_frame(f, content[1], pen.memo, deflate, pen.guides, pen.width, JSON_LINES)
+        if drawn is not None:
+            out += drawn
+            return True
+    return _frame_text(f, msg, fragments, deflate, pen, out, content)
+
+
+def _frame_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], deflate: bool, pen: Pen,
+                out: list[str], content: tuple[str, list[str] | str] | None) -> bool:
+    """:func:`ws_text` in Python (the reference of the C ``tree_frame``), *content* made already (None: the frame
+    has no payload)."""
+    data = f.opcode < 8 and msg is not None
     head = _drawn_header(f, deflate, pen)
     if not head:
         return False
@@ -105,7 +122,7 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
         more.append("Masked payload")
     if (more or tail) and not pen.fit_plain(more + tail, 1):
         return False
-    label, body = _content_body(f, msg)
+    label, body = content
     lead = _packed_lead(msg, label, not tail, pen) if data and msg.compressed else _lead(label, not tail, pen)
     if lead is None:
         return False
@@ -162,10 +179,11 @@ def _under(body: list[str] | str, indent: str, depth: int, pen: Pen) -> str | No
 def _drawn_header(f: WsFrame, deflate: bool, pen: Pen) -> str:
     """The ``WebSocket`` line and the bit-field lines of *f*'s header, drawn by *pen* with more lines to come
     ('' when a line does not fit); drawn once per header and pen."""
-    key = ((0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code, deflate)
+    b0, b1 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code
+    key = b0 << 9 | b1 << 1 | deflate  # (the C tree_frame looks it up by the same key)
     drawn = pen.memo.get(key)
     if drawn is None:
-        first, second = _header_labels(*key)
+        first, second = _header_labels(b0, b1, deflate)
         labels = first + second
         drawn = pen.memo[key] = (pen.styled("WebSocket", "bright_cyan") + pen.leaves("", labels, False)
                                  if pen.fits(labels, 1) else "")
