@@ -1970,9 +1970,8 @@ static const char *tf_names[TF_N] = {"fin", "masked", "mask_key", "rsv", "opcode
 static PyObject *tf_attr[TF_N];
 static PyObject *th_flag_names;  /* ((bit, name), ...): render.packets.tcp_flags's table */
 #define TH_CAP_BYTES 4096        /* the head's text at most (longer: the Python path draws it) */
-#define TH_FORK '\x01'           /* placeholders for the guides in the ASCII buffer */
-#define TH_END '\x02'
-#define TH_SPACE '\x03'
+#define TH_MARKS 64              /* guides in a TreeBuf at most */
+enum { TH_FORK = 1, TH_END, TH_SPACE };  /* the guides a TreeBuf marks (0: a top-level line) */
 
 static PyObject *
 tree_configure(PyObject *self, PyObject *flag_names)
@@ -2000,10 +1999,13 @@ tree_configure(PyObject *self, PyObject *flag_names)
     Py_RETURN_NONE;
 }
 
+/* ASCII text and where the guides go in it (each mark: position * 4 + guide), with the longest top-level and
+   guided lines written; *full* when something did not fit in it. */
 typedef struct {
     char buf[TH_CAP_BYTES];
-    Py_ssize_t n;
-    int full;
+    Py_ssize_t n, line_start, top, inner;
+    Py_ssize_t marks[TH_MARKS];
+    int nmarks, guided, full;
 } TreeBuf;
 
 static void
@@ -2034,17 +2036,33 @@ tb_int(TreeBuf *b, long long v)
     tb_raw(b, tmp + i, 24 - i);
 }
 
-/* A line begins: *guide* is TH_FORK, TH_END or 0 (a top-level line). */
+/* A guide goes here. */
 static void
-tb_begin(TreeBuf *b, char guide)
+tb_mark(TreeBuf *b, int guide)
 {
-    if (guide)
-        tb_raw(b, &guide, 1);
+    if (b->nmarks == TH_MARKS)
+        b->full = 1;
+    else
+        b->marks[b->nmarks++] = b->n * 4 + guide;
 }
 
+/* A line begins: *guide* is TH_FORK, TH_END or 0 (a top-level line). */
+static void
+tb_begin(TreeBuf *b, int guide)
+{
+    if (guide)
+        tb_mark(b, guide);
+    b->guided = guide != 0;
+    b->line_start = b->n;
+}
+
+/* The line ends (its length counts towards the longest of its kind). */
 static void
 tb_end(TreeBuf *b)
 {
+    Py_ssize_t len = b->n - b->line_start, *longest = b->guided ? &b->inner : &b->top;
+    if (len > *longest)
+        *longest = len;
     TB_LIT(b, "\n");
 }
 
@@ -2085,38 +2103,52 @@ tb_mac(TreeBuf *b, const unsigned char *m)
     tb_raw(b, out, 17);
 }
 
-/* The text of *b* with its guide placeholders replaced by guides[0] (fork), [1] (end) and [2] (space): str. */
+/* *n* ASCII characters into *odata* (of kind *okind*) at *o*. */
+static void
+tb_put_ascii(int okind, void *odata, Py_ssize_t o, const char *src, Py_ssize_t n)
+{
+    if (okind == PyUnicode_1BYTE_KIND) {
+        memcpy((Py_UCS1 *)odata + o, src, (size_t)n);
+    } else if (okind == PyUnicode_2BYTE_KIND) {
+        Py_UCS2 *to = (Py_UCS2 *)odata + o;
+        for (Py_ssize_t i = 0; i < n; i++)
+            to[i] = (unsigned char)src[i];
+    } else {
+        Py_UCS4 *to = (Py_UCS4 *)odata + o;
+        for (Py_ssize_t i = 0; i < n; i++)
+            to[i] = (unsigned char)src[i];
+    }
+}
+
+static void tl_put(int okind, void *odata, Py_ssize_t o, PyObject *s, Py_ssize_t start, Py_ssize_t n);
+
+/* The text of *b* with its guides: guides[0] (fork), [1] (end) and [2] (space), str. */
 static PyObject *
 tb_finish(TreeBuf *b, PyObject *const *guides)
 {
-    Py_ssize_t count[3] = {0, 0, 0}, total = b->n;
+    Py_ssize_t total = b->n;
     Py_UCS4 maxchar = 127;
-    for (Py_ssize_t i = 0; i < b->n; i++)
-        if (b->buf[i] >= TH_FORK && b->buf[i] <= TH_SPACE)
-            count[b->buf[i] - TH_FORK]++;
-    for (int g = 0; g < 3; g++) {
-        if (!count[g])
-            continue;
-        total += count[g] * (PyUnicode_GET_LENGTH(guides[g]) - 1);
-        if (PyUnicode_MAX_CHAR_VALUE(guides[g]) > maxchar)
-            maxchar = PyUnicode_MAX_CHAR_VALUE(guides[g]);
+    for (int m = 0; m < b->nmarks; m++) {
+        PyObject *g = guides[(b->marks[m] & 3) - 1];
+        total += PyUnicode_GET_LENGTH(g);
+        if (PyUnicode_MAX_CHAR_VALUE(g) > maxchar)
+            maxchar = PyUnicode_MAX_CHAR_VALUE(g);
     }
     PyObject *out = PyUnicode_New(total, maxchar);
     if (out == NULL)
         return NULL;
     int kind = PyUnicode_KIND(out);
     void *data = PyUnicode_DATA(out);
-    Py_ssize_t o = 0;
-    for (Py_ssize_t i = 0; i < b->n; i++) {
-        char c = b->buf[i];
-        if (c >= TH_FORK && c <= TH_SPACE) {
-            PyObject *g = guides[c - TH_FORK];
-            int gk = PyUnicode_KIND(g);
-            const void *gd = PyUnicode_DATA(g);
-            for (Py_ssize_t j = 0, n = PyUnicode_GET_LENGTH(g); j < n; j++)
-                PyUnicode_WRITE(kind, data, o++, PyUnicode_READ(gk, gd, j));
-        } else {
-            PyUnicode_WRITE(kind, data, o++, (Py_UCS4)(unsigned char)c);
+    Py_ssize_t o = 0, run = 0;  /* run: where the ASCII not copied yet begins */
+    for (int m = 0; m <= b->nmarks; m++) {
+        Py_ssize_t at = m < b->nmarks ? b->marks[m] >> 2 : b->n;
+        tb_put_ascii(kind, data, o, b->buf + run, at - run);
+        o += at - run;
+        run = at;
+        if (m < b->nmarks) {
+            PyObject *g = guides[(b->marks[m] & 3) - 1];
+            tl_put(kind, data, o, g, 0, PyUnicode_GET_LENGTH(g));
+            o += PyUnicode_GET_LENGTH(g);
         }
     }
     return out;
@@ -2400,26 +2432,15 @@ tree_head(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     double delta = args[1] == Py_None ? 0.0 : h.ts - PyFloat_AS_DOUBLE(args[1]);
     TreeBuf buf, *b = &buf;
-    b->n = b->full = 0;
-    Py_ssize_t top = 0, inner = 0, step = PyUnicode_GET_LENGTH(args[3]);
+    b->n = b->top = b->inner = b->nmarks = b->full = 0;
+    Py_ssize_t step = PyUnicode_GET_LENGTH(args[3]);
     int ok = th_frame(b, &h, delta, PyFloat_AS_DOUBLE(args[2])) && th_link_ip(b, args[0], &h);
     th_tcp_line(b, &h);
     th_tcp_fields(b, &h);
     ok = ok && th_tcp_tail(b, &h);
     PyObject *out = NULL;
-    /* measure: the top lines against the width, the others (their guide not counted) against width - step */
-    for (Py_ssize_t i = 0, start = 0; ok && i < b->n; i++) {
-        if (b->buf[i] != '\n')
-            continue;
-        int guided = b->buf[start] == TH_FORK || b->buf[start] == TH_END;
-        Py_ssize_t len = i - start - guided;
-        if (guided && len > inner)
-            inner = len;
-        else if (!guided && len > top)
-            top = len;
-        start = i + 1;
-    }
-    if (ok && !b->full && top <= width && inner <= width - step && width - step > 0)
+    /* the top lines against the width, the others (their guide not counted) against width - step */
+    if (ok && !b->full && b->top <= width && b->inner <= width - step && width - step > 0)
         out = tb_finish(b, args + 3);  /* (no space guide in it) */
     else if (ok || !PyErr_Occurred())
         out = Py_NewRef(Py_None);
@@ -2578,7 +2599,6 @@ tf_read(PyObject *f, FrameFields *h)
 static int
 tf_middle(TreeBuf *b, const FrameFields *h, Py_ssize_t room1, Py_ssize_t room2)
 {
-    Py_ssize_t start = b->n;
     if (h->lc >= 126) {
         tb_begin(b, TH_FORK);
         if (h->lc == 126)
@@ -2604,14 +2624,15 @@ tf_middle(TreeBuf *b, const FrameFields *h, Py_ssize_t room1, Py_ssize_t room2)
         TB_LIT(b, "Masked payload");
         tb_end(b);
     }
-    for (Py_ssize_t i = start, line = start; i < b->n; i++) {  /* each line: the placeholder, text, newline */
-        if (b->buf[i] == '\n') {
-            if (room1 < 1 || i - line - 1 > room1)
-                return 0;
-            line = i + 1;
-        }
-    }
-    TB_LIT(b, "\x02Payload\n\x03\x02Text (JSON):\n");
+    if (b->nmarks && (room1 < 1 || b->inner > room1))
+        return 0;
+    tb_begin(b, TH_END);
+    TB_LIT(b, "Payload");
+    tb_end(b);
+    tb_mark(b, TH_SPACE);
+    tb_begin(b, TH_END);
+    TB_LIT(b, "Text (JSON):");
+    tb_end(b);
     return !b->full && room2 >= (Py_ssize_t)sizeof("Text (JSON):") - 1;
 }
 
@@ -2643,7 +2664,8 @@ tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(key);
     }
     Py_ssize_t step = PyUnicode_GET_LENGTH(fork);
-    TreeBuf buf = {.n = 0, .full = 0};
+    TreeBuf buf;
+    buf.n = buf.top = buf.inner = buf.nmarks = buf.full = 0;
     if (head != NULL && PyUnicode_Check(head) && PyUnicode_GET_LENGTH(head) > 0
         && tf_middle(&buf, &h, width - step, width - 2 * step)) {
         PyObject *guides[3] = {fork, end, space};

@@ -85,7 +85,14 @@ class TreeBuilder:
 
     def track(self, events: list) -> list[list[tuple[int, int]]]:
         """The fragments so far of the message of each WebSocket frame of the packet (call for every packet)."""
-        return [self._fragments(e) for e in events if e.__class__ is WsFrame]
+        out = []
+        for e in events:
+            if e.__class__ is WsFrame:
+                if 0 < e.opcode < 8 and e.fin and not self.fragments:  # a whole message, no other one under way
+                    out.append([(e.frame, e.payload_len)])  # (what _fragments gives it)
+                else:
+                    out.append(self._fragments(e))
+        return out
 
     def nodes(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float) -> list[Node]:
         """The tree of packet *p*: Frame, link layer, IP, TCP, HTTP heads, WebSocket frames, expert info."""
