@@ -27,6 +27,7 @@ LINK_NAMES = {0: "Null/Loopback", 1: "Ethernet II", 101: "Raw packet data", 108:
               113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 228: "Raw packet data",
               229: "Raw packet data"}
 HOLD_LIMIT = 2000  # packets held back at most while waiting for an HTTP response
+HTTP_LABEL = "Hypertext Transfer Protocol"
 
 _c_head = None  # the C twin of packet_head, when the speedups are built
 if speedups is not None and hasattr(speedups, "tree_head"):
@@ -124,12 +125,12 @@ class TreeBuilder:
     def text(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float,
              pen: Pen) -> list[str] | None:
         """The tree of packet *p* drawn by *pen* (pieces of text that make its lines), when it has only the
-        common parts (Frame, a plain link layer, IP, TCP, WebSocket frames of complete messages) and every line
-        fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
+        common parts (Frame, a plain link layer, IP, TCP, HTTP heads, WebSocket frames of complete messages) and
+        every line fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
         if p.layers:
             return None
         frames = []  # [frame, the message it completed or None] (as _pair pairs them)
-        last = None
+        last = heads = None
         for ev in events:
             cls = ev.__class__
             if cls is WsFrame:
@@ -139,7 +140,10 @@ class TreeBuilder:
                 if last is not None and ev.last_frame == last[0].frame:
                     last[1] = ev
                     last = None
-            elif cls is Finding or cls is HttpRequest or cls is HttpResponse or cls is TlsRecordSeen:
+            elif cls is HttpRequest or cls is HttpResponse:
+                heads = heads or []
+                heads.append(ev)
+            elif cls is Finding or cls is TlsRecordSeen:
                 return None
         head = _c_head(p, prev, t0, pen.fork, pen.end, pen.width) if _c_head is not None else None
         if head is None:
@@ -147,11 +151,25 @@ class TreeBuilder:
             if head is None:
                 return None
         out = [head]
+        if heads and not self._http_text(p, heads, events, pen, out):
+            return None
         deflate = self.deflate
         for (f, msg), frags in zip(frames, fragments):
             if not ws_text(f, msg, frags, f.conn.index in deflate, pen, out):
                 return None
         return out
+
+    def _http_text(self, p: Packet, heads: list, events: list, pen: Pen, out: list[str]) -> bool:
+        """Append the nodes of the HTTP heads of packet *p* among *heads* drawn by *pen*; False when a line does
+        not fit."""
+        upgrades = [e for e in events if e.__class__ is Upgrade]
+        for h in heads:
+            if h.frame == p.frame:
+                labels = self.http_labels(h, upgrades)
+                if not (pen.fit_plain([HTTP_LABEL], 0) and pen.fits(labels, 1)):
+                    return False
+                out.append(pen.styled(HTTP_LABEL, "green") + pen.leaves("", labels))
+        return True
 
     @staticmethod
     def _frame_node(p: Packet, prev: float | None, t0: float) -> Node:
@@ -162,33 +180,37 @@ class TreeBuilder:
 
     def _http_node(self, p: Packet, h, upgrades: list) -> Node:
         start = p.data.find(h.raw, payload_start(p)) if h.first_frame == p.frame else -1
-        t = Node("Hypertext Transfer Protocol", "green", (start, start + len(h.raw)) if start >= 0 else None)
-        pos = start
+        t = Node(HTTP_LABEL, "green", (start, start + len(h.raw)) if start >= 0 else None)
+        spans = _line_spans(h.raw, start) if start >= 0 else []
+        labels = self.http_labels(h, upgrades)
+        t.children = [Node(label, "", spans[i] if i < len(spans) else None) for i, label in enumerate(labels)]
+        return t
+
+    def http_labels(self, h, upgrades: list) -> list[str]:
+        """The lines of the node of HTTP head *h*: its lines as sent (escaped), then Wireshark's generated ones."""
+        out = []
         for raw_line in h.raw.split(b"\n"):
-            end = pos + len(raw_line) + 1  # the line as sent, with its \n
             if raw_line:
                 line = raw_line.decode("utf-8", "backslashreplace")
-                t.add(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n"),
-                      span=(pos, min(end, start + len(h.raw))) if start >= 0 else None)
-            pos = end
+                out.append(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n"))
         conn = h.conn.index
         if h.__class__ is HttpRequest:
-            t.add(f"[Full request URI: {safe(full_uri(h), 1000)}]")
-            t.add(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
+            out.append(f"[Full request URI: {safe(full_uri(h), 1000)}]")
+            out.append(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
             rf = self.response_frame.get(_request_key(h))
             if rf is not None:
-                t.add(f"[Response in frame: {rf}]")
-        else:
-            t.add(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]")
-            if h.request is not None:
-                t.add(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]")
-                t.add(f"[Request in frame: {h.request.frame}]")
-                t.add(f"[Request URI: {safe(full_uri(h.request), 1000)}]")
-            for up in upgrades:
-                if up.response is h:
-                    t.add(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]")
-                    t.add(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]")
-        return t
+                out.append(f"[Response in frame: {rf}]")
+            return out
+        out.append(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]")
+        if h.request is not None:
+            out.append(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]")
+            out.append(f"[Request in frame: {h.request.frame}]")
+            out.append(f"[Request URI: {safe(full_uri(h.request), 1000)}]")
+        for up in upgrades:
+            if up.response is h:
+                out.append(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]")
+                out.append(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]")
+        return out
 
     def _fragments(self, f: WsFrame) -> list[tuple[int, int]]:
         """(frame, payload length) of the data frames of *f*'s message so far, *f* included."""
@@ -226,6 +248,19 @@ def packet_head(p: Packet, prev: float | None, t0: float, pen: Pen) -> str | Non
         return None
     return "".join([root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n",
                     pen.leaves("", tcp)])
+
+
+def _line_spans(raw: bytes, start: int) -> list[tuple[int, int]]:
+    """The byte ranges of the lines (each with its newline) of an HTTP head found at *start* in its packet, but for
+    empty ones."""
+    spans = []
+    pos = start
+    for raw_line in raw.split(b"\n"):
+        end = pos + len(raw_line) + 1
+        if raw_line:
+            spans.append((pos, min(end, start + len(raw))))
+        pos = end
+    return spans
 
 
 def _request_key(request: HttpRequest) -> tuple[int, int]:
