@@ -1952,7 +1952,7 @@ unmask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
-/* ---- treec: show -V detail-tree text (twins: render/tree.py packet_head, nodes.py Pen.leaves_text, ws_tree.py _frame_text) ---- */
+/* ---- treec: show -V detail-tree text (twins: tree.packet_head, nodes.Pen.leaves_text, ws_tree._frame_text) ---- */
 
 /* The Packet attributes tree_head reads, by name (Packet is whatever class the dissector emits). */
 enum {
@@ -1965,8 +1965,12 @@ static const char *th_names[TH_N] = {
 };
 static PyObject *th_attr[TH_N];
 /* The WsFrame attributes tree_frame reads. */
-enum { TF_FIN, TF_MASKED, TF_MASK_KEY, TF_RSV, TF_OPCODE, TF_LENGTH_CODE, TF_PAYLOAD_LEN, TF_N };
-static const char *tf_names[TF_N] = {"fin", "masked", "mask_key", "rsv", "opcode", "length_code", "payload_len"};
+enum {
+    TF_FIN, TF_MASKED, TF_MASK_KEY, TF_RSV, TF_OPCODE, TF_LENGTH_CODE, TF_PAYLOAD_LEN, TF_COMPLETE, TF_APP,
+    TF_FRAGMENTS, TF_COMPRESSED, TF_TEXT, TF_N
+};  /* (and of its Message: complete, app, opcode, fragments, compressed, text) */
+static const char *tf_names[TF_N] = {"fin", "masked", "mask_key", "rsv", "opcode", "length_code", "payload_len",
+                                     "complete", "app", "fragments", "compressed", "text"};
 static PyObject *tf_attr[TF_N];
 static PyObject *th_flag_names;  /* ((bit, name), ...): render.packets.tcp_flags's table */
 #define TH_CAP_BYTES 4096        /* the head's text at most (longer: the Python path draws it) */
@@ -2228,6 +2232,18 @@ th_read(PyObject *p, HeadNums *h)
     return ok && h->flags >= 0 && h->flags < 4096;  /* (0x{:03x}: three digits) */
 }
 
+/* "N bytes<what> (8N bits)" */
+static void
+tb_size(TreeBuf *b, long long n, const char *what)
+{
+    tb_int(b, n);
+    TB_LIT(b, " bytes");
+    tb_raw(b, what, (Py_ssize_t)strlen(what));
+    TB_LIT(b, " (");
+    tb_int(b, n * 8);
+    TB_LIT(b, " bits)");
+}
+
 /* The Frame node: its line and its six lines. */
 static int
 th_frame(TreeBuf *b, const HeadNums *h, double delta, double t0)
@@ -2236,14 +2252,9 @@ th_frame(TreeBuf *b, const HeadNums *h, double delta, double t0)
     TB_LIT(b, "Frame ");
     tb_int(b, h->frame);
     TB_LIT(b, ": ");
-    tb_int(b, h->wire);
-    TB_LIT(b, " bytes on wire (");
-    tb_int(b, h->wire * 8);
-    TB_LIT(b, " bits), ");
-    tb_int(b, h->cap);
-    TB_LIT(b, " bytes captured (");
-    tb_int(b, h->cap * 8);
-    TB_LIT(b, " bits)");
+    tb_size(b, h->wire, " on wire");
+    TB_LIT(b, ", ");
+    tb_size(b, h->cap, " captured");
     tb_end(b);
     tb_begin(b, TH_FORK);
     TB_LIT(b, "Epoch Time: ");
@@ -2265,17 +2276,11 @@ th_frame(TreeBuf *b, const HeadNums *h, double delta, double t0)
     tb_end(b);
     tb_begin(b, TH_FORK);
     TB_LIT(b, "Frame Length: ");
-    tb_int(b, h->wire);
-    TB_LIT(b, " bytes (");
-    tb_int(b, h->wire * 8);
-    TB_LIT(b, " bits)");
+    tb_size(b, h->wire, "");
     tb_end(b);
     tb_begin(b, TH_END);
     TB_LIT(b, "Capture Length: ");
-    tb_int(b, h->cap);
-    TB_LIT(b, " bytes (");
-    tb_int(b, h->cap * 8);
-    TB_LIT(b, " bits)");
+    tb_size(b, h->cap, "");
     tb_end(b);
     return ok;
 }
@@ -2636,50 +2641,102 @@ tf_middle(TreeBuf *b, const FrameFields *h, Py_ssize_t room1, Py_ssize_t room2)
     return !b->full && room2 >= (Py_ssize_t)sizeof("Text (JSON):") - 1;
 }
 
-/* tree_frame(f, pretty, memo, deflate, guides, width, lines): ws_tree._frame_text's pieces for a frame of a
-   one-frame, uncompressed message shown as pretty JSON, as a tuple of str; None where Python must draw it. */
-static PyObject *
-tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* 1 when attribute *name* of *obj* is *want* (None, True or False); 0 otherwise (no exception left set). */
+static int
+tf_is(PyObject *obj, int name, PyObject *want)
 {
-    if (nargs != 7 || !PyUnicode_Check(args[1]) || !PyDict_Check(args[2]) || !PyTuple_Check(args[4])
-        || PyTuple_GET_SIZE(args[4]) != 4 || tf_attr[0] == NULL) {
-        PyErr_SetString(PyExc_TypeError, "tree_frame(f, pretty, memo, deflate, guides, width, lines) after "
-                                         "tree_configure");
-        return NULL;
+    PyObject *v = PyObject_GetAttr(obj, tf_attr[name]);
+    if (v == NULL)
+        PyErr_Clear();
+    Py_XDECREF(v);
+    return v == want;
+}
+
+/* 1 when message *msg* is one complete, uncompressed text frame without application units and pretty_fn(msg.text)
+   gives JSON of at most *max_text* characters: *pretty* is then that text (a new reference); 0 when it is not
+   (the Python draws it); -1 on an error. */
+static int
+tf_pretty(PyObject *msg, PyObject *pretty_fn, Py_ssize_t max_text, PyObject **pretty)
+{
+    long long opcode, fragments;
+    *pretty = NULL;
+    if (!tf_is(msg, TF_COMPLETE, Py_True) || !tf_is(msg, TF_COMPRESSED, Py_False) || !tf_is(msg, TF_APP, Py_None)
+        || !th_int(msg, tf_attr[TF_OPCODE], &opcode) || opcode != 1
+        || !th_int(msg, tf_attr[TF_FRAGMENTS], &fragments) || fragments != 1)
+        return 0;
+    PyObject *text = PyObject_GetAttr(msg, tf_attr[TF_TEXT]);
+    if (text == NULL || !PyUnicode_Check(text)) {
+        PyErr_Clear();
+        Py_XDECREF(text);
+        return 0;
     }
-    PyObject *space = PyTuple_GET_ITEM(args[4], 0), *fork = PyTuple_GET_ITEM(args[4], 2);
-    PyObject *end = PyTuple_GET_ITEM(args[4], 3);
-    Py_ssize_t width = PyLong_AsSsize_t(args[5]), limit = PyLong_AsSsize_t(args[6]);
-    int deflate = PyObject_IsTrue(args[3]);
-    if (((width == -1 || limit == -1) && PyErr_Occurred()) || deflate < 0)
-        return NULL;
-    if (!PyUnicode_Check(space) || !PyUnicode_Check(fork) || !PyUnicode_Check(end))
-        Py_RETURN_NONE;
-    FrameFields h;
-    PyObject *out = NULL, *head = NULL;
-    if (tf_read(args[0], &h)) {
-        long b0 = (h.fin ? 0x80 : 0) | (long)(h.rsv << 4) | (long)h.opcode, b1 = (h.masked ? 0x80 : 0) | (long)h.lc;
-        PyObject *key = PyLong_FromLong(b0 << 9 | b1 << 1 | deflate);  /* ws_tree._drawn_header's key */
-        head = key != NULL ? PyDict_GetItemWithError(args[2], key) : NULL;
-        Py_XDECREF(key);
-    }
+    PyObject *res = PyObject_CallOneArg(pretty_fn, text);
+    Py_DECREF(text);
+    if (res == NULL)
+        return -1;
+    int ok = PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 2 && PyTuple_GET_ITEM(res, 1) == Py_True
+             && PyUnicode_Check(PyTuple_GET_ITEM(res, 0)) && PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(res, 0)) <= max_text;
+    if (ok)
+        *pretty = Py_NewRef(PyTuple_GET_ITEM(res, 0));
+    Py_DECREF(res);
+    return ok;
+}
+
+/* The frame's lines after its header's (*head*): (head, middle, JSON lines), or None where one may not fit. */
+static PyObject *
+tf_draw(const FrameFields *h, PyObject *head, PyObject *pretty, PyObject *guides, Py_ssize_t width, Py_ssize_t limit)
+{
+    PyObject *space = PyTuple_GET_ITEM(guides, 0), *fork = PyTuple_GET_ITEM(guides, 2);
+    PyObject *end = PyTuple_GET_ITEM(guides, 3);
     Py_ssize_t step = PyUnicode_GET_LENGTH(fork);
     TreeBuf buf;
     buf.n = buf.top = buf.inner = buf.nmarks = buf.full = 0;
-    if (head != NULL && PyUnicode_Check(head) && PyUnicode_GET_LENGTH(head) > 0
-        && tf_middle(&buf, &h, width - step, width - 2 * step)) {
-        PyObject *guides[3] = {fork, end, space};
-        PyObject *middle = tb_finish(&buf, guides);
-        PyObject *under = middle != NULL ? tl_draw(args[1], space, 2, fork, end, width - 3 * step, limit) : NULL;
-        if (under != NULL && under != Py_None)
-            out = PyTuple_Pack(3, head, middle, under);
-        else if (under == Py_None)
-            out = Py_NewRef(Py_None);
-        Py_XDECREF(middle);
-        Py_XDECREF(under);
-    } else if (!PyErr_Occurred()) {
-        out = Py_NewRef(Py_None);
+    if (!tf_middle(&buf, h, width - step, width - 2 * step))
+        Py_RETURN_NONE;
+    PyObject *marks[3] = {fork, end, space}, *out = NULL;
+    PyObject *middle = tb_finish(&buf, marks);
+    PyObject *under = middle != NULL ? tl_draw(pretty, space, 2, fork, end, width - 3 * step, limit) : NULL;
+    if (under != NULL)
+        out = under == Py_None ? Py_NewRef(Py_None) : PyTuple_Pack(3, head, middle, under);
+    Py_XDECREF(middle);
+    Py_XDECREF(under);
+    return out;
+}
+
+/* tree_frame(f, msg, pretty_fn, memo, deflate, guides, width, lines, max_text): what ws_tree.ws_text appends for a
+   data frame that is a whole message shown as pretty JSON (ws_tree._frame_text is the twin), as a tuple of str;
+   None where Python must draw it. */
+static PyObject *
+tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9 || !PyDict_Check(args[3]) || !PyTuple_Check(args[5]) || PyTuple_GET_SIZE(args[5]) != 4
+        || tf_attr[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "tree_frame(f, msg, pretty_fn, memo, deflate, guides, width, lines, "
+                                         "max_text) after tree_configure");
+        return NULL;
     }
+    Py_ssize_t width = PyLong_AsSsize_t(args[6]), limit = PyLong_AsSsize_t(args[7]);
+    Py_ssize_t max_text = PyLong_AsSsize_t(args[8]);
+    int deflate = PyObject_IsTrue(args[4]);
+    if (((width == -1 || limit == -1 || max_text == -1) && PyErr_Occurred()) || deflate < 0)
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(args[5], i)))
+            Py_RETURN_NONE;
+    FrameFields h;
+    PyObject *out = NULL, *head = NULL, *pretty = NULL;
+    if (tf_read(args[0], &h) && h.opcode < 8 && tf_is(args[0], TF_COMPLETE, Py_True)) {
+        long b0 = (h.fin ? 0x80 : 0) | (long)(h.rsv << 4) | (long)h.opcode, b1 = (h.masked ? 0x80 : 0) | (long)h.lc;
+        PyObject *key = PyLong_FromLong(b0 << 9 | b1 << 1 | deflate);  /* ws_tree._drawn_header's key */
+        head = key != NULL ? PyDict_GetItemWithError(args[3], key) : NULL;
+        Py_XDECREF(key);
+    }
+    int drawn = head != NULL && PyUnicode_Check(head) && PyUnicode_GET_LENGTH(head) > 0;
+    if (drawn && tf_pretty(args[1], args[2], max_text, &pretty) > 0)
+        out = tf_draw(&h, head, pretty, args[5], width, limit);
+    else if (!PyErr_Occurred())
+        out = Py_NewRef(Py_None);
+    Py_XDECREF(pretty);
     Py_XDECREF(h.mask_key);
     return out;
 }
@@ -2714,7 +2771,7 @@ static PyMethodDef methods[] = {
     {"tree_leaves", (PyCFunction)(void (*)(void))tree_leaves, METH_FASTCALL,
      "tree_leaves(text, fork, end, room, limit) -> str or None: render.nodes.Pen.leaves_text's text"},
     {"tree_frame", (PyCFunction)(void (*)(void))tree_frame, METH_FASTCALL,
-     "tree_frame(f, pretty, memo, deflate, guides, width, lines) -> (str, str, str) or None: ws_tree._frame_text's"},
+     "tree_frame(f, msg, pretty_fn, memo, deflate, guides, width, lines, max_text) -> (str, str, str) or None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,7 +17,8 @@ from wsdissect.flow import Conn
 from wsdissect.render import nodes, tree, ws_tree
 from wsdissect.render.nodes import Guides, Pen
 
-pytestmark = pytest.mark.skipif(None in (tree._c_head, nodes._c_leaves, ws_tree._c_frame), reason="C speedups not built")
+pytestmark = pytest.mark.skipif(None in (tree._c_head, nodes._c_leaves, ws_tree._c_frame),
+                                reason="C speedups not built")
 CAPTURES = sorted(SAMPLES.glob("*.pcap"))
 
 
@@ -105,7 +106,8 @@ def test_c_leaves_draws_pretty_json():
     pen = _pen(160, False)
     text = '{\n  "type": "tick",\n  "sym": "日経225"\n}'
     drawn = nodes._c_leaves(text, "    " + pen.fork, "    " + pen.end, pen.rooms[3], 400)
-    assert drawn == '    ├── {\n    ├──   "type": "tick",\n    ├──   "sym": "日経225"\n    └── }\n'
+    assert drawn == ('    ├── {\n    ├──   "type": "tick",\n'
+                     '    ├──   "sym": "日経225"\n    └── }\n')
     assert nodes._c_leaves("a\x1bb", pen.fork, pen.end, 100, 400) is None  # (escaped by the Python path)
 
 
@@ -143,25 +145,41 @@ def frames(draw) -> WsFrame:
                    draw(st.sampled_from([0, 1, 2])), masked,
                    draw(st.sampled_from([b"\x01\x02\x03\x04", b"", b"\xff" * 8])) if masked else draw(
                        st.none() | st.just(b"\x00\x00\x00\x00")), draw(st.sampled_from([1, 125, 126, 127, 0])),
-                   draw(st.integers(1, 1 << 62)), b"", b"", True, 0)
+                   draw(st.integers(1, 1 << 62)), b"", b"", draw(st.sampled_from([True, True, False])), 0)
+
+
+@st.composite
+def messages(draw) -> Message:
+    usual = st.sampled_from([True, True, False])
+    return Message(CONN, "server_to_client", draw(st.sampled_from([1, 1, 2])), b"{}", draw(usual), 1, 1, 0.0, 0.0,
+                   draw(st.sampled_from([1, 1, 2])), not draw(usual), 2, text=draw(st.sampled_from(["{}", "{}", None])),
+                   app=draw(st.sampled_from([None, None, ()])))
 
 
 @settings(max_examples=600, deadline=None)
-@given(f=frames(), pretty=JSON_TEXTS, deflate=st.booleans(), width=st.integers(1, 120), ascii_only=st.booleans(),
-       lines=st.integers(1, 12), warm=st.booleans())
-def test_c_frame_is_frame_text(f, pretty, deflate, width, ascii_only, lines, warm):
-    """With the header's drawing in the pen's memo (*warm*) or not: C draws what ``_frame_text`` draws."""
+@given(f=frames(), msg=messages(), pretty=JSON_TEXTS, is_json=st.booleans(), deflate=st.booleans(),
+       width=st.integers(1, 120), ascii_only=st.booleans(), lines=st.integers(1, 12), warm=st.booleans())
+def test_c_frame_is_ws_text(f, msg, pretty, is_json, deflate, width, ascii_only, lines, warm):
+    """With the header's drawing in the pen's memo (*warm*) or not: ``ws_text`` with C draws what it draws
+    without (``_frame_text``), for messages C takes and others."""
     pen = _pen(width, ascii_only)
-    msg = Message(CONN, "server_to_client", 1, b"{}", True, 1, 1, 0.0, 0.0, 1, False, 2, text="{}")
     if warm:
         ws_tree._drawn_header(f, deflate, pen)
-    drawn = ws_tree._c_frame(f, pretty, pen.memo, deflate, pen.guides, pen.width, lines)
-    out: list[str] = []
+    outs: list[list[str]] = [[], []]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ws_tree, "JSON_LINES", lines)
-        ok = ws_tree._frame_text(f, msg, [], deflate, pen, out, ("Text (JSON):", pretty))
+        mp.setattr(ws_tree, "pretty_payload", lambda text: (pretty, is_json) if is_json else (text, False))
+        drawn = ws_tree._c_frame(f, msg, ws_tree.pretty_payload, pen.memo, deflate, pen.guides, pen.width, lines,
+                                 20000)
+        ok = ws_tree.ws_text(f, msg, [], deflate, pen, outs[0])
+        mp.setattr(ws_tree, "_c_frame", None)
+        assert ws_tree.ws_text(f, msg, [], deflate, pen, outs[1]) == ok
+    assert "".join(outs[0]) == "".join(outs[1])
     if drawn is not None:
-        assert ok and "".join(drawn) == "".join(out)
-    if warm and ok and width >= 60 and pretty.isascii() and pretty.replace("\n", "").isprintable() \
-            and len(f.mask_key or b"") <= 8 and f.payload_len < 1 << 58:
+        assert ok and "".join(drawn) == "".join(outs[1])
+    whole = f.opcode < 8 and msg.text and msg.opcode == 1 and msg.fragments == 1 and not msg.compressed \
+        and msg.app is None
+    plain = pretty.isascii() and pretty.replace("\n", "").isprintable()
+    if whole and is_json and warm and ok and width >= 60 and plain and len(f.mask_key or b"") <= 8 \
+            and f.payload_len < 1 << 58:
         assert drawn is not None  # the common case is taken by C

@@ -470,7 +470,7 @@ class DetailView:
         drawn = self.builder.text(p, events, fragments, prev, self.t0, self.pen) if self.pen is not None else None
         if drawn is not None:
             if gap:
-                drawn[0] = "\n" + drawn[0]
+                drawn.insert(0, "\n")
             out.lines(drawn)
         else:
             if gap:

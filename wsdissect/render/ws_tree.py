@@ -86,17 +86,15 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
             out: list[str]) -> bool:
     """Append to *out* what :func:`ws_node` draws, drawn by *pen* straight away, for a complete frame of a complete
     message without application units; False for the others or when a line does not fit."""
-    data = f.opcode < 8 and msg is not None
-    if not f.complete or (data and (not msg.complete or msg.app)):
-        return False
-    content = _content_body(f, msg) if f.payload_len else None
-    if content is not None and content[1].__class__ is str and _c_frame is not None and msg.fragments == 1 \
-            and not msg.compressed and len(content[1]) <= JSON_TEXT:  # (pretty JSON: a data message's)
-        drawn = _c_frame(f, content[1], pen.memo, deflate, pen.guides, pen.width, JSON_LINES)
+    if _c_frame is not None and msg is not None:  # (C: a whole message in one frame shown as pretty JSON)
+        drawn = _c_frame(f, msg, pretty_payload, pen.memo, deflate, pen.guides, pen.width, JSON_LINES, JSON_TEXT)
         if drawn is not None:
             out += drawn
             return True
-    return _frame_text(f, msg, fragments, deflate, pen, out, content)
+    data = f.opcode < 8 and msg is not None
+    if not f.complete or (data and (not msg.complete or msg.app)):
+        return False
+    return _frame_text(f, msg, fragments, deflate, pen, out, _content_body(f, msg) if f.payload_len else None)
 
 
 def _frame_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], deflate: bool, pen: Pen,
