@@ -2729,6 +2729,7 @@ tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         long b0 = (h.fin ? 0x80 : 0) | (long)(h.rsv << 4) | (long)h.opcode, b1 = (h.masked ? 0x80 : 0) | (long)h.lc;
         PyObject *key = PyLong_FromLong(b0 << 9 | b1 << 1 | deflate);  /* ws_tree._drawn_header's key */
         head = key != NULL ? PyDict_GetItemWithError(args[3], key) : NULL;
+        Py_XINCREF(head);  /* (held while pretty_fn runs Python) */
         Py_XDECREF(key);
     }
     int drawn = head != NULL && PyUnicode_Check(head) && PyUnicode_GET_LENGTH(head) > 0;
@@ -2736,6 +2737,7 @@ tree_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         out = tf_draw(&h, head, pretty, args[5], width, limit);
     else if (!PyErr_Occurred())
         out = Py_NewRef(Py_None);
+    Py_XDECREF(head);
     Py_XDECREF(pretty);
     Py_XDECREF(h.mask_key);
     return out;
