@@ -178,7 +178,7 @@ def _drawn_header(f: WsFrame, deflate: bool, pen: Pen) -> str:
     """The ``WebSocket`` line and the bit-field lines of *f*'s header, drawn by *pen* with more lines to come
     ('' when a line does not fit); drawn once per header and pen."""
     b0, b1 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code
-    key = b0 << 9 | b1 << 1 | deflate  # (the C tree_frame looks it up by the same key)
+    key = b0 << 9 | b1 << 1 | deflate if b0 | b1 < 256 else (b0, b1, deflate)  # (the C tree_frame's key)
     drawn = pen.memo.get(key)
     if drawn is None:
         first, second = _header_labels(b0, b1, deflate)
