@@ -14,7 +14,10 @@ from rich.cells import cell_len
 from rich.text import Text
 from rich.tree import Tree
 
+from ..speedups import speedups
+
 Span = tuple[int, int]  # [start, end) byte offsets in the packet's captured bytes
+_c_leaves = getattr(speedups, "tree_leaves", None)  # the C twin of Pen.leaves_text's drawing, when built
 
 
 @dataclass(slots=True)
@@ -118,7 +121,7 @@ class Pen:
     only after :meth:`fits` said yes for its labels.  *wrap*: rich's layout of a label too long for its line."""
 
     def __init__(self, width: int, guides: Guides, codes: Codes, wrap: Wrap | None = None):
-        self.width, self.codes, self.wrap = width, codes, wrap
+        self.width, self.codes, self.wrap, self.guides = width, codes, wrap, guides
         self.space, self.cont, self.fork, self.end = guides
         self.step = len(guides.fork)  # (rich's guides are all as wide)
         self.rooms = [width - self.step * depth for depth in range(5)]  # cells for a label at each depth
@@ -162,6 +165,16 @@ class Pen:
         if len(labels) == 1:
             return indent + self.end + labels[0] + "\n"
         return fork + ("\n" + fork).join(labels[:-1]) + "\n" + indent + self.end + labels[-1] + "\n"
+
+    def leaves_text(self, indent: str, text: str, depth: int, limit: int) -> str | None:
+        """The first *limit* lines of *text* as :meth:`leaves` under *indent*, *depth* levels down; None when one
+        is not printable or does not fit (:meth:`fits`)."""
+        if _c_leaves is not None:
+            drawn = _c_leaves(text, indent + self.fork, indent + self.end, self.rooms[depth], limit)
+            if drawn is not None:
+                return drawn
+        lines = text.split("\n")[:limit]
+        return self.leaves(indent, lines) if self.fits(lines, depth) else None
 
     def branch(self, indent: str, label: str, last: bool) -> tuple[str, str]:
         """A child with children of its own: its line under *indent*, and the indent of its children."""

@@ -9,6 +9,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .tls_tree import tls_nodes
+from ..flow import TCP_FLAG_NAMES
+from ..speedups import speedups
 from ..events import (CaptureStart, Finding, HttpRequest, HttpResponse, Message, Packet, TlsRecordSeen, Upgrade,
                       WsFrame)
 from ..findings import KINDS, Severity
@@ -25,6 +27,12 @@ LINK_NAMES = {0: "Null/Loopback", 1: "Ethernet II", 101: "Raw packet data", 108:
               113: "Linux cooked capture v1", 276: "Linux cooked capture v2", 228: "Raw packet data",
               229: "Raw packet data"}
 HOLD_LIMIT = 2000  # packets held back at most while waiting for an HTTP response
+HTTP_LABEL = "Hypertext Transfer Protocol"
+
+_c_head = None  # the C twin of packet_head, when the speedups are built
+if speedups is not None and hasattr(speedups, "tree_head"):
+    speedups.tree_configure(TCP_FLAG_NAMES)
+    _c_head = speedups.tree_head
 
 
 def seconds(x: float) -> str:
@@ -78,7 +86,14 @@ class TreeBuilder:
 
     def track(self, events: list) -> list[list[tuple[int, int]]]:
         """The fragments so far of the message of each WebSocket frame of the packet (call for every packet)."""
-        return [self._fragments(e) for e in events if e.__class__ is WsFrame]
+        out = []
+        for e in events:
+            if e.__class__ is WsFrame:
+                if 0 < e.opcode < 8 and e.fin and not self.fragments:  # a whole message, no other one under way
+                    out.append([(e.frame, e.payload_len)])  # (what _fragments gives it)
+                else:
+                    out.append(self._fragments(e))
+        return out
 
     def nodes(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float) -> list[Node]:
         """The tree of packet *p*: Frame, link layer, IP, TCP, HTTP heads, WebSocket frames, expert info."""
@@ -110,29 +125,51 @@ class TreeBuilder:
     def text(self, p: Packet, events: list, fragments: list, prev: float | None, t0: float,
              pen: Pen) -> list[str] | None:
         """The tree of packet *p* drawn by *pen* (pieces of text that make its lines), when it has only the
-        common parts (Frame, a plain link layer, IP, TCP, WebSocket frames of complete messages) and every line
-        fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
+        common parts (Frame, a plain link layer, IP, TCP, HTTP heads, WebSocket frames of complete messages) and
+        every line fits; None: draw :meth:`nodes` instead (the same text, or rich's where a line must wrap)."""
         if p.layers:
             return None
-        frames = []
+        frames = []  # [frame, the message it completed or None] (as _pair pairs them)
+        last = heads = None
         for ev in events:
             cls = ev.__class__
             if cls is WsFrame:
-                frames.append(ev)
-            elif cls is Finding or cls is HttpRequest or cls is HttpResponse or cls is TlsRecordSeen:
+                last = [ev, None]
+                frames.append(last)
+            elif cls is Message:
+                if last is not None and ev.last_frame == last[0].frame:
+                    last[1] = ev
+                    last = None
+            elif cls is HttpRequest or cls is HttpResponse:
+                heads = heads or []
+                heads.append(ev)
+            elif cls is Finding or cls is TlsRecordSeen:
                 return None
-        root, labels = frame_labels(p, prev, t0)
-        tcp_root, tcp = tcp_labels(p)
-        tops = [root, link_label(p), ip_label(p), tcp_root]
-        if not (pen.fit_plain(tops, 0) and pen.fit_plain(labels + tcp, 1)):
+        head = _c_head(p, prev, t0, pen.fork, pen.end, pen.width) if _c_head is not None else None
+        if head is None:
+            head = packet_head(p, prev, t0, pen)
+            if head is None:
+                return None
+        out = [head]
+        if heads and not self._http_text(p, heads, events, pen, out):
             return None
-        out = [root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n", pen.leaves("", tcp)]
-        if frames:
-            completed = _pair(events)
-            for f, frags in zip(frames, fragments):
-                if not ws_text(f, completed.get(id(f)), frags, f.conn.index in self.deflate, pen, out):
-                    return None
+        deflate = self.deflate
+        for (f, msg), frags in zip(frames, fragments):
+            if not ws_text(f, msg, frags, f.conn.index in deflate, pen, out):
+                return None
         return out
+
+    def _http_text(self, p: Packet, heads: list, events: list, pen: Pen, out: list[str]) -> bool:
+        """Append the nodes of the HTTP heads of packet *p* among *heads* drawn by *pen*; False when a line does
+        not fit."""
+        upgrades = [e for e in events if e.__class__ is Upgrade]
+        for h in heads:
+            if h.frame == p.frame:
+                labels = self.http_labels(h, upgrades)
+                if not (pen.fit_plain([HTTP_LABEL], 0) and pen.fits(labels, 1)):
+                    return False
+                out.append(pen.styled(HTTP_LABEL, "green") + pen.leaves("", labels))
+        return True
 
     @staticmethod
     def _frame_node(p: Packet, prev: float | None, t0: float) -> Node:
@@ -143,33 +180,37 @@ class TreeBuilder:
 
     def _http_node(self, p: Packet, h, upgrades: list) -> Node:
         start = p.data.find(h.raw, payload_start(p)) if h.first_frame == p.frame else -1
-        t = Node("Hypertext Transfer Protocol", "green", (start, start + len(h.raw)) if start >= 0 else None)
-        pos = start
+        t = Node(HTTP_LABEL, "green", (start, start + len(h.raw)) if start >= 0 else None)
+        spans = _line_spans(h.raw, start) if start >= 0 else []
+        labels = self.http_labels(h, upgrades)
+        t.children = [Node(label, "", spans[i] if i < len(spans) else None) for i, label in enumerate(labels)]
+        return t
+
+    def http_labels(self, h, upgrades: list) -> list[str]:
+        """The lines of the node of HTTP head *h*: its lines as sent (escaped), then Wireshark's generated ones."""
+        out = []
         for raw_line in h.raw.split(b"\n"):
-            end = pos + len(raw_line) + 1  # the line as sent, with its \n
             if raw_line:
                 line = raw_line.decode("utf-8", "backslashreplace")
-                t.add(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n"),
-                      span=(pos, min(end, start + len(h.raw))) if start >= 0 else None)
-            pos = end
+                out.append(safe(line.rstrip("\r"), 1000) + ("\\r\\n" if line.endswith("\r") else "\\n"))
         conn = h.conn.index
         if h.__class__ is HttpRequest:
-            t.add(f"[Full request URI: {safe(full_uri(h), 1000)}]")
-            t.add(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
+            out.append(f"[Full request URI: {safe(full_uri(h), 1000)}]")
+            out.append(f"[HTTP request {h.number}/{self.request_totals.get(conn, h.number)}]")
             rf = self.response_frame.get(_request_key(h))
             if rf is not None:
-                t.add(f"[Response in frame: {rf}]")
-        else:
-            t.add(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]")
-            if h.request is not None:
-                t.add(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]")
-                t.add(f"[Request in frame: {h.request.frame}]")
-                t.add(f"[Request URI: {safe(full_uri(h.request), 1000)}]")
-            for up in upgrades:
-                if up.response is h:
-                    t.add(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]")
-                    t.add(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]")
-        return t
+                out.append(f"[Response in frame: {rf}]")
+            return out
+        out.append(f"[HTTP response {h.number}/{self.response_totals.get(conn, h.number)}]")
+        if h.request is not None:
+            out.append(f"[Time since request: {seconds(h.ts - h.request.ts)} seconds]")
+            out.append(f"[Request in frame: {h.request.frame}]")
+            out.append(f"[Request URI: {safe(full_uri(h.request), 1000)}]")
+        for up in upgrades:
+            if up.response is h:
+                out.append(f"[WebSocket subprotocol: {safe(up.subprotocol or '(none)')}]")
+                out.append(f"[WebSocket extensions: {safe(', '.join(up.extensions) or '(none)')}]")
+        return out
 
     def _fragments(self, f: WsFrame) -> list[tuple[int, int]]:
         """(frame, payload length) of the data frames of *f*'s message so far, *f* included."""
@@ -195,6 +236,31 @@ def frame_labels(p: Packet, prev: float | None, t0: float) -> tuple[str, list[st
         f"Frame Number: {p.frame}",
         f"Frame Length: {wire} bytes ({wire * 8} bits)",
         f"Capture Length: {cap} bytes ({cap * 8} bits)"])
+
+
+def packet_head(p: Packet, prev: float | None, t0: float, pen: Pen) -> str | None:
+    """The Frame, link layer, IP and TCP nodes of a plain packet drawn by *pen* (None when a line does not fit):
+    the reference of the C ``tree_head``."""
+    root, labels = frame_labels(p, prev, t0)
+    tcp_root, tcp = tcp_labels(p)
+    tops = [root, link_label(p), ip_label(p), tcp_root]
+    if not (pen.fit_plain(tops, 0) and pen.fit_plain(labels + tcp, 1)):
+        return None
+    return "".join([root, "\n", pen.leaves("", labels), tops[1], "\n", tops[2], "\n", tcp_root, "\n",
+                    pen.leaves("", tcp)])
+
+
+def _line_spans(raw: bytes, start: int) -> list[tuple[int, int]]:
+    """The byte ranges of the lines (each with its newline) of an HTTP head found at *start* in its packet, but for
+    empty ones."""
+    spans = []
+    pos = start
+    for raw_line in raw.split(b"\n"):
+        end = pos + len(raw_line) + 1
+        if raw_line:
+            spans.append((pos, min(end, start + len(raw))))
+        pos = end
+    return spans
 
 
 def _request_key(request: HttpRequest) -> tuple[int, int]:
@@ -332,19 +398,25 @@ class DetailView:
     def group(self, pkt: Packet | Skimmed | None, events: list) -> None:
         if pkt.__class__ is Skimmed and not self.held and not self.waiting and self._skip(pkt, events):
             return
-        if any(ev.__class__ is CaptureStart for ev in events):  # a new capture: its times and streams from its start
-            self.end_held()
-            self.t0 = self.prev_ts = None
-            self.builder = TreeBuilder()
-            self.missing = set(self.frames or ())
-        self.waiting += self.builder.observe(events)
-        self.waiting = [r for r in self.waiting if not self.builder.answered(r)]
+        for ev in events:
+            if ev.__class__ is CaptureStart:  # a new capture: its times and streams from its start
+                self.end_held()
+                self.t0 = self.prev_ts = None
+                self.builder = TreeBuilder()
+                self.missing = set(self.frames or ())
+                break
+        requests = self.builder.observe(events)
+        if requests or self.waiting:
+            self.waiting = [r for r in self.waiting + requests if not self.builder.answered(r)]
         if pkt is None:
             return
         if pkt.__class__ is Skimmed:
             for ev in events:
                 if ev.__class__ is Resumed:  # skimming ended: the fragments its frames would have told
                     self.builder.fragments.update(ev.fragments)
+        if not self.held and not self.waiting:  # nothing to wait for: drawn at once
+            self._render(pkt, events)
+            return
         self.held.append((pkt, events))
         if len(self.held) > HOLD_LIMIT:
             self.waiting.clear()  # an unanswered request: stop waiting for its response
@@ -398,7 +470,7 @@ class DetailView:
         drawn = self.builder.text(p, events, fragments, prev, self.t0, self.pen) if self.pen is not None else None
         if drawn is not None:
             if gap:
-                drawn[0] = "\n" + drawn[0]
+                drawn.insert(0, "\n")
             out.lines(drawn)
         else:
             if gap:

@@ -8,6 +8,7 @@ from typing import Optional
 
 from ..events import Message, WsFrame
 from ..findings import Severity
+from ..speedups import speedups
 from ..rfc6455 import close_code_label, opcode_label
 from .app_view import add_unit_nodes
 from .nodes import Node, Pen, Span
@@ -15,6 +16,9 @@ from .packets import SEVERITY_STYLE
 from .text import bitfield, hexdump, pretty_payload, safe
 
 _EXT_BYTES = {126: 2, 127: 8}  # the 7-bit length code -> bytes of the extended length after it
+JSON_LINES = 400  # lines of a JSON payload shown at most
+JSON_TEXT = 20000  # characters of a JSON payload shown at most
+_c_frame = getattr(speedups, "tree_frame", None)  # the C twin of _frame_text for pretty JSON, when built
 
 
 class FrameSpans:
@@ -82,47 +86,102 @@ def ws_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], d
             out: list[str]) -> bool:
     """Append to *out* what :func:`ws_node` draws, drawn by *pen* straight away, for a complete frame of a complete
     message without application units; False for the others or when a line does not fit."""
+    if _c_frame is not None and msg is not None:  # (C: a whole message in one frame shown as pretty JSON)
+        drawn = _c_frame(f, msg, pretty_payload, pen.memo, deflate, pen.guides, pen.width, JSON_LINES, JSON_TEXT)
+        if drawn is not None:
+            out += drawn
+            return True
     data = f.opcode < 8 and msg is not None
     if not f.complete or (data and (not msg.complete or msg.app)):
         return False
-    ext = _EXT_BYTES.get(f.length_code, 0)
-    more = [_ext_label(f, ext)] if ext else []  # the lines after the header's bit fields
-    if f.masked and f.mask_key is not None:
-        more.append(f"Masking-Key: {f.mask_key.hex()}")
-    tail = [_reassembled_label(fragments)] if msg is not None and msg.fragments > 1 else []
+    return _frame_text(f, msg, fragments, deflate, pen, out, _content_body(f, msg) if f.payload_len else None)
+
+
+def _frame_text(f: WsFrame, msg: Message | None, fragments: list[tuple[int, int]], deflate: bool, pen: Pen,
+                out: list[str], content: tuple[str, list[str] | str] | None) -> bool:
+    """:func:`ws_text` in Python (the reference of the C ``tree_frame``), *content* made already (None: the frame
+    has no payload)."""
+    data = f.opcode < 8 and msg is not None
     head = _drawn_header(f, deflate, pen)
+    if not head:
+        return False
+    lc = f.length_code
+    more = [_ext_label(f, _EXT_BYTES[lc])] if lc >= 126 else []
+    if f.masked and f.mask_key is not None:
+        more.append(f"Masking-Key: {f.mask_key.hex()}")  # (the lines after the header's bit fields)
+    tail = [_reassembled_label(fragments)] if msg is not None and msg.fragments > 1 else []
     if not f.payload_len:
         more += tail
-        if not (more and head and pen.fit_plain(more, 1)):  # (none: the header's last line would end the node)
+        if not (more and pen.fit_plain(more, 1)):  # (none: the header's last line would end the node)
             return False
         out += head, pen.leaves("", more)
         return True
     if f.masked:
         more.append("Masked payload")
-    label, lines = _content(f, msg)
-    packed = _compressed_labels(msg) if data and msg.compressed else ()  # the lines before the decompressed data
-    depth = 3 if packed else 2  # of the line that shows the payload
-    if not (head and pen.fit_plain(more + tail, 1) and pen.fit_plain(packed, 2) and pen.fits(lines, depth + 1)):
+    if (more or tail) and not pen.fit_plain(more + tail, 1):
         return False
-    payload, inner = pen.branch("", "Payload", not tail)
-    if packed:  # under Payload: the size as sent, then the decompressed size with the payload under it
-        line, deeper = pen.branch(inner, packed[1], True)
-        payload += pen.leaves(inner, packed[:1], False) + line
-        inner = deeper
-    content = pen.long_branch(inner, label, True, depth)
-    if content is None:
+    label, body = content
+    lead = _packed_lead(msg, label, not tail, pen) if data and msg.compressed else _lead(label, not tail, pen)
+    if lead is None:
         return False
-    out += head, pen.leaves("", more, False), payload, content[0], pen.leaves(content[1], lines), pen.leaves("", tail)
+    under = _under(body, lead[1], lead[2], pen)
+    if under is None:
+        return False
+    out += head, pen.leaves("", more, False) if more else "", lead[0], under, pen.leaves("", tail) if tail else ""
     return True
+
+
+_CONSTANT_LABELS = frozenset(("Text (JSON):", "Close"))  # content lines whose drawing is kept (memo) per pen
+
+
+def _lead(label: str, last: bool, pen: Pen) -> tuple[str, str, int] | None:
+    """The ``Payload`` line and the content line *label* under it (the last of the node when *last*), the indent
+    and depth of the lines under that; None when *label* needs rich and the pen has no wrap."""
+    key = ("lead", label, last)
+    lead = pen.memo.get(key, False)
+    if lead is False:
+        payload, inner = pen.branch("", "Payload", last)
+        content = pen.long_branch(inner, label, True, 2)
+        lead = None if content is None else (payload + content[0], content[1], 3)
+        if label in _CONSTANT_LABELS:
+            pen.memo[key] = lead
+    return lead
+
+
+def _packed_lead(msg: Message, label: str, last: bool, pen: Pen) -> tuple[str, str, int] | None:
+    """:func:`_lead` of a compressed message: under Payload the size as sent, then the decompressed size with the
+    content line under it."""
+    packed = _compressed_labels(msg)
+    if not pen.fit_plain(packed, 2):
+        return None
+    payload, inner = pen.branch("", "Payload", last)
+    line, deeper = pen.branch(inner, packed[1], True)
+    content = pen.long_branch(deeper, label, True, 3)
+    if content is None:
+        return None
+    return payload + pen.leaves(inner, packed[:1], False) + line + content[0], content[1], 4
+
+
+def _under(body: list[str] | str, indent: str, depth: int, pen: Pen) -> str | None:
+    """The lines under the content line (*body* as :func:`_content_body` gives it) drawn by *pen*; None when one
+    does not fit."""
+    if body.__class__ is str:  # pretty JSON: as it is when it needs no escape (the common case), else escaped
+        if len(body) <= JSON_TEXT:
+            drawn = pen.leaves_text(indent, body, depth, JSON_LINES)
+            if drawn is not None:
+                return drawn
+        body = _json_lines(body)
+    return pen.leaves(indent, body) if pen.fits(body, depth) else None
 
 
 def _drawn_header(f: WsFrame, deflate: bool, pen: Pen) -> str:
     """The ``WebSocket`` line and the bit-field lines of *f*'s header, drawn by *pen* with more lines to come
     ('' when a line does not fit); drawn once per header and pen."""
-    key = ((0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code, deflate)
+    b0, b1 = (0x80 if f.fin else 0) | (f.rsv << 4) | f.opcode, (0x80 if f.masked else 0) | f.length_code
+    key = b0 << 9 | b1 << 1 | deflate if b0 | b1 < 256 else (b0, b1, deflate)  # (the C tree_frame's key)
     drawn = pen.memo.get(key)
     if drawn is None:
-        first, second = _header_labels(*key)
+        first, second = _header_labels(b0, b1, deflate)
         labels = first + second
         drawn = pen.memo[key] = (pen.styled("WebSocket", "bright_cyan") + pen.leaves("", labels, False)
                                  if pen.fits(labels, 1) else "")
@@ -180,6 +239,17 @@ def _compressed_labels(msg: Message) -> tuple[str, str]:
 
 def _content(f: WsFrame, msg: Message | None) -> tuple[str, list[str]]:
     """The line that shows the payload (close code, ping data, text, JSON, hex) and the lines under it."""
+    label, body = _content_body(f, msg)
+    return label, _json_lines(body) if body.__class__ is str else body
+
+
+def _json_lines(pretty: str) -> list[str]:
+    """The lines shown of pretty-printed JSON, escaped."""
+    return safe(pretty, JSON_TEXT, newlines=True).split("\n")[:JSON_LINES]
+
+
+def _content_body(f: WsFrame, msg: Message | None) -> tuple[str, list[str] | str]:
+    """:func:`_content`, with pretty JSON left as its text (:func:`_json_lines` makes its lines)."""
     op = f.opcode
     if op == 8:
         if msg is None or msg.close_code is None:
@@ -195,6 +265,6 @@ def _content(f: WsFrame, msg: Message | None) -> tuple[str, list[str]]:
     if msg.opcode == 1 and msg.text is not None:
         text, is_json = pretty_payload(msg.text)
         if is_json:
-            return "Text (JSON):", safe(text, 20000, newlines=True).split("\n")[:400]
+            return "Text (JSON):", text
         return f"Text: {safe(text, 2000)}", []
     return f"Data ({len(msg.payload)} bytes)", hexdump(msg.payload)
