@@ -2235,6 +2235,24 @@ lc_left(char *w, const char *s, Py_ssize_t n, Py_ssize_t width)
     return w;
 }
 
+/* ASCII characters to UCS-2, four at a time */
+static void
+lc_widen(Py_UCS2 *w, const char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if PY_LITTLE_ENDIAN
+    for (; i + 4 <= n; i += 4) {
+        uint32_t x;
+        memcpy(&x, s + i, 4);
+        uint64_t t = ((uint64_t)x | ((uint64_t)x << 16)) & 0x0000FFFF0000FFFFULL;
+        t = (t | (t << 8)) & 0x00FF00FF00FF00FFULL;
+        memcpy(w + i, &t, 8);
+    }
+#endif
+    for (; i < n; i++)
+        w[i] = (unsigned char)s[i];
+}
+
 /* The finished str: on + main (cut to *width* characters with an ellipsis) + off + newline; placeholders become
  * "→" and "…". */
 static PyObject *
@@ -2257,13 +2275,15 @@ lc_text(char *main, Py_ssize_t n, Py_ssize_t width, const char *on, Py_ssize_t l
         return out;
     }
     Py_UCS2 *w = (Py_UCS2 *)PyUnicode_DATA(out);
-    for (Py_ssize_t i = 0; i < lon; i++)
-        *w++ = (unsigned char)on[i];
-    for (Py_ssize_t i = 0; i < n; i++)
-        *w++ = main[i] == LC_ARROW ? 0x2192 : main[i] == LC_ELLIPSIS ? 0x2026 : (unsigned char)main[i];
-    for (Py_ssize_t i = 0; i < loff; i++)
-        *w++ = (unsigned char)off[i];
-    *w = '\n';
+    lc_widen(w, on, lon);
+    w += lon;
+    lc_widen(w, main, n);  /* (as they are, then the placeholders replaced) */
+    for (const char *c = main; (c = memchr(c, LC_ARROW, main + n - c)) != NULL; c++)
+        w[c - main] = 0x2192;
+    if (main[n - 1] == LC_ELLIPSIS)  /* (only the cut puts one there) */
+        w[n - 1] = 0x2026;
+    lc_widen(w + n, off, loff);
+    w[n + loff] = '\n';
     return out;
 }
 
