@@ -385,7 +385,7 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
     """Wireshark-style packet list, or detail trees with -V."""
 
     def run():
-        from .render.packets import group_lists
+        from .render.packets import PacketListView, group_lists
 
         paths = _inputs(kw["captures"], kw["read"])
         run_ = _view_run(kw, packets=True, frames=True, ws_only=ws_only)
@@ -395,6 +395,9 @@ def show(detail, frames_, ws_only, hex_bytes, time_format, pcap_out, **kw):
             for cf in run_.files:
                 _file_header(run_, cf, pcap_out is None)
                 skim = min(frames) if frames and pcap_out is None else 0  # --frame: skim the packets before
+                if isinstance(view, PacketListView):  # the packet list reads the driver's lists itself
+                    view.lists(run_.driver.lists([cf]))
+                    continue
                 groups = group_lists(run_.driver.lists([cf], skim_until=skim))
                 for pkt, events in groups:
                     view.group(pkt, events)

@@ -12,9 +12,10 @@ from ..findings import Severity
 from ..flow import TCP_FLAG_NAMES
 from ..skim import Skimmed
 from ..rfc6455 import opcode_label
+from ..speedups import speedups
 from .app_view import protocol_label, units_info
 from .hexdump import hex_dump
-from .lines import LineWriter
+from .lines import BATCH, LineWriter
 from .text import safe
 from .timefmt import TimeColumn
 
@@ -34,24 +35,36 @@ def group_lists(lists: Iterable[list]) -> Iterator[tuple[Packet | None, list]]:
     list at a time where it starts with its packet."""
     pkt = None
     cur: list = []
+    done: list = []
     for evs in lists:
         if evs and (evs[0].__class__ is Packet or evs[0].__class__ is Skimmed):
             if pkt is not None or cur:
                 yield pkt, cur
             pkt, cur = evs[0], evs[1:]
             continue
-        for ev in evs:  # a packet after other events (a finding about its connection), or none
-            if ev.__class__ is Packet or ev.__class__ is Skimmed:
-                if pkt is not None or cur:
-                    yield pkt, cur
-                pkt, cur = ev, []
-            elif ev.__class__ is CaptureStart and pkt is not None:  # (a capture decoded again: not the last packet's)
-                yield pkt, cur
-                pkt, cur = None, [ev]
-            else:
-                cur.append(ev)
+        pkt, cur = merge_list(pkt, cur, evs, done)
+        if done:
+            yield from done
+            done.clear()
     if pkt is not None or cur:
         yield pkt, cur
+
+
+def merge_list(pkt: Packet | None, cur: list, evs: list, done: list) -> tuple[Packet | None, list]:
+    """:func:`group_lists`' rule for a list that does not start with its packet (a packet after other events: a
+    finding about its connection; or no packet): the groups it finishes are appended to *done*, the group still
+    open is returned."""
+    for ev in evs:
+        if ev.__class__ is Packet or ev.__class__ is Skimmed:
+            if pkt is not None or cur:
+                done.append((pkt, cur))
+            pkt, cur = ev, []
+        elif ev.__class__ is CaptureStart and pkt is not None:  # (a capture decoded again: not the last packet's)
+            done.append((pkt, cur))
+            pkt, cur = None, [ev]
+        else:
+            cur.append(ev)
+    return pkt, cur
 
 
 HTTP_HEADS = (HttpRequest, HttpResponse)
@@ -77,6 +90,10 @@ def _frame_info(opcode: int, fin: bool, masked: bool) -> str:
 # every frame's Info text, by opcode (4 bits), FIN bit and mask bit: read inline on the packet list's path
 FRAME_INFOS = tuple(tuple(tuple(_frame_info(opcode, fin, masked) for masked in (False, True)) for fin in (False, True))
                     for opcode in range(16))
+
+if speedups is not None:  # the C list_line: the line of a common packet (what PacketListView.group writes for it)
+    speedups.list_configure(Packet, WsFrame, Message, (Finding, HttpRequest, HttpResponse, TlsRecordSeen),
+                            FRAME_INFOS, TCP_FLAG_NAMES)
 
 
 def http_info(ev) -> str:
@@ -271,6 +288,58 @@ class PacketListView:
         if self.hex_bytes:
             self.out.flush()
             self.console.print(hex_dump(pkt.data), soft_wrap=True)
+
+    def lists(self, lists: Iterable[list]) -> None:
+        """The lines of the driver's per-packet lists (``Driver.lists``): what :func:`group_lists` and :meth:`group`
+        make of them; the C ``list_line`` writes a common packet's line at once (None: the Python way)."""
+        line, styles = self._line_maker()
+        width, batch, flush = self.out.width, self.out.batch, self.out.flush
+        t0 = None  # the Time column's start while list_line may write the lines, else None
+        whole: list | None = None  # the list of the packet being collected, as the driver gave it
+        pkt, cur = None, []  # or the group being collected from several lists
+        written = 0
+        for evs in lists:
+            if evs and evs[0].__class__ is Packet:
+                if whole is not None:
+                    text = line(whole, t0, width, styles) if t0 is not None else None
+                    if text is None:
+                        self.group(whole[0], whole[1:])
+                        t0 = self._line_t0(line)
+                    else:
+                        batch.append(text)
+                        written += 1
+                        if len(batch) >= BATCH:
+                            flush()
+                elif pkt is not None or cur:
+                    self.group(pkt, cur)
+                    pkt, cur = None, []
+                    t0 = self._line_t0(line)
+                whole = evs
+            elif evs:  # a list that does not start with its packet: group_lists' rules
+                if whole is not None:
+                    pkt, cur, whole = whole[0], whole[1:], None
+                done: list = []
+                pkt, cur = merge_list(pkt, cur, evs, done)
+                for group in done:
+                    self.group(*group)
+                t0 = self._line_t0(line)
+        self.rows += written
+        if whole is not None:
+            pkt, cur = whole[0], whole[1:]
+        if pkt is not None or cur:
+            self.group(pkt, cur)
+
+    def _line_maker(self) -> tuple:
+        """The C ``list_line`` and its style codes (TCP's, WebSocket's) when it can write this view's lines:
+        the default relative times, not narrow, no hex dumps, a real console; (None, None) otherwise."""
+        if speedups is None or self.narrow or self.hex_bytes or self.times.kind != "r" or self.out.direct:
+            return None, None
+        style = self.out.style
+        return speedups.list_line, (*style(PROTOCOL_STYLE["TCP"]), *style(PROTOCOL_STYLE["WebSocket"]))
+
+    def _line_t0(self, line) -> float | None:
+        """The Time column's start for ``list_line`` (None: it may not write the next line)."""
+        return self.t0 if line is not None and not self.header_due else None
 
     def _middle(self, src: str, dst: str, protocol: str) -> str:
         """The Source, Destination and Protocol columns (made once per address pair and protocol)."""

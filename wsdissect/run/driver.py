@@ -128,15 +128,20 @@ class Feed:
                 yield [self._start(first)]
             it = itertools.chain((first,), it)
         packet, regroup = self.dissector.packet, self.regroup
-        add = regroup.add if regroup is not None else None
-        for frame, ts, linktype, data, wire_len in it:  # (named arguments: cheaper than packet(*rec))
-            events = packet(frame, ts, linktype, data, wire_len)
-            if events:
-                if add is None:
+        if regroup is None:
+            for frame, ts, linktype, data, wire_len in it:  # (named arguments: cheaper than packet(*rec))
+                events = packet(frame, ts, linktype, data, wire_len)
+                if events:
                     yield events
-                else:
-                    for ready in add(events):
-                        yield ready
+        else:
+            add, queue, holding = regroup.add, regroup.queue, self.dissector.holding
+            for frame, ts, linktype, data, wire_len in it:
+                events = packet(frame, ts, linktype, data, wire_len)
+                if events:
+                    if queue or holding:  # a connection may hold bytes: the regrouper decides
+                        yield from add(events)
+                    else:  # nothing held nor waiting: the list is ready as it is (what add would return)
+                        yield events
         if regroup is None:
             yield self.dissector.finish()
         else:
@@ -295,7 +300,12 @@ class Driver:
                 cf = yield from self._skimmed(cf, skim_until)
                 yield self._ending(cf)
                 continue
-            for evs in Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf)):
+            lists = Feed(self.options, None, cf.name, tls_secrets=cf.tls_secrets).lists(self._records(cf))
+            if select is None and not counting:
+                yield from lists  # (delegated: no Python step per list)
+                yield self._ending(cf)
+                continue
+            for evs in lists:
                 if select is not None:
                     evs = select(evs)
                 yield evs
