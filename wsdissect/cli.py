@@ -232,11 +232,20 @@ def _console(color: str, width: int | None, stderr: bool = False):
         kw["color_system"] = None
         kw["no_color"] = True
     stream = sys.stderr if stderr else sys.stdout
+    _encodable(stream)
     if width:
         kw["width"] = width
     elif not stream.isatty() and not os.environ.get("COLUMNS"):
         kw["width"] = 160
     return PipeConsole(**kw)
+
+
+def _encodable(stream) -> None:
+    """A stream whose encoding is not UTF-8 (``PYTHONIOENCODING=ascii``, a Latin-1 terminal) writes what it cannot
+    encode as backslash escapes (``\\u2192``) instead of failing with a traceback halfway through the output."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="backslashreplace")
 
 
 def _driver(options, event_filter, *, per_packet: bool = False, progress: bool = False, display=None,

@@ -1,6 +1,7 @@
 """Closed pipes, bad option values and several input files, for every view (run as a user would: subprocesses)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,25 @@ def test_a_closed_pipe_ends_quietly_with_0(view):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0, err
     assert err == b""
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=" ".join)
+def test_a_terminal_that_is_not_utf8_gets_escapes_not_a_traceback(view):
+    """``PYTHONIOENCODING=ascii`` (or a Latin-1 terminal): what the encoding cannot hold is written as a backslash
+    escape; the whole output comes, with status 0 (exports stay UTF-8)."""
+    aiohttp = str(ROOT / "sample_pcaps" / "aiohttp_mixed.pcap")  # em dashes, CJK, emoji in its payloads
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    r = subprocess.run([sys.executable, "-m", "wsdissect", *view, aiohttp], capture_output=True, cwd=ROOT, env=env,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    assert r.stdout.strip()
+    if view[0] == "export":  # a data format: UTF-8 whatever the terminal (FORMAT.md)
+        r.stdout.decode("utf-8")
+        return
+    assert r.stdout.isascii()
+    if view[0] in ("show", "follow"):
+        assert b"\\u2014" in r.stdout or b"\\u2192" in r.stdout  # (an em dash in a payload, the list's arrow)
 
 
 @pytest.mark.parametrize("args", [
