@@ -12,14 +12,15 @@ from .capture.layers import (INNER_FRAGMENT, PLAIN_L3, SUPPORTED_LINKTYPES, IpDe
                              l3_offset, parse_tcp, tcp_parser)
 from .capture.tunnels import TunnelMalformed
 from .connection import Connection, Ended, Pending, held_from
-from .events import Finding, new_packet
+from .events import Finding, Packet, new_packet
 from .findings import KINDS
 from .options import Options, decode_as_client
 from .skim import Skimmed
 from .tls.resumption import SessionCache
 from .tls_wiring import CaptureSecrets
-from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN
-from .tcp.analysis import TcpAnalysis
+from .flow import CLIENT_TO_SERVER, SERVER_TO_CLIENT, TCP_ACK, TCP_SYN, Conn
+from .speedups import speedups
+from .tcp.analysis import Side, TcpAnalysis
 from .tcp.relative import RelativeNumbers
 
 SWEEP_EVERY = 0x1FFF  # frame-number mask: sweep finished connections every 8192 packets
@@ -39,6 +40,7 @@ class Dissector:
         self.tls_context = (self.tls_secrets, SessionCache())  # one session cache per capture (resumption)
         self.relative = RelativeNumbers()  # views: tshark's relative numbers, analysis flags, scaled windows
         self.analysis = TcpAnalysis()
+        self.fast_packet = packet_builder(self.relative, self.analysis)  # C: the common segment's Packet, or None
         self.parse_tcp = tcp_parser()  # the C parser when it is there (chosen once: pure-Python runs patch it)
         self.stream_frames: list[int] = []  # the frame that opened each tcp.stream index (shards are renumbered by it)
         self.holding: dict[int, Connection] = {}  # packet views: connections holding undecided bytes, by index
@@ -68,16 +70,13 @@ class Dissector:
             conn_state = self._new_connection(key, flags, frame, ts, out)
         from_client = key == conn_state.keys[0]
         if conn_state.__class__ is Pending and not conn_state.finished:
-            if not plen:
+            if plen:
+                conn_state = conn_state.promote(self.opts, self.tls_context)
+                self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
+            else:
                 conn_state.control(from_client, seg.seq, flags, ts)
-                if self.opts.packets:  # the packet first, its findings (a new connection's) after it
-                    out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state,
-                                                     from_client))
-                return out
-            conn_state = conn_state.promote(self.opts, self.tls_context)
-            self.flows[conn_state.keys[0]] = self.flows[conn_state.keys[1]] = conn_state
-        if conn_state.finished:
-            if self.opts.packets:
+        if conn_state.__class__ is Pending or conn_state.finished:  # no payload yet, or a late packet
+            if self.opts.packets:  # the packet first, its findings (a new connection's) after it
                 out.insert(0, self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client))
             return out
         start = seg.payload_start
@@ -99,8 +98,11 @@ class Dissector:
             self.relative.swap(conn_state.conn.index)
             self.analysis.swap(conn_state.conn.index)
             from_client = not from_client
-        if self.opts.packets:
-            out[0] = self._packet_event(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
+        if self.opts.packets:  # (the common segment's Packet straight from C, without a Python call in between)
+            fast, d = self.fast_packet, conn_state.c2s if from_client else conn_state.s2c
+            p = None if fast is None or self.skimming else \
+                fast(seg, frame, ts, data, wire_len, linktype, conn_state.conn, from_client, d.reasm.base)
+            out[0] = p or self._python_packet(frame, ts, wire_len, linktype, data, seg, conn_state, from_client)
             if held_from(conn_state) is not None:
                 self.holding[conn_state.conn.index] = conn_state
         if conn_state.finished:  # it has ended: keep only a small record for its late packets
@@ -221,6 +223,16 @@ class Dissector:
 
     def _packet_event(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
                       from_client: bool):
+        fast = self.fast_packet
+        if fast is not None and not self.skimming:
+            p = fast(seg, frame, ts, data, wire_len, linktype, c.conn, from_client, c.bases(from_client)[0])
+            if p is not None:  # (None: not the common segment; the Python path below is the reference)
+                return p
+        return self._python_packet(frame, ts, wire_len, linktype, data, seg, c, from_client)
+
+    def _python_packet(self, frame: int, ts: float, wire_len: int, linktype: int, data: bytes, seg: TcpSegment, c,
+                       from_client: bool):
+        """:meth:`_packet_event` in Python: the reference, and every segment the C builder hands back."""
         flags, index = seg.flags, c.conn.index
         rel_seq, rel_ack = self.relative.numbers(index, from_client, seg.seq, seg.ack, flags)
         analysis, window = self.analysis.packet(index, from_client, seg, frame, ts, data)
@@ -266,6 +278,17 @@ class Dissector:
                 c.finish(self.last_frame, self.last_ts, out, "capture ended")
         return out
 
+
+
+def packet_builder(relative: RelativeNumbers, analysis: TcpAnalysis):
+    """The C builder of the common segment's Packet event over the state of *relative* and *analysis*:
+    ``build(seg, frame, ts, data, wire_len, linktype, conn, from_client, stream_base) -> Packet or None`` (None:
+    the Python path decides; see ``packet_builder`` in ``_speedups.c``).  None without the C module, or when the
+    analysis' in-order shortcut is turned off."""
+    if speedups is None or not analysis.fast:
+        return None
+    return speedups.packet_builder(Packet, Side, Conn, TcpSegment, relative.bases, analysis.sides, PLAIN_L3,
+                                   (CLIENT_TO_SERVER, SERVER_TO_CLIENT))
 
 
 # -- the old entry points, kept for code written against them: each goes through the one driver (wsdissect.run) --

@@ -28,7 +28,10 @@ OUT_OF_ORDER_WINDOW = 0.003  # seconds: tshark's threshold without a measured ha
 # (on the per-packet path "a is after b" is written out as ``0 < (a - b) % _MOD < _HALF``: no call)
 
 
-class _Side:
+class Side:
+    """One direction's analysis state (slotted: the C packet builder, ``pipeline.packet_builder``, reads and
+    advances it on the in-order shortcut)."""
+
     __slots__ = ("next_seq", "last_ack", "last_win", "dup_count", "dup_frame", "keep_alive", "last_ts", "syn_ts",
                  "rtt", "unseen",
                  "shift")
@@ -73,7 +76,7 @@ class TcpAnalysis:
             pair = self.sides[conn] = [None, None]
         me = pair[from_client]
         if me is None:
-            me = pair[from_client] = _Side()
+            me = pair[from_client] = Side()
         peer = pair[not from_client]
         n = p.payload_len
         if self.fast and me.next_seq == p.seq and (n or p.ack != me.last_ack) and (p.flags & _CHECKED) == _ACK and \
@@ -105,7 +108,7 @@ class TcpAnalysis:
             pair.reverse()
 
     @staticmethod
-    def _classify(p: TcpHeader, ts: float, me: _Side, peer: _Side | None) -> tuple[str, ...]:
+    def _classify(p: TcpHeader, ts: float, me: Side, peer: Side | None) -> tuple[str, ...]:
         flags, seq, n, window = p.flags, p.seq, p.payload_len, p.window
         control = flags & _CONTROL
         out: tuple[str, ...] = ()
@@ -143,7 +146,7 @@ class TcpAnalysis:
         return out
 
     @staticmethod
-    def _update(p: TcpHeader, frame: int, ts: float, me: _Side, peer: _Side | None) -> None:
+    def _update(p: TcpHeader, frame: int, ts: float, me: Side, peer: Side | None) -> None:
         flags, seq, n = p.flags, p.seq, p.payload_len
         nxt = me.next_seq
         me.keep_alive = n <= 1 and not flags & _CONTROL and nxt is not None and (seq + 1) % _MOD == nxt
