@@ -53,27 +53,6 @@ lc_ascii(PyObject *s, Py_ssize_t max, int codes, Py_ssize_t *len)
     return c;
 }
 
-/* *obj* as a long long when it is an exact int that fits, else 0 */
-static int
-lc_int(PyObject *obj, long long *v)
-{
-    if (!PyLong_CheckExact(obj))
-        return 0;
-    int overflow;
-    *v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    return !overflow && !(*v == -1 && PyErr_Occurred());
-}
-
-static char *
-lc_put_int(char *w, long long v)
-{
-    if (v < 0) {
-        *w++ = '-';
-        return put_uint(w, 0ULL - (unsigned long long)v);
-    }
-    return put_uint(w, (unsigned long long)v);
-}
-
 /* Copy FRAME_INFOS (16 x 2 x 2 strings) and TCP_FLAG_NAMES ((bit, name) pairs); 0 done, -1 with an exception. */
 static int
 lc_tables(PyObject *infos, PyObject *flags)
@@ -96,7 +75,7 @@ lc_tables(PyObject *infos, PyObject *flags)
         PyObject *pair = PyTuple_GET_ITEM(flags, i);
         Py_ssize_t len;
         const char *c;
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !lc_int(PyTuple_GET_ITEM(pair, 0), &lc_flag_bits[i])
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !exact_ll(PyTuple_GET_ITEM(pair, 0), &lc_flag_bits[i])
                 || (c = lc_ascii(PyTuple_GET_ITEM(pair, 1), 15, 0, &len)) == NULL)
             goto bad;
         memcpy(lc_flag_names[i], c, len);
@@ -165,7 +144,7 @@ lc_frames_info(PyObject *events, const char *info, char **wp)
             long long op;
             PyObject *fin = *(PyObject **)((char *)ev + lf_offsets[1]);
             PyObject *masked = *(PyObject **)((char *)ev + lf_offsets[2]);
-            if (!lc_int(*(PyObject **)((char *)ev + lf_offsets[0]), &op) || op < 0 || op > 15
+            if (!exact_ll(*(PyObject **)((char *)ev + lf_offsets[0]), &op) || op < 0 || op > 15
                     || (fin != Py_True && fin != Py_False) || (masked != Py_True && masked != Py_False))
                 return -1;
             int k = (int)op << 2 | (fin == Py_True) << 1 | (masked == Py_True);
@@ -198,14 +177,14 @@ lc_tcp_info(PyObject *p, char **wp)
 {
     long long sport, dport, seq, ack = 0, flags, win, len;
     PyObject *rel_seq = LP(p, LP_REL_SEQ), *rel_ack = LP(p, LP_REL_ACK), *scaled = LP(p, LP_WINDOW_SIZE);
-    if (!lc_int(LP(p, LP_SPORT), &sport) || !lc_int(LP(p, LP_DPORT), &dport) || !lc_int(LP(p, LP_FLAGS), &flags)
-            || !lc_int(rel_seq == Py_None ? LP(p, LP_SEQ) : rel_seq, &seq)
-            || ((flags & 16) && !lc_int(rel_ack != Py_None ? rel_ack : LP(p, LP_ACK), &ack))
-            || !lc_int(scaled == Py_None ? LP(p, LP_WINDOW) : scaled, &win) || !lc_int(LP(p, LP_PAYLOAD_LEN), &len))
+    if (!exact_ll(LP(p, LP_SPORT), &sport) || !exact_ll(LP(p, LP_DPORT), &dport) || !exact_ll(LP(p, LP_FLAGS), &flags)
+            || !exact_ll(rel_seq == Py_None ? LP(p, LP_SEQ) : rel_seq, &seq)
+            || ((flags & 16) && !exact_ll(rel_ack != Py_None ? rel_ack : LP(p, LP_ACK), &ack))
+            || !exact_ll(scaled == Py_None ? LP(p, LP_WINDOW) : scaled, &win) || !exact_ll(LP(p, LP_PAYLOAD_LEN), &len))
         return 0;
-    char *w = lc_put_int(*wp, sport);
+    char *w = put_int(*wp, sport);
     memcpy(w, " \x01 ", 3);
-    w = lc_put_int(w + 3, dport);
+    w = put_int(w + 3, dport);
     *w++ = ' ';
     *w++ = '[';
     for (int i = 0, named = 0; i < lc_nflags; i++)
@@ -218,50 +197,16 @@ lc_tcp_info(PyObject *p, char **wp)
             w += lc_flag_len[i];
         }
     memcpy(w, "] Seq=", 6);
-    w = lc_put_int(w + 6, seq);
+    w = put_int(w + 6, seq);
     if (flags & 16) {
         memcpy(w, " Ack=", 5);
-        w = lc_put_int(w + 5, ack);
+        w = put_int(w + 5, ack);
     }
     memcpy(w, " Win=", 5);
-    w = lc_put_int(w + 5, win);
+    w = put_int(w + 5, win);
     memcpy(w, " Len=", 5);
-    *wp = lc_put_int(w + 5, len);
+    *wp = put_int(w + 5, len);
     return 1;
-}
-
-/* f"{x:.6f}" into w: exactly rounded (half to even) from the double's binary value for 0 <= x < 2**32, as Python's
- * dtoa does; other values through PyOS_double_to_string.  NULL when the text would be too long (or no memory). */
-static char *
-lc_put_seconds(char *w, double x)
-{
-    if ((x > 0 || (x == 0 && !signbit(x))) && x < 4294967296.0) {
-        int k;
-        unsigned long long m = (unsigned long long)ldexp(frexp(x, &k), 53), q = 0;  /* x = m / 2**(53 - k) */
-        int s = 53 - k;
-        if (x != 0 && s < 120) {
-            unsigned __int128 n = (unsigned __int128)m * 1000000u, half = (unsigned __int128)1 << (s - 1);
-            q = (unsigned long long)(n >> s);
-            unsigned __int128 r = n - ((unsigned __int128)q << s);
-            q += r > half || (r == half && (q & 1));
-        }
-        w = put_uint(w, q / 1000000);
-        *w++ = '.';
-        unsigned frac = (unsigned)(q % 1000000);
-        for (int i = 5; i >= 0; i--, frac /= 10)
-            w[i] = (char)('0' + frac % 10);
-        return w + 6;
-    }
-    char *text = PyOS_double_to_string(x, 'f', 6, 0, NULL);
-    if (text == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
-    size_t len = strlen(text);
-    if (len <= 40)
-        memcpy(w, text, len);
-    PyMem_Free(text);
-    return len <= 40 ? w + len : NULL;
 }
 
 /* *s* (n characters) right-aligned in a column of *width* */
@@ -349,15 +294,15 @@ lc_line(PyObject *p, const char *info, Py_ssize_t len, int ws, double t0, Py_ssi
     const char *on = lc_ascii(PyTuple_GET_ITEM(styles, ws ? 2 : 0), LC_TEXT_MAX, 1, &lon);
     const char *off = lc_ascii(PyTuple_GET_ITEM(styles, ws ? 3 : 1), LC_TEXT_MAX, 1, &loff);
     if (src == NULL || dst == NULL || on == NULL || off == NULL || !PyFloat_CheckExact(ts)
-            || !lc_int(LP(p, LP_FRAME), &frame) || !lc_int(LP(p, LP_WIRE_LEN), &wire_len))
+            || !exact_ll(LP(p, LP_FRAME), &frame) || !exact_ll(LP(p, LP_WIRE_LEN), &wire_len))
         Py_RETURN_NONE;
     char buf[LC_INFO_MAX + 4 * LC_TEXT_MAX + 256], num[48], *w = buf, *end;
     Py_ssize_t cols = ls > ld ? ls : ld;
     cols = cols > 15 ? cols : 15;
-    end = lc_put_int(num, frame);
+    end = put_int(num, frame);
     w = lc_right(w, num, end - num, 6);
     *w++ = ' ';
-    if ((end = lc_put_seconds(num, PyFloat_AS_DOUBLE(ts) - t0)) == NULL)
+    if ((end = put_seconds6(num, PyFloat_AS_DOUBLE(ts) - t0)) == NULL)
         Py_RETURN_NONE;
     w = lc_right(w, num, end - num, 10);
     *w++ = ' ';
@@ -365,7 +310,7 @@ lc_line(PyObject *p, const char *info, Py_ssize_t len, int ws, double t0, Py_ssi
     *w++ = ' ';
     w = lc_left(w, dst, ld, cols);
     memcpy(w, ws ? " WebSocket " : " TCP       ", 11);
-    end = lc_put_int(num, wire_len);
+    end = put_int(num, wire_len);
     w = lc_right(w + 11, num, end - num, 6);
     *w++ = ' ';
     memcpy(w, info, len);

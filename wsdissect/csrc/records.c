@@ -143,6 +143,64 @@ put_uint(char *w, unsigned long long x)  /* two digits per division (timestamps 
     return w + (24 - i);
 }
 
+/* *obj* as a long long when it is an exact int that fits, else 0 */
+static int
+exact_ll(PyObject *obj, long long *v)
+{
+    if (!PyLong_CheckExact(obj))
+        return 0;
+    int overflow;
+    *v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    return !overflow && !(*v == -1 && PyErr_Occurred());
+}
+
+/* v in decimal, with its sign */
+static char *
+put_int(char *w, long long v)
+{
+    if (v < 0) {
+        *w++ = '-';
+        return put_uint(w, 0ULL - (unsigned long long)v);
+    }
+    return put_uint(w, (unsigned long long)v);
+}
+
+
+/* f"{x:.6f}" into w: exactly rounded (half to even) from the double's binary value for 0 <= x < 2**32, as Python's
+ * dtoa does; other values through PyOS_double_to_string.  NULL when the text would be too long (or no memory). */
+static char *
+put_seconds6(char *w, double x)
+{
+    if ((x > 0 || (x == 0 && !signbit(x))) && x < 4294967296.0) {
+        int k;
+        unsigned long long m = (unsigned long long)ldexp(frexp(x, &k), 53), q = 0;  /* x = m / 2**(53 - k) */
+        int s = 53 - k;
+        if (x != 0 && s < 120) {
+            unsigned __int128 n = (unsigned __int128)m * 1000000u, half = (unsigned __int128)1 << (s - 1);
+            q = (unsigned long long)(n >> s);
+            unsigned __int128 r = n - ((unsigned __int128)q << s);
+            q += r > half || (r == half && (q & 1));
+        }
+        w = put_uint(w, q / 1000000);
+        *w++ = '.';
+        unsigned frac = (unsigned)(q % 1000000);
+        for (int i = 5; i >= 0; i--, frac /= 10)
+            w[i] = (char)('0' + frac % 10);
+        return w + 6;
+    }
+    char *text = PyOS_double_to_string(x, 'f', 6, 0, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    size_t len = strlen(text);
+    if (len <= 40)
+        memcpy(w, text, len);
+    PyMem_Free(text);
+    return len <= 40 ? w + len : NULL;
+}
+
+
 /* records.time_ns(x) as decimal: integer nanoseconds, rounded to the microsecond (round half to even, as Python's
  * round); only called for the times put_time accepted (0.001 <= x < 2**32), whose microseconds are not 0, so the
  * nanoseconds are the microseconds' digits and "000". */

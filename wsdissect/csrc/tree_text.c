@@ -79,15 +79,7 @@ static void
 tb_int(TreeBuf *b, long long v)
 {
     char tmp[24];
-    int i = 24;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[--i] = '-';
-    tb_raw(b, tmp + i, 24 - i);
+    tb_raw(b, tmp, put_int(tmp, v) - tmp);
 }
 
 /* A guide goes here. */
@@ -120,15 +112,15 @@ tb_end(TreeBuf *b)
     TB_LIT(b, "\n");
 }
 
-/* Seconds as render.tree.seconds spells them: six decimals then 000; 0 when the double could not be formatted. */
+/* Seconds as render.tree.seconds spells them: six decimals then 000; 0 when the text is not put_seconds6's. */
 static int
 tb_seconds(TreeBuf *b, double x)
 {
-    char *s = PyOS_double_to_string(x, 'f', 6, 0, NULL);
-    if (s == NULL)
+    char tmp[48];
+    char *end = put_seconds6(tmp, x);
+    if (end == NULL)
         return 0;
-    tb_raw(b, s, (Py_ssize_t)strlen(s));
-    PyMem_Free(s);
+    tb_raw(b, tmp, end - tmp);
     TB_LIT(b, "000 seconds");
     return 1;
 }
@@ -223,12 +215,7 @@ th_int(PyObject *p, PyObject *name, long long *out)
         PyErr_Clear();
         return 0;
     }
-    int ok = PyLong_CheckExact(v);
-    if (ok) {
-        int overflow = 0;
-        *out = PyLong_AsLongLongAndOverflow(v, &overflow);
-        ok = !overflow && *out > -(1LL << 58) && *out < (1LL << 58);
-    }
+    int ok = exact_ll(v, out) && *out > -(1LL << 58) && *out < (1LL << 58);
     Py_DECREF(v);
     return ok;
 }
