@@ -112,6 +112,17 @@ tb_end(TreeBuf *b)
     TB_LIT(b, "\n");
 }
 
+/* One line: *label*, *v* in decimal, *tail* (a fork, an end or a top-level line by *guide*). */
+static void
+tb_num_line(TreeBuf *b, int guide, const char *label, long long v, const char *tail)
+{
+    tb_begin(b, guide);
+    tb_raw(b, label, (Py_ssize_t)strlen(label));
+    tb_int(b, v);
+    tb_raw(b, tail, (Py_ssize_t)strlen(tail));
+    tb_end(b);
+}
+
 /* Seconds as render.tree.seconds spells them: six decimals then 000; 0 when the text is not put_seconds6's. */
 static int
 tb_seconds(TreeBuf *b, double x)
@@ -307,10 +318,7 @@ th_frame(TreeBuf *b, const HeadNums *h, double delta, double t0)
     ok &= tb_seconds(b, h->ts - t0);
     TB_LIT(b, "]");
     tb_end(b);
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Frame Number: ");
-    tb_int(b, h->frame);
-    tb_end(b);
+    tb_num_line(b, TH_FORK, "Frame Number: ", h->frame, "");
     tb_begin(b, TH_FORK);
     TB_LIT(b, "Frame Length: ");
     tb_size(b, h->wire, "");
@@ -384,45 +392,20 @@ th_tcp_line(TreeBuf *b, const HeadNums *h)
 static void
 th_tcp_fields(TreeBuf *b, const HeadNums *h)
 {
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Source Port: ");
-    tb_int(b, h->sport);
-    tb_end(b);
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Destination Port: ");
-    tb_int(b, h->dport);
-    tb_end(b);
-    if (h->has_index) {
-        tb_begin(b, TH_FORK);
-        TB_LIT(b, "[Stream index: ");
-        tb_int(b, h->index);
-        TB_LIT(b, "]");
-        tb_end(b);
-    }
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "[TCP Segment Len: ");
-    tb_int(b, h->plen);
-    TB_LIT(b, "]");
-    tb_end(b);
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Sequence Number: ");
-    tb_int(b, h->rseq);
-    TB_LIT(b, "    (relative sequence number)");
-    tb_end(b);
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Sequence Number (raw): ");
-    tb_int(b, h->seq);
-    tb_end(b);
+    tb_num_line(b, TH_FORK, "Source Port: ", h->sport, "");
+    tb_num_line(b, TH_FORK, "Destination Port: ", h->dport, "");
+    if (h->has_index)
+        tb_num_line(b, TH_FORK, "[Stream index: ", h->index, "]");
+    tb_num_line(b, TH_FORK, "[TCP Segment Len: ", h->plen, "]");
+    tb_num_line(b, TH_FORK, "Sequence Number: ", h->rseq, "    (relative sequence number)");
+    tb_num_line(b, TH_FORK, "Sequence Number (raw): ", h->seq, "");
     tb_begin(b, TH_FORK);
     TB_LIT(b, "Acknowledgment Number: ");
     tb_int(b, h->flags & 16 ? h->rack : h->ack);
     if (h->flags & 16)
         TB_LIT(b, "    (relative ack number)");
     tb_end(b);
-    tb_begin(b, TH_FORK);
-    TB_LIT(b, "Acknowledgment number (raw): ");
-    tb_int(b, h->ack);
-    tb_end(b);
+    tb_num_line(b, TH_FORK, "Acknowledgment number (raw): ", h->ack, "");
 }
 
 /* The Flags and Window lines, the last of the TCP node; 0 when a flag's name is not plain ASCII (or an error). */
@@ -450,10 +433,7 @@ th_tcp_tail(TreeBuf *b, const HeadNums *h)
     }
     TB_LIT(b, ")");
     tb_end(b);
-    tb_begin(b, TH_END);
-    TB_LIT(b, "Window: ");
-    tb_int(b, h->window);
-    tb_end(b);
+    tb_num_line(b, TH_END, "Window: ", h->window, "");
     return ok;
 }
 
